@@ -1,0 +1,1 @@
+"""Agents: scripted reference teams and LLM agents share the `take_turn(turn)` contract."""

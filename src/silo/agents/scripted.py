@@ -1,0 +1,159 @@
+"""Scripted reference teams: baselines with known behaviour, used to validate the scorer.
+
+oracle     the task's optimal topology (star reduce, chain, halo exchange)
+gossip     share raw shards with everyone, then compute
+premature  submit from its own shard only
+miscompute gather everything, then submit a deterministically wrong integration
+silent     never submit
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+from silo.agents.channel import Ctx
+from silo.episode import Turn
+from silo.records import Action, Instance
+from silo.tasks import get_task
+from silo.tasks.base import TaskSpec, wrong_answer
+
+Program = Generator[Action, Any, None]
+
+
+class ScriptedAgent:
+    """Drives a generator program through turns; an action over budget waits for the next round."""
+
+    def __init__(self, program: Program):
+        self.gen = program
+        self.pending: Action | None = next(program, None)
+
+    async def take_turn(self, turn: Turn) -> None:
+        while not turn.done:
+            if self.pending is None:  # program finished without submitting
+                turn.do(Action(name="wait"))
+                return
+            action = self.pending
+            ok, result = turn.do(action)
+            self.pending = _advance(self.gen, (ok, result))
+            if action.name in ("wait", "submit_result"):
+                return
+
+
+def _advance(gen: Program, value: Any) -> Action | None:
+    try:
+        return gen.send(value)
+    except StopIteration:
+        return None
+
+
+def submit(answer: Any) -> Program:
+    yield Action(name="submit_result", args={"answer": answer})
+
+
+def wait() -> Program:
+    yield Action(name="wait")
+
+
+def oracle(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
+    """The task's optimal strategy."""
+    if ctx.n == 1:
+        yield from submit(task.solve([ctx.data], ctx.params)[0])
+    elif task.oracle == "chain":
+        yield from _chain(task, ctx)
+    elif task.oracle == "halo":
+        yield from _halo(task, ctx, inst)
+    else:
+        yield from _star(task, ctx)
+
+
+def _star(task: TaskSpec, ctx: Ctx) -> Program:
+    """Star reduce: partials to agent 0, which combines and sends every agent its answer."""
+    if ctx.me != 0:
+        yield from ctx.send(0, "partial", task.partial(ctx.data, ctx.me, ctx.params))
+        yield from wait()
+        got = yield from ctx.collect("answer", {0})
+        yield from submit(got[0])
+        return
+    parts = yield from ctx.collect("partial", set(range(1, ctx.n)))
+    parts[0] = task.partial(ctx.data, 0, ctx.params)
+    answers = task.combine([parts[a] for a in range(ctx.n)], ctx.params)
+    if task.answer_kind == "global":
+        yield from ctx.send(None, "answer", answers[0])
+    else:
+        for a in range(1, ctx.n):
+            yield from ctx.send(a, "answer", answers[a])
+    yield from submit(answers[0])
+
+
+def _chain(task: TaskSpec, ctx: Ctx) -> Program:
+    """Chain: agent k receives a carry from k-1, answers, and passes its carry to k+1."""
+    carry = task.chain_init(ctx.params)
+    if ctx.me > 0:
+        got = yield from ctx.collect("carry", {ctx.me - 1})
+        carry = got[ctx.me - 1]
+    answer, out = task.chain_step(carry, ctx.data, ctx.me, ctx.params)
+    if ctx.me < ctx.n - 1:
+        yield from ctx.send(ctx.me + 1, "carry", out)
+    yield from submit(answer)
+
+
+def _halo(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
+    """Halo exchange: send each dependent agent what it needs from me, answer from what I get."""
+    for k in range(ctx.n):
+        if k != ctx.me and ctx.me in task.depends_on(inst, k):
+            yield from ctx.send(k, "halo", task.halo_out(ctx.data, ctx.me, k, ctx.params))
+    need = set(task.depends_on(inst, ctx.me)) - {ctx.me}
+    got = {}
+    if need:
+        got = yield from ctx.collect("halo", need)
+    yield from submit(task.halo_answer(ctx.data, ctx.me, got, ctx.params))
+
+
+def _gather_all(ctx: Ctx) -> Program:
+    """Everyone shares its raw shard with everyone; returns all shards in agent order."""
+    if ctx.n == 1:
+        return [ctx.data]
+    yield from ctx.send(None, "shard", ctx.data)
+    got = yield from ctx.collect("shard", set(range(ctx.n)) - {ctx.me})
+    got[ctx.me] = ctx.data
+    return [got[a] for a in range(ctx.n)]
+
+
+def gossip(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
+    shards = yield from _gather_all(ctx)
+    yield from submit(task.solve(shards, ctx.params)[ctx.me])
+
+
+def miscompute(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
+    shards = yield from _gather_all(ctx)
+    yield from submit(wrong_answer(task.solve(shards, ctx.params)[ctx.me]))
+
+
+def premature(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
+    """Submit what the agent's own shard alone suggests, in round 1."""
+    try:
+        ans = task.solve([ctx.data], ctx.params)[0]
+    except Exception:  # some tasks cannot be solved on one shard; any guess will do
+        ans = 0
+    yield from submit(ans)
+
+
+def silent(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
+    while True:
+        yield from wait()
+
+
+TEAMS: dict[str, Callable[[TaskSpec, Ctx, Instance], Program]] = {
+    "oracle": oracle, "gossip": gossip, "premature": premature, "miscompute": miscompute, "silent": silent,
+}
+
+
+def scripted_team(team: str, inst: Instance, protocol: str) -> list[ScriptedAgent]:
+    """One scripted agent per shard of the instance."""
+    if team not in TEAMS:
+        raise KeyError(f"unknown team {team!r}; known: {', '.join(TEAMS)}, llm")
+    task = get_task(inst.task)
+    prog = TEAMS[team]
+    return [ScriptedAgent(prog(task, Ctx(a, inst.n_agents, protocol, inst.shards[a].data, inst.params), inst))
+            for a in range(inst.n_agents)]

@@ -1,0 +1,133 @@
+"""The `silo` command line: parses arguments and calls the library, nothing more."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from silo.protocols import UnknownProtocolError
+from silo.records import RunConfig
+from silo.runner import RunDir, RunDirError, expand, run_specs, score_run
+from silo.tasks import UnknownTaskError, all_tasks, get_task
+
+USER_ERRORS = (UnknownTaskError, UnknownProtocolError, RunDirError, ValueError, KeyError, FileNotFoundError)
+
+
+class SiloGroup(click.Group):
+    """Turns known user errors into a one-line message and exit code 2, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except USER_ERRORS as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _ints(value: str) -> list[int]:
+    try:
+        return [int(v) for v in _csv(value)]
+    except ValueError as e:
+        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from e
+
+
+@click.group(cls=SiloGroup)
+@click.version_option(package_name="silo-bench")
+def main():
+    """silo: can teams of LLM agents compute with information split between them?"""
+
+
+@main.command()
+def tasks():
+    """List registered tasks with level and version."""
+    for t in all_tasks():
+        click.echo(f"{t.id:7} L{t.level}  v{t.version}  {t.answer_kind:9}  {t.slug:24} {t.name}")
+
+
+@main.command()
+@click.option("--task", "task_list", default="all", help="Comma-separated task ids or slugs, or 'all'.")
+@click.option("--n", "ns", default="2,5", help="Comma-separated N values.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--replicates", default=1, show_default=True)
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default="-", help="JSONL file ('-' for stdout).")
+def generate(task_list, ns, seed, replicates, out):
+    """Generate instances (shards and truth) as JSONL."""
+    chosen = all_tasks() if task_list == "all" else [get_task(t) for t in _csv(task_list)]
+    lines = []
+    for t in chosen:
+        for n in _ints(ns):
+            for r in range(replicates):
+                lines.append(t.make_instance(n, seed, r).model_dump_json())
+    text = "\n".join(lines) + "\n"
+    if out == "-":
+        click.echo(text, nl=False)
+    else:
+        Path(out).write_text(text)
+        click.echo(f"wrote {len(lines)} instances to {out}", err=True)
+
+
+@main.command()
+@click.option("--task", "task_list", default="I-01,I-07,II-11,II-14,III-21,III-23", show_default=True)
+@click.option("--n", "ns", default="1,2,5", show_default=True, help="Comma-separated N values.")
+@click.option("--protocol", "protocols", default="p2p,broadcast,sfs", show_default=True)
+@click.option("--team", "teams", default="oracle", show_default=True,
+              help="Comma-separated: oracle, gossip, premature, miscompute, silent, llm.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--replicates", default=1, show_default=True)
+@click.option("--max-rounds", default=100, show_default=True)
+@click.option("--action-budget", default=10, show_default=True)
+@click.option("--concurrency", default=4, show_default=True)
+@click.option("-o", "--out", type=click.Path(file_okay=False), default="runs/latest", show_default=True)
+def run(task_list, ns, protocols, teams, seed, replicates, max_rounds, action_budget, concurrency, out):
+    """Run tasks x N x protocol x team into a run directory, then score and report it."""
+    tlist = [t.id for t in all_tasks()] if task_list == "all" else _csv(task_list)
+    rc = RunConfig(tasks=tlist, n_agents=_ints(ns), protocols=_csv(protocols), teams=_csv(teams), seed=seed,
+                   replicates=replicates, max_rounds=max_rounds, action_budget=action_budget)
+    specs = expand(rc)
+    rd = RunDir(out)
+    rd.init(rc)
+    click.echo(f"running {len(specs)} episodes into {out}", err=True)
+    asyncio.run(run_specs(specs, rd, concurrency=concurrency))
+    scores = score_run(rd)
+    _print_report(scores, rd)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path())
+def score(run_dir):
+    """Re-score a run directory offline from its episode records."""
+    scores = score_run(RunDir(run_dir))
+    click.echo(f"scored {len(scores)} episodes -> {Path(run_dir) / 'scores.jsonl'}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--by", default="level,task,protocol,n_agents,team", show_default=True)
+def report(run_dir, by):
+    """Print S, P, H and outcome shares per group; writes report.md in the run directory."""
+    rd = RunDir(run_dir)
+    if not rd.path.is_dir():
+        raise RunDirError(f"not a run directory: {run_dir}")
+    scores = rd.scores() if (rd.path / "scores.jsonl").exists() else score_run(rd)
+    _print_report(scores, rd, _csv(by))
+
+
+def _print_report(scores, rd: RunDir, by: list[str] | None = None) -> None:
+    from silo.report import summary, to_markdown, to_terminal
+
+    table = summary(scores, by)
+    click.echo(to_terminal(table))
+    (rd.path / "report.md").write_text("# silo report\n\n" + to_markdown(table))
+    click.echo(f"\nreport: {rd.path / 'report.md'}", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

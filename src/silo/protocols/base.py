@@ -1,0 +1,92 @@
+"""The protocol contract: actions with JSON schemas, their effects, round-synchronous visibility."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from silo.records import Action, ActionSpec, Event, Limits
+
+
+class ActionError(Exception):
+    """An invalid action: returned to the agent as an error and logged, never fatal."""
+
+
+def spec(name: str, description: str, **props: tuple[str, str]) -> ActionSpec:
+    """Build an ActionSpec; props map arg name -> (json type, description), all required."""
+    properties = {k: {"type": t, "description": d} for k, (t, d) in props.items()}
+    params = {"type": "object", "properties": properties, "required": list(props), "additionalProperties": False}
+    return ActionSpec(name=name, description=description, parameters=params)
+
+
+_PY_TYPES = {"string": str, "integer": int, "object": dict, "array": list, "number": (int, float)}
+
+
+def check_args(s: ActionSpec, args: dict[str, Any]) -> dict[str, Any]:
+    """Validate arguments against an ActionSpec's schema; raise ActionError with a clear message."""
+    if not isinstance(args, dict):
+        raise ActionError(f"{s.name}: arguments must be an object")
+    props = s.parameters.get("properties", {})
+    unknown = sorted(set(args) - set(props))
+    if unknown:
+        raise ActionError(f"{s.name}: unknown argument(s) {', '.join(unknown)}")
+    out = dict(args)
+    for name in s.parameters.get("required", []):
+        if name not in args:
+            raise ActionError(f"{s.name}: missing argument '{name}'")
+    for name, val in args.items():
+        typ = props[name].get("type")
+        if typ == "integer" and isinstance(val, str) and val.strip().lstrip("-").isdigit():
+            val = out[name] = int(val)  # small models quote ids; accept "3" for 3
+        py = _PY_TYPES.get(typ)
+        if py and (not isinstance(val, py) or (typ in ("integer", "number") and isinstance(val, bool))):
+            raise ActionError(f"{s.name}: argument '{name}' must be {typ}")
+    return out
+
+
+class Protocol:
+    """Base class: subclasses define `specs()` and one `do_<action>` method per action.
+
+    Effects of round r become visible at round r+1: subclasses buffer them and commit in
+    `end_round`, in (agent id, action order) so concurrent agents resolve deterministically.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+
+    def __init__(self, n_agents: int, limits: Limits | None = None, options: dict | None = None):
+        self.n = n_agents
+        self.limits = limits or Limits()
+        self.options = options or {}
+
+    def specs(self) -> list[ActionSpec]:
+        """Actions this protocol offers besides wait and submit_result."""
+        return []
+
+    def execute(self, rnd: int, agent: int, action: Action) -> tuple[Any, list[Event]]:
+        """Run one action now; returns (result for the agent, events to log)."""
+        by_name = {s.name: s for s in self.specs()}
+        s = by_name.get(action.name)
+        if s is None:
+            known = ", ".join([*by_name, "wait", "submit_result"])
+            raise ActionError(f"unknown action '{action.name}'; available: {known}")
+        args = check_args(s, action.args)
+        return getattr(self, f"do_{action.name}")(rnd, agent, **args)
+
+    def end_round(self, rnd: int) -> list[Event]:
+        """Commit buffered effects of round `rnd`; may return environment events."""
+        return []
+
+    def world_view(self) -> dict[str, Any]:
+        """Extra facts recorded in the episode (e.g. a communication graph)."""
+        return {}
+
+    # helpers shared by protocols
+    def check_target(self, agent: int, target: int) -> None:
+        if not 0 <= target < self.n:
+            raise ActionError(f"unknown agent {target}; agent ids are 0..{self.n - 1}")
+        if target == agent:
+            raise ActionError("cannot send a message to yourself")
+
+    def check_content(self, content: str, limit: int, what: str = "content") -> None:
+        if len(content) > limit:
+            raise ActionError(f"{what} too long: {len(content)} characters, limit {limit}")

@@ -1,0 +1,185 @@
+"""Scoring: a pure step over an episode record. Answer correct and information held, per agent.
+
+reach(i)    share of depends_on(i) whose shard can have reached i, by replaying the event
+            log as time-respecting chains (messages delivered, files written then read).
+evidence(i) share of depends_on(i) whose information demonstrably arrived in content i
+            observed: raw items, or a task's sufficient statistic of a set of upstream shards.
+held(i)     reach == 1 and evidence == 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from silo.evidence import Fingerprint, parse
+from silo.records import AgentScore, Episode, EpisodeScore, Event, Instance
+from silo.tasks import get_task
+from silo.tasks.base import TaskSpec, _canon
+
+
+@dataclass
+class _Content:
+    author: int
+    text: str
+    upstream: frozenset[int]
+
+
+@dataclass
+class Replay:
+    """Reach and evidence sets of every agent, built by replaying the event log."""
+
+    task: TaskSpec
+    inst: Instance
+    reach: list[set[int]] = field(default_factory=list)
+    evid: list[set[int]] = field(default_factory=list)
+    at_submit: dict[int, tuple[frozenset[int], frozenset[int]]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = self.inst.n_agents
+        self.reach = [{a} for a in range(n)]
+        self.evid = [{a} for a in range(n)]
+        self.dep = [self.task.depends_on(self.inst, a) for a in range(n)]
+        self._msgs: dict[int, _Content] = {}
+        self._files: dict[int, _Content] = {}
+        self._fp: dict[tuple, Fingerprint | None] = {}
+
+    def run(self, events: list[Event]) -> Replay:
+        for e in events:
+            handler = getattr(self, f"_on_{e.kind}", None)
+            if handler:
+                handler(e)
+        return self
+
+    def _on_send(self, e: Event) -> None:
+        self._msgs[e.msg_id] = _Content(e.agent, e.content or "", frozenset(self.reach[e.agent]))
+
+    def _on_write(self, e: Event) -> None:
+        self._files[e.version] = _Content(e.agent, e.content or "", frozenset(self.reach[e.agent]))
+
+    def _on_deliver(self, e: Event) -> None:
+        self._observe(e.agent, self._msgs[e.msg_id])
+
+    def _on_read(self, e: Event) -> None:
+        self._observe(e.agent, self._files[e.version])
+
+    def _on_list(self, e: Event) -> None:
+        # a listing reveals names (which can carry data): over-approximate reach with their writers
+        ups = frozenset().union(*(self._files[v].upstream for v in e.versions or []))
+        self._observe(e.agent, _Content(-1, "\n".join(e.result or []), ups))
+
+    def _on_submit(self, e: Event) -> None:
+        self.at_submit.setdefault(e.agent, (frozenset(self.reach[e.agent]), frozenset(self.evid[e.agent])))
+
+    def _observe(self, i: int, c: _Content) -> None:
+        self.reach[i] |= c.upstream
+        todo = (c.upstream & self.dep[i]) - self.evid[i]
+        if todo:
+            self.evid[i] |= self._credit(i, c, todo)
+
+    def _credit(self, i: int, c: _Content, todo: frozenset[int]) -> set[int]:
+        p = parse(c.text)
+        got: set[int] = set()
+        for s in self.task.candidate_sets(self.inst, c.upstream, i):
+            fp = self._fingerprint("stat", s, i)
+            if fp is not None and (not fp.weak or s >= self.dep[i]) and fp.matches(p):
+                got |= s & todo
+        for j in todo - got:
+            for fp in (self._fingerprint("raw", j, i), self._fingerprint("stat", frozenset({j}), i)):
+                if fp is not None and not fp.weak and fp.matches(p):
+                    got.add(j)
+                    break
+        return got
+
+    def _fingerprint(self, kind: str, key, i: int) -> Fingerprint | None:
+        cache_key = (kind, key, i if self.inst.answer_kind == "segmented" or kind == "raw" else -1)
+        if cache_key not in self._fp:
+            if kind == "raw":
+                self._fp[cache_key] = self.task.raw_fingerprint(self.inst, key, i)
+            else:
+                self._fp[cache_key] = self.task.stat_fingerprint(self.inst, key, i)
+        return self._fp[cache_key]
+
+
+def classify(submitted: bool, correct: bool, reach: float, evidence: float) -> str:
+    """Exactly one outcome class per agent."""
+    held = reach >= 1.0 and evidence >= 1.0
+    if not submitted:
+        return "no_answer"
+    if correct:
+        return "correct" if held else "lucky"
+    if reach < 1.0:
+        return "uninformed"
+    return "integration_error" if held else "relay_loss"
+
+
+def score_agents(ep: Episode, task: TaskSpec) -> list[AgentScore]:
+    """Per-agent scores of an episode."""
+    inst = ep.instance
+    rep = Replay(task, inst).run(ep.events)
+    subs = {s.agent: s for s in ep.submissions}
+    models = ep.config.models or []
+    out = []
+    for a in range(inst.n_agents):
+        dep = rep.dep[a]
+        reach_set, evid_set = rep.at_submit.get(a, (frozenset(rep.reach[a]), frozenset(rep.evid[a])))
+        reach = len(reach_set & dep) / len(dep)
+        evid = len(evid_set & dep) / len(dep)
+        sub = subs.get(a)
+        correct, partial = task.check(sub.answer, inst.truth[a]) if sub else (False, 0.0)
+        out.append(AgentScore(
+            episode_id=ep.id, agent=a, submitted=sub is not None, submit_round=sub.round if sub else None,
+            correct=correct, partial=round(partial, 6), reach=round(reach, 6), evidence=round(evid, 6),
+            held=reach >= 1 and evid >= 1, outcome=classify(sub is not None, correct, reach, evid),
+            model=models[a % len(models)] if models else None,
+        ))
+    return out
+
+
+def score_episode(ep: Episode) -> EpisodeScore:
+    """Episode scores; an errored episode keeps its counts but has no accuracy (None)."""
+    task = get_task(ep.instance.task)
+    agents = score_agents(ep, task)
+    n = ep.instance.n_agents
+    ok = ep.status != "error"
+    answers = {_key(s.answer) for s in ep.submissions}
+    global_task = ep.instance.answer_kind == "global"
+    solved = all(a.correct for a in agents)
+    sends = [e for e in ep.events if e.kind in ("send", "write")]
+    last_submit = max((s.round for s in ep.submissions), default=None)
+    return EpisodeScore(
+        episode_id=ep.id, task=ep.instance.task, level=ep.instance.level, n_agents=n,
+        protocol=ep.config.protocol, team=ep.config.team, prompt_variant=ep.config.prompt_variant,
+        replicate=ep.config.replicate, instance_id=ep.instance.id, status=ep.status, error=ep.error,
+        success=_mean([a.correct for a in agents]) if ok else None,
+        partial=_mean([a.partial for a in agents]) if ok else None,
+        held=_mean([a.held for a in agents]) if ok else None,
+        solved=solved if ok else None,
+        consensus_failure=(global_task and len(answers) > 1) if ok else None,
+        unanimous=(solved and (len(answers) == 1 or not global_task)) if ok else None,
+        messages=len(sends), bytes=sum(e.chars for e in sends), density=density(ep),
+        rounds=ep.rounds, rounds_to_completion=last_submit if ep.status == "complete" else None,
+        tool_errors=sum(e.kind == "error" for e in ep.events), usage=ep.usage, agents=agents,
+    )
+
+
+def density(ep: Episode) -> float:
+    """D = messages / (N(N-1)); under a shared store, m_i counts reads by others of i's files."""
+    n = ep.instance.n_agents
+    if n < 2:
+        return 0.0
+    if any(e.kind == "read" for e in ep.events):
+        m = sum(1 for e in ep.events if e.kind == "read" and e.sender is not None and e.sender != e.agent)
+    else:
+        m = sum(1 for e in ep.events if e.kind == "send")
+    return round(m / (n * (n - 1)), 6)
+
+
+def _mean(xs) -> float:
+    xs = list(xs)
+    return round(sum(float(x) for x in xs) / len(xs), 6) if xs else 0.0
+
+
+def _key(answer) -> str:
+    import json
+
+    return json.dumps(_canon(answer), sort_keys=True)
