@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, Protocol as TypingProtocol
+from typing import Any
+from typing import Protocol as TypingProtocol
 
 from silo.protocols import ActionError, Protocol, protocol_class
 from silo.records import Action, ActionSpec, Episode, EpisodeConfig, Event, Instance, Submission, Usage

@@ -65,4 +65,4 @@ def to_terminal(df: pl.DataFrame) -> str:
     """A fixed-width table for the terminal."""
     cells = [[str(c) for c in df.columns]] + [[_fmt(v) for v in row] for row in df.iter_rows()]
     widths = [max(len(r[i]) for r in cells) for i in range(len(df.columns))]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells)
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells)
