@@ -11,9 +11,10 @@ import click
 from silo.protocols import UnknownProtocolError
 from silo.records import RunConfig
 from silo.runner import RunDir, RunDirError, expand, run_specs, score_run
+from silo.suite import SuiteError
 from silo.tasks import UnknownTaskError, all_tasks, get_task
 
-USER_ERRORS = (UnknownTaskError, UnknownProtocolError, RunDirError, ValueError, KeyError, FileNotFoundError)
+USER_ERRORS = (SuiteError, UnknownTaskError, UnknownProtocolError, RunDirError, ValueError, KeyError, FileNotFoundError)
 
 
 class SiloGroup(click.Group):
@@ -73,30 +74,72 @@ def generate(task_list, ns, seed, replicates, out):
         click.echo(f"wrote {len(lines)} instances to {out}", err=True)
 
 
+DEFAULT_MODEL = "local/smollm2-135m"
+
+
 @main.command()
-@click.option("--task", "task_list", default="I-01,I-07,II-11,II-14,III-21,III-23", show_default=True)
+@click.option("--suite", default=None, help="Suite name (tasks/NAME.toml) or path; options below override it.")
+@click.option("--task", "task_list", default="I-01,I-07,II-11,II-14,III-21,III-23", show_default=True,
+              help="Comma-separated task ids or slugs, or 'all'.")
 @click.option("--n", "ns", default="1,2,5", show_default=True, help="Comma-separated N values.")
 @click.option("--protocol", "protocols", default="p2p,broadcast,sfs", show_default=True)
-@click.option("--team", "teams", default="oracle", show_default=True,
-              help="Comma-separated: oracle, gossip, premature, miscompute, silent, llm.")
+@click.option("--team", "teams", default="llm", show_default=True,
+              help="Comma-separated: llm, oracle, gossip, premature, miscompute, silent.")
+@click.option("--model", default=None, help=f"litellm model for every agent (default {DEFAULT_MODEL}, embedded).")
+@click.option("--models", default=None, help="Heterogeneous team: comma-separated models cycled over agent ids.")
+@click.option("--api-base", default=None, help="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama).")
+@click.option("--api-key-env", default=None, help="Name of the environment variable holding the API key.")
+@click.option("--prompt-variant", "variants", default="neutral", show_default=True,
+              help="Comma-separated: neutral, plan, reminder, scratchpad, hints.")
+@click.option("--temperature", type=float, default=None, help="Sampling temperature (default: the model's).")
+@click.option("--max-tokens", type=int, default=512, show_default=True, help="Max output tokens per model call.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the model-call cache.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--replicates", default=1, show_default=True)
 @click.option("--max-rounds", default=100, show_default=True)
 @click.option("--action-budget", default=10, show_default=True)
-@click.option("--concurrency", default=4, show_default=True)
+@click.option("--concurrency", default=4, show_default=True, help="Episodes run at once.")
 @click.option("-o", "--out", type=click.Path(file_okay=False), default="runs/latest", show_default=True)
-def run(task_list, ns, protocols, teams, seed, replicates, max_rounds, action_budget, concurrency, out):
+@click.pass_context
+def run(ctx, suite, **opts):
     """Run tasks x N x protocol x team into a run directory, then score and report it."""
-    tlist = [t.id for t in all_tasks()] if task_list == "all" else _csv(task_list)
-    rc = RunConfig(tasks=tlist, n_agents=_ints(ns), protocols=_csv(protocols), teams=_csv(teams), seed=seed,
-                   replicates=replicates, max_rounds=max_rounds, action_budget=action_budget)
+    rc = _run_config(ctx, suite, opts)
     specs = expand(rc)
-    rd = RunDir(out)
+    rd = RunDir(opts["out"])
     rd.init(rc)
-    click.echo(f"running {len(specs)} episodes into {out}", err=True)
-    asyncio.run(run_specs(specs, rd, concurrency=concurrency))
+    click.echo(f"running {len(specs)} episodes into {opts['out']}", err=True)
+    asyncio.run(run_specs(specs, rd, concurrency=opts["concurrency"]))
     scores = score_run(rd)
     _print_report(scores, rd)
+
+
+def _run_config(ctx: click.Context, suite: str | None, o: dict) -> RunConfig:
+    """Suite values, overridden by options the user set explicitly."""
+    from silo.suite import load_suite
+
+    base = load_suite(suite) if suite else None
+
+    def given(name: str) -> bool:
+        return base is None or ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT
+
+    fields: dict = base.model_dump() if base else {}
+    if given("task_list"):
+        fields["tasks"] = [t.id for t in all_tasks()] if o["task_list"] == "all" else _csv(o["task_list"])
+    simple = {"ns": ("n_agents", _ints), "protocols": ("protocols", _csv), "teams": ("teams", _csv),
+              "variants": ("prompt_variants", _csv), "seed": ("seed", int), "replicates": ("replicates", int),
+              "max_rounds": ("max_rounds", int), "action_budget": ("action_budget", int)}
+    for opt, (field, conv) in simple.items():
+        if given(opt):
+            fields[field] = conv(o[opt])
+    models = _csv(o["models"]) if o["models"] else [o["model"]] if o["model"] else fields.get("models")
+    fields["models"] = models or [DEFAULT_MODEL]
+    extra = dict(fields.get("extra") or {})
+    for key in ("api_base", "api_key_env", "temperature", "max_tokens"):
+        if o[key] is not None and (given(key) or key not in extra):
+            extra[key] = o[key]
+    extra["cache"] = not o["no_cache"]
+    fields["extra"] = extra
+    return RunConfig(**fields)
 
 
 @main.command()

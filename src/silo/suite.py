@@ -1,0 +1,96 @@
+"""Suite files (tasks/*.toml): declarative sweeps, validated strictly, resolved to a RunConfig."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from silo.protocols import protocol_class
+from silo.records import RunConfig
+from silo.tasks import all_tasks, get_task
+
+SUITE_DIRS = [Path(__file__).resolve().parents[2] / "tasks", Path(__file__).resolve().parent / "suites"]
+
+
+class SuiteError(ValueError):
+    """A suite file that cannot be used; the message names the offending key or value."""
+
+
+class SuiteFile(BaseModel):
+    """The [suite] table of a suite file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    tasks: list[str] | str = "all"
+    n_agents: list[int]
+    protocols: list[str] = ["p2p", "broadcast", "sfs"]
+    teams: list[str] = ["llm"]
+    prompt_variants: list[str] = ["neutral"]
+    replicates: int = 1
+    seed: int = 0
+    max_rounds: int = 100
+    action_budget: int = 10
+    baseline: bool = False
+    models: list[str] | None = None
+    options: dict[str, Any] = {}
+
+
+def find_suite(name_or_path: str) -> Path:
+    """A suite path, or a name looked up in tasks/ (repo) and the installed package."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        if not p.exists():
+            raise SuiteError(f"suite file not found: {p}")
+        return p
+    for d in SUITE_DIRS:
+        if (d / f"{name_or_path}.toml").exists():
+            return d / f"{name_or_path}.toml"
+    known = sorted({f.stem for d in SUITE_DIRS if d.is_dir() for f in d.glob("*.toml")})
+    raise SuiteError(f"unknown suite {name_or_path!r}; known suites: {', '.join(known) or 'none'}")
+
+
+def load_suite(name_or_path: str) -> RunConfig:
+    """Parse and validate a suite file into a RunConfig."""
+    path = find_suite(name_or_path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise SuiteError(f"{path}: invalid TOML: {e}") from e
+    extra_tables = sorted(set(raw) - {"suite"})
+    if extra_tables or "suite" not in raw:
+        raise SuiteError(f"{path}: expected one [suite] table, found {sorted(raw) or 'nothing'}")
+    try:
+        sf = SuiteFile.model_validate(raw["suite"])
+    except ValidationError as e:
+        err = e.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise SuiteError(f"{path}: {msg}: {loc}") from e
+    return _resolve(sf, path)
+
+
+def _resolve(sf: SuiteFile, path: Path) -> RunConfig:
+    tasks = [t.id for t in all_tasks()] if sf.tasks == "all" else list(sf.tasks)
+    for t in tasks:
+        try:
+            get_task(t)
+        except KeyError as e:
+            raise SuiteError(f"{path}: {e}") from e
+    for p in sf.protocols:
+        try:
+            protocol_class(p)
+        except KeyError as e:
+            raise SuiteError(f"{path}: {e}") from e
+    ns = sorted(set(sf.n_agents) | ({1} if sf.baseline else set()))
+    if any(n < 1 for n in ns):
+        raise SuiteError(f"{path}: n_agents must be >= 1")
+    return RunConfig(
+        suite=sf.name, tasks=[get_task(t).id for t in tasks], n_agents=ns, protocols=sf.protocols,
+        teams=sf.teams, prompt_variants=sf.prompt_variants, replicates=sf.replicates, seed=sf.seed,
+        max_rounds=sf.max_rounds, action_budget=sf.action_budget, models=sf.models, extra=sf.options,
+    )
