@@ -64,7 +64,8 @@ def expand(rc: RunConfig) -> list[EpisodeSpec]:
                             cfg = EpisodeConfig(
                                 task=tid, n_agents=n, protocol=p, team=team, prompt_variant=variant,
                                 replicate=rep, suite_seed=rc.seed, max_rounds=rc.max_rounds,
-                                action_budget=rc.action_budget, models=rc.models if team == "llm" else None,
+                                action_budget=rc.action_budget,
+                                models=resolve_models(rc.models, n) if team == "llm" else None,
                                 extra=rc.extra,
                             )
                             spec = EpisodeSpec(cfg)
@@ -72,6 +73,26 @@ def expand(rc: RunConfig) -> list[EpisodeSpec]:
                                 seen.add(spec.id)
                                 specs.append(spec)
     return specs
+
+
+def resolve_models(models: list[str] | None, n: int) -> list[str] | None:
+    """Per-agent models: plain entries are cycled over agent ids; 'K=model' pins agent K."""
+    if not models:
+        return None
+    pinned = {}
+    cycle = []
+    for m in models:
+        head, sep, rest = m.partition("=")
+        if sep and head.strip().isdigit():
+            pinned[int(head)] = rest.strip()
+        else:
+            cycle.append(m)
+    bad = [k for k in pinned if k >= n]
+    if bad:
+        raise ValueError(f"model pinned to agent {bad[0]}, but N = {n}")
+    if not cycle and len(pinned) < n:
+        raise ValueError("every agent needs a model: pin all of them or give models to cycle")
+    return [pinned.get(a) or cycle[a % len(cycle)] for a in range(n)]
 
 
 TeamFactory = Callable[[Instance, EpisodeConfig], list[Agent]]
