@@ -17,6 +17,8 @@ class GlobalMax(TaskSpec):
     level = 1
     version = 1
     answer_format = "a single integer"
+    hint = ("Reduce: each agent sends its local maximum to one agent, which takes the maximum and shares it "
+            "with everyone (star topology).")
     items = 20
 
     def generate(self, n_agents, rng):

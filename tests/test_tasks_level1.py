@@ -1,0 +1,139 @@
+"""Level I (aggregation) tasks: solvers against independent definitions, generators, checkers, evidence."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import statistics
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from silo.evidence import parse
+from silo.tasks import get_task
+
+LEVEL1 = ["I-01", "I-07"]
+SEEDS = settings(max_examples=60, deadline=None)
+
+
+def _msg(sender, data, kind="partial", to=0):
+    """A message as the scripted channel writes it."""
+    return json.dumps({"from": sender, "to": to, "kind": kind, "data": data}, separators=(",", ":"))
+
+
+def _shards(task, n, seed):
+    return task.generate(n, random.Random(seed))
+
+
+# ---- generic contract --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tid", LEVEL1)
+def test_contract_attributes(tid):
+    t = get_task(tid)
+    assert t.level == 1 and t.answer_kind == "global" and t.oracle == "star"
+    assert isinstance(t.hint, str) and "star" in t.hint
+    inst = t.make_instance(5)
+    for word in ("star", "reduce", "send", "centre", "center", "leader", "coordinator"):
+        assert word not in inst.description.lower(), f"description leaks the topology: {word}"
+
+
+@pytest.mark.parametrize("tid", LEVEL1)
+@pytest.mark.parametrize("n", [1, 2, 7])
+def test_generation_is_deterministic(tid, n):
+    t = get_task(tid)
+    assert t.make_instance(n, 3) == t.make_instance(n, 3)
+    assert t.make_instance(n, 3).shards != t.make_instance(n, 4).shards
+    json.dumps(t.make_instance(n, 3).model_dump(mode="json"))  # JSON-serialisable
+
+
+@pytest.mark.parametrize("tid", LEVEL1)
+@given(n=st.integers(1, 8), seed=st.integers(0, 10**6))
+@SEEDS
+def test_star_reduce_equals_solve(tid, n, seed):
+    t = get_task(tid)
+    shards, params = _shards(t, n, seed)
+    parts = [t.partial(d, a, params) for a, d in enumerate(shards)]
+    json.dumps(parts)
+    assert t.combine(parts, params) == t.solve(shards, params)
+
+
+@pytest.mark.parametrize("tid", LEVEL1)
+@pytest.mark.parametrize("n", [2, 5, 20])
+def test_evidence_recognises_partials_raw_and_answer(tid, n):
+    t = get_task(tid)
+    inst = t.make_instance(n, 1)
+    everyone = frozenset(range(n))
+    for j in range(n):
+        fp = t.stat_fingerprint(inst, frozenset({j}), 0)
+        assert fp is not None and not fp.weak, (j, fp)
+        assert fp.matches(parse(_msg(j, t.partial(inst.shards[j].data, j, inst.params))))
+        raw = t.raw_fingerprint(inst, j, 0)
+        assert raw is not None and not raw.weak
+        assert raw.matches(parse(_msg(j, inst.shards[j].data, "shard", None)))
+    fp = t.stat_fingerprint(inst, everyone, 0)
+    assert fp.matches(parse(_msg(0, inst.truth[0], "answer", None)))
+
+
+@pytest.mark.parametrize("tid", LEVEL1)
+def test_partials_do_not_cross_match(tid):
+    """False-positive guard: agent k's partial rarely passes for agent j's statistic."""
+    t = get_task(tid)
+    inst = t.make_instance(30, 2)
+    texts = [parse(_msg(k, t.partial(inst.shards[k].data, k, inst.params))) for k in range(30)]
+    hits = sum(t.stat_fingerprint(inst, frozenset({j}), 0).matches(texts[k])
+               for j in range(30) for k in range(30) if j != k)
+    assert hits / (30 * 29) <= 0.02
+
+
+@pytest.mark.parametrize("tid", LEVEL1)
+def test_wrong_answer_is_rejected(tid):
+    t = get_task(tid)
+    inst = t.make_instance(3)
+    assert t.check(inst.truth[0], inst.truth[0]) == (True, 1.0)
+    assert t.check(None, inst.truth[0]) == (False, 0.0)
+    assert t.check("no idea", inst.truth[0]) == (False, 0.0)
+
+
+# ---- I-07 average --------------------------------------------------------------------------------
+
+@given(n=st.integers(1, 6), seed=st.integers(0, 10**6))
+@SEEDS
+def test_average_matches_statistics_mean(n, seed):
+    t = get_task("I-07")
+    shards, params = _shards(t, n, seed)
+    values = [v for s in shards for v in s]
+    assert all(len(s) == 25 for s in shards)
+    assert all(0 <= v <= 100 and round(v, 2) == v for v in values)
+    (answer, *rest) = t.solve(shards, params)
+    assert rest == [answer] * (n - 1)
+    assert abs(answer - statistics.mean(values)) <= 0.005 + 1e-9
+    assert round(answer, 2) == answer
+
+
+def test_average_hand_computed():
+    t = get_task("I-07")
+    assert t.solve([[1.0, 2.0], [3.0, 4.5]], {}) == [2.62] * 2  # 10.5 / 4 = 2.625, exact in binary: half-even -> 2.62
+    assert t.solve([[10.0, 20.0, 30.0]], {}) == [20.0]
+
+
+def test_average_checker_tolerance_and_parsing():
+    t = get_task("I-07")
+    assert t.check(49.37, 49.37)[0]
+    assert t.check("49.38", 49.37)[0] and t.check(49.36, 49.37)[0]
+    assert not t.check(49.39, 49.37)[0]
+    assert t.check(" 49.37 ", 49.37) == (True, 1.0)
+    assert t.check(True, 1.0) == (False, 0.0)
+
+
+def test_average_evidence_guards():
+    t = get_task("I-07")
+    inst = t.make_instance(4, 0)
+    data = inst.shards[2].data
+    fp = t.stat_fingerprint(inst, frozenset({2}), 0)
+    mean = round(math.fsum(data) / len(data), 2)
+    assert fp.matches(parse(f"my average is {mean}"))
+    assert fp.matches(parse(f"sum {round(math.fsum(data), 1)} over 25 numbers"))
+    assert not fp.matches(parse(f"sum {round(math.fsum(data) + 0.5, 2)}, mean {round(mean + 0.02, 2)}"))
+    assert not fp.matches(parse("count 25"))
