@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import click
 
 from silo.protocols import UnknownProtocolError
 from silo.records import RunConfig
-from silo.runner import RunDir, RunDirError, expand, run_specs, score_run
+from silo.runner import Budget, RunDir, RunDirError, expand, pending, prior_usage, run_specs, score_run, shard_slice
 from silo.suite import SuiteError
 from silo.tasks import UnknownTaskError, all_tasks, get_task
 
@@ -99,18 +100,65 @@ DEFAULT_MODEL = "local/smollm2-135m"
 @click.option("--max-rounds", default=100, show_default=True)
 @click.option("--action-budget", default=10, show_default=True)
 @click.option("--concurrency", default=4, show_default=True, help="Episodes run at once.")
+@click.option("--max-total-tokens", type=int, default=None, help="Run-level token ceiling (input + output).")
+@click.option("--max-cost", type=float, default=None, help="Run-level cost ceiling in USD.")
+@click.option("--force", is_flag=True, help="Re-run episodes already completed in the run directory.")
+@click.option("--shard", default=None, help="Run only slice i/K of the sweep (join slices with `silo merge`).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--address", default=None, help="Ray cluster address (with --executor ray; default: local Ray).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("-o", "--out", type=click.Path(file_okay=False), default="runs/latest", show_default=True)
 @click.pass_context
 def run(ctx, suite, **opts):
-    """Run tasks x N x protocol x team into a run directory, then score and report it."""
+    """Run tasks x N x protocol x team into a run directory, then score and report it.
+
+    Re-running into the same directory resumes: completed episodes are skipped, errored ones retried.
+    """
     rc = _run_config(ctx, suite, opts)
-    specs = expand(rc)
+    specs = shard_slice(expand(rc), opts["shard"])
     rd = RunDir(opts["out"])
-    rd.init(rc)
-    click.echo(f"running {len(specs)} episodes into {opts['out']}", err=True)
-    asyncio.run(run_specs(specs, rd, concurrency=opts["concurrency"]))
+    rd.init(rc, shard=opts["shard"], force=opts["force"])
+    _execute(specs, rd, opts)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--concurrency", default=4, show_default=True)
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--address", default=None)
+@click.option("--max-total-tokens", type=int, default=None)
+@click.option("--max-cost", type=float, default=None)
+@click.option("--no-progress", is_flag=True)
+def resume(run_dir, **opts):
+    """Resume a run directory with its saved config (skips completed, retries errored episodes)."""
+    rd = RunDir(run_dir)
+    rc = rd.saved_config()
+    if rc is None:
+        raise RunDirError(f"no run config in {run_dir}: not a run directory")
+    shard = json.loads((rd.path / "config.json").read_text()).get("shard")
+    _execute(shard_slice(expand(rc), shard), rd, {**opts, "force": False})
+
+
+def _execute(specs, rd: RunDir, opts: dict) -> None:
+    todo, skipped = pending(specs, rd, opts["force"])
+    budget = Budget(opts["max_total_tokens"], opts["max_cost"], prior_usage(rd, {s.id for s in specs}))
+    click.echo(f"{len(specs)} episodes in {rd.path}: {skipped} done, {len(todo)} to run", err=True)
+    if opts["executor"] == "ray":
+        from silo.executor_ray import run_ray
+
+        outcome = run_ray(todo, rd, address=opts["address"], budget=budget, progress=not opts["no_progress"])
+    else:
+        outcome = asyncio.run(run_specs(todo, rd, concurrency=opts["concurrency"], budget=budget,
+                                        progress=not opts["no_progress"]))
     scores = score_run(rd)
     _print_report(scores, rd)
+    if outcome.errors:
+        click.echo(f"{outcome.errors} episode(s) ended in error (excluded from accuracy); "
+                   f"re-run `silo resume {rd.path}` to retry them", err=True)
+    if outcome.stopped:
+        click.echo(f"stopped: {outcome.stopped}; the run is resumable: `silo resume {rd.path}` "
+                   "with a higher ceiling", err=True)
+        sys.exit(3)
 
 
 def _run_config(ctx: click.Context, suite: str | None, o: dict) -> RunConfig:
@@ -140,6 +188,19 @@ def _run_config(ctx: click.Context, suite: str | None, o: dict) -> RunConfig:
     extra["cache"] = not o["no_cache"]
     fields["extra"] = extra
     return RunConfig(**fields)
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.argument("sources", nargs=-1, required=True, type=click.Path(file_okay=False))
+def merge(out, sources):
+    """Join run directories of shard slices (`--shard i/K`) into OUT, then score it."""
+    from silo.rundir import merge_runs
+
+    rd = RunDir(out)
+    n = merge_runs(rd, [RunDir(s) for s in sources])
+    scores = score_run(rd)
+    click.echo(f"merged {n} episode files from {len(sources)} runs into {out}; {len(scores)} episodes scored")
 
 
 @main.command()

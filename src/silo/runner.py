@@ -1,32 +1,28 @@
-"""Runner: expand a sweep into episode specs, run them, write each episode atomically to a run directory.
+"""Runner: expand a sweep into episode specs and run them into a run directory, resumably.
 
-Run directory layout:
-    config.json           the resolved RunConfig, package version and git hash
-    episodes/<id>.json    one self-contained Episode record per file (written via rename)
-    scores.jsonl          EpisodeScore records (derived; `silo score` rebuilds it)
+Completed episodes are skipped on a re-run, errored ones retried; each finished episode is
+written atomically, so a kill at any moment loses at most the episodes in flight.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
-from silo import __version__
-from silo.episode import Agent, episode_id, run_episode
+from silo.episode import Agent, AgentFailure, episode_id, run_episode
 from silo.protocols import protocol_class
-from silo.records import Episode, EpisodeConfig, EpisodeScore, Instance, RunConfig
+from silo.records import Episode, EpisodeConfig, EpisodeScore, Instance, RunConfig, Usage
+from silo.rundir import RunDir, RunDirError, atomic_write
 from silo.scoring import score_episode
 from silo.tasks import get_task
+
+__all__ = ["EpisodeSpec", "RunDir", "RunDirError", "atomic_write", "expand", "run_specs", "score_run"]
 
 
 @dataclass(frozen=True)
 class EpisodeSpec:
-    """One cell of a sweep: an instance to generate and the config to run it with."""
+    """One cell of a sweep: the config of an episode; its instance is generated on demand."""
 
     config: EpisodeConfig
 
@@ -39,48 +35,14 @@ class EpisodeSpec:
     def id(self) -> str:
         c = self.config
         t = get_task(c.task)
-        inst_id = f"{t.id}-v{t.version}-n{c.n_agents}-s{c.suite_seed}-r{c.replicate}"
-        return episode_id(c, inst_id)
-
-
-def expand(rc: RunConfig) -> list[EpisodeSpec]:
-    """Every episode of a sweep, in a stable order; N = 1 runs once, with no protocol."""
-    for t in rc.tasks:
-        get_task(t)
-    for p in rc.protocols:
-        protocol_class(p)
-    for n in rc.n_agents:
-        if n < 1:
-            raise ValueError(f"N must be >= 1, got {n}")
-    specs, seen = [], set()
-    for task in rc.tasks:
-        tid = get_task(task).id
-        for n in rc.n_agents:
-            for proto in rc.protocols:
-                p = "none" if n == 1 else protocol_class(proto).name
-                for team in rc.teams:
-                    for variant in rc.prompt_variants if team == "llm" else ["neutral"]:
-                        for rep in range(rc.replicates):
-                            cfg = EpisodeConfig(
-                                task=tid, n_agents=n, protocol=p, team=team, prompt_variant=variant,
-                                replicate=rep, suite_seed=rc.seed, max_rounds=rc.max_rounds,
-                                action_budget=rc.action_budget,
-                                models=resolve_models(rc.models, n) if team == "llm" else None,
-                                extra=rc.extra,
-                            )
-                            spec = EpisodeSpec(cfg)
-                            if spec.id not in seen:
-                                seen.add(spec.id)
-                                specs.append(spec)
-    return specs
+        return episode_id(c, f"{t.id}-v{t.version}-n{c.n_agents}-s{c.suite_seed}-r{c.replicate}")
 
 
 def resolve_models(models: list[str] | None, n: int) -> list[str] | None:
     """Per-agent models: plain entries are cycled over agent ids; 'K=model' pins agent K."""
     if not models:
         return None
-    pinned = {}
-    cycle = []
+    pinned, cycle = {}, []
     for m in models:
         head, sep, rest = m.partition("=")
         if sep and head.strip().isdigit():
@@ -95,11 +57,50 @@ def resolve_models(models: list[str] | None, n: int) -> list[str] | None:
     return [pinned.get(a) or cycle[a % len(cycle)] for a in range(n)]
 
 
+def expand(rc: RunConfig) -> list[EpisodeSpec]:
+    """Every episode of a sweep in a stable order; N = 1 runs once, with no protocol."""
+    tasks = [get_task(t).id for t in rc.tasks]
+    protos = [protocol_class(p).name for p in rc.protocols]
+    if any(n < 1 for n in rc.n_agents):
+        raise ValueError(f"N must be >= 1, got {min(rc.n_agents)}")
+    specs, seen = [], set()
+    for task in tasks:
+        for n in rc.n_agents:
+            for proto in protos:
+                for team in rc.teams:
+                    for variant in rc.prompt_variants if team == "llm" else ["neutral"]:
+                        for rep in range(rc.replicates):
+                            cfg = EpisodeConfig(
+                                task=task, n_agents=n, protocol="none" if n == 1 else proto, team=team,
+                                prompt_variant=variant, replicate=rep, suite_seed=rc.seed,
+                                max_rounds=rc.max_rounds, action_budget=rc.action_budget,
+                                models=resolve_models(rc.models, n) if team == "llm" else None, extra=rc.extra,
+                            )
+                            spec = EpisodeSpec(cfg)
+                            if spec.id not in seen:
+                                seen.add(spec.id)
+                                specs.append(spec)
+    return specs
+
+
+def shard_slice(specs: list[EpisodeSpec], shard: str | None) -> list[EpisodeSpec]:
+    """The deterministic slice i/K of a sweep (for batch schedulers without Ray)."""
+    if not shard:
+        return specs
+    try:
+        i, k = (int(x) for x in shard.split("/"))
+    except ValueError as e:
+        raise ValueError(f"--shard must look like i/K (e.g. 0/4), got {shard!r}") from e
+    if not 0 <= i < k:
+        raise ValueError(f"--shard {shard}: need 0 <= i < K")
+    return specs[i::k]
+
+
 TeamFactory = Callable[[Instance, EpisodeConfig], list[Agent]]
 
 
 def default_team_factory(inst: Instance, cfg: EpisodeConfig) -> list[Agent]:
-    """Scripted teams by name; 'llm' builds LLM agents (imported lazily)."""
+    """Scripted teams by name; 'llm' builds LLM agents (imported lazily: litellm is slow to import)."""
     if cfg.team == "llm":
         from silo.agents.llm_agent import llm_team
 
@@ -109,116 +110,100 @@ def default_team_factory(inst: Instance, cfg: EpisodeConfig) -> list[Agent]:
     return scripted_team(cfg.team, inst, cfg.protocol)
 
 
-class RunDir:
-    """A run directory on disk."""
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-
-    @property
-    def episodes_dir(self) -> Path:
-        return self.path / "episodes"
-
-    def init(self, rc: RunConfig) -> None:
-        try:
-            self.episodes_dir.mkdir(parents=True, exist_ok=True)
-            meta = {"run": rc.model_dump(mode="json"), "silo_version": __version__, "git": _git_hash()}
-            atomic_write(self.path / "config.json", json.dumps(meta, indent=2))
-        except OSError as e:
-            raise RunDirError(f"cannot write run directory {self.path}: {e.strerror or e}") from e
-
-    def done_ids(self) -> set[str]:
-        """Ids of episodes already written that did not end in error."""
-        out = set()
-        for f in self.episode_files():
-            try:
-                status = json.loads(f.read_text()).get("status")
-            except (OSError, ValueError):
-                continue
-            if status != "error":
-                out.add(f.stem)
-        return out
-
-    def episode_files(self) -> list[Path]:
-        return sorted(self.episodes_dir.glob("*.json")) if self.episodes_dir.is_dir() else []
-
-    def write_episode(self, ep: Episode) -> None:
-        try:
-            atomic_write(self.episodes_dir / f"{ep.id}.json", ep.model_dump_json())
-        except OSError as e:
-            raise RunDirError(f"cannot write episode to {self.episodes_dir}: {e.strerror or e}") from e
-
-    def episodes(self):
-        """Yield every episode record (one at a time, to bound memory)."""
-        if not self.path.is_dir():
-            raise RunDirError(f"not a run directory: {self.path}")
-        for f in self.episode_files():
-            try:
-                yield Episode.model_validate_json(f.read_bytes())
-            except (OSError, ValueError) as e:
-                raise RunDirError(f"unreadable episode file {f}: {str(e).splitlines()[0]}") from e
-
-    def write_scores(self, scores: list[EpisodeScore]) -> Path:
-        out = self.path / "scores.jsonl"
-        atomic_write(out, "".join(s.model_dump_json() + "\n" for s in scores))
-        return out
-
-    def scores(self) -> list[EpisodeScore]:
-        f = self.path / "scores.jsonl"
-        if not f.exists():
-            raise RunDirError(f"no scores in {self.path}; run `silo score {self.path}` first")
-        return [EpisodeScore.model_validate_json(line) for line in f.read_text().splitlines() if line.strip()]
-
-
-class RunDirError(Exception):
-    """A run directory that cannot be read or written."""
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a crash never leaves a partial file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+async def run_one(spec: EpisodeSpec, factory: TeamFactory = default_team_factory) -> Episode:
+    """Run one episode; a failure to even build the team is recorded as an errored episode."""
+    inst = spec.instance
     try:
-        with open(tmp, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        agents = factory(inst, spec.config)
+    except (AgentFailure, OSError, RuntimeError, ValueError, KeyError) as e:
+        return Episode(id=spec.id, config=spec.config, instance=inst, events=[], submissions=[],
+                       status="error", error=f"{type(e).__name__}: {e}", rounds=0)
+    return await run_episode(inst, spec.config, agents)
 
 
-def _git_hash() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).parent)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
+@dataclass
+class Budget:
+    """Run-level ceilings; None means unlimited. Checked before each episode starts."""
+
+    max_tokens: int | None = None
+    max_cost: float | None = None
+    used: Usage = field(default_factory=Usage)
+
+    def add(self, u: Usage) -> None:
+        self.used.input_tokens += u.input_tokens
+        self.used.output_tokens += u.output_tokens
+        self.used.cost_usd += u.cost_usd
+
+    def exceeded(self) -> str | None:
+        tokens = self.used.input_tokens + self.used.output_tokens
+        if self.max_tokens is not None and tokens >= self.max_tokens:
+            return f"token budget reached ({tokens:,} of {self.max_tokens:,} tokens)"
+        if self.max_cost is not None and self.used.cost_usd >= self.max_cost:
+            return f"cost budget reached (${self.used.cost_usd:.4f} of ${self.max_cost:.4f})"
         return None
 
 
-async def run_specs(specs: list[EpisodeSpec], run_dir: RunDir, factory: TeamFactory = default_team_factory,
-                    concurrency: int = 4, progress: Callable[[Episode], None] | None = None) -> list[Episode]:
-    """Run specs with bounded concurrency; each finished episode is written before the next starts."""
+@dataclass
+class RunOutcome:
+    """What a run invocation did."""
+
+    ran: int = 0
+    skipped: int = 0
+    errors: int = 0
+    stopped: str | None = None
+
+
+def pending(specs: list[EpisodeSpec], rd: RunDir, force: bool = False) -> tuple[list[EpisodeSpec], int]:
+    """Specs still to run: all with force, else those not completed (errored ones are retried)."""
+    if force:
+        return specs, 0
+    status = rd.statuses()
+    todo = [s for s in specs if status.get(s.id) in (None, "error")]
+    return todo, len(specs) - len(todo)
+
+
+def prior_usage(rd: RunDir, ids: Iterable[str]) -> Usage:
+    """Usage already spent by this run's episodes on disk (budgets cover the whole run)."""
+    u, wanted = Usage(), set(ids)
+    for ep in rd.episodes():
+        if ep.id in wanted:
+            u.input_tokens += ep.usage.input_tokens
+            u.output_tokens += ep.usage.output_tokens
+            u.cost_usd += ep.usage.cost_usd
+    return u
+
+
+async def run_specs(specs: list[EpisodeSpec], rd: RunDir, factory: TeamFactory = default_team_factory,
+                    concurrency: int = 4, budget: Budget | None = None, progress: bool = False) -> RunOutcome:
+    """Run specs with bounded concurrency; each episode is written as soon as it finishes."""
+    from silo.progress import Progress
+
+    budget = budget or Budget()
+    out = RunOutcome()
     sem = asyncio.Semaphore(concurrency)
-    done: list[Episode] = []
+    bar = Progress(len(specs), enabled=progress)
 
     async def one(spec: EpisodeSpec) -> None:
         async with sem:
-            inst = spec.instance
-            ep = await run_episode(inst, spec.config, factory(inst, spec.config))
-            run_dir.write_episode(ep)
-            done.append(ep)
-            if progress:
-                progress(ep)
+            out.stopped = out.stopped or budget.exceeded()
+            if out.stopped:
+                return
+            ep = await run_one(spec, factory)
+            rd.write_episode(ep)
+            out.ran += 1
+            out.errors += ep.status == "error"
+            budget.add(ep.usage)
+            bar.update(ep)
 
-    await asyncio.gather(*(one(s) for s in specs))
-    return done
+    try:
+        await asyncio.gather(*(one(s) for s in specs))
+    finally:
+        bar.close()
+    return out
 
 
-def score_run(run_dir: RunDir) -> list[EpisodeScore]:
+def score_run(rd: RunDir) -> list[EpisodeScore]:
     """Re-score every episode of a run directory (pure, offline) and write scores.jsonl."""
-    scores = [score_episode(ep) for ep in run_dir.episodes()]
-    scores.sort(key=lambda s: s.episode_id)
-    run_dir.write_scores(scores)
+    scores = sorted((score_episode(ep) for ep in rd.episodes()), key=lambda s: s.episode_id)
+    rd.write_scores(scores)
     return scores
