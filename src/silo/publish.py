@@ -1,0 +1,342 @@
+"""Publish a run as three Hugging Face datasets (instances, episodes, results) and load instances back.
+
+`publish_run` writes hub-ready folders offline: DIR/<kind>/README.md (dataset card) and one parquet file per
+config and split, DIR/<kind>/<config>/<split>-00000-of-00001.parquet. `upload` pushes them to
+ORG/NAME-<kind> with the user's token. `load_instances` reads instances back from a folder or a hub id,
+exactly (model equality with the generated instances).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from silo import __version__
+from silo.dataset_card import (
+    AGENT_SCORE_FIELDS,
+    EPISODE_FIELDS,
+    EPISODE_SCORE_FIELDS,
+    INSTANCE_FIELDS,
+    features,
+    leaderboard_table,
+    render_card,
+)
+from silo.records import SCHEMA_VERSION, Episode, EpisodeScore, Instance
+from silo.runner import RunDir
+from silo.scoring import score_episode
+from silo.tasks import UnknownTaskError, all_tasks, get_task
+
+KINDS = ("instances", "episodes", "results")
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.I)
+REDACTED = "[REDACTED]"
+
+
+class PublishError(Exception):
+    """A run that cannot be published, or a dataset that cannot be loaded."""
+
+
+def _js(x: Any) -> str:
+    return json.dumps(x, ensure_ascii=False, separators=(",", ":"))
+
+
+# ---- rows -------------------------------------------------------------------------------------------
+def instance_row(inst: Instance) -> dict:
+    """One instances-dataset row; nested values as JSON strings."""
+    d = inst.model_dump(mode="json")
+    d["params"] = _js(d["params"])
+    d["shards"] = [{"agent": s["agent"], "data": _js(s["data"]), "text": s["text"]} for s in d["shards"]]
+    d["truth"] = [_js(t) for t in d["truth"]]
+    return {name: d[name] for name, _, _ in INSTANCE_FIELDS}
+
+
+def row_to_instance(row: dict) -> Instance:
+    """Inverse of instance_row."""
+    d = dict(row)
+    d["params"] = json.loads(d["params"])
+    d["shards"] = [{"agent": s["agent"], "data": json.loads(s["data"]), "text": s["text"]} for s in d["shards"]]
+    d["truth"] = [json.loads(t) for t in d["truth"]]
+    return Instance.model_validate(d)
+
+
+EVENT_JSON = ("args", "result", "data")
+
+
+def episode_row(ep: Episode) -> dict:
+    """One episodes-dataset row: context columns, the event log, JSON strings for variable values."""
+    c, inst = ep.config, ep.instance
+    events = []
+    for e in ep.events:
+        d = e.model_dump(mode="json")
+        events.append({**d, **{k: _js(d[k]) for k in EVENT_JSON}})
+    return {
+        "id": ep.id, "task": inst.task, "task_version": inst.task_version, "level": inst.level,
+        "n_agents": inst.n_agents, "protocol": c.protocol, "team": c.team, "prompt_variant": c.prompt_variant,
+        "replicate": c.replicate, "instance_id": inst.id, "models": c.models or [], "status": ep.status,
+        "error": ep.error, "rounds": ep.rounds, "wall_s": ep.wall_s, "usage": ep.usage.model_dump(mode="json"),
+        "config": _js(c.model_dump(mode="json")), "instance": _js(inst.model_dump(mode="json")),
+        "world": _js(ep.world),
+        "submissions": [{"agent": s.agent, "round": s.round, "answer": _js(s.answer)} for s in ep.submissions],
+        "events": events, "schema_version": ep.schema_version,
+    }
+
+
+def row_to_episode(row: dict) -> Episode:
+    """Inverse of episode_row."""
+    events = [{**e, **{k: json.loads(e[k]) for k in EVENT_JSON}} for e in row["events"]]
+    subs = [{**s, "answer": json.loads(s["answer"])} for s in row["submissions"]]
+    return Episode.model_validate({
+        "schema_version": row["schema_version"], "id": row["id"], "config": json.loads(row["config"]),
+        "instance": json.loads(row["instance"]), "events": events, "submissions": subs, "status": row["status"],
+        "error": row["error"], "rounds": row["rounds"], "usage": row["usage"], "world": json.loads(row["world"]),
+        "wall_s": row["wall_s"],
+    })
+
+
+def score_rows(s: EpisodeScore) -> tuple[dict, list[dict]]:
+    """(episode_scores row, agent_scores rows) of one episode score."""
+    d = s.model_dump(mode="json")
+    ctx = {name: d[name] for name, _, _ in AGENT_SCORE_FIELDS if name in d and name != "status"}
+    agents = [{**ctx, "status": s.status, **a} for a in d["agents"]]
+    return {name: d[name] for name, _, _ in EPISODE_SCORE_FIELDS}, agents
+
+
+# ---- secrets ----------------------------------------------------------------------------------------
+def secret_values() -> list[str]:
+    """Values of secret-looking environment variables and the hub login token (never written anywhere)."""
+    found = {v for k, v in os.environ.items() if SECRET_NAME.search(k) and len(v) >= 8}
+    try:
+        from huggingface_hub import get_token
+
+        tok = get_token()
+        if tok:
+            found.add(tok)
+    except Exception:  # noqa: BLE001 - a broken login file must not stop a publish; nothing to redact then
+        pass
+    return sorted(found, key=len, reverse=True)
+
+
+def scrub(x: Any, secrets: list[str]) -> Any:
+    """Replace every secret value inside strings of a nested structure."""
+    if isinstance(x, str):
+        for s in secrets:
+            if s in x:
+                x = x.replace(s, REDACTED)
+        return x
+    if isinstance(x, dict):
+        return {k: scrub(v, secrets) for k, v in x.items()}
+    if isinstance(x, list):
+        return [scrub(v, secrets) for v in x]
+    return x
+
+
+def _git_hash() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).parent)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+# ---- publishing -------------------------------------------------------------------------------------
+def _task_order(task_id: str) -> tuple:
+    order = {t.id: i for i, t in enumerate(all_tasks())}
+    return (order.get(task_id, len(order)), task_id)
+
+
+def collect(run_dir: str | os.PathLike) -> tuple[dict, dict, list[EpisodeScore], dict]:
+    """Instances and episode rows grouped by task then split, the scores, and run metadata."""
+    rd = RunDir(run_dir)
+    if not (rd.path / "config.json").is_file():
+        raise PublishError(f"not a run directory (no config.json): {rd.path}")
+    instances: dict = defaultdict(lambda: defaultdict(dict))
+    episodes: dict = defaultdict(lambda: defaultdict(list))
+    scores = []
+    for ep in rd.episodes():
+        inst = ep.instance
+        split = f"n{inst.n_agents}"
+        instances[inst.task][split][inst.id] = instance_row(inst)
+        episodes[inst.task][split].append(episode_row(ep))
+        scores.append(score_episode(ep))
+    if not scores:
+        raise PublishError(f"run directory has no episodes: {rd.path}")
+    scores.sort(key=lambda s: s.episode_id)
+    return instances, episodes, scores, json.loads((rd.path / "config.json").read_text())
+
+
+def _ordered(groups: dict, rows_of) -> dict[str, dict[str, list[dict]]]:
+    return {task: {s: rows_of(groups[task][s]) for s in sorted(groups[task], key=lambda s: int(s[1:]))}
+            for task in sorted(groups, key=_task_order)}
+
+
+def publish_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, leaderboard: str | os.PathLike | None = None,
+                name: str = "silo", repo: str | None = None) -> dict[str, Path]:
+    """Write the three hub-ready dataset folders under out_dir; returns their paths by kind."""
+    instances, episodes, scores, run_meta = collect(run_dir)
+    secrets = secret_values()
+    out = Path(out_dir)
+    tasks = {}
+    for task, splits in instances.items():
+        row = next(iter(next(iter(splits.values())).values()))
+        try:
+            t = get_task(task)
+            tname, kind = t.name, t.answer_kind
+        except UnknownTaskError:
+            tname, kind = "?", row["answer_kind"]
+        tasks[task] = {"id": task, "name": tname, "level": row["level"], "version": row["task_version"],
+                       "answer_kind": kind}
+    meta = {"silo_version": __version__, "git": _git_hash(), "run_silo_version": run_meta.get("silo_version"),
+            "run_git": run_meta.get("git"), "schema_version": SCHEMA_VERSION, "repo": repo,
+            "run": _js(run_meta.get("run", {})), "tasks": [tasks[t] for t in sorted(tasks, key=_task_order)]}
+    meta = scrub(meta, secrets)
+    inst_tables = _ordered(instances, lambda d: [d[k] for k in sorted(d)])
+    ep_tables = _ordered(episodes, lambda rows: sorted(rows, key=lambda r: r["id"]))
+    ep_rows = [score_rows(s) for s in scores]
+    res_tables = {"agent_scores": {"train": [a for _, ags in ep_rows for a in ags]},
+                  "episode_scores": {"train": [e for e, _ in ep_rows]}}
+    res_fields = {"agent_scores": AGENT_SCORE_FIELDS, "episode_scores": EPISODE_SCORE_FIELDS}
+    if leaderboard is not None:
+        try:
+            rows, fields = leaderboard_table(json.loads(Path(leaderboard).read_text()))
+        except (OSError, ValueError) as e:
+            raise PublishError(f"cannot read leaderboard {leaderboard}: {e}") from e
+        res_tables["leaderboard"], res_fields["leaderboard"] = {"train": rows}, fields
+    written = {}
+    for kind, tables, fields in (("instances", inst_tables, dict.fromkeys(inst_tables, INSTANCE_FIELDS)),
+                                 ("episodes", ep_tables, dict.fromkeys(ep_tables, EPISODE_FIELDS)),
+                                 ("results", res_tables, res_fields)):
+        written[kind] = write_dataset(out / kind, kind, name, scrub(tables, secrets), fields, meta)
+    return written
+
+
+@contextmanager
+def _quiet():
+    """No datasets progress bars while silo writes or reads (restored afterwards)."""
+    import datasets
+
+    bars = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if bars:
+            datasets.enable_progress_bars()
+
+
+def write_dataset(folder: Path, kind: str, name: str, tables: dict[str, dict[str, list[dict]]],
+                  fields: dict[str, list[tuple]], meta: dict) -> Path:
+    """One parquet file per config and split (built with `datasets`), and the dataset card."""
+    import pyarrow as pa
+    from datasets import Dataset
+    from datasets.info import DatasetInfo
+    from datasets.table import InMemoryTable
+
+    folder.mkdir(parents=True, exist_ok=True)
+    feats = {c: features(f) for c, f in fields.items()}
+    with _quiet():
+        for config, splits in tables.items():
+            for split, rows in splits.items():
+                path = folder / config / f"{split}-00000-of-00001.parquet"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                # via an explicit arrow schema: Dataset.from_list cannot hold uint64 seeds above 2**63
+                table = pa.Table.from_pylist(rows, schema=feats[config].arrow_schema)
+                Dataset(InMemoryTable(table), info=DatasetInfo(features=feats[config])).to_parquet(str(path))
+    counts = {c: {s: len(r) for s, r in ss.items()} for c, ss in tables.items()}
+    (folder / "README.md").write_text(render_card(kind, name, counts, feats, fields, meta))
+    return folder
+
+
+def upload(out_dir: str | os.PathLike, repo: str, private: bool = False) -> list[str]:
+    """Upload each dataset folder to ORG/NAME-<kind> with the user's token (HF_TOKEN or the hub login)."""
+    from huggingface_hub import HfApi, get_token
+
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
+        raise PublishError(f"--repo must look like ORG/NAME, got {repo!r}")
+    token = get_token()
+    if not token:
+        raise PublishError("no Hugging Face token: set HF_TOKEN or log in with `hf auth login`")
+    api = HfApi(token=token)
+    urls = []
+    for kind in KINDS:
+        folder = Path(out_dir) / kind
+        if not (folder / "README.md").is_file():
+            continue
+        repo_id = f"{repo}-{kind}"
+        try:
+            api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+            api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="dataset",
+                              commit_message=f"silo {__version__}: publish {kind}")
+        except Exception as e:  # noqa: BLE001 - hub errors become one clear line (they never carry the token)
+            raise PublishError(f"upload of {repo_id} failed: {type(e).__name__}: {str(e).splitlines()[0]}") from e
+        urls.append(f"https://huggingface.co/datasets/{repo_id}")
+    return urls
+
+
+# ---- loading ----------------------------------------------------------------------------------------
+def _source(source: str, kind: str) -> str:
+    """A local dataset folder (or a publish folder holding <kind>/), else a hub id."""
+    p = Path(source)
+    if (p / "README.md").is_file():
+        return str(p)
+    if (p / kind / "README.md").is_file():
+        return str(p / kind)
+    if p.exists() or not re.fullmatch(r"[\w.-]+/[\w.-]+", source):
+        raise PublishError(f"not a {kind} dataset folder (no README.md) nor a hub id ORG/NAME: {source!r}")
+    return source
+
+
+def _load_rows(source: str, kind: str, task: str | None, n: int | None) -> list[dict]:
+    """Rows of the selected configs (tasks) and splits (nN) of a published dataset."""
+    from datasets import get_dataset_config_names, get_dataset_split_names, load_dataset
+
+    src = _source(source, kind)
+    configs = get_dataset_config_names(src)
+    if task is not None:
+        tid = get_task(task).id
+        if tid not in configs:
+            raise PublishError(f"{src} has no config {tid}; it has: {', '.join(configs)}")
+        configs = [tid]
+    rows = []
+    with _quiet():
+        for config in configs:
+            splits = get_dataset_split_names(src, config)
+            for split in splits if n is None else [f"n{n}"] if f"n{n}" in splits else []:
+                rows.extend(load_dataset(src, config, split=split))
+    if not rows:
+        raise PublishError(f"no {kind} in {src} for task={task} n={n}")
+    return rows
+
+
+def load_instances(source: str, task: str | None = None, n: int | None = None, verify: bool = True) -> list[Instance]:
+    """Instances of a published dataset (folder or hub id), optionally one task and one N.
+
+    With verify, each instance's task version must match the installed generator and its truth must equal
+    the installed reference solver's, so a run on them is the published benchmark exactly."""
+    out = []
+    for row in _load_rows(source, "instances", task, n):
+        inst = row_to_instance(row)
+        if verify:
+            _verify(inst)
+        out.append(inst)
+    return sorted(out, key=lambda i: (_task_order(i.task), i.n_agents, i.suite_seed, i.replicate))
+
+
+def _verify(inst: Instance) -> None:
+    t = get_task(inst.task)
+    if t.version != inst.task_version:
+        raise PublishError(f"{inst.id} was published with {inst.task} v{inst.task_version}, but this silo has "
+                           f"v{t.version}: install the silo version named in the dataset card")
+    truth = t.solve([s.data for s in inst.shards], inst.params)
+    if _js(truth) != _js(inst.truth):
+        raise PublishError(f"{inst.id}: published truth differs from the reference solver's")
+
+
+def load_episodes(source: str, task: str | None = None, n: int | None = None) -> list[Episode]:
+    """Episode records of a published episodes dataset (re-scorable offline)."""
+    return sorted((row_to_episode(r) for r in _load_rows(source, "episodes", task, n)), key=lambda e: e.id)
