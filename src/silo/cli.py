@@ -54,25 +54,31 @@ def tasks():
 
 
 @main.command()
+@click.option("--suite", default=None, help="Generate every instance of a suite (name or path).")
 @click.option("--task", "task_list", default="all", help="Comma-separated task ids or slugs, or 'all'.")
 @click.option("--n", "ns", default="2,5", help="Comma-separated N values.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--replicates", default=1, show_default=True)
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default="-", help="JSONL file ('-' for stdout).")
-def generate(task_list, ns, seed, replicates, out):
+def generate(suite, task_list, ns, seed, replicates, out):
     """Generate instances (shards and truth) as JSONL."""
-    chosen = all_tasks() if task_list == "all" else [get_task(t) for t in _csv(task_list)]
-    lines = []
-    for t in chosen:
-        for n in _ints(ns):
-            for r in range(replicates):
-                lines.append(t.make_instance(n, seed, r).model_dump_json())
-    text = "\n".join(lines) + "\n"
-    if out == "-":
-        click.echo(text, nl=False)
+    if suite:
+        from silo.suite import load_suite
+
+        rc = load_suite(suite)
+        cells = [(get_task(t), n, rc.seed, r) for t in rc.tasks for n in rc.n_agents for r in range(rc.replicates)]
     else:
-        Path(out).write_text(text)
-        click.echo(f"wrote {len(lines)} instances to {out}", err=True)
+        chosen = all_tasks() if task_list == "all" else [get_task(t) for t in _csv(task_list)]
+        cells = [(t, n, seed, r) for t in chosen for n in _ints(ns) for r in range(replicates)]
+    sink = sys.stdout if out == "-" else open(out, "w")  # noqa: SIM115 - closed below
+    try:
+        for t, n, s, r in cells:  # streamed: the full grid does not fit comfortably in memory as text
+            sink.write(t.make_instance(n, s, r).model_dump_json() + "\n")
+    finally:
+        if sink is not sys.stdout:
+            sink.close()
+    if out != "-":
+        click.echo(f"wrote {len(cells)} instances to {out}", err=True)
 
 
 DEFAULT_MODEL = "local/smollm2-135m"

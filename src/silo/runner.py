@@ -61,6 +61,11 @@ def expand(rc: RunConfig) -> list[EpisodeSpec]:
     """Every episode of a sweep in a stable order; N = 1 runs once, with no protocol."""
     tasks = [get_task(t).id for t in rc.tasks]
     protos = [protocol_class(p).name for p in rc.protocols]
+    from silo.agents.scripted import TEAMS
+
+    unknown = [t for t in rc.teams if t != "llm" and t not in TEAMS]
+    if unknown:
+        raise ValueError(f"unknown team {unknown[0]!r}; known: llm, {', '.join(TEAMS)}")
     if any(n < 1 for n in rc.n_agents):
         raise ValueError(f"N must be >= 1, got {min(rc.n_agents)}")
     specs, seen = [], set()
