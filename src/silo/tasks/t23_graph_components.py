@@ -1,0 +1,100 @@
+"""III-23 graph components: 10N nodes, 20N random undirected edges split across agents; count the components."""
+
+from __future__ import annotations
+
+import json
+
+from silo.evidence import Items
+from silo.tasks import register
+from silo.tasks.base import TaskSpec, as_number
+from silo.tasks.t21_distributed_sort import SHUFFLE_TOPOLOGY, shuffle_messages
+
+
+def spanning_forest(edges: list[list[int]], n_nodes: int) -> tuple[list[list[int]], int]:
+    """(edges of a spanning forest, in input order; number of components over all n_nodes nodes)."""
+    parent = list(range(n_nodes))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]  # path halving keeps trees shallow
+            x = parent[x]
+        return x
+
+    forest = []
+    for u, v in edges:
+        ru, rv = find(u), find(v)
+        if ru != rv:
+            parent[ru] = rv
+            forest.append([u, v])
+    return forest, n_nodes - len(forest)
+
+
+@register
+class GraphComponents(TaskSpec):
+    """Number of connected components of an undirected graph on nodes 0..10N-1 (isolated nodes count).
+
+    Generation: 20N edges (u, v), u != v, drawn uniformly (duplicates possible, harmless),
+    shuffled, 20 per agent. Oracle partial: the agent's spanning forest (a sufficient statistic
+    for connectivity). Evidence of a set S of shards (below the whole): every node touched by an
+    edge of S appears in the content (true of raw edges, any spanning forest, or component lists;
+    at least 3 nodes, and only credited to agents upstream of the content). Of all shards: the count.
+    """
+
+    id = "III-23"
+    slug = "graph-components"
+    name = "graph components"
+    level = 3
+    version = 1
+    answer_format = "a single integer"
+    oracle = "star"
+    optimal_topology = SHUFFLE_TOPOLOGY
+    hint = ("Union-find: every agent reduces its edges to a spanning forest, the forests are merged by "
+            "exchanging them (all-to-all shuffle), and the merged components are counted.")
+    nodes_per_agent = 10
+    edges_per_agent = 20
+
+    def optimal_messages(self, n_agents):
+        return shuffle_messages(n_agents)
+
+    def generate(self, n_agents, rng):
+        n_nodes = self.nodes_per_agent * n_agents
+        edges = []
+        while len(edges) < self.edges_per_agent * n_agents:
+            u, v = rng.randrange(n_nodes), rng.randrange(n_nodes)
+            if u != v:
+                edges.append([u, v])
+        rng.shuffle(edges)
+        k = self.edges_per_agent
+        return [edges[a * k:(a + 1) * k] for a in range(n_agents)], {"n_nodes": n_nodes}
+
+    def solve(self, shards, params):
+        _, count = spanning_forest([e for s in shards for e in s], params["n_nodes"])
+        return [count] * len(shards)
+
+    def describe(self, n_agents, params):
+        n = params["n_nodes"]
+        return (f"An undirected graph has {n} nodes, numbered 0 to {n - 1}; every node exists even if no "
+                f"edge touches it. Its edges are split among {n_agents} agents, each holding a list of "
+                "edges [u, v]. Every agent must submit the number of connected components of the whole "
+                "graph (a node without edges is a component on its own).")
+
+    def render_shard(self, data, agent, params):
+        return "Your edges [u, v]: " + json.dumps(data)
+
+    def check(self, answer, truth):
+        got = as_number(answer)
+        ok = got is not None and got == truth
+        return ok, 1.0 if ok else 0.0
+
+    def stat_fingerprint(self, inst, agents, i):
+        if agents >= self.depends_on(inst, i):
+            return super().stat_fingerprint(inst, agents, i)
+        nodes = sorted({x for j in agents for e in inst.shards[j].data for x in e})
+        return Items(tuple(nodes))
+
+    def partial(self, data, agent, params):
+        return spanning_forest(data, params["n_nodes"])[0]
+
+    def combine(self, partials, params):
+        _, count = spanning_forest([e for p in partials for e in p], params["n_nodes"])
+        return [count] * len(partials)
