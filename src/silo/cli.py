@@ -238,5 +238,44 @@ def _print_report(scores, rd: RunDir, by: list[str] | None = None) -> None:
     click.echo(f"\nreport: {rd.path / 'report.md'}", err=True)
 
 
+@main.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--to-dir", "to_dir", type=click.Path(file_okay=False), default=None,
+              help="Write the hub-ready dataset folders here (default: RUN_DIR/hf).")
+@click.option("--repo", default=None,
+              help="Upload to ORG/NAME-instances, -episodes, -results (token: HF_TOKEN or the hub login).")
+@click.option("--leaderboard", type=click.Path(dir_okay=False), default=None,
+              help="Leaderboard JSON to include in results (default: data/leaderboard.json if it exists).")
+@click.option("--name", default="silo", show_default=True, help="Dataset name shown in the cards.")
+@click.option("--private", is_flag=True, help="Create the hub repositories as private.")
+def publish(run_dir, to_dir, repo, leaderboard, name, private):
+    """Publish a run as Hugging Face datasets: instances, episodes, results (offline folder, optional upload)."""
+    from silo.publish import publish_run, upload
+
+    out = Path(to_dir) if to_dir else Path(run_dir) / "hf"
+    if leaderboard is None and Path("data/leaderboard.json").is_file():
+        leaderboard = "data/leaderboard.json"
+    written = publish_run(run_dir, out, leaderboard=leaderboard, name=name, repo=repo)
+    for kind, path in written.items():
+        click.echo(f"{kind:9} -> {path}")
+    if repo:
+        for url in upload(out, repo, private=private):
+            click.echo(f"uploaded  -> {url}")
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None,
+              help="HTML file (default RUN_DIR/viewer.html).")
+@click.option("--max-content", default=300, show_default=True, help="Characters of each event's content shown.")
+@click.option("--max-events", default=2000, show_default=True, help="Events shown per episode (at most).")
+def view(run_dir, out, max_content, max_events):
+    """Write a self-contained HTML viewer of a run (open it in a browser; no server needed)."""
+    from silo.viewer import write_viewer
+
+    path = write_viewer(run_dir, out, max_content=max_content, max_events=max_events)
+    click.echo(f"viewer: {path} ({path.stat().st_size // 1024} KiB)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
