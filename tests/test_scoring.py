@@ -1,0 +1,115 @@
+"""Scoring on hand-built event logs whose reach, evidence and outcomes are known independently."""
+
+import json
+
+import pytest
+
+from silo.records import Episode, EpisodeConfig, Event, Submission
+from silo.scoring import classify, score_episode
+from silo.tasks import get_task
+
+INST = get_task("I-01").make_instance(3, suite_seed=11)
+MAXES = [max(s.data) for s in INST.shards]
+TRUTH = INST.truth[0]
+
+
+def _send(rnd, a, to, mid, content):
+    return Event(round=rnd, agent=a, kind="send", msg_id=mid, to=[to], content=content, chars=len(content))
+
+
+def _deliver(rnd, a, mid, sender):
+    return Event(round=rnd, agent=a, kind="deliver", msg_id=mid, sender=sender)
+
+
+def _episode(events, answers, protocol="p2p"):
+    subs = [Submission(agent=a, round=9, answer=v) for a, v in answers.items()]
+    events = events + [Event(round=9, agent=a, kind="submit", args={"answer": v}) for a, v in answers.items()]
+    cfg = EpisodeConfig(task="I-01", n_agents=3, protocol=protocol, team="hand")
+    return Episode(id="hand", config=cfg, instance=INST, events=events, submissions=subs,
+                   status="complete" if len(subs) == 3 else "max_rounds", rounds=9)
+
+
+def _agents(ep):
+    return {a.agent: a for a in score_episode(ep).agents}
+
+
+def test_time_respecting_chain_composes():
+    # 0 -> 1 in round 1; 1 (having read it) -> 2 in round 2: 2's causal past holds 0, 1 and 2
+    m01 = max(MAXES[0], MAXES[1])
+    ev = [_send(1, 0, 1, 0, json.dumps(INST.shards[0].data)), _deliver(2, 1, 0, 0),
+          _send(2, 1, 2, 1, f"max of mine and agent 0: {m01}"), _deliver(3, 2, 1, 1)]
+    a = _agents(_episode(ev, {2: max(m01, MAXES[2])}))
+    assert a[2].reach == 1.0 and a[2].evidence == 1.0 and a[2].outcome == "correct"
+    assert a[1].reach == pytest.approx(2 / 3)  # never heard from 2
+    assert a[0].outcome == "no_answer"
+
+
+def test_chain_out_of_time_order_does_not_reach():
+    # 1 -> 2 in round 1, THEN 0 -> 1 in round 2: agent 0's data cannot have reached 2
+    ev = [_send(1, 1, 2, 0, json.dumps(INST.shards[1].data)), _deliver(2, 2, 0, 1),
+          _send(2, 0, 1, 1, json.dumps(INST.shards[0].data)), _deliver(3, 1, 1, 0)]
+    a = _agents(_episode(ev, {2: TRUTH + 5}))
+    assert a[2].reach == pytest.approx(2 / 3)
+    assert a[2].outcome == "uninformed"
+
+
+def test_reach_counts_only_read_messages():
+    ev = [_send(1, 0, 2, 0, json.dumps(INST.shards[0].data)), _send(1, 1, 2, 1, json.dumps(INST.shards[1].data))]
+    a = _agents(_episode(ev, {2: TRUTH}))  # delivered to the mailbox but never fetched
+    assert a[2].reach == pytest.approx(1 / 3)
+    assert a[2].outcome == "lucky"  # right answer without the information: flagged, not credited
+
+
+def test_shared_file_chain_write_then_later_read():
+    ev = [Event(round=1, agent=0, kind="write", path="d0", version=0, content=json.dumps(INST.shards[0].data)),
+          Event(round=1, agent=1, kind="write", path="d1", version=1, content=json.dumps(INST.shards[1].data)),
+          Event(round=2, agent=2, kind="read", path="d0", version=0, sender=0),
+          Event(round=2, agent=2, kind="read", path="d1", version=1, sender=1)]
+    a = _agents(_episode(ev, {2: TRUTH}, protocol="sfs"))
+    assert a[2].held and a[2].outcome == "correct"
+    s = score_episode(_episode(ev, {2: TRUTH}, protocol="sfs"))
+    assert s.density == pytest.approx(2 / 6)  # two reads by another agent of files others wrote
+
+
+def test_relay_loss_when_reached_but_information_absent():
+    # agent 1 forwards a content-free note: 2 is reached by 0 and 1 but holds no evidence of them
+    ev = [_send(1, 0, 1, 0, json.dumps(INST.shards[0].data)), _deliver(2, 1, 0, 0),
+          _send(2, 1, 2, 1, "hello, I got something"), _deliver(3, 2, 1, 1)]
+    a = _agents(_episode(ev, {2: TRUTH + 1}))
+    assert a[2].reach == 1.0 and a[2].evidence < 1.0 and a[2].outcome == "relay_loss"
+
+
+def test_weak_value_does_not_count_as_evidence():
+    # a tiny integer equal to nothing meaningful never proves a shard arrived
+    ev = [_send(1, 0, 2, 0, "I have 3 things"), _deliver(2, 2, 0, 0)]
+    a = _agents(_episode(ev, {2: TRUTH}))
+    assert a[2].evidence == pytest.approx(1 / 3)
+
+
+def test_integration_error_when_everything_held_but_wrong():
+    ev = []
+    for j, mid in ((0, 0), (1, 1)):
+        ev += [_send(1, j, 2, mid, json.dumps(INST.shards[j].data)), _deliver(2, 2, mid, j)]
+    a = _agents(_episode(ev, {2: TRUTH - 1}))
+    assert a[2].held and a[2].outcome == "integration_error"
+
+
+def test_consensus_failure_and_unanimity():
+    ev = []
+    s = score_episode(_episode(ev, {0: TRUTH, 1: TRUTH, 2: TRUTH + 1}))
+    assert s.consensus_failure and not s.unanimous and s.success == pytest.approx(2 / 3)
+    s = score_episode(_episode(ev, {0: TRUTH, 1: str(TRUTH), 2: float(TRUTH)}))
+    assert not s.consensus_failure and s.success == 1.0  # "984", 984.0 and 984 are one answer
+
+
+@pytest.mark.parametrize("submitted,correct,reach,evidence,expected", [
+    (False, False, 1.0, 1.0, "no_answer"),
+    (True, True, 1.0, 1.0, "correct"),
+    (True, True, 0.5, 1.0, "lucky"),
+    (True, True, 1.0, 0.5, "lucky"),
+    (True, False, 0.5, 0.5, "uninformed"),
+    (True, False, 1.0, 0.5, "relay_loss"),
+    (True, False, 1.0, 1.0, "integration_error"),
+])
+def test_outcome_classes_are_exclusive_and_complete(submitted, correct, reach, evidence, expected):
+    assert classify(submitted, correct, reach, evidence) == expected
