@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from silo.evidence import parse
 from silo.tasks import get_task
 
-LEVEL1 = ["I-01", "I-07"]
+LEVEL1 = ["I-01", "I-02", "I-07"]
 SEEDS = settings(max_examples=60, deadline=None)
 
 
@@ -137,3 +137,37 @@ def test_average_evidence_guards():
     assert fp.matches(parse(f"sum {round(math.fsum(data), 1)} over 25 numbers"))
     assert not fp.matches(parse(f"sum {round(math.fsum(data) + 0.5, 2)}, mean {round(mean + 0.02, 2)}"))
     assert not fp.matches(parse("count 25"))
+
+
+# ---- I-02 word frequency --------------------------------------------------------------------------
+
+@given(n=st.integers(1, 6), seed=st.integers(0, 10**6))
+@SEEDS
+def test_word_frequency_counts_apples(n, seed):
+    t = get_task("I-02")
+    shards, params = _shards(t, n, seed)
+    words = [w for s in shards for w in s]
+    assert [len(s) for s in shards] == [30] * n
+    assert set(words) <= {"apple", "banana", "cherry", "grape", "kiwi", "mango", "peach"}
+    assert all(words[p] == "apple" for p in range(0, len(words), 10))  # planted: every 10th global word
+    assert t.solve(shards, params) == [words.count("apple")] * n
+
+
+def test_word_frequency_hand_computed_and_checker():
+    t = get_task("I-02")
+    params = {"word": "apple", "vocabulary": ["apple", "banana", "cherry", "grape", "kiwi", "mango", "peach"]}
+    assert t.solve([["apple", "kiwi"], ["kiwi", "apple", "apple"]], params) == [3, 3]
+    assert t.check("3", 3) == (True, 1.0) and t.check(3.0, 3) == (True, 1.0)
+    assert t.check(4, 3) == (False, 0.0)
+
+
+def test_word_frequency_evidence_needs_the_whole_count_vector():
+    t = get_task("I-02")
+    inst = t.make_instance(3, 0)
+    data = inst.shards[1].data
+    fp = t.stat_fingerprint(inst, frozenset({1}), 0)
+    counts = [data.count(f) for f in inst.params["vocabulary"]]
+    assert fp.matches(parse("counts: " + ", ".join(map(str, counts))))
+    assert not fp.matches(parse(f"I have {data.count('apple')} apples"))  # a lone small count proves nothing
+    backwards = parse("counts: " + ", ".join(map(str, reversed(counts))))
+    assert counts == counts[::-1] or not fp.matches(backwards)

@@ -1,0 +1,106 @@
+"""I-02 word frequency: 30 fruit words per agent; every agent submits the global count of "apple".
+
+Also home of CountsReduce, the star reduce shared by the level I tasks whose sufficient
+statistic is a fixed vector of counts (word counts, vote tallies, range buckets, bit counts).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, ClassVar
+
+from silo.evidence import AnyOf, Items, Words, answer_fingerprint
+from silo.tasks import register
+from silo.tasks.base import TaskSpec, split_even
+
+FRUITS = ("apple", "banana", "cherry", "grape", "kiwi", "mango", "peach")
+
+
+class CountsReduce(TaskSpec):
+    """A task whose shard statistic is a vector of counts, one per label, combined by addition.
+
+    The partial is {label: count} in the fixed label order, so in any message its counts
+    form a contiguous run of numbers in that order. Evidence guard: a set's statistic is
+    recognised only as that whole ordered run (at least 3 counts, never a lone small count),
+    or, once the set covers everything the receiver depends on, as the answer itself.
+    """
+
+    labels: ClassVar[tuple[str, ...]] = ()
+
+    def counts(self, data: Any, params: dict) -> list[int]:
+        """The shard's count vector, in label order."""
+        raise NotImplementedError
+
+    def from_counts(self, totals: list[int], params: dict) -> Any:
+        """The global answer from the summed count vector."""
+        raise NotImplementedError
+
+    def solve(self, shards, params):
+        return self.combine([self.partial(s, a, params) for a, s in enumerate(shards)], params)
+
+    def partial(self, data, agent, params):
+        return dict(zip(self.labels, self.counts(data, params), strict=True))
+
+    def combine(self, partials, params):
+        totals = [sum(p[label] for p in partials) for label in self.labels]
+        answer = self.from_counts(totals, params)
+        return [answer] * len(partials)
+
+    def stat_fingerprint(self, inst, agents, i):
+        totals = [0] * len(self.labels)
+        for j in agents:
+            totals = [t + c for t, c in zip(totals, self.counts(inst.shards[j].data, inst.params), strict=True)]
+        run = Items(tuple(totals), ordered=True)
+        if agents >= self.depends_on(inst, i):
+            answer = answer_fingerprint(inst.truth[i], self.tolerance)
+            return AnyOf((run, answer)) if answer is not None else run
+        return run
+
+
+@register
+class WordFrequency(CountsReduce):
+    """Global number of occurrences of "apple" among every agent's words.
+
+    Decisions: the global word list has 30 words per agent; global positions 0, 10, 20, ...
+    (0-based, i.e. every 10th word starting with the first) are "apple", every other word is
+    drawn uniformly from the 7 fruit names (apple included).
+    Star partial: the shard's count of every fruit (the word-count reduce), in a fixed order;
+    the bare apple count is usually a number below 10, which proves nothing on its own.
+    Raw evidence: the shard's multiset of words.
+    """
+
+    id = "I-02"
+    slug = "word-frequency"
+    name = "word frequency"
+    level = 1
+    version = 1
+    answer_format = "a single integer"
+    oracle = "star"
+    optimal_topology = "star"
+    hint = ('Reduce: each agent counts "apple" in its list and sends the count to one agent, which adds the '
+            "counts and shares the total with everyone (star topology).")
+    labels = FRUITS
+    items = 30
+    every = 10
+
+    def generate(self, n_agents, rng):
+        words = ["apple" if p % self.every == 0 else rng.choice(FRUITS) for p in range(self.items * n_agents)]
+        return split_even(words, n_agents), {"word": "apple", "vocabulary": list(FRUITS)}
+
+    def counts(self, data, params):
+        c = Counter(data)
+        return [c[f] for f in self.labels]
+
+    def from_counts(self, totals, params):
+        return totals[self.labels.index(params["word"])]
+
+    def describe(self, n_agents, params):
+        return (f'{n_agents} agents each hold a list of fruit names. Every agent must submit the total number '
+                f'of times the word "{params["word"]}" occurs across the lists of all agents (every '
+                "occurrence counts).")
+
+    def render_shard(self, data, agent, params):
+        return " ".join(data)
+
+    def raw_fingerprint(self, inst, j, i):
+        return Words(tuple(inst.shards[j].data))
