@@ -1,0 +1,150 @@
+"""II-11 prefix sum: 15 ints in [1, 50] per agent, in order; each agent submits its slice of the prefix sums.
+
+Also holds small helpers shared by the level II modules (list checking, slice bounds, prefix candidate sets).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from silo.evidence import AnyOf, Value, answer_fingerprint
+from silo.tasks import register
+from silo.tasks.base import TaskSpec, _canon, as_number, split_even
+
+
+def parse_list(answer: Any) -> list | None:
+    """An answer as a list (accepts a JSON string of a list); None if it is not one."""
+    if isinstance(answer, str):
+        try:
+            answer = json.loads(answer)
+        except ValueError:
+            return None
+    return answer if isinstance(answer, list) else None
+
+
+def check_list(answer: Any, truth: list, tol: float = 0.0) -> tuple[bool, float]:
+    """Level II list check: (all positions right and same length, share of right positions).
+
+    The share is taken over max(len(answer), len(truth)) so padding an answer never earns credit."""
+    got = parse_list(answer)
+    if got is None or not truth:
+        return False, 0.0
+    if tol:
+        def same(a, t):
+            x = as_number(a)
+            return x is not None and abs(x - t) <= tol + 1e-9
+    else:
+        def same(a, t):
+            return _canon(a) == _canon(t)
+    right = sum(same(a, t) for a, t in zip(got, truth, strict=False))
+    ok = right == len(truth) == len(got)
+    return ok, 1.0 if ok else right / max(len(got), len(truth))
+
+
+def bounds(n_items: int, n_agents: int) -> list[tuple[int, int]]:
+    """[start, end) global positions of each agent's slice under base.split_even."""
+    size = n_items // n_agents
+    return [(a * size, (a + 1) * size if a < n_agents - 1 else n_items) for a in range(n_agents)]
+
+
+def prefix_candidates(upstream: frozenset[int], i: int) -> list[frozenset[int]]:
+    """Candidate sets for chain tasks: the upstream, its part in 0..i, and every prefix {0..k} inside it.
+
+    A chain carry from agent k is the statistic of shards 0..k even when the sender has also
+    heard from agents beyond i (its upstream is then larger than what the carry summarises)."""
+    sets = [upstream]
+    own = upstream & frozenset(range(i + 1))
+    if own and own != upstream:
+        sets.append(own)
+    k = 0
+    while k <= i and k in upstream:
+        k += 1
+    sets += [s for s in (_prefix(m) for m in range(k)) if s not in (upstream, own)]
+    return sets
+
+
+@lru_cache(maxsize=4096)
+def _prefix(m: int) -> frozenset[int]:
+    return frozenset(range(m + 1))
+
+
+@register
+class PrefixSum(TaskSpec):
+    """Inclusive prefix sums: P[p] = a[0] + ... + a[p] over the global list (agent 0's slice first).
+
+    depends_on(i) = {0..i}. The sum of any set S of shards inside 0..i is a sufficient piece of
+    what agent i needs (it needs the total of shards 0..i-1), so stat_fingerprint(S, i) is that
+    sum (a Value; every shard sum is >= 15, so never weak). Sets reaching beyond i count only as
+    the answer itself. Guards: a Value is only credited for sets upstream of the content it is
+    found in; raw shards need all 15 numbers (default multiset fingerprint)."""
+
+    id = "II-11"
+    slug = "prefix-sum"
+    name = "prefix sum"
+    level = 2
+    version = 1
+    answer_kind = "segmented"
+    answer_format = ("a JSON list of integers, one per element of your slice, in order: the inclusive prefix "
+                     "sums of the global list at your positions, e.g. [412, 450, 461]")
+    oracle = "chain"
+    optimal_topology = "chain"
+    hint = ("Chain scan: agent 0 computes its prefix sums and passes its running total to agent 1, which adds "
+            "it to its own prefix sums and passes the new total on, and so on (chain topology, N-1 messages).")
+    items = 15
+    low, high = 1, 50
+
+    def optimal_messages(self, n_agents):
+        return n_agents - 1
+
+    def generate(self, n_agents, rng):
+        values = [rng.randint(self.low, self.high) for _ in range(self.items * n_agents)]
+        return split_even(values, n_agents), {"items_per_agent": self.items}
+
+    def solve(self, shards, params):
+        out, total = [], 0
+        for s in shards:
+            mine = []
+            for v in s:
+                total += v
+                mine.append(total)
+            out.append(mine)
+        return out
+
+    def describe(self, n_agents, params):
+        return (f"{n_agents} agents each hold a consecutive slice of one global list of integers: agent 0 holds "
+                "the first slice, agent 1 the next, and so on. Let P[p] be the sum of the global list's elements "
+                "at positions 0..p (inclusive). Every agent must submit P[p] for every position p of its own "
+                "slice, in order, as a JSON list of integers.")
+
+    def render_shard(self, data, agent, params):
+        start = agent * params["items_per_agent"]
+        return f"Global positions {start}..{start + len(data) - 1} (in order): {json.dumps(data)}"
+
+    def check(self, answer, truth):
+        return check_list(answer, truth)
+
+    def depends_on(self, inst, agent):
+        return frozenset(range(agent + 1))
+
+    def candidate_sets(self, inst, upstream, i):
+        return prefix_candidates(upstream, i)
+
+    def stat_fingerprint(self, inst, agents, i):
+        dep = frozenset(range(i + 1))
+        answer = answer_fingerprint(inst.truth[i])
+        if agents <= dep:
+            total = Value(sum(sum(inst.shards[j].data) for j in agents))
+            return AnyOf((total, answer)) if agents == dep else total
+        return answer if agents >= dep else None
+
+    def chain_init(self, params):
+        return 0
+
+    def chain_step(self, carry, data, agent, params):
+        mine, total = [], carry
+        for v in data:
+            total += v
+            mine.append(total)
+        return mine, total

@@ -1,0 +1,114 @@
+"""II-14 1D life: 10 cells 0/1 per agent, 5 synchronous steps of "exactly one of (left, self, right)"."""
+
+from __future__ import annotations
+
+import json
+
+from silo.evidence import AnyOf, Bits, answer_fingerprint
+from silo.tasks import register
+from silo.tasks.base import TaskSpec, split_even
+from silo.tasks.t11_prefix_sum import bounds, check_list
+
+
+def life_steps(cells: list[int], steps: int) -> list[int]:
+    """Evolve a row `steps` times: next = 1 iff exactly one of (left, self, right) is 1; outside is 0."""
+    row = list(cells)
+    for _ in range(steps):
+        padded = [0, *row, 0]
+        row = [int(padded[p] + padded[p + 1] + padded[p + 2] == 1) for p in range(len(row))]
+    return row
+
+
+@register
+class Life1D(TaskSpec):
+    """Rule 22 on a zero-padded row: cells beyond both ends of the global row stay 0 forever.
+
+    After `steps` steps a cell depends on cells at distance <= steps (its light cone), so
+    depends_on(i) = agents whose cells lie within `steps` of agent i's slice (its neighbours
+    when slices hold >= steps cells). The raw evidence agent i needs from j is only the cells
+    of j inside that cone, recognised as a Bits pattern (>= 3 bits, else weak): a halo of 5
+    boundary cells, or a whole shard containing them. Guard: a pattern is only credited for
+    agents upstream of the content it appears in."""
+
+    id = "II-14"
+    slug = "life-1d"
+    name = "1D life"
+    level = 2
+    version = 1
+    answer_kind = "segmented"
+    answer_format = "a JSON list of 0/1 integers: the final values of your own cells, in order, e.g. [0, 1, 1, 0]"
+    oracle = "halo"
+    optimal_topology = "halo (neighbour exchange)"
+    hint = ("Halo exchange: after 5 steps a cell depends only on cells at most 5 positions away, so each agent "
+            "sends its 5 boundary cells to each neighbouring agent and simulates its own segment padded with "
+            "them (neighbour exchange, 2(N-1) messages).")
+    cells = 10
+    steps = 5
+
+    def optimal_messages(self, n_agents):
+        return 2 * (n_agents - 1)
+
+    def generate(self, n_agents, rng):
+        row = [rng.randint(0, 1) for _ in range(self.cells * n_agents)]
+        return split_even(row, n_agents), {"steps": self.steps, "n_cells": len(row), "n_agents": n_agents}
+
+    def solve(self, shards, params):
+        final = life_steps([c for s in shards for c in s], params["steps"])
+        out, start = [], 0
+        for s in shards:
+            out.append(final[start:start + len(s)])
+            start += len(s)
+        return out
+
+    def describe(self, n_agents, params):
+        n = params["n_cells"]
+        return (f"A row of {n} cells (positions 0..{n - 1}) is split into consecutive segments among {n_agents} "
+                "agents: agent 0 holds the first segment, agent 1 the next, and so on. Every cell is 0 or 1. The "
+                "row evolves in synchronous steps: a cell's next value is 1 if exactly one of (its left neighbour, "
+                "itself, its right neighbour) is 1 now, else 0; cells beyond both ends of the row count as 0 and "
+                f"never change. After {params['steps']} steps, every agent must submit the final values of its own "
+                "cells, in order, as a JSON list of 0/1 integers.")
+
+    def render_shard(self, data, agent, params):
+        start = bounds(params["n_cells"], params["n_agents"])[agent][0]
+        return f"Cells at positions {start}..{start + len(data) - 1} (in order): {json.dumps(data)}"
+
+    def check(self, answer, truth):
+        return check_list(answer, truth)
+
+    def depends_on(self, inst, agent):
+        b = bounds(inst.params["n_cells"], inst.n_agents)
+        lo, hi = b[agent][0] - inst.params["steps"], b[agent][1] + inst.params["steps"]
+        return frozenset(j for j, (s, e) in enumerate(b) if s < hi and e > lo)
+
+    def raw_fingerprint(self, inst, j, i):
+        b = bounds(inst.params["n_cells"], inst.n_agents)
+        s, e = self._cone(b, j, i, inst.params["steps"])
+        return Bits("".join(map(str, inst.shards[j].data[s - b[j][0]:e - b[j][0]])))
+
+    def stat_fingerprint(self, inst, agents, i):
+        if agents >= self.depends_on(inst, i):
+            return AnyOf((Bits("".join(map(str, inst.truth[i]))), answer_fingerprint(inst.truth[i])))
+        return None
+
+    def halo_out(self, data, agent, to, params):
+        b = bounds(params["n_cells"], params["n_agents"])
+        s, e = self._cone(b, agent, to, params["steps"])
+        return data[s - b[agent][0]:e - b[agent][0]]
+
+    def halo_answer(self, data, agent, received, params):
+        b = bounds(params["n_cells"], params["n_agents"])
+        steps = params["steps"]
+        lo, hi = max(0, b[agent][0] - steps), min(params["n_cells"], b[agent][1] + steps)
+        row = [0] * (hi - lo)
+        for j, cells in [*received.items(), (agent, data)]:
+            s, e = self._cone(b, int(j), agent, steps)
+            row[s - lo:e - lo] = cells
+        # cells cut off at the window's inner edges are wrong after t steps only up to t cells inwards,
+        # so the light cone keeps this agent's own cells exact
+        return life_steps(row, steps)[b[agent][0] - lo:b[agent][1] - lo]
+
+    @staticmethod
+    def _cone(b, j, i, steps):
+        """[start, end) global positions of j's cells inside agent i's light cone."""
+        return max(b[j][0], b[i][0] - steps), min(b[j][1], b[i][1] + steps)
