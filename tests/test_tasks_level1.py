@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from silo.evidence import parse
 from silo.tasks import get_task
 
-LEVEL1 = ["I-01", "I-02", "I-07"]
+LEVEL1 = ["I-01", "I-02", "I-03", "I-05", "I-06", "I-07"]
 SEEDS = settings(max_examples=60, deadline=None)
 
 
@@ -171,3 +171,103 @@ def test_word_frequency_evidence_needs_the_whole_count_vector():
     assert not fp.matches(parse(f"I have {data.count('apple')} apples"))  # a lone small count proves nothing
     backwards = parse("counts: " + ", ".join(map(str, reversed(counts))))
     assert counts == counts[::-1] or not fp.matches(backwards)
+
+
+# ---- I-03 distributed vote ------------------------------------------------------------------------
+
+def _plurality(votes):
+    """Independent definition: most votes, ties to the alphabetically first name."""
+    return sorted(set(votes), key=lambda c: (-votes.count(c), c))[0]
+
+
+@given(n=st.integers(1, 6), seed=st.integers(0, 10**6))
+@SEEDS
+def test_vote_winner_is_plurality(n, seed):
+    t = get_task("I-03")
+    shards, params = _shards(t, n, seed)
+    votes = [v for s in shards for v in s]
+    assert [len(s) for s in shards] == [25] * n
+    assert set(votes) <= {"Alice", "Bob", "Carol", "Dave"}
+    assert len({votes[p] for p in range(0, len(votes), 2)}) == 1  # every 2nd vote forced to one winner
+    assert t.solve(shards, params) == [_plurality(votes)] * n
+    assert _plurality(votes) == votes[0]  # the forced majority wins
+
+
+@given(votes=st.lists(st.sampled_from(["Alice", "Bob", "Carol", "Dave"]), min_size=1, max_size=40),
+       cut=st.integers(0, 40))
+@SEEDS
+def test_vote_ties_go_to_alphabetically_first(votes, cut):
+    t = get_task("I-03")
+    shards = [votes[:cut], votes[cut:]]
+    assert t.solve(shards, {})[0] == _plurality(votes)
+
+
+def test_vote_hand_computed_and_checker():
+    t = get_task("I-03")
+    assert t.solve([["Dave", "Bob"], ["Bob", "Dave"]], {}) == ["Bob", "Bob"]  # 2-2 tie -> Bob
+    assert t.solve([["Dave", "Dave", "Alice"]], {}) == ["Dave"]
+    assert t.check("alice", "Alice") == (True, 1.0)
+    assert t.check(' "Alice" ', "Alice") == (True, 1.0)
+    assert t.check("Bob", "Alice") == (False, 0.0)
+
+
+def test_vote_evidence_raw_words():
+    t = get_task("I-03")
+    inst = t.make_instance(2, 0)
+    raw = t.raw_fingerprint(inst, 1, 0)
+    assert raw.matches(parse(inst.shards[1].text))
+    assert not raw.matches(parse("Alice Bob Carol Dave"))
+
+
+# ---- I-05 range count -----------------------------------------------------------------------------
+
+@given(n=st.integers(1, 6), seed=st.integers(0, 10**6))
+@SEEDS
+def test_range_count_brute_force(n, seed):
+    t = get_task("I-05")
+    shards, params = _shards(t, n, seed)
+    values = [v for s in shards for v in s]
+    assert [len(s) for s in shards] == [30] * n and all(0 <= v <= 1000 for v in values)
+    assert params == {"lo": 100, "hi": 500}
+    assert t.solve(shards, params) == [len([v for v in values if 100 <= v <= 500])] * n
+
+
+def test_range_count_bounds_are_inclusive():
+    t = get_task("I-05")
+    params = {"lo": 100, "hi": 500}
+    assert t.solve([[99, 100, 500, 501], [0, 1000, 300]], params) == [3, 3]
+    assert t.partial([99, 100, 500, 501], 0, params) == {"below": 1, "inside": 2, "above": 1}
+    assert t.check("3", 3) == (True, 1.0) and t.check(2, 3) == (False, 0.0)
+
+
+# ---- I-06 checksum XOR ----------------------------------------------------------------------------
+
+@given(n=st.integers(1, 6), seed=st.integers(0, 10**6))
+@SEEDS
+def test_xor_brute_force(n, seed):
+    t = get_task("I-06")
+    shards, params = _shards(t, n, seed)
+    values = [v for s in shards for v in s]
+    assert [len(s) for s in shards] == [20] * n and all(0 <= v <= 255 for v in values)
+    acc = 0
+    for v in values:
+        acc ^= v
+    assert t.solve(shards, params) == [acc] * n
+
+
+def test_xor_hand_computed_and_tolerant_checker():
+    t = get_task("I-06")
+    assert t.solve([[0b1010, 0b0110], [0b0001]], {}) == [0b1101] * 2
+    assert t.partial([3, 1], 0, {}) == {"xor": 2, "bit_counts": [2, 1, 0, 0, 0, 0, 0, 0]}
+    for ok in (13, "13", 13.0, "0x0d", "0XD", "0b1101"):
+        assert t.check(ok, 13) == (True, 1.0), ok
+    for bad in (12, "0xzz", "13.5", True, None):
+        assert t.check(bad, 13) == (False, 0.0), bad
+
+
+def test_xor_evidence_ignores_a_bare_byte():
+    t = get_task("I-06")
+    inst = t.make_instance(3, 0)
+    fp = t.stat_fingerprint(inst, frozenset({2}), 0)
+    x = t.partial(inst.shards[2].data, 2, {})["xor"]
+    assert not fp.matches(parse(f"my xor is {x}"))
