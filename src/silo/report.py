@@ -1,68 +1,210 @@
-"""Summary tables of scored runs: terminal and markdown, per task, level, protocol and N."""
+"""Reports of scored runs: terminal and markdown tables with intervals, and the full `silo report`.
+
+A report is a list of Blocks (headings, paragraphs, tables, images) rendered to markdown
+here and to a self-contained HTML page by html_report.
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
 import polars as pl
 
+from silo.analysis import Tables, build_tables
+from silo.metrics import CORE, MEANS, RATES, SHARES, aggregate, rcc
 from silo.records import OUTCOMES, EpisodeScore
 
 GROUP = ["level", "task", "protocol", "n_agents", "team"]
+PCT = {*SHARES, *RATES, "gap", "fidelity", "S_k", "S_1", "RCC"}
+RENAME = {"n_agents": "N", "prompt_variant": "prompt", "episodes": "n", "rounds_to_completion": "rounds_done",
+          "tokens_in_per_round": "tok_in/round", "tokens_out_per_round": "tok_out/round", "consensus_failure":
+          "consensus_fail", "integration_error": "integr_error", "no_answer_held": "no_answer&held"}
+DOCS = "docs/metrics.md"
 
 
-def agent_frame(scores: list[EpisodeScore]) -> pl.DataFrame:
-    """One row per agent of every non-errored episode, with its episode's config columns."""
-    rows = [
-        {"level": s.level, "task": s.task, "protocol": s.protocol, "n_agents": s.n_agents, "team": s.team,
-         "episode_id": s.episode_id, "correct": a.correct, "partial": a.partial, "held": a.held,
-         "outcome": a.outcome}
-        for s in scores if s.status != "error" for a in s.agents
-    ]
-    schema = {"level": pl.Int64, "task": pl.Utf8, "protocol": pl.Utf8, "n_agents": pl.Int64, "team": pl.Utf8,
-              "episode_id": pl.Utf8, "correct": pl.Boolean, "partial": pl.Float64, "held": pl.Boolean,
-              "outcome": pl.Utf8}
-    return pl.DataFrame(rows, schema=schema)
+@dataclass
+class Block:
+    """One piece of a report: kind is h1, h2, p, table or img."""
+
+    kind: str
+    text: str = ""
+    table: pl.DataFrame | None = None
+    path: Path | None = None
 
 
-def summary(scores: list[EpisodeScore], by: list[str] | None = None) -> pl.DataFrame:
-    """S, P, H, gap H-S and outcome shares per group; errored episodes counted, not scored."""
-    by = by or GROUP
-    agents = agent_frame(scores)
-    shares = [(pl.col("outcome") == o).mean().alias(o) for o in OUTCOMES]
-    table = agents.group_by(by).agg(
-        pl.col("episode_id").n_unique().alias("episodes"),
-        pl.col("correct").mean().alias("S"), pl.col("partial").mean().alias("P"),
-        pl.col("held").mean().alias("H"), *shares,
-    ).with_columns((pl.col("H") - pl.col("S")).alias("gap"))
-    errors = pl.DataFrame(
-        [{k: getattr(s, k) for k in by} | {"errors": int(s.status == "error")} for s in scores],
-        schema={**{k: table.schema[k] for k in by}, "errors": pl.Int64} if len(table) else None,
-    )
-    if len(errors):
-        table = table.join(errors.group_by(by).agg(pl.col("errors").sum()), on=by, how="full", coalesce=True)
-    cols = [*by, "episodes", "errors", "S", "P", "H", "gap", *OUTCOMES]
-    return table.select([c for c in cols if c in table.columns]).sort(by)
+# ---- formatting --------------------------------------------------------------------------
+
+def _cell(col: str, v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if isinstance(v, float):
+        return f"{100 * v:.1f}" if col in PCT else f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
+    return str(v)
+
+
+def display(df: pl.DataFrame) -> pl.DataFrame:
+    """All-string table: X, X_lo, X_hi collapse to 'X [lo, hi]'; shares in percent; renamed headers."""
+    cols = df.columns
+    out: dict[str, list[str]] = {}
+    for c in cols:
+        if c.endswith(("_lo", "_hi", "_n")) and c.rsplit("_", 1)[0] in cols:
+            continue
+        vals = df.get_column(c).to_list()
+        if f"{c}_lo" in cols:
+            lo, hi = df.get_column(f"{c}_lo").to_list(), df.get_column(f"{c}_hi").to_list()
+            cells = [_cell(c, v) if _cell(c, a) == "-" else f"{_cell(c, v)} [{_cell(c, a)}, {_cell(c, b)}]"
+                     for v, a, b in zip(vals, lo, hi, strict=True)]
+            if f"{c}_n" in cols and "episodes" in cols:  # a rate over a subset (e.g. global tasks only)
+                ns, eps = df.get_column(f"{c}_n").to_list(), df.get_column("episodes").to_list()
+                cells = [s if n == e else f"{s} n={n}" for s, n, e in zip(cells, ns, eps, strict=True)]
+        else:
+            cells = [_cell(c, v) for v in vals]
+        out[RENAME.get(c, c)] = cells
+    return pl.DataFrame(out, schema={k: pl.Utf8 for k in out})
 
 
 def to_markdown(df: pl.DataFrame) -> str:
-    """A markdown table; floats as percentages with one decimal."""
-    head = "| " + " | ".join(df.columns) + " |"
-    sep = "|" + "|".join("---" for _ in df.columns) + "|"
-    lines = [head, sep]
-    for row in df.iter_rows():
-        lines.append("| " + " | ".join(_fmt(v) for v in row) + " |")
+    """A markdown table; shares in percent with intervals."""
+    d = display(df)
+    lines = ["| " + " | ".join(d.columns) + " |", "|" + "|".join("---" for _ in d.columns) + "|"]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in d.iter_rows()]
     return "\n".join(lines) + "\n"
-
-
-def _fmt(v) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{100 * v:.1f}"
-    return str(v)
 
 
 def to_terminal(df: pl.DataFrame) -> str:
     """A fixed-width table for the terminal."""
-    cells = [[str(c) for c in df.columns]] + [[_fmt(v) for v in row] for row in df.iter_rows()]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(df.columns))]
+    d = display(df)
+    cells = [d.columns, *[list(r) for r in d.iter_rows()]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(d.columns))]
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells)
+
+
+def summary(scores: list[EpisodeScore], by: list[str] | None = None) -> pl.DataFrame:
+    """S, P, H, gap H-S (with intervals) and outcome shares per group; errored episodes counted, not scored."""
+    eps = build_tables(scores).episodes
+    return aggregate(eps, by or GROUP, metrics=["S", "P", "H", "gap", *OUTCOMES], intervals=["S", "P", "H", "gap"])
+
+
+# ---- the full report ---------------------------------------------------------------------
+
+def with_config(df: pl.DataFrame) -> pl.DataFrame:
+    """Add `config`: the team configuration label (team, models, prompt variant)."""
+    label = pl.col("team") + pl.when(pl.col("models") != "").then(pl.lit(" [") + pl.col("models") + pl.lit("]")) \
+        .otherwise(pl.lit("")) + pl.when(pl.col("prompt_variant") != "neutral") \
+        .then(pl.lit(" (") + pl.col("prompt_variant") + pl.lit(")")).otherwise(pl.lit(""))
+    return df.with_columns(label.alias("config"))
+
+
+def _overview(t: Tables) -> str:
+    e = t.episodes
+    def vals(c):
+        return ", ".join(str(v) for v in sorted(e.get_column(c).unique().to_list()))
+    errors = e.filter(pl.col("status") == "error").height
+    return (f"{e.height} episodes ({errors} errored, counted but not scored) from run(s) {vals('run')}; "
+            f"{e.get_column('task').n_unique()} tasks ({vals('task')}); N in {{{vals('n_agents')}}}; "
+            f"protocols {vals('protocol')}; teams {vals('team')}; {t.agents.height} agents scored.")
+
+
+def _failures(agents: pl.DataFrame) -> pl.DataFrame:
+    """Per configuration and failure class: agents, share of the configuration's agents, and one example."""
+    a = with_config(agents).filter(pl.col("status") != "error")
+    total = a.group_by("config").agg(pl.len().alias("all"))
+    bad = a.filter(pl.col("outcome") != "correct")
+    if bad.is_empty():
+        return pl.DataFrame({"config": [], "outcome": [], "agents": [], "share": [], "example": []})
+    return (bad.group_by("config", "outcome").agg(
+        pl.len().alias("agents"), (pl.col("episode_id").first() + pl.lit(" agent ") + pl.col("agent").first()
+                                    .cast(pl.Utf8) + pl.lit(": ") + pl.col("why").first()).alias("example"))
+        .join(total, on="config").with_columns((pl.col("agents") / pl.col("all")).alias("share"))
+        .select("config", "outcome", "agents", "share", "example").sort("config", "outcome"))
+
+
+def build_report(t: Tables, out: Path, plots: bool = True, heat_episodes: list[str] | None = None) -> list[Block]:
+    """Every section of the report; writes plots into `out` when asked."""
+    eps, agents = with_config(t.episodes), t.agents
+    by_cfg = aggregate(eps.filter(pl.col("n_agents") > 1), ["config"])
+    blocks = [Block("h1", "silo report"), Block("p", _overview(t)),
+              Block("p", f"Every figure is an estimate with its 95% interval in brackets (definitions and methods: "
+                         f"{DOCS}); n = episodes. Shares are per episode, averaged over episodes. Intervals: cluster "
+                         "bootstrap over instances for means, Wilson for episode-level rates.")]
+    blocks += [Block("h2", "Headline by team configuration (N >= 2)"),
+               Block("table", table=by_cfg.select("config", "episodes", "errors", *_ci(["S", "P", "H", "gap"]),
+                                                  *_ci(["solved", "consensus_failure", "unanimous"])))]
+    lvl = aggregate(eps.filter(pl.col("n_agents") > 1), ["config", "level"], intervals=[*CORE, *OUTCOMES])
+    blocks += [Block("h2", "By level (N >= 2)"),
+               Block("table", table=lvl.select("config", "level", "episodes", *_ci(["S", "P", "H", "gap"])))]
+    cell = aggregate(eps, ["config", "level", "protocol", "n_agents"])
+    blocks += [Block("h2", "By level, protocol and N"),
+               Block("table", table=cell.select("config", "level", "protocol", "n_agents", "episodes", "errors",
+                                                *_ci(["S", "P", "H", "solved"])))]
+    blocks += [Block("h2", "Gap decomposition"),
+               Block("p", "Outcome shares of agents (they sum to 100%). S = correct + lucky; "
+                          "H - S = integration_error + no_answer&held - lucky."),
+               Block("table", table=lvl.select("config", "level", "episodes", *_ci(["gap", *OUTCOMES]),
+                                               "no_answer_held"))]
+    comm = aggregate(eps.filter(pl.col("n_agents") > 1), ["config", "protocol", "n_agents"],
+                     intervals=[*MEANS, "has_leader"])
+    blocks += [Block("h2", "Communication and cost (N >= 2)"),
+               Block("table", table=comm.select("config", "protocol", "n_agents", "episodes",
+                                                *_ci(["messages", "redundancy", "fidelity", "has_leader", "density",
+                                                      "rounds_to_completion", "tokens_in_per_round",
+                                                      "tokens_out_per_round", "cost_usd"])))]
+    r = rcc(eps, ["config", "protocol", "n_agents"])
+    if len(r):
+        blocks += [Block("h2", "Relative coordination cost RCC = 1 - S(N=k) / S(N=1)"),
+                   Block("table", table=r.select("config", "protocol", "n_agents", "tasks", "S_k", "S_1",
+                                                 *_ci(["RCC"])))]
+    blocks += [Block("h2", "Failures explained"),
+               Block("p", "Every wrong or missing answer falls in exactly one class; one example each."),
+               Block("table", table=_failures(agents))]
+    if plots:
+        blocks += _plots(eps, t, out, heat_episodes)
+    return blocks
+
+
+def _ci(cols: list[str]) -> list[str]:
+    return [x for c in cols for x in (c, f"{c}_lo", f"{c}_hi", f"{c}_n") if x != f"{c}_n" or c in RATES]
+
+
+def _plots(eps: pl.DataFrame, t: Tables, out: Path, heat_episodes: list[str] | None) -> list[Block]:
+    from silo import plots
+
+    blocks = [Block("h2", "Plots")]
+    for path in plots.standard_plots(eps, out):
+        blocks.append(Block("img", path.stem.replace("_", " "), path=path))
+    for path in plots.episode_heatmaps(t, out, heat_episodes):
+        blocks.append(Block("img", path.stem.replace("_", " "), path=path))
+    return blocks
+
+
+def to_markdown_doc(blocks: list[Block], base: Path) -> str:
+    """Render blocks as markdown; images are linked relative to `base`."""
+    parts = []
+    for b in blocks:
+        if b.kind == "h1":
+            parts.append(f"# {b.text}\n")
+        elif b.kind == "h2":
+            parts.append(f"## {b.text}\n")
+        elif b.kind == "p":
+            parts.append(b.text + "\n")
+        elif b.kind == "table":
+            parts.append(to_markdown(b.table) if len(b.table) else "_(none)_\n")
+        elif b.kind == "img":
+            parts.append(f"![{b.text}]({b.path.relative_to(base).as_posix()})\n")
+    return "\n".join(parts)
+
+
+def write_report(t: Tables, out: str | Path, plots: bool = True, heat_episodes: list[str] | None = None) -> Path:
+    """Write report.md, report.html, the PNG plots and the episode/agent tables (CSV) into `out`."""
+    from silo.html_report import to_html
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    blocks = build_report(t, out, plots, heat_episodes)
+    (out / "report.md").write_text(to_markdown_doc(blocks, out))
+    (out / "report.html").write_text(to_html(blocks, "silo report"))
+    t.episodes.write_csv(out / "episodes.csv")
+    t.agents.write_csv(out / "agents.csv")
+    return out / "report.md"

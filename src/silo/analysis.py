@@ -1,0 +1,201 @@
+"""Result tables at three grains (episode, agent, message) built from run directories.
+
+Every row carries the config columns (run, task, level, n_agents, protocol, team, models,
+prompt_variant, replicate, instance_id, episode_id), so any grouping is one polars call away.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from silo.metrics import edges_of, jaccard, leaders, message_rows, received_counts, redundancy, task_optimal_edges
+from silo.records import OUTCOMES, Episode, EpisodeScore
+from silo.runner import RunDir, RunDirError, score_run
+from silo.tasks import UnknownTaskError, get_task
+
+CONFIG = ["run", "task", "level", "n_agents", "protocol", "team", "models", "prompt_variant", "replicate",
+          "instance_id", "episode_id"]
+_CONFIG_SCHEMA = {"run": pl.Utf8, "task": pl.Utf8, "level": pl.Int64, "n_agents": pl.Int64, "protocol": pl.Utf8,
+                  "team": pl.Utf8, "models": pl.Utf8, "prompt_variant": pl.Utf8, "replicate": pl.Int64,
+                  "instance_id": pl.Utf8, "episode_id": pl.Utf8}
+
+
+@dataclass
+class Tables:
+    """The three grains of one or more runs."""
+
+    episodes: pl.DataFrame
+    agents: pl.DataFrame
+    messages: pl.DataFrame
+
+
+def models_label(models: Iterable[str | None]) -> str:
+    """The models of a team as one string: distinct models in agent order joined by '+'; '' if scripted."""
+    return "+".join(dict.fromkeys(m for m in models if m))
+
+
+def config_row(s: EpisodeScore, run: str) -> dict:
+    """Config columns of an episode."""
+    return {"run": run, "task": s.task, "level": s.level, "n_agents": s.n_agents, "protocol": s.protocol,
+            "team": s.team, "models": models_label(a.model for a in s.agents), "prompt_variant": s.prompt_variant,
+            "replicate": s.replicate, "instance_id": s.instance_id, "episode_id": s.episode_id}
+
+
+def _task(task_id: str):
+    try:
+        return get_task(task_id)
+    except UnknownTaskError:
+        return None
+
+
+def episode_row(s: EpisodeScore, run: str, comm: dict | None = None) -> dict:
+    """Episode grain: headline scores, outcome shares, communication, usage and cost."""
+    task = _task(s.task)
+    ok = s.status != "error"
+    n = max(len(s.agents), 1)
+    shares = {o: (sum(a.outcome == o for a in s.agents) / n if ok else None) for o in OUTCOMES}
+    optimal = task.optimal_messages(s.n_agents) if task is not None and s.n_agents > 1 else None
+    global_task = getattr(task, "answer_kind", "global") == "global"
+    rounds = max(s.rounds, 1)
+    return config_row(s, run) | {
+        "status": s.status, "error": s.error, "answer_kind": "global" if global_task else "segmented",
+        "S": s.success, "P": s.partial, "H": s.held,
+        "gap": None if not ok else s.held - s.success,
+        "solved": s.solved, "unanimous": s.unanimous,
+        # consensus is only defined when agents must agree on one global value
+        "consensus_failure": s.consensus_failure if global_task else None,
+        **shares, "no_answer_held": sum(a.held and not a.submitted for a in s.agents) / n if ok else None,
+        "messages": s.messages, "bytes": s.bytes, "density": s.density, "optimal_messages": optimal,
+        "redundancy": redundancy(s.messages, optimal), "rounds": s.rounds,
+        "rounds_to_completion": s.rounds_to_completion, "tool_errors": s.tool_errors,
+        "input_tokens": s.usage.input_tokens, "output_tokens": s.usage.output_tokens, "cost_usd": s.usage.cost_usd,
+        "tokens_in_per_round": s.usage.input_tokens / rounds, "tokens_out_per_round": s.usage.output_tokens / rounds,
+        "fidelity": None, "leaders": None, "has_leader": None, **(comm or {}),
+    }
+
+
+def communication(ep: Episode) -> tuple[dict, list[dict], list[int]]:
+    """Per-episode topology fidelity and emergent leaders, the message rows, and messages received per agent."""
+    rows = message_rows(ep)
+    n = ep.instance.n_agents
+    task = _task(ep.instance.task)
+    received = received_counts(rows, n)
+    lead = leaders(received) if n > 1 else []
+    fid = jaccard(edges_of(rows), task_optimal_edges(task, n)) if task is not None else None
+    comm = {"fidelity": fid, "leaders": ",".join(map(str, lead)), "has_leader": bool(lead) if n > 2 else None}
+    return comm, rows, received
+
+
+def explain(outcome: str, a: dict) -> str:
+    """One sentence explaining an agent's outcome from its scores (the automatic failure explanation)."""
+    reach, evid = f"{100 * a['reach']:.0f}%", f"{100 * a['evidence']:.0f}%"
+    ans = f"answered {a.get('answer') or '?'} (truth {a.get('truth') or '?'})"
+    return {
+        "correct": "correct, with every needed shard held",
+        "lucky": f"correct without holding the information (reach {reach}, evidence {evid}): a guessable answer",
+        "no_answer": "never submitted",
+        "uninformed": f"submitted in round {a['submit_round']} having reached only {reach} of the shards its answer "
+                      f"depends on; {ans}",
+        "relay_loss": f"every needed shard could have reached it, but evidence of only {evid} arrived; {ans}",
+        "integration_error": f"held all the information it needed and still {ans}",
+    }[outcome]
+
+
+def _short(x, limit: int = 60) -> str:
+    s = json.dumps(x, separators=(",", ":"))
+    return s if len(s) <= limit else s[:limit - 3] + "..."
+
+
+def agent_rows(s: EpisodeScore, run: str, ep: Episode | None = None, received: list[int] | None = None) -> list[dict]:
+    """Agent grain: one row per agent with its answer, truth, reach, evidence, outcome and explanation."""
+    cfg = config_row(s, run)
+    subs = {x.agent: x.answer for x in ep.submissions} if ep else {}
+    out = []
+    for a in s.agents:
+        row = cfg | {"status": s.status, "agent": a.agent, "model": a.model, "submitted": a.submitted,
+                     "submit_round": a.submit_round, "correct": a.correct, "partial": a.partial, "reach": a.reach,
+                     "evidence": a.evidence, "held": a.held, "outcome": a.outcome,
+                     "answer": _short(subs[a.agent]) if a.agent in subs else None,
+                     "truth": _short(ep.instance.truth[a.agent]) if ep else None,
+                     "received": received[a.agent] if received else None}
+        row["why"] = explain(a.outcome, row)
+        out.append(row)
+    return out
+
+
+_MSG_SCHEMA = {**_CONFIG_SCHEMA, "round": pl.Int64, "kind": pl.Utf8, "sender": pl.Int64, "receiver": pl.Int64,
+               "chars": pl.Int64}
+
+
+def build_tables(scores: list[EpisodeScore], episodes: Iterable[Episode] = (), run: str = "") -> Tables:
+    """Tables from score records and (optionally) the episode records for event-level metrics."""
+    by_id = {s.episode_id: s for s in scores}
+    ep_rows, ag_rows, msg_rows, seen = [], [], [], set()
+    for ep in episodes:
+        s = by_id.get(ep.id)
+        if s is None:
+            continue
+        comm, rows, received = communication(ep)
+        cfg = config_row(s, run)
+        ep_rows.append(episode_row(s, run, comm))
+        ag_rows += agent_rows(s, run, ep, received)
+        msg_rows += [cfg | r for r in rows]
+        seen.add(ep.id)
+    for s in scores:
+        if s.episode_id not in seen:
+            ep_rows.append(episode_row(s, run))
+            ag_rows += agent_rows(s, run)
+    return Tables(_frame(ep_rows, _CONFIG_SCHEMA), _frame(ag_rows, _CONFIG_SCHEMA), _frame(msg_rows, _MSG_SCHEMA))
+
+
+def _frame(rows: list[dict], schema: dict) -> pl.DataFrame:
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    return pl.DataFrame(rows, infer_schema_length=None).with_columns(
+        [pl.col(c).cast(t) for c, t in schema.items() if c in rows[0]])
+
+
+def load_run(path: str | Path, events: bool = True) -> Tables:
+    """Tables of one run directory; scores it first if scores.jsonl is missing."""
+    rd = RunDir(path)
+    if not rd.path.is_dir():
+        raise RunDirError(f"not a run directory: {path}")
+    scores = rd.scores() if (rd.path / "scores.jsonl").exists() else score_run(rd)
+    return build_tables(scores, rd.episodes() if events else (), run=rd.path.name)
+
+
+def load_runs(paths: Iterable[str | Path], events: bool = True) -> Tables:
+    """Tables of several runs, concatenated; an episode id seen twice keeps its last run's copy."""
+    parts = [load_run(p, events) for p in paths]
+    if not parts:
+        raise ValueError("no run directories given")
+
+    def cat(frames: list[pl.DataFrame], key: list[str]) -> pl.DataFrame:
+        df = pl.concat([f for f in frames if len(f)], how="diagonal_relaxed") if any(len(f) for f in frames) \
+            else frames[0]
+        return df.unique(subset=key, keep="last", maintain_order=True) if len(df) else df
+
+    eps = cat([p.episodes for p in parts], ["episode_id"])
+    keep = eps.select("episode_id", "run")
+    agents = cat([p.agents for p in parts], ["episode_id", "agent"]).join(keep, on=["episode_id", "run"], how="semi")
+    msgs = pl.concat([p.messages for p in parts if len(p.messages)], how="diagonal_relaxed") \
+        if any(len(p.messages) for p in parts) else parts[0].messages
+    if len(msgs):
+        msgs = msgs.join(keep, on=["episode_id", "run"], how="semi")
+    return Tables(eps, agents, msgs)
+
+
+def filter_tables(t: Tables, **where) -> Tables:
+    """Rows of every grain whose config columns equal the given values (strings compared as text)."""
+    def f(df: pl.DataFrame) -> pl.DataFrame:
+        for k, v in where.items():
+            if k not in df.columns:
+                raise KeyError(f"unknown column {k!r}; config columns: {', '.join(CONFIG)}")
+            df = df.filter(pl.col(k).cast(pl.Utf8) == str(v))
+        return df
+    return Tables(f(t.episodes), f(t.agents), f(t.messages) if len(t.messages) else t.messages)

@@ -1,0 +1,202 @@
+"""Metric functions: communication structure of one episode, and grouped headline metrics with intervals.
+
+Definitions (and the interval methods) are documented in docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import polars as pl
+
+from silo.records import OUTCOMES, Episode
+from silo.stats import Estimate, cluster_bootstrap, ratio_bootstrap, wilson
+
+LEADER_FACTOR = 1.5
+Edge = tuple[int, int]
+
+# ---- communication structure of one episode ------------------------------------------------
+
+
+def _star(n: int) -> set[Edge]:
+    return {(k, 0) for k in range(1, n)} | {(0, k) for k in range(1, n)}
+
+
+def _tree(n: int) -> set[Edge]:
+    # binary heap order: partials flow child -> parent, the answer flows back down
+    return {(k, (k - 1) // 2) for k in range(1, n)} | {((k - 1) // 2, k) for k in range(1, n)}
+
+
+def _chain(n: int) -> set[Edge]:
+    return {(k, k + 1) for k in range(n - 1)}
+
+
+def _halo(n: int) -> set[Edge]:
+    return _chain(n) | {(k + 1, k) for k in range(n - 1)}
+
+
+def _all(n: int) -> set[Edge]:
+    return {(a, b) for a in range(n) for b in range(n) if a != b}
+
+
+TOPOLOGIES = {"star": _star, "tree": _tree, "chain": _chain, "halo": _halo, "all-to-all": _all}
+# keywords of free-text optimal_topology values
+_KEYWORDS = [("star", "star"), ("gather", "star"), ("reduce", "star"), ("tree", "tree"), ("chain", "chain"),
+             ("pipeline", "chain"), ("prefix", "chain"), ("halo", "halo"), ("neighbo", "halo"), ("mesh", "halo"),
+             ("all-to-all", "all-to-all"), ("all to all", "all-to-all"), ("shuffle", "all-to-all"),
+             ("complete", "all-to-all")]
+
+
+def topology_kind(topology: str | None) -> str | None:
+    """Canonical topology name (star, tree, chain, halo, all-to-all) of a task's optimal_topology text."""
+    if not topology:
+        return None
+    t = topology.strip().lower()
+    if t in TOPOLOGIES:
+        return t
+    # the keyword that appears first wins: "tree reduce" is a tree, "chain of neighbour exchanges" a chain
+    hits = [(t.find(word), kind) for word, kind in _KEYWORDS if word in t]
+    return min(hits)[1] if hits else None
+
+
+def optimal_edges(topology: str | None, n: int) -> set[Edge] | None:
+    """Directed edges (sender, receiver) of an optimal topology for N agents; None if unknown or N = 1."""
+    kind = topology_kind(topology)
+    if kind is None or n < 2:
+        return None
+    return TOPOLOGIES[kind](n)
+
+
+def task_optimal_edges(task, n: int) -> set[Edge] | None:
+    """A task's own optimal_edges(n) if it defines one, else derived from its optimal_topology."""
+    own = getattr(task, "optimal_edges", None)
+    if callable(own):
+        edges = own(n)
+        return None if edges is None else {(int(a), int(b)) for a, b in edges}
+    return optimal_edges(getattr(task, "optimal_topology", None), n)
+
+
+def message_rows(ep: Episode) -> list[dict]:
+    """Event/message grain: one row per (send, recipient), per write, and per read of another agent's file."""
+    rows = []
+    for e in ep.events:
+        if e.kind == "send":
+            for r in e.to or []:
+                if r != e.agent:
+                    rows.append({"round": e.round, "kind": "send", "sender": e.agent, "receiver": r, "chars": e.chars})
+        elif e.kind == "write":
+            rows.append({"round": e.round, "kind": "write", "sender": e.agent, "receiver": None, "chars": e.chars})
+        elif e.kind == "read" and e.sender is not None and e.sender != e.agent:
+            rows.append({"round": e.round, "kind": "read", "sender": e.sender, "receiver": e.agent, "chars": e.chars})
+    return rows
+
+
+def edges_of(rows: list[dict]) -> set[Edge]:
+    """Empirical directed edges: a message sent, or a file read by another agent."""
+    return {(r["sender"], r["receiver"]) for r in rows if r["receiver"] is not None}
+
+
+def received_counts(rows: list[dict], n: int) -> list[int]:
+    """Messages received per agent (sends addressed to it, reads of others' files)."""
+    c = Counter(r["receiver"] for r in rows if r["receiver"] is not None)
+    return [c.get(a, 0) for a in range(n)]
+
+
+def leaders(received: list[int], factor: float = LEADER_FACTOR) -> list[int]:
+    """Emergent leaders: agents receiving more than factor x the mean received over all agents."""
+    if not received:
+        return []
+    mean = sum(received) / len(received)
+    return [a for a, r in enumerate(received) if mean > 0 and r > factor * mean]
+
+
+def jaccard(a: set, b: set | None) -> float | None:
+    """|a & b| / |a | b|; None when b is unknown or both are empty."""
+    if b is None or not (a or b):
+        return None
+    return len(a & b) / len(a | b)
+
+
+def redundancy(messages: int, optimal: int | None) -> float | None:
+    """Redundancy ratio M_total / M_optimal; None when the optimum is 0 or unknown."""
+    return messages / optimal if optimal else None
+
+
+# ---- grouped metrics with intervals ---------------------------------------------------------
+
+SHARES = ["S", "P", "H", *OUTCOMES, "no_answer_held"]
+SIGNED = ["gap"]
+RATES = ["solved", "consensus_failure", "unanimous", "has_leader"]
+MEANS = ["rounds", "rounds_to_completion", "messages", "density", "redundancy", "fidelity",
+         "tokens_in_per_round", "tokens_out_per_round", "cost_usd"]
+CORE = ["S", "P", "H", "gap", "solved", "consensus_failure", "unanimous"]
+
+
+def _estimate(col: str, g: pl.DataFrame) -> Estimate:
+    if col in RATES:
+        x = g.get_column(col).drop_nulls()
+        return wilson(int(x.sum()), len(x))
+    sub = g.select(col, "instance_id").drop_nulls()
+    vals = sub.get_column(col).cast(pl.Float64).to_numpy()
+    return cluster_bootstrap(vals, sub.get_column("instance_id").to_numpy(), share=col in SHARES)
+
+
+def aggregate(episodes: pl.DataFrame, by: list[str], metrics: list[str] | None = None,
+              intervals: list[str] | None = None) -> pl.DataFrame:
+    """One row per group: n, errors, and each metric as X, X_lo, X_hi (intervals only for `intervals`)."""
+    metrics = metrics or [*CORE, *OUTCOMES, "no_answer_held", "has_leader", *MEANS]
+    intervals = CORE if intervals is None else intervals
+    missing = [c for c in [*by, *metrics] if c not in episodes.columns]
+    if missing:
+        raise KeyError(f"unknown column(s) {missing}; available: {episodes.columns}")
+    rows = []
+    for key, g in episodes.partition_by(by, as_dict=True, maintain_order=True).items():
+        ok = g.filter(pl.col("status") != "error")
+        row = dict(zip(by, key, strict=True)) | {
+            "episodes": len(ok), "instances": ok.get_column("instance_id").n_unique(), "errors": len(g) - len(ok)}
+        for m in metrics:
+            if m in intervals:
+                e = _estimate(m, ok)
+                row |= {m: e.value, f"{m}_lo": e.lo, f"{m}_hi": e.hi}
+                if m in RATES:
+                    row[f"{m}_n"] = e.n
+            else:
+                x = ok.get_column(m).drop_nulls().cast(pl.Float64)
+                row[m] = float(x.mean()) if len(x) else math.nan
+        rows.append(row)
+    out = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema={c: pl.Utf8 for c in by})
+    return out.sort(by) if rows else out
+
+
+def rcc(episodes: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """RCC = 1 - S(N=k) / S(N=1) per group, against the N = 1 baseline of the same team, model(s) and prompt.
+
+    Both sides are averaged over the tasks the group covers (task-level means, paired by task);
+    the interval bootstraps over tasks.
+    """
+    team = ["team", "models", "prompt_variant"]
+    ok = episodes.filter(pl.col("status") != "error")
+    base = (ok.filter(pl.col("n_agents") == 1).group_by([*team, "task"]).agg(pl.col("S").mean().alias("S1")))
+    multi = ok.filter(pl.col("n_agents") > 1)
+    keys = list(dict.fromkeys([*by, *team]))
+    per_task = multi.group_by([*keys, "task"]).agg(pl.col("S").mean().alias("Sk")).join(base, on=[*team, "task"])
+    rows = []
+    for key, g in per_task.partition_by(keys, as_dict=True, maintain_order=True).items():
+        e = ratio_bootstrap(g.get_column("Sk").to_numpy(), g.get_column("S1").to_numpy())
+        rows.append(dict(zip(keys, key, strict=True)) | {
+            "tasks": len(g), "S_k": float(g.get_column("Sk").mean()), "S_1": float(g.get_column("S1").mean()),
+            "RCC": e.value, "RCC_lo": e.lo, "RCC_hi": e.hi})
+    return pl.DataFrame(rows, infer_schema_length=None).sort(keys) if rows else pl.DataFrame()
+
+
+def rank_with_ties(values: list[float], los: list[float], his: list[float]) -> list[int]:
+    """Rank = 1 + number of entries whose interval lies entirely above this one's; overlaps tie."""
+    lo = [v if _nan(x) else x for v, x in zip(values, los, strict=True)]  # no interval: the point itself
+    hi = [v if _nan(x) else x for v, x in zip(values, his, strict=True)]
+    return [1 + sum(1 for j in range(len(values)) if j != i and lo[j] > hi[i]) for i in range(len(values))]
+
+
+def _nan(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+

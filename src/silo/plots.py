@@ -1,0 +1,196 @@
+"""PNG plots of a report (matplotlib, Agg backend): S/P/H vs N, gap decomposition, heatmaps."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: never needs a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+
+from silo.analysis import Tables  # noqa: E402
+from silo.metrics import aggregate  # noqa: E402
+from silo.records import OUTCOMES  # noqa: E402
+
+PROTOCOL_COLORS = {"p2p": "#1f77b4", "broadcast": "#ff7f0e", "sfs": "#2ca02c"}
+OUTCOME_COLORS = {"correct": "#2ca02c", "lucky": "#98df8a", "uninformed": "#ff7f0e", "relay_loss": "#ffd92f",
+                  "integration_error": "#d62728", "no_answer": "#7f7f7f"}
+MAX_CONFIGS = 8
+DPI = 110
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of a label."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_").lower() or "x"
+
+
+def _save(fig, path: Path) -> Path:
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _err(df: pl.DataFrame, m: str) -> np.ndarray:
+    v, lo, hi = (df.get_column(c).cast(pl.Float64).fill_null(np.nan).to_numpy() for c in (m, f"{m}_lo", f"{m}_hi"))
+    return np.nan_to_num(np.vstack([v - lo, hi - v]), nan=0.0).clip(min=0) * 100
+
+
+def s_p_h_vs_n(eps: pl.DataFrame, title: str, path: Path) -> Path:
+    """S, P, H (rows) vs N per level (columns), one line per protocol; N = 1 is the shared no-protocol baseline."""
+    agg = aggregate(eps, ["level", "protocol", "n_agents"], metrics=["S", "P", "H"], intervals=["S", "P", "H"])
+    levels = sorted(agg.get_column("level").unique().to_list())
+    protocols = sorted(p for p in agg.get_column("protocol").unique().to_list() if p != "none") or ["none"]
+    ns = sorted(agg.get_column("n_agents").unique().to_list())
+    fig, axes = plt.subplots(3, len(levels), figsize=(3.6 * len(levels) + 0.8, 7.5), squeeze=False, sharex=True,
+                             sharey=True)
+    for col, level in enumerate(levels):
+        base = agg.filter((pl.col("level") == level) & (pl.col("n_agents") == 1))
+        for k, proto in enumerate(protocols):
+            d = agg.filter((pl.col("level") == level) & (pl.col("protocol") == proto) & (pl.col("n_agents") > 1))
+            d = d.sort("n_agents")
+            x = d.get_column("n_agents").to_numpy() * (1 + 0.04 * (k - (len(protocols) - 1) / 2))
+            for row, m in enumerate(["S", "P", "H"]):
+                ax = axes[row][col]
+                # each protocol's line starts from the shared N = 1 baseline (drawn once, in black, below)
+                ys = np.array([*base.get_column(m).to_list(), *d.get_column(m).to_list()], dtype=float) * 100
+                ax.plot([1, *x] if len(base) else x, ys, color=PROTOCOL_COLORS.get(proto), lw=1.5)
+                ax.errorbar(x, d.get_column(m).to_numpy() * 100, yerr=_err(d, m), fmt="o", ms=4, capsize=3,
+                            color=PROTOCOL_COLORS.get(proto), label=proto if (row, col) == (0, 0) else None)
+        for row, m in enumerate(["S", "P", "H"]):
+            if len(base):
+                axes[row][col].errorbar([1], base.get_column(m).to_numpy() * 100, yerr=_err(base, m), fmt="s", ms=5,
+                                        capsize=3, color="black", label="N=1 (no protocol)" if (row, col) == (0, 0)
+                                        else None)
+        for row, m in enumerate(["S", "P", "H"]):
+            ax = axes[row][col]
+            ax.set_xscale("log")
+            ax.set_xticks(ns, [str(n) for n in ns])
+            ax.minorticks_off()
+            ax.set_ylim(-5, 105)
+            ax.grid(alpha=0.3)
+            if col == 0:
+                ax.set_ylabel(f"{m} (%)")
+            if row == 0:
+                ax.set_title(f"level {level}")
+            if row == 2:
+                ax.set_xlabel("N agents")
+    fig.legend(loc="upper right", title="protocol", fontsize=8)
+    fig.suptitle(f"{title}: S, P, H vs N (95% intervals)")
+    return _save(fig, path)
+
+
+def gap_decomposition(eps: pl.DataFrame, path: Path) -> Path:
+    """Stacked bars of the six outcome shares per configuration and level (N >= 2)."""
+    agg = aggregate(eps.filter(pl.col("n_agents") > 1), ["config", "level"], metrics=list(OUTCOMES), intervals=[])
+    labels = [f"{c} | L{lv}" for c, lv in zip(agg.get_column("config"), agg.get_column("level"), strict=True)]
+    fig, ax = plt.subplots(figsize=(9, 0.38 * len(labels) + 1.6))
+    left = np.zeros(len(labels))
+    order = ["correct", "lucky", "integration_error", "relay_loss", "uninformed", "no_answer"]
+    for o in order:
+        v = agg.get_column(o).fill_null(0).to_numpy() * 100
+        ax.barh(labels, v, left=left, color=OUTCOME_COLORS[o], label=o, edgecolor="white", linewidth=0.5)
+        left += v
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of agents (%)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title("Outcome decomposition (N >= 2): S = correct + lucky; H - S = integration_error - lucky (+ held "
+                 "no-answers)", fontsize=9)
+    return _save(fig, path)
+
+
+def protocol_level_heatmap(eps: pl.DataFrame, path: Path, metric: str = "S") -> Path:
+    """One protocol x level heatmap of a metric per configuration (N >= 2), cells annotated with value and n."""
+    agg = aggregate(eps.filter(pl.col("n_agents") > 1), ["config", "protocol", "level"], metrics=[metric],
+                    intervals=[])
+    configs = agg.get_column("config").unique(maintain_order=True).to_list()[:MAX_CONFIGS]
+    protocols = sorted(agg.get_column("protocol").unique().to_list())
+    levels = sorted(agg.get_column("level").unique().to_list())
+    cols = min(len(configs), 4)
+    rows = -(-len(configs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 + 1.2 * len(levels) * cols, 1.0 + 1.0 * len(protocols) * rows),
+                             squeeze=False, layout="constrained")
+    im = None
+    for i, cfg in enumerate(configs):
+        ax = axes[i // cols][i % cols]
+        grid = np.full((len(protocols), len(levels)), np.nan)
+        ns = np.zeros_like(grid, dtype=int)
+        for r in agg.filter(pl.col("config") == cfg).iter_rows(named=True):
+            grid[protocols.index(r["protocol"]), levels.index(r["level"])] = r[metric] * 100
+            ns[protocols.index(r["protocol"]), levels.index(r["level"])] = r["episodes"]
+        im = ax.imshow(grid, vmin=0, vmax=100, cmap="viridis", aspect="auto")
+        for (a, b), v in np.ndenumerate(grid):
+            if not np.isnan(v):
+                ax.text(b, a, f"{v:.0f}\nn={ns[a, b]}", ha="center", va="center", fontsize=9,
+                        color="white" if v < 60 else "black")
+        ax.set_xticks(range(len(levels)), [f"L{lv}" for lv in levels])
+        ax.set_yticks(range(len(protocols)), protocols if i % cols == 0 else [])
+        ax.set_title(cfg, fontsize=9)
+    for j in range(len(configs), rows * cols):
+        axes[j // cols][j % cols].axis("off")
+    if im is not None:
+        fig.colorbar(im, ax=axes, shrink=0.8, label=f"{metric} (%)")
+    fig.suptitle(f"{metric} by protocol and level (N >= 2)")
+    return _save(fig, path)
+
+
+def comm_heatmap(msgs: pl.DataFrame, n: int, title: str, path: Path) -> Path:
+    """Sender x receiver message counts of one episode."""
+    m = np.zeros((n, n), dtype=int)
+    for s, r in msgs.filter(pl.col("receiver").is_not_null()).select("sender", "receiver").iter_rows():
+        m[s, r] += 1
+    fig, ax = plt.subplots(figsize=(1.2 + 0.45 * n, 1.0 + 0.45 * n))
+    im = ax.imshow(m, cmap="Blues")
+    if n <= 20:
+        for (a, b), v in np.ndenumerate(m):
+            ax.text(b, a, str(v), ha="center", va="center", fontsize=7, color="white" if v > m.max() / 2 else "black")
+    ticks = range(n) if n <= 20 else range(0, n, max(1, n // 10))
+    ax.set_xticks(list(ticks))
+    ax.set_yticks(list(ticks))
+    ax.set_xlabel("receiver")
+    ax.set_ylabel("sender")
+    ax.set_title(title, fontsize=8)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="messages")
+    return _save(fig, path)
+
+
+def standard_plots(eps: pl.DataFrame, out: Path) -> list[Path]:
+    """Every standard plot of a report (eps must carry the `config` column)."""
+    paths = []
+    for cfg in eps.get_column("config").unique(maintain_order=True).to_list()[:MAX_CONFIGS]:
+        d = eps.filter((pl.col("config") == cfg) & (pl.col("status") != "error"))
+        if len(d):
+            paths.append(s_p_h_vs_n(d, cfg, out / f"s_p_h_vs_n_{slug(cfg)}.png"))
+    if eps.filter(pl.col("n_agents") > 1).height:
+        paths.append(gap_decomposition(eps, out / "gap_decomposition.png"))
+        paths.append(protocol_level_heatmap(eps, out / "protocol_level_heatmap.png"))
+    return paths
+
+
+def pick_episodes(t: Tables, k: int = 3) -> list[str]:
+    """A few episodes worth a sender x receiver heatmap: per protocol, the busiest at the largest N."""
+    if not len(t.messages):
+        return []
+    counts = t.messages.group_by("episode_id", "protocol", "n_agents", "team").agg(pl.len().alias("m"))
+    llm_first = pl.when(pl.col("team") == "llm").then(0).otherwise(1)
+    best = counts.sort([llm_first, pl.col("n_agents"), pl.col("m"), pl.col("episode_id")],
+                       descending=[False, True, True, False]).unique("protocol", keep="first", maintain_order=True)
+    return best.get_column("episode_id").to_list()[:k]
+
+
+def episode_heatmaps(t: Tables, out: Path, ids: list[str] | None = None) -> list[Path]:
+    """Sender x receiver heatmaps for the given episodes (default: pick_episodes)."""
+    paths = []
+    for eid in ids if ids is not None else pick_episodes(t):
+        row = t.episodes.filter(pl.col("episode_id") == eid)
+        if row.is_empty():
+            raise KeyError(f"episode {eid!r} is not in the runs given")
+        r = row.row(0, named=True)
+        title = f"{eid}\n{r['team']} {r['protocol']} N={r['n_agents']} S={100 * (r['S'] or 0):.0f}%"
+        msgs = t.messages.filter(pl.col("episode_id") == eid) if len(t.messages) else t.messages
+        paths.append(comm_heatmap(msgs, r["n_agents"], title, out / f"comm_{slug(eid)}.png"))
+    return paths
