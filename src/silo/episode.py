@@ -108,11 +108,13 @@ async def run_episode(instance: Instance, cfg: EpisodeConfig, agents: list[Agent
     for rnd in range(1, cfg.max_rounds + 1):
         turns = [Turn(rnd, a, proto, cfg.action_budget, specs) for a in range(instance.n_agents) if a not in subs]
         results = await asyncio.gather(*(agents[t.agent].take_turn(t) for t in turns), return_exceptions=True)
+        start_of_round = len(events)
         for t in turns:  # agent order keeps the log deterministic whatever the scheduling
             events.extend(t.events)
             if t.submission is not None:
                 subs[t.agent] = t.submission
         events.extend(proto.end_round(rnd))
+        proto.observe(events[start_of_round:])
         failure = next((r for r in results if isinstance(r, BaseException)), None)
         if failure is not None:
             status, error = "error", f"{type(failure).__name__}: {failure}"

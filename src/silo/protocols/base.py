@@ -76,6 +76,9 @@ class Protocol:
         """Commit buffered effects of round `rnd`; may return environment events."""
         return []
 
+    def observe(self, events: list[Event]) -> None:
+        """Called after each round with that round's events (e.g. to track causal reach)."""
+
     def world_view(self) -> dict[str, Any]:
         """Extra facts recorded in the episode (e.g. a communication graph)."""
         return {}
