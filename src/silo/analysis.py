@@ -195,7 +195,7 @@ def filter_tables(t: Tables, **where) -> Tables:
     def f(df: pl.DataFrame) -> pl.DataFrame:
         for k, v in where.items():
             if k not in df.columns:
-                raise KeyError(f"unknown column {k!r}; config columns: {', '.join(CONFIG)}")
+                raise ValueError(f"unknown column {k!r}; config columns: {', '.join(CONFIG)}")
             df = df.filter(pl.col(k).cast(pl.Utf8) == str(v))
         return df
     return Tables(f(t.episodes), f(t.agents), f(t.messages) if len(t.messages) else t.messages)

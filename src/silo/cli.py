@@ -218,15 +218,24 @@ def score(run_dir):
 
 
 @main.command()
-@click.argument("run_dir", type=click.Path())
-@click.option("--by", default="level,task,protocol,n_agents,team", show_default=True)
-def report(run_dir, by):
-    """Print S, P, H and outcome shares per group; writes report.md in the run directory."""
-    rd = RunDir(run_dir)
-    if not rd.path.is_dir():
-        raise RunDirError(f"not a run directory: {run_dir}")
-    scores = rd.scores() if (rd.path / "scores.jsonl").exists() else score_run(rd)
-    _print_report(scores, rd, _csv(by))
+@click.argument("runs", nargs=-1, required=True, type=click.Path())
+@click.option("--by", default="level,task,protocol,n_agents,team", show_default=True,
+              help="Grouping of the terminal summary.")
+@click.option("-o", "--out", type=click.Path(file_okay=False), default=None,
+              help="Report directory (default: RUN/report for one run, reports/latest for several).")
+@click.option("--episode", "episodes", multiple=True,
+              help="Draw the sender x receiver heatmap of this episode id (repeatable; replaces the automatic pick).")
+@click.option("--no-plots", is_flag=True, help="Tables only (markdown and HTML), no PNG plots.")
+def report(runs, by, out, episodes, no_plots):
+    """Report one or more runs: terminal summary, report.md, self-contained report.html and PNG plots."""
+    from silo.analysis import load_runs
+    from silo.report import summary_from_tables, to_terminal, write_report
+
+    tables = load_runs(runs)
+    click.echo(to_terminal(summary_from_tables(tables, _csv(by))))
+    default = Path(runs[0]) / "report" if len(runs) == 1 else Path("reports/latest")
+    path = write_report(tables, out or default, plots=not no_plots, heat_episodes=list(episodes) or None)
+    click.echo(f"\nreport: {path} (and {path.with_suffix('.html')})", err=True)
 
 
 def _print_report(scores, rd: RunDir, by: list[str] | None = None) -> None:
@@ -234,8 +243,10 @@ def _print_report(scores, rd: RunDir, by: list[str] | None = None) -> None:
 
     table = summary(scores, by)
     click.echo(to_terminal(table))
-    (rd.path / "report.md").write_text("# silo report\n\n" + to_markdown(table))
-    click.echo(f"\nreport: {rd.path / 'report.md'}", err=True)
+    (rd.path / "report.md").write_text("# silo report (summary)\n\n" + to_markdown(table)
+                                       + f"\nFull report with intervals, plots and failure explanations: "
+                                         f"`silo report {rd.path}`\n")
+    click.echo(f"\nreport: {rd.path / 'report.md'}; full report with plots: silo report {rd.path}", err=True)
 
 
 @main.command()
@@ -275,6 +286,37 @@ def view(run_dir, out, max_content, max_events):
 
     path = write_viewer(run_dir, out, max_content=max_content, max_events=max_events)
     click.echo(f"viewer: {path} ({path.stat().st_size // 1024} KiB)")
+
+
+def _side(spec: str):
+    """RUN[@key=value,...] -> episode table of that run, filtered on config columns."""
+    from silo.analysis import filter_tables, load_runs
+
+    path, _, cond = spec.partition("@")
+    pairs = [kv.split("=", 1) for kv in _csv(cond)]
+    if any(len(p) != 2 or not p[0] for p in pairs):
+        raise ValueError(f"bad filter in {spec!r}: expected RUN@key=value,key=value")
+    where = dict(pairs)
+    return filter_tables(load_runs([path], events=False), **where).episodes
+
+
+@main.command()
+@click.argument("a")
+@click.argument("b")
+@click.option("--by", default="", help="Comma-separated grouping, e.g. level or level,n_agents (default: overall).")
+def compare(a, b, by):
+    """Paired tests of configuration A against B on matched instances: exact McNemar, Wilcoxon signed-rank.
+
+    A and B are run directories, optionally narrowed with @key=value filters, e.g.
+    `silo compare runs/x@team=oracle runs/x@team=premature --by level`.
+    """
+    from silo.metrics import compare as paired_compare
+    from silo.report import to_terminal
+
+    by_cols = _csv(by)
+    table = paired_compare(_side(a), _side(b), by_cols)
+    click.echo(f"A = {a}\nB = {b}\nmatched on (instance, protocol); McNemar on solved, Wilcoxon on P\n")
+    click.echo(to_terminal(table))
 
 
 if __name__ == "__main__":  # pragma: no cover

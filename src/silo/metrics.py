@@ -11,7 +11,7 @@ from collections import Counter
 import polars as pl
 
 from silo.records import OUTCOMES, Episode
-from silo.stats import Estimate, cluster_bootstrap, ratio_bootstrap, wilson
+from silo.stats import Estimate, cluster_bootstrap, paired, ratio_bootstrap, wilson
 
 LEADER_FACTOR = 1.5
 Edge = tuple[int, int]
@@ -133,13 +133,18 @@ MEANS = ["rounds", "rounds_to_completion", "messages", "density", "redundancy", 
 CORE = ["S", "P", "H", "gap", "solved", "consensus_failure", "unanimous"]
 
 
-def _estimate(col: str, g: pl.DataFrame) -> Estimate:
-    if col in RATES:
-        x = g.get_column(col).drop_nulls()
-        return wilson(int(x.sum()), len(x))
+def estimate(col: str, g: pl.DataFrame) -> Estimate:
+    """Estimate of one metric over episodes, with the interval method of docs/metrics.md.
+
+    Rates (episode-level yes/no) get a Wilson interval when every episode is a distinct instance;
+    when instances repeat (e.g. protocols pooled), they and all means are resampled by instance."""
     sub = g.select(col, "instance_id").drop_nulls()
+    clusters = sub.get_column("instance_id")
+    if col in RATES and clusters.n_unique() == len(clusters):
+        x = sub.get_column(col)
+        return wilson(int(x.sum()), len(x))
     vals = sub.get_column(col).cast(pl.Float64).to_numpy()
-    return cluster_bootstrap(vals, sub.get_column("instance_id").to_numpy(), share=col in SHARES)
+    return cluster_bootstrap(vals, clusters.to_numpy(), share=col in SHARES or col in RATES)
 
 
 def aggregate(episodes: pl.DataFrame, by: list[str], metrics: list[str] | None = None,
@@ -157,7 +162,7 @@ def aggregate(episodes: pl.DataFrame, by: list[str], metrics: list[str] | None =
             "episodes": len(ok), "instances": ok.get_column("instance_id").n_unique(), "errors": len(g) - len(ok)}
         for m in metrics:
             if m in intervals:
-                e = _estimate(m, ok)
+                e = estimate(m, ok)
                 row |= {m: e.value, f"{m}_lo": e.lo, f"{m}_hi": e.hi}
                 if m in RATES:
                     row[f"{m}_n"] = e.n
@@ -200,3 +205,44 @@ def rank_with_ties(values: list[float], los: list[float], his: list[float]) -> l
 def _nan(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
+
+
+PAIR_KEY = ["instance_id", "protocol"]
+
+
+def _unique_pairs(eps: pl.DataFrame, side: str) -> pl.DataFrame:
+    dup = eps.filter(pl.struct(PAIR_KEY).is_duplicated())
+    if len(dup):
+        varying = [c for c in ("team", "models", "prompt_variant", "run") if dup.get_column(c).n_unique() > 1]
+        raise ValueError(f"configuration {side} has several episodes per (instance, protocol); they differ in "
+                         f"{', '.join(varying) or 'nothing (duplicated episodes)'}: narrow it, e.g. RUN@team=NAME")
+    return eps
+
+
+def compare(a: pl.DataFrame, b: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
+    """Paired comparison of two configurations on matched (instance, protocol) episodes, per group.
+
+    McNemar (exact) on `solved`, Wilcoxon signed-rank on P, and the mean difference of S with a
+    bootstrap interval clustered by instance. Errored episodes on either side are dropped."""
+    by = by or []
+    ok = pl.col("status") != "error"
+    a = _unique_pairs(a.filter(ok), "A")
+    b = _unique_pairs(b.filter(ok), "B")
+    cols = ["S", "P", "solved"]
+    m = a.select(*dict.fromkeys([*PAIR_KEY, *by]), *cols).join(
+        b.select(*PAIR_KEY, *[pl.col(c).alias(f"{c}_B") for c in cols]), on=PAIR_KEY, how="inner")
+    if m.is_empty():
+        raise ValueError("no matched (instance, protocol) pairs between A and B")
+    rows = []
+    groups = m.partition_by(by, as_dict=True, maintain_order=True).items() if by else [((), m)]
+    for key, g in groups:
+        r = paired(g.get_column("solved").to_numpy(), g.get_column("solved_B").to_numpy(),
+                   g.get_column("P").to_numpy(), g.get_column("P_B").to_numpy(), g.get_column("instance_id"))
+        ds = cluster_bootstrap((g.get_column("S") - g.get_column("S_B")).to_numpy(), g.get_column("instance_id"))
+        rows.append(dict(zip(by, key, strict=True)) | {
+            "pairs": r.n, "S_A": float(g.get_column("S").mean()), "S_B": float(g.get_column("S_B").mean()),
+            "dS": ds.value, "dS_lo": ds.lo, "dS_hi": ds.hi, "both": r.both, "A_only": r.a_only,
+            "B_only": r.b_only, "neither": r.neither, "mcnemar_p": r.mcnemar_p, "P_A": r.mean_a, "P_B": r.mean_b,
+            "dP": r.diff.value, "dP_lo": r.diff.lo, "dP_hi": r.diff.hi, "wilcoxon_p": r.wilcoxon_p,
+            "wilcoxon_n": r.wilcoxon_n})
+    return pl.DataFrame(rows, infer_schema_length=None)

@@ -17,7 +17,7 @@ from silo.metrics import CORE, MEANS, RATES, SHARES, aggregate, rcc
 from silo.records import OUTCOMES, EpisodeScore
 
 GROUP = ["level", "task", "protocol", "n_agents", "team"]
-PCT = {*SHARES, *RATES, "gap", "fidelity", "S_k", "S_1", "RCC"}
+PCT = {*SHARES, *RATES, "gap", "fidelity", "S_k", "S_1", "RCC", "S_A", "S_B", "dS", "P_A", "P_B", "dP"}
 RENAME = {"n_agents": "N", "prompt_variant": "prompt", "episodes": "n", "rounds_to_completion": "rounds_done",
           "tokens_in_per_round": "tok_in/round", "tokens_out_per_round": "tok_out/round", "consensus_failure":
           "consensus_fail", "integration_error": "integr_error", "no_answer_held": "no_answer&held"}
@@ -83,8 +83,13 @@ def to_terminal(df: pl.DataFrame) -> str:
 
 def summary(scores: list[EpisodeScore], by: list[str] | None = None) -> pl.DataFrame:
     """S, P, H, gap H-S (with intervals) and outcome shares per group; errored episodes counted, not scored."""
-    eps = build_tables(scores).episodes
-    return aggregate(eps, by or GROUP, metrics=["S", "P", "H", "gap", *OUTCOMES], intervals=["S", "P", "H", "gap"])
+    return summary_from_tables(build_tables(scores), by)
+
+
+def summary_from_tables(t: Tables, by: list[str] | None = None) -> pl.DataFrame:
+    """The summary of `summary`, from already built tables."""
+    return aggregate(t.episodes, by or GROUP, metrics=["S", "P", "H", "gap", *OUTCOMES],
+                     intervals=["S", "P", "H", "gap"])
 
 
 # ---- the full report ---------------------------------------------------------------------

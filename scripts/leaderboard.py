@@ -1,0 +1,202 @@
+"""Merge scored runs into data/leaderboard.json and render docs/leaderboard.md and docs/leaderboard.html.
+
+    python scripts/leaderboard.py RUN [RUN ...]     add or replace the rows of these runs, re-render
+    python scripts/leaderboard.py --render-only     re-render the pages from the JSON
+
+One row per team configuration (team, models, prompt variant) and protocol (p2p, broadcast,
+sfs, or 'all'), over the N >= 2 episodes of the runs given; N = 1 episodes are the baseline
+of the RCC. A row replaces an existing row with the same key, so runs can be added one at a
+time. The schema is documented in docs/metrics.md ("Leaderboard schema").
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import polars as pl
+
+from silo import __version__
+from silo.analysis import load_runs
+from silo.html_report import CSS, table_html
+from silo.metrics import estimate, rank_with_ties, rcc
+from silo.records import OUTCOMES
+from silo.report import to_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA_VERSION = 1
+KEY = ("team", "models", "prompt_variant", "protocol")
+HEADLINE = ["S", "P", "H", "gap", "solved", "consensus_failure", "unanimous"]
+
+
+def _est(col: str, df: pl.DataFrame) -> dict:
+    return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in estimate(col, df).as_dict().items()}
+
+
+def _mean(df: pl.DataFrame, col: str) -> float | None:
+    x = df.get_column(col).drop_nulls()
+    return round(float(x.mean()), 6) if len(x) else None
+
+
+def config_rows(eps: pl.DataFrame) -> list[dict]:
+    """Leaderboard rows of one episode table: per team configuration, each protocol and 'all'."""
+    ok = eps.filter(pl.col("status") != "error")
+    rows = []
+    for (team, models, variant), g in eps.partition_by(["team", "models", "prompt_variant"], as_dict=True,
+                                                       maintain_order=True).items():
+        multi = g.filter(pl.col("n_agents") > 1)
+        protocols = sorted(multi.get_column("protocol").unique().to_list())
+        for proto in [*protocols, "all"] if len(protocols) > 1 else protocols:
+            sel = multi if proto == "all" else multi.filter(pl.col("protocol") == proto)
+            good = sel.filter(pl.col("status") != "error")
+            row = {"team": team, "models": models.split("+") if models else [], "prompt_variant": variant,
+                   "protocol": proto,
+                   "grid": {"tasks": sorted(sel.get_column("task").unique().to_list()),
+                            "n_agents": sorted(sel.get_column("n_agents").unique().to_list()),
+                            "replicates": int(sel.get_column("replicate").n_unique()),
+                            "baseline_n1": bool(g.filter(pl.col("n_agents") == 1).height)},
+                   "episodes": good.height, "instances": good.get_column("instance_id").n_unique(),
+                   "errors": sel.height - good.height}
+            row |= {m: _est(m, good) for m in HEADLINE}
+            row["S_by_level"] = {str(lv): _est("S", d) for (lv,), d in
+                                 good.partition_by(["level"], as_dict=True, maintain_order=True).items()}
+            row["outcomes"] = {o: _mean(good, o) for o in OUTCOMES}
+            base = ok.filter((pl.col("n_agents") == 1) & (pl.col("team") == team) & (pl.col("models") == models)
+                             & (pl.col("prompt_variant") == variant))
+            row["S_n1"] = _est("S", base) if base.height else None
+            row["rcc"] = _rcc(pl.concat([base, good], how="diagonal_relaxed"))
+            row |= {m: _mean(good, m) for m in ("rounds_to_completion", "tokens_in_per_round",
+                                                 "tokens_out_per_round", "cost_usd")}
+            row["sources"] = sorted(sel.get_column("run").unique().to_list())
+            rows.append(row)
+    return rows
+
+
+def _rcc(eps: pl.DataFrame) -> dict:
+    """RCC per N (as strings) over the protocols pooled in `eps`."""
+    r = rcc(eps, ["n_agents"])
+    out = {}
+    for x in r.iter_rows(named=True) if len(r) else []:
+        out[str(x["n_agents"])] = {"value": _round(x["RCC"]), "lo": _round(x["RCC_lo"]), "hi": _round(x["RCC_hi"]),
+                                   "tasks": x["tasks"]}
+    return out
+
+
+def _round(v):
+    return None if v is None or v != v else round(v, 6)
+
+
+def merge(existing: list[dict], new: list[dict]) -> list[dict]:
+    """Rows of `new` replace rows of `existing` with the same key; the others are kept."""
+    def key(r):
+        return tuple(json.dumps(r[k]) for k in KEY)
+    fresh = {key(r): r for r in new}
+    return [r for r in existing if key(r) not in fresh] + list(fresh.values())
+
+
+def ranked(rows: list[dict]) -> list[dict]:
+    """Rank rows within each protocol by S with ties inside overlapping intervals; sorted by rank then S."""
+    out = []
+    for proto in sorted({r["protocol"] for r in rows}, key=lambda p: (p != "all", p)):
+        group = [r for r in rows if r["protocol"] == proto]
+        val = [r["S"]["value"] if r["S"]["value"] is not None else float("nan") for r in group]
+        lo = [r["S"]["lo"] if r["S"]["lo"] is not None else float("nan") for r in group]
+        hi = [r["S"]["hi"] if r["S"]["hi"] is not None else float("nan") for r in group]
+        for r, k in zip(group, rank_with_ties(val, lo, hi), strict=True):
+            r["rank"] = k
+        out += sorted(group, key=lambda r: (r["rank"], -(r["S"]["value"] or 0), r["team"]))
+    return out
+
+
+def _pct(e: dict | None, ci: bool = True) -> str:
+    if not e or e.get("value") is None:
+        return "-"
+    s = f"{100 * e['value']:.1f}"
+    if ci and e.get("lo") is not None and e.get("hi") is not None:
+        s += f" [{100 * e['lo']:.1f}, {100 * e['hi']:.1f}]"
+    return s
+
+
+def page_table(rows: list[dict]) -> pl.DataFrame:
+    """Display table (strings) of ranked rows."""
+    def rcc_max(r):
+        if not r["rcc"]:
+            return "-"
+        n = max(r["rcc"], key=int)
+        return f"{_pct(r['rcc'][n])} (N={n})"
+    return pl.DataFrame([{
+        "rank": str(r["rank"]), "team": r["team"], "models": "+".join(r["models"]) or "(scripted)",
+        "prompt": r["prompt_variant"], "protocol": r["protocol"], "S": _pct(r["S"]), "P": _pct(r["P"]),
+        "H": _pct(r["H"]), "H-S": _pct(r["gap"]), "solved": _pct(r["solved"]),
+        "consensus fail": _pct(r["consensus_failure"]), "RCC": rcc_max(r), "n": str(r["episodes"]),
+        "grid": f"{len(r['grid']['tasks'])} tasks, N={','.join(map(str, r['grid']['n_agents']))}"
+                + (f", {r['grid']['replicates']} reps" if r["grid"]["replicates"] > 1 else ""),
+    } for r in rows], schema={c: pl.Utf8 for c in ["rank", "team", "models", "prompt", "protocol", "S", "P", "H",
+                                                   "H-S", "solved", "consensus fail", "RCC", "n", "grid"]})
+
+
+INTRO = """Success S (share of agents whose answer is correct) of every team configuration, with its 95% interval
+(cluster bootstrap over instances; Wilson over instances when every instance is all-or-nothing). Rows are
+ranked by S within each protocol; rank = 1 + the number of rows whose interval lies entirely above this
+row's interval, so configurations whose intervals overlap share a rank (a tie). Only N >= 2 episodes count;
+N = 1 is the single-agent baseline of RCC = 1 - S(N=k)/S(N=1), shown at the largest N. H = share of agents
+that held all the information their answer depends on. Definitions: [metrics](metrics.md)."""
+
+
+def render_md(rows: list[dict], updated: str) -> str:
+    """docs/leaderboard.md."""
+    parts = ["# silo leaderboard\n", INTRO.replace("\n", " ") + "\n", f"Updated {updated}.\n"]
+    for proto in dict.fromkeys(r["protocol"] for r in rows):
+        parts += [f"## Protocol: {proto}\n", to_markdown(page_table([r for r in rows if r["protocol"] == proto]))]
+    parts.append(SCHEMA_DOC)
+    return "\n".join(parts)
+
+
+def render_html(rows: list[dict], updated: str) -> str:
+    """docs/leaderboard.html: the same tables, self-contained."""
+    import html
+
+    body = [f"<h1>silo leaderboard</h1><p>{html.escape(INTRO)}</p><p>Updated {html.escape(updated)}.</p>"]
+    for proto in dict.fromkeys(r["protocol"] for r in rows):
+        body.append(f"<h2>Protocol: {html.escape(proto)}</h2>")
+        body.append(table_html(page_table([r for r in rows if r["protocol"] == proto])))
+    body.append("<p>The schema of data/leaderboard.json is documented in docs/metrics.md (Leaderboard schema).</p>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>silo leaderboard</title>"
+            f"<style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+SCHEMA_DOC = ("The schema of the data behind this page, data/leaderboard.json, is documented in "
+              "[metrics.md](metrics.md#leaderboard-schema).\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", nargs="*", help="run directories to add (their rows replace rows with the same key)")
+    ap.add_argument("--json", default=str(ROOT / "data" / "leaderboard.json"))
+    ap.add_argument("--md", default=str(ROOT / "docs" / "leaderboard.md"))
+    ap.add_argument("--html", default=str(ROOT / "docs" / "leaderboard.html"))
+    ap.add_argument("--fresh", action="store_true", help="ignore the existing JSON (start an empty leaderboard)")
+    ap.add_argument("--render-only", action="store_true", help="only re-render the pages from the JSON")
+    a = ap.parse_args(argv)
+    path = Path(a.json)
+    rows = [] if a.fresh or not path.exists() else json.loads(path.read_text())["rows"]
+    if a.runs:
+        rows = merge(rows, config_rows(load_runs(a.runs, events=False).episodes))
+    elif not a.render_only:
+        ap.error("give run directories, or --render-only")
+    rows = ranked(rows)
+    updated = dt.date.today().isoformat()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"schema_version": SCHEMA_VERSION, "updated": updated, "silo_version": __version__,
+                                "rows": rows}, indent=1) + "\n")
+    Path(a.md).write_text(render_md(rows, updated))
+    Path(a.html).write_text(render_html(rows, updated))
+    print(f"{len(rows)} rows -> {path}, {a.md}, {a.html}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
