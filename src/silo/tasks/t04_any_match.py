@@ -1,0 +1,130 @@
+"""I-04 any match: 15 log lines per agent, maybe one ERROR line; every agent submits whether any exists."""
+
+from __future__ import annotations
+
+from silo.evidence import AllOf, AnyOf, Items, Value, answer_fingerprint, parse
+from silo.tasks import register
+from silo.tasks.base import TaskSpec
+
+NORMAL = (
+    "INFO: user {a} logged in",
+    "INFO: request {a} served in {b} ms",
+    "DEBUG: cache hit for key {a}",
+    "WARN: slow query took {b} ms",
+    "INFO: job {a} completed",
+    "WARN: retrying upload {a}",
+)
+ERRORS = (
+    "ERROR: disk write failed on volume {a}",
+    "ERROR: connection refused by host {a}",
+    "ERROR: payment {a} timed out",
+)
+_TRUE = {"true", "yes"}
+_FALSE = {"false", "no"}
+
+
+def is_error(line: str) -> bool:
+    """A line is an error line when its level (the word after the timestamp) is ERROR."""
+    return line.split("] ", 1)[1].startswith("ERROR:")
+
+
+@register
+class AnyMatch(TaskSpec):
+    """Whether any line of the global log is an ERROR line.
+
+    Decisions (literal reading of the reference's per-agent column): each agent's shard has
+    15 ordinary lines and, independently with probability 0.5, one ERROR line inserted at a
+    random position (16 lines then); so the answer is true with probability 1 - 2^-N and a
+    lone agent is often right by luck (scored "lucky", not "correct"). Every line starts with
+    a global, strictly increasing timestamp "[t]".
+    Star partial: {"first": t, "last": t, "errors": count} - what the agent scanned and found.
+    Evidence guards: the boolean is weak, so a shard's statistic is recognised by the two
+    timestamps that bound it (10-digit numbers unique in the log), or (for one shard) by the
+    timestamp of its ERROR line; the answer alone counts only for content covering every shard.
+    Raw evidence: the multiset of every number in the shard's lines.
+    """
+
+    id = "I-04"
+    slug = "any-match"
+    name = "any match"
+    level = 1
+    version = 1
+    answer_format = "true or false (a JSON boolean)"
+    oracle = "star"
+    optimal_topology = "star"
+    hint = ('Reduce: each agent checks its lines for one starting with "ERROR:" and sends true/false to one '
+            "agent, which ORs the flags and shares the result with everyone (star topology).")
+    items = 15
+    p_error = 0.5
+
+    def generate(self, n_agents, rng):
+        messages = []
+        for _ in range(n_agents):
+            shard = [rng.choice(NORMAL).format(a=rng.randint(1000, 9999), b=rng.randint(10, 999))
+                     for _ in range(self.items)]
+            if rng.random() < self.p_error:
+                shard.insert(rng.randint(0, len(shard)), rng.choice(ERRORS).format(a=rng.randint(10, 99)))
+            messages.append(shard)
+        t = rng.randint(1_700_000_000, 1_799_000_000)
+        shards = []
+        for shard in messages:
+            lines = []
+            for m in shard:
+                t += rng.randint(1, 60)
+                lines.append(f"[{t}] {m}")
+            shards.append(lines)
+        return shards, {"pattern": "ERROR"}
+
+    def solve(self, shards, params):
+        return self.combine([self.partial(s, a, params) for a, s in enumerate(shards)], params)
+
+    def describe(self, n_agents, params):
+        return (f"{n_agents} agents each hold some lines of one log file. Each line is a timestamp in "
+                "brackets, a level (INFO, DEBUG, WARN or ERROR), a colon and a message. Every agent must "
+                "submit true if at least one line held by any agent has level ERROR, otherwise false.")
+
+    def render_shard(self, data, agent, params):
+        return "\n".join(data)
+
+    def check(self, answer, truth):
+        value = _parse_bool(answer)
+        ok = value is not None and value == truth
+        return ok, 1.0 if ok else 0.0
+
+    def partial(self, data, agent, params):
+        return {"first": _stamp(data[0]), "last": _stamp(data[-1]), "errors": sum(map(is_error, data))}
+
+    def combine(self, partials, params):
+        found = any(p["errors"] > 0 for p in partials)
+        return [found] * len(partials)
+
+    def raw_fingerprint(self, inst, j, i):
+        return Items(parse("\n".join(inst.shards[j].data)).numbers)
+
+    def stat_fingerprint(self, inst, agents, i):
+        shards = [inst.shards[j].data for j in sorted(agents)]
+        parts = [AllOf((Value(_stamp(s[0])), Value(_stamp(s[-1])))) for s in shards]
+        shard_fp = AllOf(tuple(parts))
+        alts = [shard_fp]
+        if len(shards) == 1:  # a single shard is also identified by its ERROR line's timestamp
+            alts += [Value(_stamp(line)) for line in shards[0] if is_error(line)]
+        if agents >= self.depends_on(inst, i):
+            alts.append(answer_fingerprint(inst.truth[i]))
+        return AnyOf(tuple(alts))
+
+
+def _stamp(line: str) -> int:
+    return int(line[1:line.index("]")])
+
+
+def _parse_bool(answer) -> bool | None:
+    """True/False from a boolean or a true/false/yes/no string (any case, optional quotes)."""
+    if isinstance(answer, bool):
+        return answer
+    if isinstance(answer, str):
+        s = answer.strip().strip("\"'").strip().lower()
+        if s in _TRUE:
+            return True
+        if s in _FALSE:
+            return False
+    return None

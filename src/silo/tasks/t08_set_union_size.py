@@ -1,0 +1,60 @@
+"""I-08 set union size: 30 ints from range(15N) per agent; every agent submits the number of distinct values."""
+
+from __future__ import annotations
+
+from silo.evidence import AnyOf, Items, answer_fingerprint
+from silo.tasks import register
+from silo.tasks.base import TaskSpec
+
+
+@register
+class SetUnionSize(TaskSpec):
+    """Number of distinct integers over every agent's list.
+
+    Decisions: each agent draws 30 integers uniformly (with replacement) from 0 .. 15N-1.
+    Star partial: the shard's set of distinct values, sorted (the union is the reduce; a
+    count of distinct values cannot be combined). Evidence: a set of shards is recognised
+    by its whole union appearing in the content (about 20-30 values, in any order), or,
+    covering every shard, by the answer itself.
+    """
+
+    id = "I-08"
+    slug = "set-union-size"
+    name = "set union size"
+    level = 1
+    version = 1
+    answer_format = "a single integer"
+    oracle = "star"
+    optimal_topology = "star"
+    hint = ("Reduce: each agent sends its set of distinct values to one agent, which takes the union, counts "
+            "it and shares the count with everyone (star topology).")
+    items = 30
+    spread = 15
+
+    def generate(self, n_agents, rng):
+        hi = self.spread * n_agents
+        return [[rng.randrange(hi) for _ in range(self.items)] for _ in range(n_agents)], {"values_below": hi}
+
+    def solve(self, shards, params):
+        return self.combine([self.partial(s, a, params) for a, s in enumerate(shards)], params)
+
+    def describe(self, n_agents, params):
+        return (f"{n_agents} agents each hold a list of integers (from 0 to {params['values_below'] - 1}; "
+                "values may repeat). Every agent must submit how many distinct values occur over the lists "
+                "of all agents (a value held several times, by one or several agents, counts once).")
+
+    def render_shard(self, data, agent, params):
+        return ", ".join(map(str, data))
+
+    def partial(self, data, agent, params):
+        return sorted(set(data))
+
+    def combine(self, partials, params):
+        size = len(set().union(*map(set, partials)))
+        return [size] * len(partials)
+
+    def stat_fingerprint(self, inst, agents, i):
+        union = Items(tuple(sorted(set().union(*(inst.shards[j].data for j in agents)))))
+        if agents >= self.depends_on(inst, i):
+            return AnyOf((union, answer_fingerprint(inst.truth[i])))
+        return union
