@@ -271,3 +271,149 @@ def test_xor_evidence_ignores_a_bare_byte():
     fp = t.stat_fingerprint(inst, frozenset({2}), 0)
     x = t.partial(inst.shards[2].data, 2, {})["xor"]
     assert not fp.matches(parse(f"my xor is {x}"))
+
+
+# ---- I-04 any match -------------------------------------------------------------------------------
+
+@given(n=st.integers(1, 6), seed=st.integers(0, 10**6))
+@SEEDS
+def test_any_match_brute_force_and_log_shape(n, seed):
+    t = get_task("I-04")
+    shards, params = _shards(t, n, seed)
+    lines = [line for s in shards for line in s]
+    stamps = [int(line[1:line.index("]")]) for line in lines]
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)  # one global, increasing clock
+    for s in shards:
+        n_err = sum(" ERROR: " in line for line in s)
+        assert (len(s), n_err) in ((15, 0), (16, 1))  # 15 ordinary lines, at most one ERROR inserted
+    assert t.solve(shards, params) == [any(" ERROR: " in line for line in lines)] * n
+
+
+def test_any_match_error_rate_is_one_half_per_shard():
+    t = get_task("I-04")
+    shards, _ = _shards(t, 2000, 0)
+    rate = sum(len(s) == 16 for s in shards) / len(shards)
+    assert 0.46 < rate < 0.54
+
+
+def test_any_match_hand_computed_and_tolerant_checker():
+    t = get_task("I-04")
+    clean = ["[1700000001] INFO: job 1234 completed", "[1700000002] WARN: slow query took 55 ms"]
+    bad = ["[1700000003] ERROR: payment 4411 timed out"]
+    assert t.solve([clean, clean], {}) == [False, False]
+    assert t.solve([clean, bad], {}) == [True, True]
+    for ok in (True, "true", "True", " YES ", '"true"'):
+        assert t.check(ok, True) == (True, 1.0), ok
+    for ok in (False, "false", "No"):
+        assert t.check(ok, False) == (True, 1.0), ok
+    for wrong in (1, "1", "maybe", None, False):
+        assert t.check(wrong, True) == (False, 0.0), wrong
+
+
+def test_any_match_evidence_uses_timestamps_not_the_flag():
+    t = get_task("I-04")
+    inst = t.make_instance(4, 0)
+    for j in range(4):
+        data = inst.shards[j].data
+        fp = t.stat_fingerprint(inst, frozenset({j}), 0)
+        first, last = data[0][1:11], data[-1][1:11]
+        assert fp.matches(parse(f"no ERROR between {first} and {last}"))
+        if " ERROR: " not in data[-1]:  # an ERROR line's own timestamp does identify the shard
+            assert not fp.matches(parse(f"no ERROR, last line {last}"))
+        assert not fp.matches(parse("no errors here: false"))
+        for line in data:
+            if " ERROR: " in line:
+                assert fp.matches(parse(f"found {line}"))
+
+
+# ---- I-08 set union size --------------------------------------------------------------------------
+
+@given(n=st.integers(1, 6), seed=st.integers(0, 10**6))
+@SEEDS
+def test_set_union_size_brute_force(n, seed):
+    t = get_task("I-08")
+    shards, params = _shards(t, n, seed)
+    values = [v for s in shards for v in s]
+    assert [len(s) for s in shards] == [30] * n and all(0 <= v < 15 * n for v in values)
+    assert t.solve(shards, params) == [len(set(values))] * n
+
+
+def test_set_union_size_hand_computed():
+    t = get_task("I-08")
+    assert t.solve([[1, 1, 2], [2, 3], [3]], {}) == [3, 3, 3]
+    assert t.partial([5, 1, 5, 3], 0, {}) == [1, 3, 5]
+    assert t.check("3", 3) == (True, 1.0) and t.check(4, 3) == (False, 0.0)
+
+
+def test_set_union_evidence_is_the_whole_set():
+    t = get_task("I-08")
+    inst = t.make_instance(3, 0)
+    distinct = sorted(set(inst.shards[1].data))
+    fp = t.stat_fingerprint(inst, frozenset({1}), 0)
+    assert fp.matches(parse(str(distinct[::-1])))
+    assert not fp.matches(parse(str(distinct[1:])))
+    assert not fp.matches(parse(f"I have {len(distinct)} distinct values"))
+
+
+# ---- I-09 top-k ------------------------------------------------------------------------------------
+
+@given(n=st.integers(1, 6), seed=st.integers(0, 10**6))
+@SEEDS
+def test_top_k_brute_force(n, seed):
+    t = get_task("I-09")
+    shards, params = _shards(t, n, seed)
+    values = [v for s in shards for v in s]
+    assert [len(s) for s in shards] == [30] * n and all(1 <= v <= 1000 for v in values)
+    expected = []
+    rest = list(values)
+    for _ in range(10):  # selection: repeatedly take the largest remaining entry
+        expected.append(rest.pop(rest.index(max(rest))))
+    assert t.solve(shards, params) == [expected] * n
+
+
+def test_top_k_keeps_duplicates_and_checks_order():
+    t = get_task("I-09")
+    params = {"k": 3}
+    assert t.solve([[5, 9, 1], [9, 2]], params) == [[9, 9, 5]] * 2
+    truth = [998, 990, 990, 950, 900, 850, 800, 700, 600, 500]
+    assert t.check(truth, truth) == (True, 1.0)
+    assert t.check(json.dumps(truth), truth) == (True, 1.0)
+    assert t.check([str(v) for v in truth], truth) == (True, 1.0)
+    assert t.check(sorted(truth), truth) == (False, 0.0)  # ascending is wrong
+    assert t.check(truth[:9], truth) == (False, 0.0)
+
+
+# ---- I-10 standard deviation ---------------------------------------------------------------------
+
+@given(n=st.integers(1, 6), seed=st.integers(0, 10**6))
+@SEEDS
+def test_std_dev_matches_pstdev(n, seed):
+    t = get_task("I-10")
+    shards, params = _shards(t, n, seed)
+    values = [v for s in shards for v in s]
+    assert [len(s) for s in shards] == [30] * n
+    assert all(0 <= v <= 100 and round(v, 2) == v for v in values)
+    answer = t.solve(shards, params)[0]
+    assert abs(answer - statistics.pstdev(values)) <= 0.005 + 1e-6
+    assert t.check(answer, round(statistics.pstdev(values), 2))[0]
+
+
+def test_std_dev_hand_computed_population_not_sample():
+    t = get_task("I-10")
+    assert t.solve([[2.0, 4.0, 4.0, 4.0], [5.0, 5.0, 7.0, 9.0]], {}) == [2.0, 2.0]  # sample std would be 2.14
+    assert t.solve([[3.0], [3.0]], {}) == [0.0, 0.0]
+    assert t.check("2.01", 2.0)[0] and not t.check(2.02, 2.0)[0]
+
+
+def test_std_dev_evidence_needs_both_moments():
+    t = get_task("I-10")
+    inst = t.make_instance(3, 0)
+    data = inst.shards[2].data
+    fp = t.stat_fingerprint(inst, frozenset({2}), 0)
+    mean, std = statistics.mean(data), statistics.pstdev(data)
+    total, sumsq = round(math.fsum(data), 2), round(math.fsum(v * v for v in data), 2)
+    assert fp.matches(parse(f"n=30 sum={total} sumsq={sumsq}"))
+    assert fp.matches(parse(f"mean {mean:.2f}, std {std:.2f}"))
+    assert fp.matches(parse(f"mean {mean:.2f}, variance {std * std:.2f}"))
+    assert not fp.matches(parse(f"mean {mean:.2f}"))
+    assert not fp.matches(parse(f"sum {total}"))
