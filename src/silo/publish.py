@@ -37,7 +37,7 @@ SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.I)
 REDACTED = "[REDACTED]"
 
 
-class PublishError(Exception):
+class PublishError(ValueError):
     """A run that cannot be published, or a dataset that cannot be loaded."""
 
 
@@ -246,7 +246,8 @@ def write_dataset(folder: Path, kind: str, name: str, tables: dict[str, dict[str
                 path.parent.mkdir(parents=True, exist_ok=True)
                 # via an explicit arrow schema: Dataset.from_list cannot hold uint64 seeds above 2**63
                 table = pa.Table.from_pylist(rows, schema=feats[config].arrow_schema)
-                Dataset(InMemoryTable(table), info=DatasetInfo(features=feats[config])).to_parquet(str(path))
+                info = DatasetInfo(features=feats[config])
+                Dataset(InMemoryTable(table), info=info, fingerprint=f"{config}-{split}").to_parquet(str(path))
     counts = {c: {s: len(r) for s, r in ss.items()} for c, ss in tables.items()}
     (folder / "README.md").write_text(render_card(kind, name, counts, feats, fields, meta))
     return folder
@@ -291,23 +292,42 @@ def _source(source: str, kind: str) -> str:
     return source
 
 
+def _data_files(src: str) -> tuple[dict[str, dict[str, str]], Any]:
+    """{config: {split: parquet path}} from the card's `configs:` section, and a fetcher of those paths."""
+    from huggingface_hub import DatasetCard, hf_hub_download
+
+    local = Path(src).is_dir()
+    try:
+        card = DatasetCard.load(Path(src) / "README.md" if local else src, repo_type="dataset")
+        configs = {c["config_name"]: {f["split"]: f["path"] for f in c["data_files"]}
+                   for c in card.data.to_dict()["configs"]}
+    except (KeyError, TypeError) as e:
+        raise PublishError(f"{src}: dataset card has no silo `configs:` section ({e})") from e
+
+    def fetch(rel: str) -> str:
+        return str(Path(src) / rel) if local else hf_hub_download(src, rel, repo_type="dataset")
+
+    return configs, fetch
+
+
 def _load_rows(source: str, kind: str, task: str | None, n: int | None) -> list[dict]:
-    """Rows of the selected configs (tasks) and splits (nN) of a published dataset."""
-    from datasets import get_dataset_config_names, get_dataset_split_names, load_dataset
+    """Rows of the selected configs (tasks) and splits (nN), read straight from the parquet files.
+
+    Not via datasets.load_dataset: its cache key for a local folder ignores the files' content and place, so
+    it can serve the rows of another folder of the same name published earlier."""
+    import pyarrow.parquet as pq
 
     src = _source(source, kind)
-    configs = get_dataset_config_names(src)
+    configs, fetch = _data_files(src)
     if task is not None:
         tid = get_task(task).id
         if tid not in configs:
             raise PublishError(f"{src} has no config {tid}; it has: {', '.join(configs)}")
-        configs = [tid]
+        configs = {tid: configs[tid]}
     rows = []
-    with _quiet():
-        for config in configs:
-            splits = get_dataset_split_names(src, config)
-            for split in splits if n is None else [f"n{n}"] if f"n{n}" in splits else []:
-                rows.extend(load_dataset(src, config, split=split))
+    for splits in configs.values():
+        for split in splits if n is None else [f"n{n}"] if f"n{n}" in splits else []:
+            rows.extend(pq.read_table(fetch(splits[split])).to_pylist())
     if not rows:
         raise PublishError(f"no {kind} in {src} for task={task} n={n}")
     return rows
