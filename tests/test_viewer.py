@@ -1,0 +1,154 @@
+"""The static HTML viewer: checked as rendered by headless Chromium, not as HTML source."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from silo.cli import main
+from silo.records import Episode, Event
+from silo.viewer import build_view, write_viewer
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+HOSTILE = '</script><img id="pwn" src=x onerror="document.body.dataset.pwned=1">'
+SECRET = "sk-PLANTED-viewer-77c1d2e3f4"
+PAGE_ERRORS: list[str] = []
+
+
+def _browser_or_skip():
+    """Playwright's Chromium on Debian's binary; missing is a failure in CI and a skip elsewhere."""
+    path = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if path and sync_playwright:
+        return path, sync_playwright
+    msg = ("viewer test needs Debian's chromium and the playwright package: "
+           "`apt-get update && apt-get install -y chromium` and `pip install playwright`")
+    if os.environ.get("CI") == "true":
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A scripted run with a hostile message planted in one episode, and its viewer written via the CLI."""
+    out = tmp_path_factory.mktemp("view") / "run"
+    res = CliRunner().invoke(main, ["run", "--team", "oracle,premature,silent", "--task", "I-01", "--n", "1,2,3",
+                                    "--max-rounds", "6", "--no-progress", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    f = next(f for f in sorted((out / "episodes").glob("*.json")) if "-n3-" in f.name and "-p2p-oracle-" in f.name)
+    ep = Episode.model_validate_json(f.read_text())
+    ep.events.append(Event(round=ep.rounds, agent=1, kind="note", data={"text": HOSTILE + " " + SECRET}))
+    f.write_text(ep.model_dump_json())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OPENAI_API_KEY", SECRET)
+        res = CliRunner().invoke(main, ["view", str(out)])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def page(run):
+    path, sync_playwright = _browser_or_skip()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 900})
+        pg.on("pageerror", lambda e: PAGE_ERRORS.append(str(e)))
+        pg.goto((run / "viewer.html").as_uri())
+        yield pg
+        browser.close()
+
+
+def _episodes(run: Path) -> list[dict]:
+    return [json.loads(f.read_text()) for f in sorted((run / "episodes").glob("*.json"))]
+
+
+def test_episodes_are_listed(run, page):
+    assert PAGE_ERRORS == []
+    assert page.locator("tr.ep-row").count() == len(_episodes(run))
+    assert page.locator("#count").inner_text() == f"showing {len(_episodes(run))} of {len(_episodes(run))} episodes"
+
+
+def test_filters_narrow_the_list(run, page):
+    eps = _episodes(run)
+    page.select_option("#f-protocol", "p2p")
+    want = sum(e["config"]["protocol"] == "p2p" for e in eps)
+    assert page.locator("tr.ep-row").count() == want > 0
+    assert set(page.locator("tr.ep-row td:nth-child(3)").all_inner_texts()) == {"p2p"}
+    page.select_option("#f-protocol", "")
+    page.select_option("#f-outcome", "ag:uninformed")  # by design only the premature team is uninformed
+    assert set(page.locator("tr.ep-row td:nth-child(4)").all_inner_texts()) == {"premature"}
+    page.select_option("#f-outcome", "ep:solved")
+    shown = page.locator("tr.ep-row").evaluate_all("els => els.map(e => e.dataset.id)")
+    scores = [json.loads(x) for x in (run / "scores.jsonl").read_text().splitlines()]
+    assert sorted(shown) == sorted(s["episode_id"] for s in scores if s["solved"])
+    page.select_option("#f-n", "3")
+    assert page.locator("tr.ep-row").count() == sum(s["solved"] and s["n_agents"] == 3 for s in scores)
+    page.select_option("#f-n", "")
+    page.select_option("#f-outcome", "")
+
+
+def test_timeline_submissions_and_heatmap_of_an_episode(run, page):
+    src = next(e for e in _episodes(run) if e["config"]["protocol"] == "p2p" and e["config"]["team"] == "oracle"
+               and e["config"]["n_agents"] == 3)
+    page.locator(f'tr.ep-row[data-id="{src["id"]}"]').click()
+    assert page.locator("#detail h2").inner_text() == src["id"]
+    rounds = sorted({e["round"] for e in src["events"] if e["kind"] in ("send", "submit")})
+    shown = [int(r) for r in page.locator("#timeline .round").evaluate_all("els => els.map(e => e.dataset.round)")]
+    assert set(rounds) <= set(shown)
+    sends = [e for e in src["events"] if e["kind"] == "send"]
+    assert page.locator("#timeline .ev-send").count() == len(sends)
+    assert sends[0]["content"] in page.locator("#timeline").inner_text()
+    assert page.locator("#timeline .ev-deliver").count() == 0  # hidden by default
+    page.check("#show-deliver")
+    assert page.locator("#timeline .ev-deliver").count() == sum(e["kind"] == "deliver" for e in src["events"])
+    scores = next(json.loads(x) for x in (run / "scores.jsonl").read_text().splitlines() if src["id"] in x)
+    outcomes = page.locator("#agents tr.agent-row").evaluate_all("els => els.map(e => e.dataset.outcome)")
+    assert outcomes == [a["outcome"] for a in scores["agents"]]
+    cells = page.locator("#heat td.hc").evaluate_all("els => els.map(e => e.title)")
+    assert len(cells) == 9
+    delivered = Counter((e["sender"], e["agent"]) for e in src["events"] if e["kind"] == "deliver")
+    for title in cells:
+        i, j, v = map(int, re.fullmatch(r"A(\d+) → A(\d+): (\d+)", title).groups())
+        assert v == delivered[(i, j)]
+
+
+def test_hostile_content_is_text_and_secrets_are_redacted(run, page):
+    src = next(e for e in _episodes(run) if any(ev["kind"] == "note" for ev in e["events"]))
+    page.goto((run / "viewer.html").as_uri() + "#" + src["id"])
+    page.check("#show-action")
+    assert "</script><img" in page.locator("#timeline").inner_text()
+    assert page.locator("#pwn").count() == 0 and page.evaluate("document.body.dataset.pwned") is None
+    html = (run / "viewer.html").read_text()
+    assert SECRET not in html and "[REDACTED]" in page.locator("#timeline").inner_text()
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html), "the page must not load anything"
+
+
+def test_caps_keep_big_runs_small(run):
+    long = "x" * 5000
+    f = next(f for f in sorted((run / "episodes").glob("*.json")) if "-n3-" in f.name and "-sfs-oracle-" in f.name)
+    ep = Episode.model_validate_json(f.read_text())
+    ep.events += [Event(round=ep.rounds, agent=0, kind="note", data={"t": long}) for _ in range(300)]
+    f.write_text(ep.model_dump_json())
+    view = build_view(run, max_content=50, max_events=120)
+    d = view["details"][ep.id]
+    assert len(d["events"]) == 120 and d["events_total"] > 300
+    assert all(len(e["s"]) <= 50 + 20 and len(e["c"]) <= 50 + 20 for e in d["events"])
+    small = write_viewer(run, run / "small.html", max_content=50, max_events=120).stat().st_size
+    assert small < write_viewer(run, run / "big.html", max_content=6000, max_events=5000).stat().st_size
+
+
+def test_view_bad_input(tmp_path):
+    res = CliRunner().invoke(main, ["view", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "not a run directory" in res.output
