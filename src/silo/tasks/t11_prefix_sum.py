@@ -50,18 +50,21 @@ def bounds(n_items: int, n_agents: int) -> list[tuple[int, int]]:
 
 
 def prefix_candidates(upstream: frozenset[int], i: int) -> list[frozenset[int]]:
-    """Candidate sets for chain tasks: the upstream, its part in 0..i, and every prefix {0..k} inside it.
+    """Candidate sets for chain tasks: the upstream, its part in 0..i, and its longest prefixes {0..m}, {0..m-1}.
 
-    A chain carry from agent k is the statistic of shards 0..k even when the sender has also
-    heard from agents beyond i (its upstream is then larger than what the carry summarises)."""
+    A chain carry is the statistic of shards 0..k even when its sender has also heard from
+    agents outside that prefix (the upstream is then larger than what the carry summarises).
+    m is the longest prefix inside the upstream, capped at i; {0..m-1} covers a carry sent by an
+    agent that had already heard from agent i. Only these two prefixes are tried: every prefix
+    would cost O(N) fingerprints per observation, O(N^3) per broadcast episode."""
     sets = [upstream]
-    own = upstream & frozenset(range(i + 1))
+    own = upstream & _prefix(i)
     if own and own != upstream:
         sets.append(own)
-    k = 0
-    while k <= i and k in upstream:
-        k += 1
-    sets += [s for s in (_prefix(m) for m in range(k)) if s not in (upstream, own)]
+    m = 0
+    while m <= i and m in upstream:
+        m += 1
+    sets += [s for s in (_prefix(k) for k in (m - 1, m - 2) if k >= 0) if s not in sets]
     return sets
 
 

@@ -1,0 +1,97 @@
+"""II-13 longest palindrome: 15 lowercase letters per agent, "racecar" planted; length of the longest palindrome."""
+
+from __future__ import annotations
+
+import json
+import string
+from collections import Counter
+from dataclasses import dataclass
+
+from silo.evidence import MIN_ITEMS, Fingerprint, Parsed
+from silo.tasks import register
+from silo.tasks.base import TaskSpec, split_even
+
+PLANT = "racecar"
+
+
+@dataclass(frozen=True)
+class Letters(Fingerprint):
+    """A string of letters seen in content: inside one word, or spelled out as single-letter words.
+
+    The second form (e.g. a JSON list of characters) is a multiset test, so it needs at least
+    MIN_ITEMS letters; content in which it is looked for is upstream of the shard's owner."""
+
+    text: str
+
+    @property
+    def weak(self) -> bool:  # type: ignore[override]
+        return len(self.text) < MIN_ITEMS
+
+    def matches(self, p: Parsed) -> bool:
+        t = self.text.lower()
+        if not t:
+            return False
+        if any(t in w for w in p.words):
+            return True
+        return all(p.words.get(c, 0) >= k for c, k in Counter(t).items())
+
+
+def longest_palindrome(s: str) -> int:
+    """Length of the longest palindromic substring (expansion around every centre)."""
+    best = 0
+    for c in range(2 * len(s) - 1):
+        lo, hi = c // 2, c // 2 + c % 2
+        while lo >= 0 and hi < len(s) and s[lo] == s[hi]:
+            lo, hi = lo - 1, hi + 1
+        best = max(best, hi - lo - 1)
+    return best
+
+
+@register
+class LongestPalindrome(TaskSpec):
+    """Longest palindromic substring (contiguous) of the concatenated global string.
+
+    Decision: "racecar" is planted once at a uniform random global offset, so it may straddle
+    two or more shards; random letters around it may extend it (the truth is whatever is
+    longest). The answer is a small integer (weak), so it counts as evidence only when sent by
+    an agent that had reached every shard. Raw evidence: the shard's letters (Letters)."""
+
+    id = "II-13"
+    slug = "longest-palindrome"
+    name = "longest palindrome"
+    level = 2
+    version = 1
+    answer_format = "a single integer"
+    oracle = "star"
+    optimal_topology = "chain"
+    hint = ("Boundary exchange: each agent finds palindromes inside its own segment and exchanges boundary "
+            "characters with its neighbours to catch palindromes crossing segment borders; the maximum is then "
+            "passed along the chain of agents (chain topology).")
+    items = 15
+
+    def optimal_messages(self, n_agents):
+        return n_agents - 1
+
+    def generate(self, n_agents, rng):
+        chars = [rng.choice(string.ascii_lowercase) for _ in range(self.items * n_agents)]
+        at = rng.randint(0, len(chars) - len(PLANT))
+        chars[at:at + len(PLANT)] = PLANT
+        return ["".join(s) for s in split_even(chars, n_agents)], {"items_per_agent": self.items,
+                                                                    "length": len(chars)}
+
+    def solve(self, shards, params):
+        return [longest_palindrome("".join(shards))] * len(shards)
+
+    def describe(self, n_agents, params):
+        return (f"{n_agents} agents each hold a consecutive piece of one global string of {params['length']} "
+                "lowercase letters: agent 0 holds the first piece, agent 1 the next, and so on; the global string is "
+                "their concatenation in agent order. Every agent must submit the length of the longest palindromic "
+                "substring (a contiguous run of characters that reads the same forwards and backwards) of the "
+                "global string, as an integer.")
+
+    def render_shard(self, data, agent, params):
+        start = agent * params["items_per_agent"]
+        return f"Characters at global positions {start}..{start + len(data) - 1}: {json.dumps(data)}"
+
+    def raw_fingerprint(self, inst, j, i):
+        return Letters(inst.shards[j].data)

@@ -1,0 +1,111 @@
+"""II-15 pattern search: 20 chars from {A,B,C,D,X,Y,Z} per agent; count greedy A -> B -> C matches."""
+
+from __future__ import annotations
+
+import json
+
+from silo.evidence import AnyOf, Items, Value
+from silo.tasks import register
+from silo.tasks.base import TaskSpec
+from silo.tasks.t13_longest_palindrome import Letters
+
+ALPHABET = "ABCDXYZ"
+STATES = (0, 1, 2)  # waiting for A, for B, for C
+
+
+def run_machine(text: str, state: int = 0) -> tuple[int, int]:
+    """(end state, completed matches) of the greedy A -> B -> C machine over text from `state`."""
+    count = 0
+    for ch in text:
+        if ch == "ABC"[state]:
+            state = (state + 1) % 3
+            count += state == 0
+    return state, count
+
+
+def summary(text: str) -> list[list[int]]:
+    """The machine's effect on a piece of text: [end state, matches] for each start state."""
+    return [list(run_machine(text, s)) for s in STATES]
+
+
+def compose(parts: list[list[list[int]]]) -> int:
+    """Total matches over consecutive pieces, from their summaries, starting in state 0."""
+    state, total = 0, 0
+    for part in parts:
+        state, c = part[state]
+        total += c
+    return total
+
+
+@register
+class PatternSearch(TaskSpec):
+    """A state machine scans the global string: waiting for A, then B, then C; a C completes a match
+    and resets it to waiting for A. Characters other than the awaited one are ignored.
+
+    Decision: "2 planted A..B..C" is per agent: A, B, C, A, B, C are written at six random
+    increasing positions of every shard. The star partial is a real sufficient statistic: for
+    each start state, the end state and matches inside the shard (a transfer function that
+    composes left to right). Its fingerprint is that summary as an ordered run of six numbers
+    in the layout [[end, count] for start 0, 1, 2]: small numbers, so only an exact ordered run
+    counts. Raw evidence: the shard's letters (Letters)."""
+
+    id = "II-15"
+    slug = "pattern-search"
+    name = "pattern search"
+    level = 2
+    version = 1
+    answer_format = "a single integer"
+    oracle = "star"
+    optimal_topology = "chain"
+    hint = ("Pipelined state machine: agent 0 runs the A->B->C machine over its segment and passes its final state "
+            "and count to agent 1, which continues from that state, and so on; the last agent has the total "
+            "(chain topology).")
+    items = 20
+    planted = 2
+
+    def optimal_messages(self, n_agents):
+        return n_agents - 1
+
+    def generate(self, n_agents, rng):
+        shards = []
+        for _ in range(n_agents):
+            chars = [rng.choice(ALPHABET) for _ in range(self.items)]
+            for pos, ch in zip(sorted(rng.sample(range(self.items), 3 * self.planted)), "ABC" * self.planted,
+                               strict=True):
+                chars[pos] = ch
+            shards.append("".join(chars))
+        return shards, {"items_per_agent": self.items}
+
+    def solve(self, shards, params):
+        return [run_machine("".join(shards))[1]] * len(shards)
+
+    def describe(self, n_agents, params):
+        return (f"{n_agents} agents each hold a consecutive piece of one global string over the letters "
+                f"{', '.join(ALPHABET)}: agent 0 holds the first piece, agent 1 the next, and so on; the global "
+                "string is their concatenation in agent order. Scan the global string from left to right with a "
+                "machine that first waits for an A, then for a B, then for a C, ignoring every other character "
+                "while it waits; each C that it finds while waiting for a C completes one match, and the machine "
+                "then waits for an A again. Every agent must submit the number of completed matches, as an integer.")
+
+    def render_shard(self, data, agent, params):
+        start = agent * params["items_per_agent"]
+        return f"Characters at global positions {start}..{start + len(data) - 1}: {json.dumps(data)}"
+
+    def raw_fingerprint(self, inst, j, i):
+        return Letters(inst.shards[j].data)
+
+    def stat_fingerprint(self, inst, agents, i):
+        lo, hi = min(agents), max(agents)
+        if len(agents) != hi - lo + 1:
+            return None  # only a contiguous piece of the string has a summary
+        text = "".join(inst.shards[j].data for j in range(lo, hi + 1))
+        run = Items(tuple(x for pair in summary(text) for x in pair), ordered=True)
+        if len(agents) == inst.n_agents:
+            return AnyOf((run, Value(inst.truth[i])))
+        return run
+
+    def partial(self, data, agent, params):
+        return summary(data)
+
+    def combine(self, partials, params):
+        return [compose(partials)] * len(partials)
