@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")  # files only: never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
@@ -154,7 +155,9 @@ def comm_heatmap(msgs: pl.DataFrame, n: int, title: str, path: Path) -> Path:
     ax.set_xlabel("receiver")
     ax.set_ylabel("sender")
     ax.set_title(title, fontsize=8)
-    fig.colorbar(im, ax=ax, shrink=0.8, label="messages")
+    cb = fig.colorbar(im, ax=ax, shrink=0.8, label="messages (sent, or files read)")
+    cb.locator = matplotlib.ticker.MaxNLocator(integer=True)
+    cb.update_ticks()
     return _save(fig, path)
 
 

@@ -17,7 +17,7 @@ from silo.metrics import CORE, MEANS, RATES, SHARES, aggregate, rcc
 from silo.records import OUTCOMES, EpisodeScore
 
 GROUP = ["level", "task", "protocol", "n_agents", "team"]
-PCT = {*SHARES, *RATES, "gap", "fidelity", "S_k", "S_1", "RCC", "S_A", "S_B", "dS", "P_A", "P_B", "dP"}
+PCT = {*SHARES, *RATES, "gap", "fidelity", "share", "S_k", "S_1", "RCC", "S_A", "S_B", "dS", "P_A", "P_B", "dP"}
 RENAME = {"n_agents": "N", "prompt_variant": "prompt", "episodes": "n", "rounds_to_completion": "rounds_done",
           "tokens_in_per_round": "tok_in/round", "tokens_out_per_round": "tok_out/round", "consensus_failure":
           "consensus_fail", "integration_error": "integr_error", "no_answer_held": "no_answer&held"}
@@ -58,7 +58,7 @@ def display(df: pl.DataFrame) -> pl.DataFrame:
                      for v, a, b in zip(vals, lo, hi, strict=True)]
             if f"{c}_n" in cols and "episodes" in cols:  # a rate over a subset (e.g. global tasks only)
                 ns, eps = df.get_column(f"{c}_n").to_list(), df.get_column("episodes").to_list()
-                cells = [s if n == e else f"{s} n={n}" for s, n, e in zip(cells, ns, eps, strict=True)]
+                cells = [s if n == e or s == "-" else f"{s} n={n}" for s, n, e in zip(cells, ns, eps, strict=True)]
         else:
             cells = [_cell(c, v) for v in vals]
         out[RENAME.get(c, c)] = cells

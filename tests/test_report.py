@@ -1,0 +1,152 @@
+"""Reports, plots, `silo report` / `silo compare` and the leaderboard script on real scripted-team runs."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from silo.analysis import filter_tables, load_runs
+from silo.cli import main
+from silo.report import display, summary, to_markdown, write_report
+
+ROOT = Path(__file__).resolve().parents[1]
+TEAMS = "oracle,gossip,premature,miscompute,silent"
+
+
+def _run(out: Path, teams: str = TEAMS, tasks: str = "I-01,II-11", ns: str = "1,2,5") -> Path:
+    res = CliRunner().invoke(main, ["run", "--team", teams, "--task", tasks, "--n", ns, "-o", str(out),
+                                    "--no-progress"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def ref_run(tmp_path_factory) -> Path:
+    return _run(tmp_path_factory.mktemp("runs") / "ref")
+
+
+def _leaderboard():
+    spec = importlib.util.spec_from_file_location("leaderboard", ROOT / "scripts" / "leaderboard.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_display_collapses_intervals():
+    df = pl.DataFrame({"team": ["a"], "episodes": [3], "S": [0.5], "S_lo": [0.25], "S_hi": [0.75],
+                       "rounds": [4.0], "rounds_lo": [float("nan")], "rounds_hi": [float("nan")],
+                       "solved": [0.5], "solved_lo": [0.1], "solved_hi": [0.9], "solved_n": [2]})
+    d = display(df)
+    assert d.columns == ["team", "n", "S", "rounds", "solved"]
+    assert d.row(0) == ("a", "3", "50.0 [25.0, 75.0]", "4", "50.0 [10.0, 90.0] n=2")
+    assert to_markdown(df).splitlines()[0] == "| team | n | S | rounds | solved |"
+
+
+def test_reference_report_shows_designed_outcome_classes(ref_run, tmp_path):
+    t = load_runs([ref_run])
+    a = t.agents.filter(pl.col("n_agents") > 1)
+
+    def classes(team):
+        return set(a.filter(pl.col("team") == team).get_column("outcome"))
+
+    assert classes("oracle") == {"correct"} and classes("gossip") == {"correct"}
+    assert classes("miscompute") == {"integration_error"}
+    assert classes("silent") == {"no_answer"}
+    assert classes("premature") <= {"uninformed", "lucky", "correct"} and "uninformed" in classes("premature")
+    # a premature agent is only correct-and-held when its answer depends on its own shard alone (prefix sum agent 0)
+    early_right = a.filter((pl.col("team") == "premature") & (pl.col("outcome") == "correct"))
+    assert set(early_right.get_column("agent")) <= {0} and set(early_right.get_column("task")) <= {"II-11"}
+    md = write_report(t, tmp_path, plots=False).read_text()
+    head = md.split("## Headline")[1].split("##")[0]
+    oracle = next(line for line in head.splitlines() if line.startswith("| oracle "))
+    assert "| 100.0 [" in oracle  # S = 100% with its interval
+    fails = md.split("## Failures explained")[1]
+    assert "| oracle |" not in fails and "| gossip |" not in fails
+    assert "| miscompute | integration_error |" in fails and "| silent | no_answer |" in fails
+    assert "held all the information it needed" in fails
+
+
+def test_write_report_files_and_plots(ref_run, tmp_path):
+    t = filter_tables(load_runs([ref_run]), team="oracle")  # one configuration keeps the plotting fast
+    write_report(t, tmp_path)
+    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert "gap_decomposition.png" in pngs and "protocol_level_heatmap.png" in pngs
+    assert "s_p_h_vs_n_oracle.png" in pngs and any(p.startswith("comm_") for p in pngs)
+    for p in tmp_path.glob("*.png"):
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000
+    html = (tmp_path / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == len(pngs)  # self-contained: every plot embedded
+    assert "http://" not in html and "https://" not in html
+    md = (tmp_path / "report.md").read_text()
+    assert all(f"]({p})" in md for p in pngs)
+    assert pl.read_csv(tmp_path / "episodes.csv").height == t.episodes.height
+
+
+def test_summary_keeps_run_command_contract(ref_run):
+    from silo.runner import RunDir
+
+    table = summary(RunDir(ref_run).scores(), ["team"])
+    assert set(table.get_column("team")) == set(TEAMS.split(","))
+    assert {"S", "S_lo", "S_hi", "episodes", "errors"} <= set(table.columns)
+
+
+def test_cli_report_and_compare(ref_run, tmp_path):
+    r = CliRunner().invoke(main, ["report", str(ref_run), "--by", "team", "--no-plots", "-o", str(tmp_path / "r")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "r" / "report.html").exists() and "oracle" in r.output
+    r = CliRunner().invoke(main, ["compare", f"{ref_run}@team=oracle", f"{ref_run}@team=miscompute", "--by", "level"])
+    assert r.exit_code == 0, r.output
+    assert "mcnemar_p" in r.output
+    r = CliRunner().invoke(main, ["compare", str(ref_run), f"{ref_run}@team=oracle"])
+    assert r.exit_code == 2 and "several episodes" in r.output
+    r = CliRunner().invoke(main, ["compare", f"{ref_run}@team", f"{ref_run}@team=oracle"])
+    assert r.exit_code == 2 and "bad filter" in r.output
+    tiny = _run(tmp_path / "tiny", teams="gossip", tasks="I-01", ns="1,3")
+    eid = load_runs([tiny]).episodes.filter(pl.col("protocol") == "sfs").get_column("episode_id")[0]
+    r = CliRunner().invoke(main, ["report", str(tiny), "--episode", eid])
+    assert r.exit_code == 0, r.output
+    comm = sorted(p.name for p in (tiny / "report").glob("comm_*.png"))
+    assert len(comm) == 1 and "sfs" in comm[0]  # only the episode asked for
+    r = CliRunner().invoke(main, ["report", str(tiny), "--episode", "nope"])
+    assert r.exit_code == 2 and "nope" in r.output
+
+
+def test_leaderboard_ties_and_incremental_merge(ref_run, tmp_path):
+    lb = _leaderboard()
+    files = ["--json", str(tmp_path / "lb.json"), "--md", str(tmp_path / "lb.md"), "--html", str(tmp_path / "lb.html")]
+    assert lb.main([str(ref_run), *files]) == 0
+    data = json.loads((tmp_path / "lb.json").read_text())
+    assert [k for k, v in data.items() if isinstance(v, list)] == ["rows"]  # one table of rows (publish relies on it)
+    rows = {(r["team"], r["protocol"]): r for r in data["rows"]}
+    assert len(rows) == 5 * 4  # 5 teams x (3 protocols + 'all')
+    assert rows[("oracle", "all")]["rank"] == rows[("gossip", "all")]["rank"] == 1  # equal S: a tie
+    assert rows[("silent", "all")]["rank"] == rows[("miscompute", "all")]["rank"] > 1
+    assert rows[("oracle", "all")]["S"]["value"] == 1.0 and rows[("oracle", "all")]["episodes"] == 12
+    assert rows[("premature", "all")]["rcc"]["5"]["value"] > 0
+    for r in data["rows"]:
+        s = r["S"]
+        assert s["lo"] <= s["value"] <= s["hi"]
+    # add a second run holding only the silent team: its rows are replaced, the others kept
+    other = _run(tmp_path / "other", teams="silent", tasks="I-01", ns="2")
+    assert lb.main([str(other), *files]) == 0
+    rows2 = {(r["team"], r["protocol"]): r for r in json.loads((tmp_path / "lb.json").read_text())["rows"]}
+    assert rows2[("silent", "p2p")]["sources"] == ["other"] and rows2[("silent", "p2p")]["episodes"] == 1
+    assert rows2[("oracle", "p2p")]["sources"] == ["ref"]
+    assert lb.main(["--render-only", *files]) == 0
+    md = (tmp_path / "lb.md").read_text()
+    assert "## Protocol: all" in md and "| 1 | oracle |" in md
+    assert "<table>" in (tmp_path / "lb.html").read_text()
+
+
+def test_committed_leaderboard_is_consistent():
+    data = json.loads((ROOT / "data" / "leaderboard.json").read_text())
+    rows = {(r["team"], r["protocol"]): r for r in data["rows"] if not r["models"]}
+    for team in ("oracle", "gossip", "premature", "miscompute", "silent"):
+        assert (team, "all") in rows, f"reference row of {team} missing"
+    out = {t: rows[(t, "all")]["outcomes"] for t in ("oracle", "miscompute", "silent")}
+    assert out["oracle"]["correct"] == 1.0 and out["miscompute"]["integration_error"] == 1.0
+    assert out["silent"]["no_answer"] == 1.0
+    assert rows[("oracle", "all")]["rank"] == 1
