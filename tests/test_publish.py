@@ -244,6 +244,9 @@ def test_upload_needs_a_token_and_a_repo_name(pub, tmp_path, monkeypatch):
     monkeypatch.setattr("huggingface_hub.constants.HF_TOKEN_PATH", str(tmp_path / "no-login"))
     with pytest.raises(PublishError, match="no Hugging Face token"):
         upload(out, "someone/silo")
+    res = CliRunner().invoke(main, ["publish", str(pub[0]), "--to-dir", str(tmp_path / "o"), "--repo", "a/b"])
+    assert res.exit_code == 2 and "no Hugging Face token" in res.output
+    assert not (tmp_path / "o").exists()  # nothing built when the upload cannot happen
     with pytest.raises(PublishError, match="ORG/NAME"):
         upload(out, "not a repo")
 

@@ -261,8 +261,10 @@ def _print_report(scores, rd: RunDir, by: list[str] | None = None) -> None:
 @click.option("--private", is_flag=True, help="Create the hub repositories as private.")
 def publish(run_dir, to_dir, repo, leaderboard, name, private):
     """Publish a run as Hugging Face datasets: instances, episodes, results (offline folder, optional upload)."""
-    from silo.publish import publish_run, upload
+    from silo.publish import hub_token, publish_run, upload
 
+    if repo:
+        hub_token(repo)  # fail before building when the upload cannot happen
     out = Path(to_dir) if to_dir else Path(run_dir) / "hf"
     if leaderboard is None and Path("data/leaderboard.json").is_file():
         leaderboard = "data/leaderboard.json"

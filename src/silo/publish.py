@@ -253,16 +253,23 @@ def write_dataset(folder: Path, kind: str, name: str, tables: dict[str, dict[str
     return folder
 
 
-def upload(out_dir: str | os.PathLike, repo: str, private: bool = False) -> list[str]:
-    """Upload each dataset folder to ORG/NAME-<kind> with the user's token (HF_TOKEN or the hub login)."""
-    from huggingface_hub import HfApi, get_token
+def hub_token(repo: str) -> str:
+    """Check the repo name and return the user's token (HF_TOKEN or the hub login); clear error if none."""
+    from huggingface_hub import get_token
 
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo):
         raise PublishError(f"--repo must look like ORG/NAME, got {repo!r}")
     token = get_token()
     if not token:
         raise PublishError("no Hugging Face token: set HF_TOKEN or log in with `hf auth login`")
-    api = HfApi(token=token)
+    return token
+
+
+def upload(out_dir: str | os.PathLike, repo: str, private: bool = False) -> list[str]:
+    """Upload each dataset folder to ORG/NAME-<kind> with the user's token (HF_TOKEN or the hub login)."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=hub_token(repo))
     urls = []
     for kind in KINDS:
         folder = Path(out_dir) / kind

@@ -19,6 +19,7 @@ from silo.scoring import score_episode
 
 PLACEHOLDER = "__SILO_DATA__"
 SKIPPED_KINDS = {"wait"}  # one per agent per round: noise in a timeline
+USAGE_KEYS = {"model", "input_tokens", "output_tokens", "cached_tokens", "cost_usd", "latency_s"}
 
 
 class ViewerError(ValueError):
@@ -58,6 +59,8 @@ def event_view(e: Event, n: int, limit: int) -> dict | None:
     elif k == "model_call":
         d = e.data
         s = f"{d.get('model', '')} in {d.get('input_tokens', 0)} / out {d.get('output_tokens', 0)} tokens"
+        rest = {k2: v for k2, v in d.items() if k2 not in USAGE_KEYS}
+        return {"r": e.round, "a": e.agent, "k": k, "s": s, "c": _cut(_js(rest), limit) if rest else ""}
     elif k == "action":
         s = f"{e.action} {_cut(_js(e.result), 80)}"
     else:
