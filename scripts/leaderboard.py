@@ -55,6 +55,7 @@ def config_rows(eps: pl.DataFrame) -> list[dict]:
             row = {"team": team, "models": models.split("+") if models else [], "prompt_variant": variant,
                    "protocol": proto,
                    "grid": {"tasks": sorted(sel.get_column("task").unique().to_list()),
+                            "task_versions": _versions(sel),
                             "n_agents": sorted(sel.get_column("n_agents").unique().to_list()),
                             "replicates": int(sel.get_column("replicate").n_unique()),
                             "baseline_n1": bool(g.filter(pl.col("n_agents") == 1).height)},
@@ -73,6 +74,15 @@ def config_rows(eps: pl.DataFrame) -> list[dict]:
             row["sources"] = sorted(sel.get_column("run").unique().to_list())
             rows.append(row)
     return rows
+
+
+def _versions(eps: pl.DataFrame) -> dict:
+    """Task id -> generator version, read from instance ids ('<task>-v<version>-n<N>-...')."""
+    out = {}
+    for task, inst in eps.select("task", "instance_id").unique().iter_rows():
+        v = inst[len(task) + 2:].split("-", 1)[0]
+        out[task] = int(v) if v.isdigit() else None
+    return dict(sorted(out.items()))
 
 
 def _rcc(eps: pl.DataFrame) -> dict:

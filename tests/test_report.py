@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from silo.analysis import filter_tables, load_runs
 from silo.cli import main
 from silo.report import display, summary, to_markdown, write_report
+from silo.tasks import get_task
 
 ROOT = Path(__file__).resolve().parents[1]
 TEAMS = "oracle,gossip,premature,miscompute,silent"
@@ -126,6 +127,7 @@ def test_leaderboard_ties_and_incremental_merge(ref_run, tmp_path):
     assert rows[("silent", "all")]["rank"] == rows[("miscompute", "all")]["rank"] > 1
     assert rows[("oracle", "all")]["S"]["value"] == 1.0 and rows[("oracle", "all")]["episodes"] == 12
     assert rows[("premature", "all")]["rcc"]["5"]["value"] > 0
+    assert rows[("oracle", "all")]["grid"]["task_versions"] == {t: get_task(t).version for t in ("I-01", "II-11")}
     for r in data["rows"]:
         s = r["S"]
         assert s["lo"] <= s["value"] <= s["hi"]
@@ -150,3 +152,20 @@ def test_committed_leaderboard_is_consistent():
     assert out["oracle"]["correct"] == 1.0 and out["miscompute"]["integration_error"] == 1.0
     assert out["silent"]["no_answer"] == 1.0
     assert rows[("oracle", "all")]["rank"] == 1
+
+
+def test_report_survives_errors_and_missing_grains(tmp_path):
+    from silo.analysis import build_tables
+    from silo.metrics import aggregate
+    from test_analysis import ep
+
+    t = build_tables([ep("ok", ["correct", "uninformed"]), ep("bad", ["no_answer"] * 2, replicate=1, status="error"),
+                      ep("solo", ["correct"], n=1, protocol="none", task="I-07")])
+    md = write_report(t, tmp_path, plots=False).read_text()
+    head = md.split("## Headline")[1].split("##")[0]
+    assert "| t | 1 | 1 | 50.0 |" in head  # one scored episode, one errored (counted, not scored)
+    empty = aggregate(t.episodes.filter(pl.col("n_agents") > 50), ["team"])
+    assert empty.is_empty() and {"S", "S_lo", "solved_n"} <= set(empty.columns)
+    only_n1 = build_tables([ep("solo", ["correct"], n=1, protocol="none")])
+    assert "_(none)_" in write_report(only_n1, tmp_path / "n1").read_text()
+    assert (tmp_path / "n1" / "s_p_h_vs_n_t.png").exists()

@@ -171,6 +171,7 @@ def load_run(path: str | Path, events: bool = True) -> Tables:
 
 def load_runs(paths: Iterable[str | Path], events: bool = True) -> Tables:
     """Tables of several runs, concatenated; an episode id seen twice keeps its last run's copy."""
+    paths = list(paths)
     parts = [load_run(p, events) for p in paths]
     if not parts:
         raise ValueError("no run directories given")
@@ -181,6 +182,8 @@ def load_runs(paths: Iterable[str | Path], events: bool = True) -> Tables:
         return df.unique(subset=key, keep="last", maintain_order=True) if len(df) else df
 
     eps = cat([p.episodes for p in parts], ["episode_id"])
+    if eps.is_empty():
+        raise RunDirError(f"no episodes in {', '.join(map(str, paths))}")
     keep = eps.select("episode_id", "run")
     agents = cat([p.agents for p in parts], ["episode_id", "agent"]).join(keep, on=["episode_id", "run"], how="semi")
     msgs = pl.concat([p.messages for p in parts if len(p.messages)], how="diagonal_relaxed") \

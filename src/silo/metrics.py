@@ -142,7 +142,7 @@ def estimate(col: str, g: pl.DataFrame) -> Estimate:
     clusters = sub.get_column("instance_id")
     if col in RATES and clusters.n_unique() == len(clusters):
         x = sub.get_column(col)
-        return wilson(int(x.sum()), len(x))
+        return wilson(int(x.cast(pl.Int64).sum() or 0), len(x))
     vals = sub.get_column(col).cast(pl.Float64).to_numpy()
     return cluster_bootstrap(vals, clusters.to_numpy(), share=col in SHARES or col in RATES)
 
@@ -170,8 +170,13 @@ def aggregate(episodes: pl.DataFrame, by: list[str], metrics: list[str] | None =
                 x = ok.get_column(m).drop_nulls().cast(pl.Float64)
                 row[m] = float(x.mean()) if len(x) else math.nan
         rows.append(row)
-    out = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame(schema={c: pl.Utf8 for c in by})
-    return out.sort(by) if rows else out
+    if not rows:  # same columns, no rows: callers can select from it unconditionally
+        cols = {c: episodes.schema[c] for c in by} | dict.fromkeys(["episodes", "instances", "errors"], pl.Int64)
+        for m in metrics:
+            cols |= {m: pl.Float64} | ({f"{m}_lo": pl.Float64, f"{m}_hi": pl.Float64} if m in intervals else {})
+            cols |= {f"{m}_n": pl.Int64} if m in intervals and m in RATES else {}
+        return pl.DataFrame(schema=cols)
+    return pl.DataFrame(rows, infer_schema_length=None).sort(by)
 
 
 def rcc(episodes: pl.DataFrame, by: list[str]) -> pl.DataFrame:
