@@ -156,6 +156,15 @@ def build_report(t: Tables, out: Path, plots: bool = True, heat_episodes: list[s
                                                 *_ci(["messages", "redundancy", "fidelity", "has_leader", "density",
                                                       "rounds_to_completion", "tokens_in_per_round",
                                                       "tokens_out_per_round", "cost_usd"])))]
+    big = eps.filter((pl.col("n_agents") > 2) & pl.col("has_leader").is_not_null())
+    lead = aggregate(big, ["config", "level", "has_leader"], metrics=["S", "H"], intervals=["S", "H"])
+    done = aggregate(eps.filter(pl.col("n_agents") > 1), ["config", "solved"], metrics=["rounds_to_completion"],
+                     intervals=["rounds_to_completion"])
+    blocks += [Block("h2", "Emergent leaders and rounds"),
+               Block("p", "S and H of episodes with and without an emergent leader (an agent receiving more than "
+                          "1.5x the mean; N >= 3), and rounds to completion of solved and unsolved episodes."),
+               Block("table", table=lead.select("config", "level", "has_leader", "episodes", *_ci(["S", "H"]))),
+               Block("table", table=done.select("config", "solved", "episodes", *_ci(["rounds_to_completion"])))]
     r = rcc(eps, ["config", "protocol", "n_agents"])
     if len(r):
         blocks += [Block("h2", "Relative coordination cost RCC = 1 - S(N=k) / S(N=1)"),
