@@ -64,18 +64,23 @@ class Items(Fingerprint):
     values: tuple
     ordered: bool = False
 
+    def __post_init__(self):
+        norm = tuple(_norm(v) for v in self.values)
+        object.__setattr__(self, "_norm", norm)
+        object.__setattr__(self, "_need", tuple(Counter(norm).items()))
+
     @property
     def weak(self) -> bool:  # type: ignore[override]
         return len(self.values) < MIN_ITEMS
 
     def matches(self, p: Parsed) -> bool:
-        vals = tuple(_norm(v) for v in self.values)
-        if not vals:
+        vals = self._norm
+        if not vals or len(p.numbers) < len(vals):
             return False
         if self.ordered:
             return _contains_run(p.numbers, vals)
-        need = Counter(vals)
-        return all(p.counts.get(v, 0) >= c for v, c in need.items())
+        counts = p.counts
+        return all(counts.get(v, 0) >= c for v, c in self._need)
 
 
 def _contains_run(seq: tuple, run: tuple) -> bool:

@@ -22,6 +22,7 @@ class _Content:
     author: int
     text: str
     upstream: frozenset[int]
+    credited: frozenset[int] | None = None  # cache for receiver-independent (global) tasks
 
 
 @dataclass
@@ -73,7 +74,15 @@ class Replay:
     def _observe(self, i: int, c: _Content) -> None:
         self.reach[i] |= c.upstream
         todo = (c.upstream & self.dep[i]) - self.evid[i]
-        if todo:
+        if not todo:
+            return
+        if self.inst.answer_kind == "global":
+            # global answers: what a content proves does not depend on who reads it; a broadcast
+            # read by N-1 agents is examined once
+            if c.credited is None:
+                c.credited = frozenset(self._credit(0, c, c.upstream & self.dep[0]))
+            self.evid[i] |= c.credited & todo
+        else:
             self.evid[i] |= self._credit(i, c, todo)
 
     def _credit(self, i: int, c: _Content, todo: frozenset[int]) -> set[int]:
