@@ -25,7 +25,7 @@ _FALSE = {"false", "no"}
 
 def is_error(line: str) -> bool:
     """A line is an error line when its level (the word after the timestamp) is ERROR."""
-    return line.split("] ", 1)[1].startswith("ERROR:")
+    return "] ERROR:" in line  # lines are "[t] LEVEL: message"; messages never contain "]"
 
 
 @register
