@@ -135,12 +135,11 @@ class PrefixSum(TaskSpec):
         return prefix_candidates(upstream, i)
 
     def stat_fingerprint(self, inst, agents, i):
-        dep = frozenset(range(i + 1))
-        answer = answer_fingerprint(inst.truth[i])
+        dep = _prefix(i)
         if agents <= dep:
             total = Value(sum(sum(inst.shards[j].data) for j in agents))
-            return AnyOf((total, answer)) if agents == dep else total
-        return answer if agents >= dep else None
+            return AnyOf((total, answer_fingerprint(inst.truth[i]))) if agents == dep else total
+        return answer_fingerprint(inst.truth[i]) if agents >= dep else None
 
     def chain_init(self, params):
         return 0
