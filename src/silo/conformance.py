@@ -6,10 +6,8 @@ scorer attributes each designed failure to its class.
 
 from __future__ import annotations
 
-import asyncio
-
 from silo.agents.scripted import scripted_team
-from silo.episode import run_episode
+from silo.episode import run_episode, run_sync
 from silo.records import EpisodeConfig, EpisodeScore
 from silo.scoring import score_episode
 from silo.tasks import get_task
@@ -29,7 +27,7 @@ def run_reference(task: str, protocol: str, n: int, team: str, seed: int = 0, **
     proto = "none" if n == 1 else protocol
     inst = get_task(task).make_instance(n, seed)
     config = EpisodeConfig(task=inst.task, n_agents=n, protocol=proto, team=team, suite_seed=seed, **cfg)
-    ep = asyncio.run(run_episode(inst, config, scripted_team(team, inst, proto)))
+    ep = run_sync(run_episode(inst, config, scripted_team(team, inst, proto)))
     return score_episode(ep)
 
 

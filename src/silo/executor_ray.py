@@ -5,8 +5,7 @@ Optional: `pip install silo-bench[ray]`. Without --address a local Ray instance 
 
 from __future__ import annotations
 
-import asyncio
-
+from silo.episode import run_sync
 from silo.records import Episode, EpisodeConfig
 from silo.rundir import RunDir
 from silo.runner import Budget, EpisodeSpec, RunOutcome, run_one
@@ -15,7 +14,7 @@ from silo.runner import Budget, EpisodeSpec, RunOutcome, run_one
 def _work(config_json: str) -> str:
     """Run one episode in a worker; returns the Episode as JSON (plain strings cross the wire)."""
     spec = EpisodeSpec(EpisodeConfig.model_validate_json(config_json))
-    return asyncio.run(run_one(spec)).model_dump_json()
+    return run_sync(run_one(spec)).model_dump_json()
 
 
 def _init(address: str | None, num_cpus: int | None):

@@ -68,6 +68,7 @@ class TaskSpec:
     tolerance: ClassVar[float] = 0.0
     oracle: ClassVar[str] = "star"  # scripted oracle strategy: star | chain | halo
     optimal_topology: ClassVar[str] = "star"
+    hint: ClassVar[str] = ""  # the reference generator's algorithm + topology text (hints ablation only)
 
     # ---- generation -------------------------------------------------------------
     def generate(self, n_agents: int, rng: random.Random) -> tuple[list[Any], dict]:
