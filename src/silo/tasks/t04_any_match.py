@@ -32,11 +32,12 @@ def is_error(line: str) -> bool:
 class AnyMatch(TaskSpec):
     """Whether any line of the global log is an ERROR line.
 
-    Decisions (literal reading of the reference's per-agent column): each agent's shard has
-    15 ordinary lines and, independently with probability 0.5, one ERROR line inserted at a
-    random position (16 lines then); so the answer is true with probability 1 - 2^-N and a
-    lone agent is often right by luck (scored "lucky", not "correct"). Every line starts with
-    a global, strictly increasing timestamp "[t]".
+    Decisions: every shard has 15 ordinary lines; with probability 0.5 ONE ERROR line is inserted
+    into the whole log (a random agent's shard, at a random position, making it 16 lines). The
+    per-shard reading of the reference (an independent coin per shard) would make the answer true
+    with probability 1 - 2^-N, i.e. a constant "true" would be right ~always at N >= 5 (v1 did
+    that; v2 keeps the answer balanced at every N). Every line starts with a global, strictly
+    increasing timestamp "[t]".
     Star partial: {"first": t, "last": t, "errors": count} - what the agent scanned and found.
     Evidence guards: the boolean is weak, so a shard's statistic is recognised by the two
     timestamps that bound it (10-digit numbers unique in the log), or (for one shard) by the
@@ -48,7 +49,7 @@ class AnyMatch(TaskSpec):
     slug = "any-match"
     name = "any match"
     level = 1
-    version = 1
+    version = 2
     answer_format = "true or false (a JSON boolean)"
     oracle = "star"
     optimal_topology = "star"
@@ -62,9 +63,10 @@ class AnyMatch(TaskSpec):
         for _ in range(n_agents):
             shard = [rng.choice(NORMAL).format(a=rng.randint(1000, 9999), b=rng.randint(10, 999))
                      for _ in range(self.items)]
-            if rng.random() < self.p_error:
-                shard.insert(rng.randint(0, len(shard)), rng.choice(ERRORS).format(a=rng.randint(10, 99)))
             messages.append(shard)
+        if rng.random() < self.p_error:
+            shard = messages[rng.randrange(n_agents)]
+            shard.insert(rng.randint(0, len(shard)), rng.choice(ERRORS).format(a=rng.randint(10, 99)))
         t = rng.randint(1_700_000_000, 1_799_000_000)
         shards = []
         for shard in messages:
