@@ -227,7 +227,7 @@ def test_load_refuses_version_mismatch_and_tampered_truth(pub, tmp_path, monkeyp
 
 def test_load_errors_are_clear(pub, tmp_path):
     _, out, _ = pub
-    with pytest.raises(PublishError, match="not a instances dataset folder"):
+    with pytest.raises(PublishError, match="not a dataset folder"):
         load_instances(str(tmp_path / "missing"))
     with pytest.raises(PublishError, match="no instances"):
         load_instances(str(out), n=97)

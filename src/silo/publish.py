@@ -23,9 +23,14 @@ from silo.dataset_card import (
     EPISODE_FIELDS,
     EPISODE_SCORE_FIELDS,
     INSTANCE_FIELDS,
+    episode_row,
     features,
+    instance_row,
     leaderboard_table,
     render_card,
+    row_to_episode,
+    row_to_instance,
+    score_rows,
 )
 from silo.records import SCHEMA_VERSION, Episode, EpisodeScore, Instance
 from silo.runner import RunDir
@@ -43,67 +48,6 @@ class PublishError(ValueError):
 
 def _js(x: Any) -> str:
     return json.dumps(x, ensure_ascii=False, separators=(",", ":"))
-
-
-# ---- rows -------------------------------------------------------------------------------------------
-def instance_row(inst: Instance) -> dict:
-    """One instances-dataset row; nested values as JSON strings."""
-    d = inst.model_dump(mode="json")
-    d["params"] = _js(d["params"])
-    d["shards"] = [{"agent": s["agent"], "data": _js(s["data"]), "text": s["text"]} for s in d["shards"]]
-    d["truth"] = [_js(t) for t in d["truth"]]
-    return {name: d[name] for name, _, _ in INSTANCE_FIELDS}
-
-
-def row_to_instance(row: dict) -> Instance:
-    """Inverse of instance_row."""
-    d = dict(row)
-    d["params"] = json.loads(d["params"])
-    d["shards"] = [{"agent": s["agent"], "data": json.loads(s["data"]), "text": s["text"]} for s in d["shards"]]
-    d["truth"] = [json.loads(t) for t in d["truth"]]
-    return Instance.model_validate(d)
-
-
-EVENT_JSON = ("args", "result", "data")
-
-
-def episode_row(ep: Episode) -> dict:
-    """One episodes-dataset row: context columns, the event log, JSON strings for variable values."""
-    c, inst = ep.config, ep.instance
-    events = []
-    for e in ep.events:
-        d = e.model_dump(mode="json")
-        events.append({**d, **{k: _js(d[k]) for k in EVENT_JSON}})
-    return {
-        "id": ep.id, "task": inst.task, "task_version": inst.task_version, "level": inst.level,
-        "n_agents": inst.n_agents, "protocol": c.protocol, "team": c.team, "prompt_variant": c.prompt_variant,
-        "replicate": c.replicate, "instance_id": inst.id, "models": c.models or [], "status": ep.status,
-        "error": ep.error, "rounds": ep.rounds, "wall_s": ep.wall_s, "usage": ep.usage.model_dump(mode="json"),
-        "config": _js(c.model_dump(mode="json")), "instance": _js(inst.model_dump(mode="json")),
-        "world": _js(ep.world),
-        "submissions": [{"agent": s.agent, "round": s.round, "answer": _js(s.answer)} for s in ep.submissions],
-        "events": events, "schema_version": ep.schema_version,
-    }
-
-
-def row_to_episode(row: dict) -> Episode:
-    """Inverse of episode_row."""
-    events = [{**e, **{k: json.loads(e[k]) for k in EVENT_JSON}} for e in row["events"]]
-    subs = [{**s, "answer": json.loads(s["answer"])} for s in row["submissions"]]
-    return Episode.model_validate({
-        "schema_version": row["schema_version"], "id": row["id"], "config": json.loads(row["config"]),
-        "instance": json.loads(row["instance"]), "events": events, "submissions": subs, "status": row["status"],
-        "error": row["error"], "rounds": row["rounds"], "usage": row["usage"], "world": json.loads(row["world"]),
-        "wall_s": row["wall_s"],
-    })
-
-
-def score_rows(s: EpisodeScore) -> tuple[dict, list[dict]]:
-    """(episode_scores row, agent_scores rows) of one episode score."""
-    d = s.model_dump(mode="json")
-    ctx = {name: d[name] for name, _, _ in AGENT_SCORE_FIELDS if name in d and name != "status"}
-    agents = [{**ctx, "status": s.status, **a} for a in d["agents"]]
-    return {name: d[name] for name, _, _ in EPISODE_SCORE_FIELDS}, agents
 
 
 # ---- secrets ----------------------------------------------------------------------------------------
@@ -295,7 +239,7 @@ def _source(source: str, kind: str) -> str:
     if (p / kind / "README.md").is_file():
         return str(p / kind)
     if p.exists() or not re.fullmatch(r"[\w.-]+/[\w.-]+", source):
-        raise PublishError(f"not a {kind} dataset folder (no README.md) nor a hub id ORG/NAME: {source!r}")
+        raise PublishError(f"not a dataset folder (no README.md or {kind}/README.md) nor a hub id ORG/NAME: {source!r}")
     return source
 
 
