@@ -1,0 +1,261 @@
+"""LLM agents: one conversation per agent, a tool loop per round, every model call in the event log.
+
+Action modes: "tools" (native tool calling, for models litellm knows support it), "json_schema"
+(one JSON action per reply, constrained by a JSON schema: the embedded model) and "json" (one
+JSON action per reply, free text read by the tolerant parser). Override with
+EpisodeConfig.extra["action_mode"]. Malformed replies and unknown actions are answered with an
+error, counted and logged as `error` events, never fatal; a model call that fails for good
+raises AgentFailure (the episode ends with status error and is re-run later).
+
+Logged model calls (Event kind "model_call", one per attempt) store the messages sent as a delta:
+`prefix_len` messages of the previous logged call of the same agent, then `messages`. So the
+k-th request is  full[k] = full[k-1][:prefix_len] + messages  (full[0] = []); `replay_messages`
+rebuilds them. Tools / response_format are stored when they change (first call), else omitted.
+
+Other EpisodeConfig.extra keys read here: context_window (tokens; default from litellm's model
+map or the embedded server's slot size); the model options are listed in silo.llm.LLMSettings.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from silo import prompts
+from silo.agents.action_parser import ActionParseError, normalise_name, parse_action, parse_arguments
+from silo.episode import AgentFailure, Turn
+from silo.llm import Client, LLMError, LLMSettings, Reply, context_window, supports_tools
+from silo.local_model import DEFAULT_MODEL, is_local
+from silo.records import Action, ActionSpec, EpisodeConfig, Event, Instance
+from silo.tasks import get_task
+
+MODES = ("tools", "json_schema", "json")
+
+
+def llm_team(inst: Instance, cfg: EpisodeConfig) -> list[LLMAgent]:
+    """One LLM agent per shard; agent i uses cfg.models[i] (the embedded model if none given)."""
+    prompts.check_variant(cfg.prompt_variant)
+    models = cfg.models or [DEFAULT_MODEL] * inst.n_agents
+    if len(models) != inst.n_agents:
+        raise ValueError(f"{len(models)} models for {inst.n_agents} agents")
+    return [LLMAgent(a, inst, cfg, models[a]) for a in range(inst.n_agents)]
+
+
+def default_mode(model: str) -> str:
+    """Native tools where supported; a schema-constrained JSON action for the embedded model."""
+    if is_local(model):
+        return "json_schema"
+    return "tools" if supports_tools(model) else "json"
+
+
+class LLMAgent:
+    """An agent whose actions are chosen by a model through litellm."""
+
+    def __init__(self, me: int, inst: Instance, cfg: EpisodeConfig, model: str):
+        self.me, self.inst, self.cfg, self.model = me, inst, cfg, model
+        self.settings = LLMSettings.from_extra(model, cfg.extra)
+        self.client = Client(self.settings, cfg.replicate)
+        self.mode = cfg.extra.get("action_mode") or default_mode(model)
+        if self.mode not in MODES:
+            raise ValueError(f"unknown action_mode {self.mode!r}; known: {', '.join(MODES)}")
+        self.scratchpad = cfg.prompt_variant == "scratchpad"
+        window = int(cfg.extra.get("context_window") or context_window(model))
+        self.history = History(window, self.settings.max_tokens)
+        self.calls = 0
+        self.malformed = 0
+        self._logged: list[dict] = []  # messages of the last logged call (delta encoding)
+        self._logged_tools: Any = None
+
+    # ---- the round -------------------------------------------------------------------
+    async def take_turn(self, turn: Turn) -> None:
+        """Model calls until the agent waits, submits or the round's action budget is used."""
+        if not self.history.messages:
+            hint = getattr(get_task(self.inst.task), "hint", "") or ""
+            self.history.add("system", prompts.system_prompt(self.inst, self.cfg, self.me, turn.specs, self.mode,
+                                                               hint))
+        self.history.note(prompts.round_message(self.cfg, turn.round, turn.specs, self.inst.n_agents))
+        for _ in range(turn.budget):  # model calls are bounded even when every reply is malformed
+            if turn.done:
+                break
+            reply = await self._call(turn)
+            if self.mode == "tools" and reply.tool_calls:
+                self._run_tool_calls(turn, reply)
+            else:
+                self._run_text(turn, reply)
+
+    def _run_text(self, turn: Turn, reply: Reply) -> None:
+        text = reply.content or ""
+        self.history.add("assistant", text)
+        try:
+            action = parse_action(text, _params(turn.specs))
+            if action.name == "submit_result" and reply.finish_reason == "length":
+                # a repaired, cut-off answer would be a fabricated one: make the model say it in full
+                raise ActionParseError("the reply was cut off at the output token limit; nothing was submitted. "
+                                       "Submit a shorter reply.")
+        except ActionParseError as e:
+            self._malformed(turn, None, text, str(e))
+            return
+        ok, result = turn.do(action)
+        self.history.note(prompts.format_result(action.name, ok, result), elidable=True)
+
+    def _run_tool_calls(self, turn: Turn, reply: Reply) -> None:
+        calls = [{"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+                 for c in reply.tool_calls]
+        self.history.add("assistant", reply.content, tool_calls=calls)
+        for c in reply.tool_calls:
+            name = normalise_name(c["name"]) if c["name"] else ""
+            if turn.done:
+                self.history.tool(c["id"], f"{name} -> not executed: your turn is over for this round")
+                continue
+            try:
+                args = parse_arguments(c["arguments"])
+            except ActionParseError as e:
+                self.history.tool(c["id"], f"{name} -> ERROR: {e}")
+                self._malformed(turn, name, c["arguments"], str(e), noted=True)
+                continue
+            ok, result = turn.do(Action(name=name, args=args))
+            self.history.tool(c["id"], prompts.format_result(name, ok, result))
+
+    def _malformed(self, turn: Turn, name: str | None, raw: Any, err: str, noted: bool = False) -> None:
+        self.malformed += 1
+        turn.log(Event(round=turn.round, agent=self.me, kind="error", action=name,
+                       args={"raw": str(raw)[:1000]}, result=f"malformed action: {err}"))
+        if not noted:
+            self.history.note(f"ERROR: {err}", elidable=True)
+
+    # ---- the model call ------------------------------------------------------------
+    def _request_shape(self, specs: list[ActionSpec]) -> tuple[list[dict] | None, dict | None]:
+        if self.mode == "tools":
+            tools = [{"type": "function", "function": {"name": s.name, "description": s.description,
+                                                       "parameters": s.parameters}} for s in specs]
+            return tools, None
+        if self.mode == "json_schema":
+            schema = prompts.action_schema(specs, self.scratchpad)
+            return None, {"type": "json_schema", "json_schema": {"name": "action", "schema": schema, "strict": True}}
+        return None, None
+
+    async def _call(self, turn: Turn) -> Reply:
+        elided = self.history.fit()
+        if elided:
+            turn.log(Event(round=turn.round, agent=self.me, kind="note", data={"context_elided": elided}))
+        messages = self.history.send()
+        tools, fmt = self._request_shape(turn.specs)
+        self.calls += 1
+
+        def on_attempt(rec: dict[str, Any]) -> None:
+            turn.log(Event(round=turn.round, agent=self.me, kind="model_call",
+                           data=self._call_record(messages, tools, fmt, rec)))
+
+        try:
+            reply = await self.client.complete(messages, tools, fmt, on_attempt)
+        except LLMError as e:
+            raise AgentFailure(f"agent {self.me} ({self.model}): {e}") from None
+        self.history.observe(messages, reply.input_tokens)
+        return reply
+
+    def _call_record(self, messages: list[dict], tools: Any, fmt: Any, rec: dict[str, Any]) -> dict[str, Any]:
+        prefix = _common_prefix(self._logged, messages)
+        data: dict[str, Any] = {"model": self.model, "call": self.calls, "mode": self.mode,
+                                "prompt_version": prompts.PROMPT_VERSION, "variant": self.cfg.prompt_variant,
+                                "prefix_len": prefix, "messages": messages[prefix:],
+                                "sampling": self.settings.sampling(self.cfg.replicate)}
+        if (tools, fmt) != self._logged_tools:
+            data["tools"], data["response_format"] = tools, fmt
+            self._logged_tools = (tools, fmt)
+        self._logged = list(messages)
+        data.update(rec)
+        return data
+
+
+def _params(specs: list[ActionSpec]) -> dict[str, list[str]]:
+    return {s.name: list(s.parameters.get("properties", {})) for s in specs}
+
+
+def _common_prefix(a: list[dict], b: list[dict]) -> int:
+    k = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        k += 1
+    return k
+
+
+def replay_messages(events: list[Event], agent: int) -> list[list[dict]]:
+    """The exact message list of each logged model call (attempt) of one agent, from the event log."""
+    out: list[list[dict]] = []
+    prev: list[dict] = []
+    for e in events:
+        if e.kind == "model_call" and e.agent == agent:
+            prev = prev[:e.data["prefix_len"]] + list(e.data["messages"])
+            out.append(prev)
+    return out
+
+
+class History:
+    """One agent's conversation: append-only, except that old tool results are elided near the window."""
+
+    MARK = "[elided to fit the context window: {} characters of an old action result]"
+    MIN_ELIDE = 160  # shorter results are kept: the marker would not be shorter
+
+    def __init__(self, window: int, max_tokens: int):
+        self.messages: list[dict[str, Any]] = []
+        self.window = window
+        self.limit = max(window // 2, window - max_tokens)  # room left for the reply
+        self.tokens_per_char = 0.4  # calibrated on the first reply's real token count
+        self._pending: list[tuple[str, bool]] = []
+        self._parts: dict[int, list[tuple[str, bool]]] = {}  # user message index -> (text, elidable) parts
+
+    def add(self, role: str, content: str | None, **extra: Any) -> None:
+        self._flush()
+        self.messages.append({"role": role, "content": content, **extra})
+
+    def tool(self, call_id: str, content: str) -> None:
+        self.messages.append({"role": "tool", "tool_call_id": call_id, "content": content})
+        self._parts[len(self.messages) - 1] = [(content, True)]
+
+    def note(self, text: str, elidable: bool = False) -> None:
+        """Text for the next user message (results and the round header share one message)."""
+        self._pending.append((text, elidable))
+
+    def _flush(self) -> None:
+        if self._pending:
+            self.messages.append({"role": "user", "content": "\n\n".join(t for t, _ in self._pending)})
+            self._parts[len(self.messages) - 1] = self._pending
+            self._pending = []
+
+    def send(self) -> list[dict[str, Any]]:
+        """The messages of the next request (a copy: later appends do not alter logged requests)."""
+        self._flush()
+        return [dict(m) for m in self.messages]
+
+    def observe(self, sent: list[dict], input_tokens: int) -> None:
+        if input_tokens > 0:
+            self.tokens_per_char = input_tokens / max(1, _chars(sent))
+
+    def estimate(self) -> int:
+        return int((_chars(self.messages) + sum(len(t) for t, _ in self._pending)) * self.tokens_per_char)
+
+    def fit(self) -> dict[str, Any] | None:
+        """Elide the oldest action results once the estimate nears the limit; report what was elided."""
+        before = self.estimate()
+        if before <= 0.9 * self.limit:
+            return None
+        count = chars = 0
+        for i in sorted(self._parts):
+            if self.estimate() <= 0.6 * self.limit:  # elide well below the limit, so it happens rarely
+                break
+            parts = self._parts[i]
+            new = [(self.MARK.format(len(t)), False) if e and len(t) > self.MIN_ELIDE else (t, e) for t, e in parts]
+            if new != parts:
+                count += 1
+                chars += sum(len(t) for t, e in parts if e)
+                self._parts[i] = new
+                self.messages[i]["content"] = "\n\n".join(t for t, _ in new)
+        if not count:
+            return None
+        return {"messages": count, "chars": chars, "est_tokens_before": before, "est_tokens_after": self.estimate(),
+                "window": self.window}
+
+
+def _chars(messages: list[dict]) -> int:
+    return len(json.dumps(messages))

@@ -1,0 +1,146 @@
+"""Role-agnostic prompt templates, versioned, with variants selectable per run.
+
+Every agent gets the same text; only its id and its private data differ. There are no roles,
+and the prompt says that no single agent has enough information alone. Variants:
+  neutral     the base prompt (default)
+  plan        round 1 is a planning round: agree on who sends what before exchanging data
+  reminder    every round restates the actions and the rules
+  scratchpad  the agent writes a short private thought before each action
+  hints       adds the task's `hint` (the reference generator's algorithm and optimal topology
+              text), reproducing the reference's "topology leak" as an ablation
+Any change to the text of a template bumps PROMPT_VERSION (it is recorded with every episode).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from silo.records import ActionSpec, EpisodeConfig, Instance
+
+PROMPT_VERSION = 1
+VARIANTS = ("neutral", "plan", "reminder", "scratchpad", "hints")
+THOUGHT_CHARS = 400
+
+
+def check_variant(variant: str) -> str:
+    """Validate a prompt variant name."""
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown prompt variant {variant!r}; known: {', '.join(VARIANTS)}")
+    return variant
+
+
+def signature(s: ActionSpec) -> str:
+    """`name(arg: type, ...)`: how an action is shown in the prompt."""
+    props = s.parameters.get("properties", {})
+    args = ", ".join(f"{k}: {v.get('type', 'any JSON value')}" for k, v in props.items())
+    return f"{s.name}({args})"
+
+
+def action_list(specs: list[ActionSpec]) -> str:
+    """One line per action: signature and description."""
+    return "\n".join(f"- {signature(s)}: {s.description}" for s in specs)
+
+
+def _format_rules(mode: str, scratchpad: bool) -> str:
+    if mode == "tools":
+        text = "Act by calling the tools (functions) listed above, one or more per reply."
+        if scratchpad:
+            text += " Before each tool call, write a short private note of your reasoning in the reply text."
+        return text
+    shape = '{"name": "<action>", "arguments": {...}}'
+    if scratchpad:
+        shape = '{"thought": "<short private reasoning>", "name": "<action>", "arguments": {...}}'
+    return (f"Act by replying with exactly one action as a JSON object and nothing else: {shape}\n"
+            'Example: {"name": "wait", "arguments": {}}'
+            + ("" if not scratchpad else "\nThe thought is private: no other agent sees it."))
+
+
+def system_prompt(inst: Instance, cfg: EpisodeConfig, me: int, specs: list[ActionSpec], mode: str,
+                  hint: str = "") -> str:
+    """The first message of every agent: task, private data, protocol, actions, rules."""
+    n = inst.n_agents
+    variant = check_variant(cfg.prompt_variant)
+    from silo.protocols import protocol_class
+
+    proto = protocol_class(cfg.protocol)
+    if n > 1:
+        who = (f"You are agent {me} in a team of {n} agents (ids 0 to {n - 1}). Every agent receives these same "
+               "instructions; only the agent id and the private data differ. There are no roles: no agent is in "
+               "charge. No single agent has enough information alone to solve the task.")
+        data_intro = "Your private data (only you can see it; every other agent holds different data):"
+    else:
+        who = "You are agent 0, working alone: you hold all the data."
+        data_intro = "Your data:"
+    parts = [who, "", "TASK", inst.description, f"Answer format: {inst.answer_format}"]
+    if inst.params:
+        parts.append(f"Public parameters: {json.dumps(inst.params, sort_keys=True)}")
+    parts += ["", data_intro, inst.shards[me].text, "", f"COMMUNICATION ({proto.name})", proto.description,
+              "Actions:", action_list(specs), "", "RULES", _rules(cfg, n), _format_rules(mode, variant == "scratchpad")]
+    if variant == "hints" and hint:
+        parts += ["", "HINT", hint]
+    return "\n".join(parts)
+
+
+def _rules(cfg: EpisodeConfig, n: int) -> str:
+    text = (f"The work proceeds in synchronous rounds (at most {cfg.max_rounds}). In each round you may take up "
+            f"to {cfg.action_budget} actions; end your turn with wait(). ")
+    if n > 1:
+        text += "Whatever you send or write in a round becomes visible to the others in the next round. "
+        text += "Every agent must submit its own answer with submit_result; "
+    else:
+        text += "You must submit your answer with submit_result; "
+    return text + "submitting is final, and an agent that never submits counts as wrong."
+
+
+def round_message(cfg: EpisodeConfig, rnd: int, specs: list[ActionSpec], n: int) -> str:
+    """The user message that opens each round."""
+    variant = cfg.prompt_variant
+    lines = [f"Round {rnd} of at most {cfg.max_rounds}. You may take up to {cfg.action_budget} actions this round."]
+    if variant == "plan" and rnd == 1 and n > 1:
+        lines.append("This first round is a planning round: do not exchange your data yet. Propose to the other "
+                     "agents how the team should combine its information (who sends what to whom, and who "
+                     "computes what), then wait. Start exchanging data from round 2.")
+    if variant == "reminder":
+        lines += ["Reminder of your actions:", action_list(specs),
+                  "End your turn with wait(); every agent must submit its answer with submit_result (final)."]
+    return "\n".join(lines)
+
+
+def format_result(action: str, ok: bool, result: Any) -> str:
+    """How an action's result is shown back to the model."""
+    body = result if isinstance(result, str) else json.dumps(result)
+    return f"{action} -> {body}" if ok else f"{action} -> ERROR: {body}"
+
+
+def action_schema(specs: list[ActionSpec], scratchpad: bool, max_chars: int = 600) -> dict[str, Any]:
+    """JSON schema of one action (name + its own arguments), to constrain models without tool calling."""
+    options = []
+    for s in specs:
+        props: dict[str, Any] = {}
+        if scratchpad:
+            props["thought"] = {"type": "string", "maxLength": THOUGHT_CHARS}
+        props["name"] = {"const": s.name}
+        props["arguments"] = _bounded(s.parameters, max_chars)
+        options.append({"type": "object", "properties": props, "required": list(props),
+                        "additionalProperties": False})
+    return {"anyOf": options}
+
+
+_SCALAR = {"anyOf": [{"type": "number"}, {"type": "string", "maxLength": 200}, {"type": "boolean"}]}
+_FLAT = {"anyOf": [_SCALAR, {"type": "array", "items": _SCALAR}]}
+# "any JSON value", two levels deep at most: every task answer fits (numbers, lists, matrices, small
+# objects), while a constrained small model can no longer nest junk objects until max_tokens
+ANSWER_VALUE = {"anyOf": [_SCALAR, {"type": "array", "items": _FLAT},
+                          {"type": "object", "additionalProperties": _FLAT}]}
+
+
+def _bounded(schema: dict[str, Any], max_chars: int) -> dict[str, Any]:
+    # bound free-text arguments so a constrained small model cannot ramble until max_tokens
+    out = json.loads(json.dumps(schema))
+    for name, prop in out.get("properties", {}).items():
+        if prop.get("type") == "string":
+            prop.setdefault("maxLength", max_chars)
+        elif "type" not in prop and "anyOf" not in prop:
+            out["properties"][name] = {**ANSWER_VALUE, **prop}
+    return out

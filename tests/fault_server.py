@@ -1,0 +1,107 @@
+"""Test double: an OpenAI-compatible chat endpoint on 127.0.0.1 that fails on demand.
+
+Each incoming request takes the next behaviour from a programmable queue (else `default`, a
+behaviour or a function of the request body returning one):
+  ("ok", content)   200 with a chat completion whose message content is `content`
+  ("tool", calls)   200 with tool calls [(name, arguments-json-string), ...]
+  ("status", code)  an error status (429, 500, 503, ...) with an OpenAI-style error body
+  ("garbage", text) 200 with a body that is not JSON
+  ("hang", None)    never answer (until the server closes): the client must time out
+The real model cannot fail on demand; this is the only place a double is used.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+Behaviour = tuple[str, Any]
+
+
+class FaultServer:
+    """Start with `with FaultServer() as fs:`; program with fs.queue(...); read fs.requests."""
+
+    def __init__(self, default: Behaviour = ("ok", '{"name": "wait", "arguments": {}}')):
+        self.default = default
+        self.plan: deque[Behaviour] = deque()
+        self.requests: list[dict] = []
+        self.headers: list[dict] = []
+        self._closing = threading.Event()
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def queue(self, *behaviours: Behaviour) -> None:
+        with self._lock:
+            self.plan.extend(behaviours)
+
+    def next(self, request: dict) -> Behaviour:
+        with self._lock:
+            if self.plan:
+                return self.plan.popleft()
+        return self.default(request) if callable(self.default) else self.default
+
+    def __enter__(self) -> FaultServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._closing.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def _handler(self):
+        fs = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):  # keep test output quiet
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with fs._lock:
+                    fs.requests.append(json.loads(body or b"{}"))
+                    fs.headers.append(dict(self.headers))
+                kind, arg = fs.next(fs.requests[-1])
+                if kind == "hang":
+                    fs._closing.wait(30)
+                    return
+                if kind == "status":
+                    err = {"error": {"message": f"injected {arg}", "type": "injected", "code": arg}}
+                    return self._send(arg, json.dumps(err).encode())
+                if kind == "garbage":
+                    return self._send(200, str(arg).encode())
+                prompt_tokens = len(json.dumps(fs.requests[-1].get("messages", []))) // 4
+                return self._send(200, json.dumps(completion(kind, arg, prompt_tokens)).encode())
+
+            def _send(self, code: int, payload: bytes):
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        return Handler
+
+
+def completion(kind: str, arg: Any, prompt_tokens: int = 11) -> dict:
+    """A minimal OpenAI chat completion body; usage reports one prompt token per 4 characters of messages."""
+    msg: dict[str, Any] = {"role": "assistant", "content": arg if kind == "ok" else None}
+    if kind == "tool":
+        msg["tool_calls"] = [{"id": f"call_{i}", "type": "function", "function": {"name": n, "arguments": a}}
+                             for i, (n, a) in enumerate(arg)]
+    return {
+        "id": "chatcmpl-fault", "object": "chat.completion", "created": int(time.time()), "model": "fault",
+        "choices": [{"index": 0, "message": msg, "finish_reason": "tool_calls" if kind == "tool" else "stop"}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 7, "total_tokens": prompt_tokens + 7},
+    }
