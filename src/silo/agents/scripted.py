@@ -1,6 +1,9 @@
 """Scripted reference teams: baselines with known behaviour, used to validate the scorer.
 
-oracle     the task's optimal topology (star reduce, chain, halo exchange)
+oracle     the task's optimal topology (star reduce, chain, halo exchange); on a constrained graph
+           (p2p:<topology>) every agent floods its partial and combines all of them itself, which
+           finishes in about diameter rounds (a chain or a gather-scatter through one root cannot
+           finish within R_max on a ring of 100)
 gossip     share raw shards with everyone, then compute
 premature  submit from its own shard only
 miscompute gather everything, then submit a deterministically wrong integration
@@ -47,10 +50,6 @@ def _advance(gen: Program, value: Any) -> Action | None:
         return None
 
 
-def submit(answer: Any) -> Program:
-    yield Action(name="submit_result", args={"answer": answer})
-
-
 def wait() -> Program:
     yield Action(name="wait")
 
@@ -58,7 +57,9 @@ def wait() -> Program:
 def oracle(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
     """The task's optimal strategy."""
     if ctx.n == 1:
-        yield from submit(task.solve([ctx.data], ctx.params)[0])
+        yield from ctx.submit(task.solve([ctx.data], ctx.params)[0])
+    elif ctx.graph is not None:
+        yield from _flood(task, ctx)
     elif task.oracle == "chain":
         yield from _chain(task, ctx)
     elif task.oracle == "halo":
@@ -67,39 +68,51 @@ def oracle(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
         yield from _star(task, ctx)
 
 
+def _flood(task: TaskSpec, ctx: Ctx) -> Program:
+    """Every agent floods its partial over the graph and combines all partials itself."""
+    mine = task.partial(ctx.data, ctx.me, ctx.params)
+    yield from ctx.send(None, "partial", mine)
+    got = yield from ctx.collect("partial", set(range(ctx.n)) - {ctx.me})
+    got[ctx.me] = mine
+    yield from ctx.submit(task.combine([got[a] for a in range(ctx.n)], ctx.params)[ctx.me])
+
+
 def _star(task: TaskSpec, ctx: Ctx) -> Program:
     """Star reduce: partials to agent 0, which combines and sends every agent its answer."""
+    segmented = task.answer_kind != "global"
+    ctx.plan([(a, 0) for a in range(1, ctx.n)] + ([(0, a) for a in range(1, ctx.n)] if segmented else []))
     if ctx.me != 0:
         yield from ctx.send(0, "partial", task.partial(ctx.data, ctx.me, ctx.params))
         yield from wait()
         got = yield from ctx.collect("answer", {0})
-        yield from submit(got[0])
+        yield from ctx.submit(got[0])
         return
     parts = yield from ctx.collect("partial", set(range(1, ctx.n)))
     parts[0] = task.partial(ctx.data, 0, ctx.params)
     answers = task.combine([parts[a] for a in range(ctx.n)], ctx.params)
-    if task.answer_kind == "global":
+    if not segmented:
         yield from ctx.send(None, "answer", answers[0])
     else:
-        for a in range(1, ctx.n):
-            yield from ctx.send(a, "answer", answers[a])
-    yield from submit(answers[0])
+        yield from ctx.send_many([(a, "answer", answers[a]) for a in range(1, ctx.n)])
+    yield from ctx.submit(answers[0])
 
 
 def _chain(task: TaskSpec, ctx: Ctx) -> Program:
     """Chain: agent k receives a carry from k-1, answers, and passes its carry to k+1."""
     carry = task.chain_init(ctx.params)
+    ctx.plan([(k, k + 1) for k in range(ctx.n - 1)])
     if ctx.me > 0:
         got = yield from ctx.collect("carry", {ctx.me - 1})
         carry = got[ctx.me - 1]
     answer, out = task.chain_step(carry, ctx.data, ctx.me, ctx.params)
     if ctx.me < ctx.n - 1:
         yield from ctx.send(ctx.me + 1, "carry", out)
-    yield from submit(answer)
+    yield from ctx.submit(answer)
 
 
 def _halo(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
     """Halo exchange: send each dependent agent what it needs from me, answer from what I get."""
+    ctx.plan([(j, k) for k in range(ctx.n) for j in task.depends_on(inst, k) if j != k])
     for k in range(ctx.n):
         if k != ctx.me and ctx.me in task.depends_on(inst, k):
             yield from ctx.send(k, "halo", task.halo_out(ctx.data, ctx.me, k, ctx.params))
@@ -107,7 +120,7 @@ def _halo(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
     got = {}
     if need:
         got = yield from ctx.collect("halo", need)
-    yield from submit(task.halo_answer(ctx.data, ctx.me, got, ctx.params))
+    yield from ctx.submit(task.halo_answer(ctx.data, ctx.me, got, ctx.params))
 
 
 def _gather_all(ctx: Ctx) -> Program:
@@ -122,12 +135,12 @@ def _gather_all(ctx: Ctx) -> Program:
 
 def gossip(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
     shards = yield from _gather_all(ctx)
-    yield from submit(task.solve(shards, ctx.params)[ctx.me])
+    yield from ctx.submit(task.solve(shards, ctx.params)[ctx.me])
 
 
 def miscompute(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
     shards = yield from _gather_all(ctx)
-    yield from submit(wrong_answer(task.solve(shards, ctx.params)[ctx.me]))
+    yield from ctx.submit(wrong_answer(task.solve(shards, ctx.params)[ctx.me]))
 
 
 def premature(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
@@ -136,7 +149,7 @@ def premature(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
         ans = task.solve([ctx.data], ctx.params)[0]
     except Exception:  # some tasks cannot be solved on one shard; any guess will do
         ans = 0
-    yield from submit(ans)
+    yield from ctx.submit(ans)
 
 
 def silent(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:

@@ -1,10 +1,23 @@
-"""Protocol registry: name -> Protocol class. New protocols register here."""
+"""Protocol registry: name -> Protocol class. New protocols register here.
+
+Names (usable from the CLI and suite files; EpisodeConfig.protocol keeps the canonical name):
+  p2p, broadcast, sfs, blackboard, none      base protocols (aliases: bp, fs, peer-to-peer, solo, bb)
+  p2p:<topology>                             P2P restricted to a graph: ring, star, grid, tree<k>, smallworld
+  <name>+commit, <name>+suff                 layers wrapping any protocol: proposals with endorsements,
+                                             and the check_reach sufficiency tool (both: +commit+suff)
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from silo.protocols.base import ActionError, Protocol
+from silo.protocols.blackboard import Blackboard
+from silo.protocols.commit import CommitLayer
+from silo.protocols.graph import TOPOLOGY_HELP, GraphP2P, UnknownTopologyError, canonical_topology
 from silo.protocols.messaging import P2P, Broadcast
 from silo.protocols.sfs import SharedFS
+from silo.protocols.sufficiency import SufficiencyLayer
 
 
 class Solo(Protocol):
@@ -14,8 +27,10 @@ class Solo(Protocol):
     description = "You are the only agent; no communication is available."
 
 
-PROTOCOLS: dict[str, type[Protocol]] = {p.name: p for p in (P2P, Broadcast, SharedFS, Solo)}
-ALIASES = {"bp": "broadcast", "fs": "sfs", "peer-to-peer": "p2p", "solo": "none"}
+PROTOCOLS: dict[str, type[Protocol]] = {p.name: p for p in (P2P, Broadcast, SharedFS, Blackboard, Solo)}
+ALIASES = {"bp": "broadcast", "fs": "sfs", "peer-to-peer": "p2p", "solo": "none", "bb": "blackboard"}
+LAYERS: dict[str, type[Protocol]] = {"commit": CommitLayer, "suff": SufficiencyLayer}  # canonical suffix order
+_BUILT: dict[str, type[Protocol]] = {}
 
 
 class UnknownProtocolError(KeyError):
@@ -25,12 +40,73 @@ class UnknownProtocolError(KeyError):
         return str(self.args[0])
 
 
+@dataclass(frozen=True)
+class ProtocolName:
+    """A parsed protocol name: base transport, optional graph topology, layers."""
+
+    base: str
+    topology: str | None = None
+    commit: bool = False
+    suff: bool = False
+
+    @property
+    def canonical(self) -> str:
+        """The name recorded in episode configs (topology and suffixes in canonical form and order)."""
+        name = self.base + (f":{self.topology}" if self.topology else "")
+        return name + "".join(f"+{k}" for k in LAYERS if getattr(self, k))
+
+
+def valid_names_help() -> str:
+    """What protocol names are valid, for error messages."""
+    return (f"valid: {', '.join(sorted(PROTOCOLS))}; p2p:<topology> with topology {TOPOLOGY_HELP}; "
+            f"suffixes {', '.join('+' + k for k in LAYERS)} on any of these (e.g. broadcast+commit, sfs+suff, "
+            "p2p:ring+commit+suff)")
+
+
+def parse_protocol_name(name: str) -> ProtocolName:
+    """Parse and validate a protocol name; raise UnknownProtocolError listing what is valid."""
+    if not isinstance(name, str) or not name.strip():
+        raise UnknownProtocolError(f"empty protocol name; {valid_names_help()}")
+    head, *layers = name.strip().lower().split("+")
+    base, _, topo = head.partition(":")
+    base = ALIASES.get(base, base)
+    bad = [x for x in layers if x not in LAYERS]
+    if base not in PROTOCOLS or bad or len(set(layers)) != len(layers):
+        raise UnknownProtocolError(f"unknown protocol {name!r}; {valid_names_help()}")
+    if base == "none" and layers:
+        raise UnknownProtocolError(f"protocol {name!r}: 'none' (N = 1) has nothing to wrap; {valid_names_help()}")
+    if ":" in head:
+        if base != "p2p":
+            raise UnknownProtocolError(f"unknown protocol {name!r}: only p2p takes a topology; {valid_names_help()}")
+        try:
+            topo = canonical_topology(topo)
+        except UnknownTopologyError as e:
+            raise UnknownProtocolError(f"unknown protocol {name!r}: {e}") from e
+    return ProtocolName(base, topo or None, "commit" in layers, "suff" in layers)
+
+
 def protocol_class(name: str) -> type[Protocol]:
-    """Resolve a protocol name or alias."""
-    key = ALIASES.get(name.lower(), name.lower())
-    if key not in PROTOCOLS:
-        raise UnknownProtocolError(f"unknown protocol {name!r}; known: {', '.join(sorted(PROTOCOLS))}")
-    return PROTOCOLS[key]
+    """Resolve a protocol name or alias (with topology and layer suffixes) to a class named canonically."""
+    pn = parse_protocol_name(name)
+    key = pn.canonical
+    if key in PROTOCOLS:
+        return PROTOCOLS[key]
+    if key not in _BUILT:
+        base: type[Protocol] = PROTOCOLS[pn.base]
+        if pn.topology:
+            base = type(f"P2P_{pn.topology}", (GraphP2P,), {"name": f"p2p:{pn.topology}", "topology": pn.topology,
+                                                             "__module__": GraphP2P.__module__})
+        mixins = tuple(LAYERS[k] for k in reversed(LAYERS) if getattr(pn, k))  # suff outermost
+        desc = base.description + "".join(_LAYER_TEXT[k] for k in LAYERS if getattr(pn, k))
+        _BUILT[key] = type(key, (*mixins, base), {"name": key, "description": desc, "__module__": __name__})
+    return _BUILT[key]
+
+
+_LAYER_TEXT = {
+    "commit": " You can also propose an answer to everyone (propose, read_proposals) and, when you submit, "
+              "declare which proposals you agree with.",
+    "suff": " check_reach tells you whose data can have reached you so far.",
+}
 
 
 def register_protocol(cls: type[Protocol]) -> type[Protocol]:
@@ -39,4 +115,5 @@ def register_protocol(cls: type[Protocol]) -> type[Protocol]:
     return cls
 
 
-__all__ = ["ActionError", "Protocol", "PROTOCOLS", "protocol_class", "register_protocol", "UnknownProtocolError"]
+__all__ = ["ActionError", "Protocol", "PROTOCOLS", "ProtocolName", "parse_protocol_name", "protocol_class",
+           "register_protocol", "UnknownProtocolError", "valid_names_help"]
