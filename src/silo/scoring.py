@@ -89,6 +89,8 @@ class Replay:
         p = parse(c.text)
         got: set[int] = set()
         for s in self.task.candidate_sets(self.inst, c.upstream, i):
+            if not (s & todo):
+                continue  # cannot credit anything new: skip building its fingerprint
             fp = self._fingerprint("stat", s, i)
             if fp is not None and (not fp.weak or s >= self.dep[i]) and fp.matches(p):
                 got |= s & todo

@@ -8,6 +8,7 @@ import pkgutil
 from silo.tasks.base import TaskSpec
 
 _REGISTRY: dict[str, TaskSpec] = {}
+_LOADED = False
 
 
 class UnknownTaskError(KeyError):
@@ -26,8 +27,10 @@ def register(cls: type[TaskSpec]) -> type[TaskSpec]:
 
 
 def _load() -> None:
-    if _REGISTRY:
+    global _LOADED
+    if _LOADED:  # a flag, not `if _REGISTRY`: importing one task module first must not hide the rest
         return
+    _LOADED = True
     for mod in pkgutil.iter_modules(__path__):
         if mod.name[:1] == "t" and mod.name[1:3].isdigit():  # task modules: tNN_slug.py
             importlib.import_module(f"{__name__}.{mod.name}")
