@@ -4,8 +4,8 @@ import asyncio
 import json
 
 import pytest
-from fault_server import FaultServer
 
+from fault_server import FaultServer
 from silo.agents.llm_agent import llm_team, replay_messages
 from silo.episode import run_episode
 from silo.llm import Client, LLMError, LLMSettings

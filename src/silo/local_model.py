@@ -177,7 +177,7 @@ def grammar(response_format: dict) -> str:
     try:
         schema = response_format["json_schema"]["schema"]
     except (KeyError, TypeError) as e:
-        raise LocalModelError(f"the embedded model supports json_schema response formats only: {response_format}") from e
+        raise LocalModelError(f"the embedded model takes json_schema response formats only: {response_format}") from e
     opts = {"whitespace_flexible": False, "key_separator": ": ", "item_separator": ", "}
     return "%llguidance {}\nstart: %json " + json.dumps({**schema, "x-guidance": opts})
 

@@ -30,16 +30,22 @@ class ActionParseError(ValueError):
 
 def parse_action(text: str | None, params: dict[str, list[str]] | None = None) -> Action:
     """The first action in a model reply. `params` maps action names to argument names (for call syntax)."""
+    return parse_action_detail(text, params)[0]
+
+
+def parse_action_detail(text: str | None, params: dict[str, list[str]] | None = None) -> tuple[Action, str | None]:
+    """(action, how it was read): None = valid JSON as written, "repaired" = quotes, literals or
+    trailing commas fixed, "truncated" = brackets closed or trailing elements dropped, "call" = call syntax."""
     if not text or not text.strip():
         raise ActionParseError(f"empty reply; {FORMAT_HELP}")
     body = _strip_fences(text)
-    for obj in _json_objects(body):
+    for obj, level in _json_objects(body):
         action = _from_object(obj)
         if action is not None:
-            return _fill_single(action, params or {})
+            return _fill_single(action, params or {}), level
     action = _from_call(body, params or {})
     if action is not None:
-        return action
+        return action, "call"
     if "{" in body:
         raise ActionParseError(f"no valid action object in the reply; {FORMAT_HELP}")
     raise ActionParseError(f"no JSON action in the reply; {FORMAT_HELP}")
@@ -67,7 +73,7 @@ def parse_arguments(raw: Any) -> dict[str, Any]:
         return {}
     if not isinstance(raw, str):
         raise ActionParseError(f"arguments must be a JSON object, got {type(raw).__name__}")
-    for candidate in _json_objects(_strip_fences(raw)):
+    for candidate, _level in _json_objects(_strip_fences(raw)):
         return candidate
     raise ActionParseError(f"arguments are not a JSON object: {raw[:120]!r}")
 
@@ -84,38 +90,38 @@ def _strip_fences(text: str) -> str:
 
 
 def _json_objects(text: str):
-    """Every JSON object that decodes (as is, or repaired) starting at some '{', in text order."""
+    """(object, repair level) for every JSON object that decodes starting at some '{', in text order."""
     dec = json.JSONDecoder()
     for m in re.finditer(r"\{", text):
-        chunk = text[m.start():]
-        for attempt in (chunk, *_repairs(chunk)):
+        for attempt, level in _attempts(text[m.start():]):
             try:
                 obj, _ = dec.raw_decode(attempt)
             except ValueError:
-                obj = _literal(attempt)
+                obj, level = _literal(attempt), level or "repaired"
             if isinstance(obj, dict):
-                yield obj
+                yield obj, level
                 break
 
 
-def _repairs(chunk: str):
-    """Fix what small models get wrong: quotes, literals, trailing commas; then a cut-off tail,
-    dropping incomplete trailing elements one at a time (replies cut off by max_tokens)."""
+def _attempts(chunk: str):
+    """The text as is; with what small models get wrong fixed (quotes, literals, trailing commas);
+    then with a cut-off tail closed, dropping incomplete trailing elements one at a time."""
+    yield chunk, None
     s = chunk.strip()
     if '"' not in s:
         s = s.replace("'", '"')
     s = re.sub(r"\bTrue\b", "true", s)
     s = re.sub(r"\bFalse\b", "false", s)
     s = re.sub(r"\bNone\b", "null", s)
-    s = re.sub(r",\s*([}\]])", r"\1", s)
-    s = _balanced_prefix(s)
-    yield _close(s)
+    s = _balanced_prefix(re.sub(r",\s*([}\]])", r"\1", s))
+    yield s, "repaired"
+    yield _close(s), "truncated"
     for _ in range(20):  # bounded: each step drops one trailing element
         cut = _last_separator(s)
         if cut <= 0:
             return
         s = s[:cut]
-        yield _close(s)
+        yield _close(s), "truncated"
 
 
 def _scan(s: str):
@@ -193,10 +199,13 @@ def _close(s: str) -> str:
 
 
 def _literal(text: str) -> Any:
+    """A Python literal (single quotes, True/None) that is also valid JSON data; sets are not."""
     try:
-        return ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        val = ast.literal_eval(text.strip())
+        json.dumps(val)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None
+    return val
 
 
 def _from_object(obj: dict[str, Any]) -> Action | None:

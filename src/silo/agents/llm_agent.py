@@ -22,7 +22,7 @@ import json
 from typing import Any
 
 from silo import prompts
-from silo.agents.action_parser import ActionParseError, normalise_name, parse_action, parse_arguments
+from silo.agents.action_parser import ActionParseError, normalise_name, parse_action_detail, parse_arguments
 from silo.episode import AgentFailure, Turn
 from silo.llm import Client, LLMError, LLMSettings, Reply, context_window, supports_tools
 from silo.local_model import DEFAULT_MODEL, is_local
@@ -87,11 +87,11 @@ class LLMAgent:
         text = reply.content or ""
         self.history.add("assistant", text)
         try:
-            action = parse_action(text, _params(turn.specs))
-            if action.name == "submit_result" and reply.finish_reason == "length":
-                # a repaired, cut-off answer would be a fabricated one: make the model say it in full
-                raise ActionParseError("the reply was cut off at the output token limit; nothing was submitted. "
-                                       "Submit a shorter reply.")
+            action, how = parse_action_detail(text, _params(turn.specs))
+            if action.name == "submit_result" and (reply.finish_reason == "length" or how == "truncated"):
+                # an answer completed by the parser would be a fabricated one: make the model say it in full
+                raise ActionParseError("the answer was cut off or incomplete, so nothing was submitted; "
+                                       "submit it again, complete and short")
         except ActionParseError as e:
             self._malformed(turn, None, text, str(e))
             return
