@@ -152,3 +152,15 @@ def test_caps_keep_big_runs_small(run):
 def test_view_bad_input(tmp_path):
     res = CliRunner().invoke(main, ["view", str(tmp_path / "nope")])
     assert res.exit_code == 2 and "not a run directory" in res.output
+
+
+def test_model_calls_show_what_was_sent_and_the_reply():
+    from silo.viewer import event_view
+
+    e = Event(round=2, agent=1, kind="model_call", data={
+        "model": "m", "input_tokens": 5, "output_tokens": 3, "prefix_len": 2,
+        "messages": [{"role": "user", "content": "Round 2 of at most 3."}],
+        "response": {"content": '{"name": "wait"}', "tool_calls": None}})
+    v = event_view(e, 2, 300)
+    assert v["s"] == "m in 5 / out 3 tokens"
+    assert v["c"] == 'sent: Round 2 of at most 3.\nreply: {"name": "wait"}'

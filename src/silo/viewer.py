@@ -59,13 +59,26 @@ def event_view(e: Event, n: int, limit: int) -> dict | None:
     elif k == "model_call":
         d = e.data
         s = f"{d.get('model', '')} in {d.get('input_tokens', 0)} / out {d.get('output_tokens', 0)} tokens"
-        rest = {k2: v for k2, v in d.items() if k2 not in USAGE_KEYS}
-        return {"r": e.round, "a": e.agent, "k": k, "s": s, "c": _cut(_js(rest), limit) if rest else ""}
+        return {"r": e.round, "a": e.agent, "k": k, "s": s, "c": _model_call_text(d, limit)}
     elif k == "action":
         s = f"{e.action} {_cut(_js(e.result), 80)}"
     else:
         s = _cut(_js(e.data or e.args), limit)
     return {"r": e.round, "a": e.agent, "k": k, "s": s, "c": _cut(e.content, limit) if e.content else ""}
+
+
+def _model_call_text(d: dict, limit: int) -> str:
+    """The last message sent and the reply of a logged model call (silo.agents.llm_agent's record)."""
+    msgs = d.get("messages") or []
+    last = msgs[-1].get("content") if msgs and isinstance(msgs[-1], dict) else None
+    resp = d.get("response")
+    parts = [f"sent: {_cut(str(last), limit)}"] if last else []
+    if isinstance(resp, dict):
+        parts.append("reply: " + _cut(resp.get("content") or _js(resp.get("tool_calls")), limit))
+    elif not parts:
+        rest = {k: v for k, v in d.items() if k not in USAGE_KEYS}
+        parts.append(_cut(_js(rest), limit) if rest else "")
+    return "\n".join(parts)
 
 
 def heatmap(ep: Episode) -> list[list[int]]:
