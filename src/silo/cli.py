@@ -113,6 +113,8 @@ DEFAULT_MODEL = "local/smollm2-135m"
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray; default: local Ray).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--instances", default=None,
+              help="Run on instances from a published dataset (folder or hub id) instead of generating them.")
 @click.option("-o", "--out", type=click.Path(file_okay=False), default="runs/latest", show_default=True)
 @click.pass_context
 def run(ctx, suite, **opts):
@@ -121,7 +123,9 @@ def run(ctx, suite, **opts):
     Re-running into the same directory resumes: completed episodes are skipped, errored ones retried.
     """
     rc = _run_config(ctx, suite, opts)
-    specs = shard_slice(expand(rc), opts["shard"])
+    if opts["instances"]:
+        rc = _with_instances(ctx, rc, opts)
+    specs = shard_slice(_specs(rc), opts["shard"])
     rd = RunDir(opts["out"])
     rd.init(rc, shard=opts["shard"], force=opts["force"])
     _execute(specs, rd, opts)
@@ -142,7 +146,32 @@ def resume(run_dir, **opts):
     if rc is None:
         raise RunDirError(f"no run config in {run_dir}: not a run directory")
     shard = json.loads((rd.path / "config.json").read_text()).get("shard")
-    _execute(shard_slice(expand(rc), shard), rd, {**opts, "force": False})
+    _execute(shard_slice(_specs(rc), shard), rd, {**opts, "force": False})
+
+
+def _specs(rc: RunConfig):
+    """Episode specs of a run config: generated, or over instances loaded from a dataset."""
+    source = rc.extra.get("instances_source")
+    if not source:
+        return expand(rc)
+    from silo.publish import load_instances
+    from silo.runner import expand_loaded
+
+    return expand_loaded(rc, load_instances(source))
+
+
+def _with_instances(ctx: click.Context, rc: RunConfig, o: dict) -> RunConfig:
+    """Run on published instances: all of them unless --task / --n narrow the set."""
+    from silo.publish import load_instances
+
+    insts = load_instances(o["instances"])
+    if not insts:
+        raise ValueError(f"no instances in {o['instances']}")
+    default = click.core.ParameterSource.DEFAULT
+    tasks = rc.tasks if ctx.get_parameter_source("task_list") != default else sorted({i.task for i in insts})
+    ns = rc.n_agents if ctx.get_parameter_source("ns") != default else sorted({i.n_agents for i in insts})
+    extra = {**rc.extra, "instances_source": o["instances"]}
+    return rc.model_copy(update={"tasks": tasks, "n_agents": ns, "extra": extra})
 
 
 def _execute(specs, rd: RunDir, opts: dict) -> None:

@@ -6,14 +6,15 @@ Optional: `pip install silo-bench[ray]`. Without --address a local Ray instance 
 from __future__ import annotations
 
 from silo.episode import run_sync
-from silo.records import Episode, EpisodeConfig
+from silo.records import Episode, EpisodeConfig, Instance
 from silo.rundir import RunDir
 from silo.runner import Budget, EpisodeSpec, RunOutcome, run_one
 
 
-def _work(config_json: str) -> str:
+def _work(config_json: str, instance_json: str | None) -> str:
     """Run one episode in a worker; returns the Episode as JSON (plain strings cross the wire)."""
-    spec = EpisodeSpec(EpisodeConfig.model_validate_json(config_json))
+    loaded = Instance.model_validate_json(instance_json) if instance_json else None
+    spec = EpisodeSpec(EpisodeConfig.model_validate_json(config_json), loaded)
     return run_sync(run_one(spec)).model_dump_json()
 
 
@@ -43,7 +44,9 @@ def run_ray(specs: list[EpisodeSpec], rd: RunDir, address: str | None = None, nu
         while queue or in_flight:
             out.stopped = out.stopped or budget.exceeded()
             while queue and len(in_flight) < limit and not out.stopped:
-                in_flight.append(work.remote(queue.pop(0).config.model_dump_json()))
+                spec = queue.pop(0)
+                loaded = spec.loaded.model_dump_json() if spec.loaded else None
+                in_flight.append(work.remote(spec.config.model_dump_json(), loaded))
             if not in_flight:
                 break
             done, in_flight = ray.wait(in_flight, num_returns=1)

@@ -20,14 +20,20 @@ from silo.tasks import get_task
 __all__ = ["EpisodeSpec", "RunDir", "RunDirError", "atomic_write", "expand", "run_specs", "score_run"]
 
 
+RUN_ONLY_KEYS = {"instances_source"}  # RunConfig.extra keys that do not belong in an episode's config
+
+
 @dataclass(frozen=True)
 class EpisodeSpec:
     """One cell of a sweep: the config of an episode; its instance is generated on demand."""
 
     config: EpisodeConfig
+    loaded: Instance | None = None  # an instance loaded from a published dataset, used as is
 
     @property
     def instance(self) -> Instance:
+        if self.loaded is not None:
+            return self.loaded
         c = self.config
         return get_task(c.task).make_instance(c.n_agents, c.suite_seed, c.replicate)
 
@@ -35,7 +41,8 @@ class EpisodeSpec:
     def id(self) -> str:
         c = self.config
         t = get_task(c.task)
-        return episode_id(c, f"{t.id}-v{t.version}-n{c.n_agents}-s{c.suite_seed}-r{c.replicate}")
+        inst_id = self.loaded.id if self.loaded else f"{t.id}-v{t.version}-n{c.n_agents}-s{c.suite_seed}-r{c.replicate}"
+        return episode_id(c, inst_id)
 
 
 def resolve_models(models: list[str] | None, n: int) -> list[str] | None:
@@ -57,6 +64,20 @@ def resolve_models(models: list[str] | None, n: int) -> list[str] | None:
     return [pinned.get(a) or cycle[a % len(cycle)] for a in range(n)]
 
 
+def expand_loaded(rc: RunConfig, instances: list[Instance]) -> list[EpisodeSpec]:
+    """Episodes over instances loaded from a dataset (exact reproduction of a published version)."""
+    tasks = {get_task(t).id for t in rc.tasks}
+    chosen = [i for i in instances if i.task in tasks and i.n_agents in set(rc.n_agents)]
+    specs = []
+    for inst in chosen:
+        one = rc.model_copy(update={"tasks": [inst.task], "n_agents": [inst.n_agents], "replicates": 1,
+                                    "seed": inst.suite_seed})
+        for spec in expand(one):
+            cfg = spec.config.model_copy(update={"replicate": inst.replicate})
+            specs.append(EpisodeSpec(cfg, loaded=inst))
+    return specs
+
+
 def expand(rc: RunConfig) -> list[EpisodeSpec]:
     """Every episode of a sweep in a stable order; N = 1 runs once, with no protocol."""
     tasks = [get_task(t).id for t in rc.tasks]
@@ -68,6 +89,8 @@ def expand(rc: RunConfig) -> list[EpisodeSpec]:
         raise ValueError(f"unknown team {unknown[0]!r}; known: llm, {', '.join(TEAMS)}")
     if any(n < 1 for n in rc.n_agents):
         raise ValueError(f"N must be >= 1, got {min(rc.n_agents)}")
+    # where instances came from is a run fact, not an episode's: ids stay equal to generated ones
+    extra = {k: v for k, v in rc.extra.items() if k not in RUN_ONLY_KEYS}
     specs, seen = [], set()
     for task in tasks:
         for n in rc.n_agents:
@@ -79,7 +102,7 @@ def expand(rc: RunConfig) -> list[EpisodeSpec]:
                                 task=task, n_agents=n, protocol="none" if n == 1 else proto, team=team,
                                 prompt_variant=variant, replicate=rep, suite_seed=rc.seed,
                                 max_rounds=rc.max_rounds, action_budget=rc.action_budget,
-                                models=resolve_models(rc.models, n) if team == "llm" else None, extra=rc.extra,
+                                models=resolve_models(rc.models, n) if team == "llm" else None, extra=extra,
                             )
                             spec = EpisodeSpec(cfg)
                             if spec.id not in seen:
