@@ -81,7 +81,8 @@ def parse_protocol_name(name: str) -> ProtocolName:
         try:
             topo = canonical_topology(topo)
         except UnknownTopologyError as e:
-            raise UnknownProtocolError(f"unknown protocol {name!r}: {e}") from e
+            raise UnknownProtocolError(f"unknown protocol {name!r}: unknown topology {topo!r}; "
+                                       f"{valid_names_help()}") from e
     return ProtocolName(base, topo or None, "commit" in layers, "suff" in layers)
 
 
