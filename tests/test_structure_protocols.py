@@ -267,19 +267,30 @@ def test_proposals_are_visible_next_round_and_delivered_once():
     assert bc["message_id"] != res["proposal_id"]  # one id space for messages and proposals
 
 
-def test_submit_agrees_with_is_validated_and_recorded():
-    p = protocol_class("p2p+commit")(2)
+def test_submit_agrees_with_is_recorded_and_bad_ids_never_block_the_answer():
+    p = protocol_class("p2p+commit")(3)
     t = _turn(p, 1, 0)
-    ok, msg = t.do(Action(name="submit_result", args={"answer": 1, "agrees_with": [7]}))
-    assert not ok and "unknown proposal id" in msg and t.events[-1].kind == "error"
-    ok, msg = t.do(Action(name="submit_result", args={"answer": 1, "agrees_with": "all"}))
-    assert not ok and "list of proposal ids" in msg
     ok, res = t.do(Action(name="propose", args={"answer": 1}))
-    ok, _ = t.do(Action(name="submit_result", args={"answer": 1, "agrees_with": [res["proposal_id"]]}))
-    assert ok and t.events[-1].args == {"answer": 1, "agrees_with": [res["proposal_id"]]}
+    pid = res["proposal_id"]
+    ok, _ = t.do(Action(name="submit_result", args={"answer": 1, "agrees_with": [str(pid)]}))  # quoted id
+    assert ok and t.events[-1].args == {"answer": 1, "agrees_with": [pid]}
+    t1 = _turn(p, 1, 1)
+    ok, _ = t1.do(Action(name="submit_result", args={"answer": 2, "agrees_with": [7, pid]}))  # pid: not yet visible
+    assert ok and t1.submission.answer == 2
+    assert t1.events[-1].args == {"answer": 2, "agrees_with": [], "rejected_agrees_with": [7, pid]}
+    t2 = _turn(p, 1, 2)
+    assert t2.do(Action(name="submit_result", args={"answer": 2, "agrees_with": "all"}))[0]
+    errors = [e for e in p.end_round(1) if e.kind == "error"]
+    assert [(e.agent, e.args["agrees_with"]) for e in errors] == [(1, [7, pid]), (2, ["all"])]
+    assert "the answer was submitted" in errors[0].result
+    w = p.world_view()["commit"]["endorsements"]
+    assert [(e["agent"], e["agrees_with"], e["consistent"]) for e in w] == [(0, [pid], True), (1, [], None),
+                                                                             (2, [], None)]
     plain = _turn(protocol_class("p2p")(2), 1, 0)
     ok, msg = plain.do(Action(name="submit_result", args={"answer": 1, "agrees_with": []}))
     assert not ok and "exactly one argument" in msg  # without +commit nothing changes
+    ok, msg = _turn(p, 2, 0).do(Action(name="submit_result", args={"agrees_with": [pid]}))
+    assert not ok and "optionally ['agrees_with']" in msg
 
 
 def test_agreement_round_needs_every_agent_to_endorse_one_value():

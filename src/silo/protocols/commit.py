@@ -4,7 +4,8 @@ propose(answer)   a proposal visible to every agent from the next round (read_pr
                   logged as a `send` to all others, each fetch as a `deliver`, so the scorer's
                   reach and evidence follow proposals like messages.
 submit_result     may declare `agrees_with`: ids of proposals whose answer the agent endorses
-                  (proposals it has seen, or its own).
+                  (proposals it has seen, or its own). Ids it cannot endorse never block the
+                  answer: they are dropped and logged as an error event.
 Agreement on a value v is reached in the first round by the end of which every agent has submitted
 and endorsed some proposal whose answer is v (answers compared canonically: "984", 984, 984.0 are
 one). The round is logged as a `note` event (action "agreement") and recorded with every proposal
@@ -18,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from silo.protocols.base import ActionError, Protocol, spec
+from silo.protocols.base import Protocol, spec
 from silo.protocols.messaging import Mailboxes
 from silo.records import ActionSpec, Event
 from silo.tasks.base import _canon
@@ -110,27 +111,43 @@ class CommitLayer(Protocol):
         return [p.public() for p in self._proposals], events
 
     def check_submit(self, rnd: int, agent: int, args: dict) -> dict:
-        """Validate agrees_with (called by the engine on submit_result); record the endorsement."""
+        """Record a submission's endorsements (called by the engine on submit_result).
+
+        Never blocks the answer: ids that name no proposal the agent can endorse are dropped, kept in
+        the submit event as rejected_agrees_with, and logged as an error event at the end of the round."""
         raw = args.get("agrees_with", [])
-        if not isinstance(raw, list) or any(isinstance(x, bool) or not isinstance(x, int) for x in raw):
-            raise ActionError("agrees_with must be a list of proposal ids (integers)")
         known = {p.id: p for p in self._proposals}
         known.update({p.id: p for p in self._pending_props if p.agent == agent})
-        unknown = sorted(set(raw) - set(known))
-        if unknown:
-            visible = sorted(known)[:50]
-            raise ActionError(f"agrees_with: unknown proposal id(s) {unknown}; proposals you can endorse: {visible}")
-        ids = sorted(set(raw))
+        ids, rejected = set(), []
+        for x in raw if isinstance(raw, list) else [raw]:
+            i = _as_id(x)
+            if i in known:
+                ids.add(i)
+            else:
+                rejected.append(x)
         keys = {answer_key(known[i].answer) for i in ids}
-        self._pending_endorse.append({"agent": agent, "round": rnd, "agrees_with": ids,
-                                      "values": sorted(keys), "consistent": keys == {answer_key(args["answer"])}})
-        return {"answer": args["answer"], **({"agrees_with": ids} if "agrees_with" in args else {})}
+        consistent = keys == {answer_key(args["answer"])} if ids else None
+        self._pending_endorse.append({"agent": agent, "round": rnd, "agrees_with": sorted(ids),
+                                      "values": sorted(keys), "consistent": consistent,
+                                      "rejected": rejected, "endorsable": sorted(known)[:50]})
+        out = {"answer": args["answer"]}
+        if "agrees_with" in args:
+            out["agrees_with"] = sorted(ids)
+        if rejected:
+            out["rejected_agrees_with"] = rejected
+        return out
 
     def end_round(self, rnd: int) -> list[Event]:
         events = super().end_round(rnd)
         self._proposals += sorted(self._pending_props, key=lambda p: (p.agent, p.id))
         self._pending_props.clear()
         for e in self._pending_endorse:
+            rejected, endorsable = e.pop("rejected"), e.pop("endorsable")
+            if rejected:
+                events.append(Event(round=rnd, agent=e["agent"], kind="error", action="submit_result",
+                                    args={"agrees_with": rejected},
+                                    result=f"agrees_with: ignored {rejected}: not ids of proposals you could "
+                                           f"endorse ({endorsable}); the answer was submitted"))
             self._endorse[e["agent"]] = e
         self._pending_endorse.clear()
         if self.agreement is None:
@@ -160,6 +177,17 @@ class CommitLayer(Protocol):
                   "max_support": max(support.values(), default=0), "agreement": self.agreement}
         return {**super().world_view(), "commit": commit,
                 "agreement_round": self.agreement["round"] if self.agreement else None}
+
+
+def _as_id(x: Any) -> int | None:
+    """A proposal id from an int or a numeric string (small models quote ids)."""
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, int):
+        return x
+    if isinstance(x, str) and x.strip().isdigit():
+        return int(x.strip())
+    return None
 
 
 def _parse_json(answer: Any) -> Any:
