@@ -93,13 +93,14 @@ def protocol_class(name: str) -> type[Protocol]:
     if key in PROTOCOLS:
         return PROTOCOLS[key]
     if key not in _BUILT:
-        base: type[Protocol] = PROTOCOLS[pn.base]
-        if pn.topology:
-            base = type(f"P2P_{pn.topology}", (GraphP2P,), {"name": f"p2p:{pn.topology}", "topology": pn.topology,
-                                                             "__module__": GraphP2P.__module__})
-        mixins = tuple(LAYERS[k] for k in reversed(LAYERS) if getattr(pn, k))  # suff outermost
-        desc = base.description + "".join(_LAYER_TEXT[k] for k in LAYERS if getattr(pn, k))
-        _BUILT[key] = type(key, (*mixins, base), {"name": key, "description": desc, "__module__": __name__})
+        if not (pn.commit or pn.suff):  # a graph-constrained P2P
+            _BUILT[key] = type(f"P2P_{pn.topology}", (GraphP2P,), {"name": key, "topology": pn.topology,
+                                                                    "__module__": GraphP2P.__module__})
+        else:
+            base = protocol_class(ProtocolName(pn.base, pn.topology).canonical)
+            mixins = tuple(LAYERS[k] for k in reversed(LAYERS) if getattr(pn, k))  # suff outermost
+            desc = base.description + "".join(_LAYER_TEXT[k] for k in LAYERS if getattr(pn, k))
+            _BUILT[key] = type(key, (*mixins, base), {"name": key, "description": desc, "__module__": __name__})
     return _BUILT[key]
 
 
