@@ -1,0 +1,56 @@
+"""III-22 median: 25 ints in [1, 1000] per agent; every agent submits sorted(all)[len // 2]."""
+
+from __future__ import annotations
+
+import json
+
+from silo.tasks import register
+from silo.tasks.base import TaskSpec, as_number
+from silo.tasks.t21_distributed_sort import SHUFFLE_TOPOLOGY, shuffle_messages
+
+
+@register
+class Median(TaskSpec):
+    """The element at 0-based position len // 2 of all integers sorted ascending (duplicates kept).
+
+    Decision (as the reference): for an even total this is the upper of the two middle values,
+    never their average. No small sufficient statistic exists, so the oracle gathers raw shards;
+    evidence is a shard's raw multiset of 25 numbers, or the median itself once all shards are upstream.
+    """
+
+    id = "III-22"
+    slug = "median"
+    name = "median"
+    level = 3
+    version = 1
+    answer_format = "a single integer"
+    oracle = "star"
+    optimal_topology = SHUFFLE_TOPOLOGY
+    hint = ("Distributed selection: agents exchange their values (or sorted samples and counts around "
+            "candidate pivots) until the element at position len // 2 is found (all-to-all shuffle).")
+    items = 25
+
+    def optimal_messages(self, n_agents):
+        return shuffle_messages(n_agents)
+
+    def generate(self, n_agents, rng):
+        return [[rng.randint(1, 1000) for _ in range(self.items)] for _ in range(n_agents)], {}
+
+    def solve(self, shards, params):
+        values = sorted(v for s in shards for v in s)
+        return [values[len(values) // 2]] * len(shards)
+
+    def describe(self, n_agents, params):
+        total = self.items * n_agents
+        return (f"{n_agents} agents each hold {self.items} integers. Sort all {total} integers ascending "
+                f"(duplicates kept) and take the one at 0-based position {total // 2} (= total count // 2; "
+                "for an even count this is the upper middle value, not an average). Every agent must "
+                "submit that integer.")
+
+    def render_shard(self, data, agent, params):
+        return "Your integers: " + json.dumps(data)
+
+    def check(self, answer, truth):
+        got = as_number(answer)
+        ok = got is not None and got == truth
+        return ok, 1.0 if ok else 0.0

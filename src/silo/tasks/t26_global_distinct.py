@@ -1,0 +1,69 @@
+"""III-26 global distinct: 30 ints from range(15N) per agent; every agent submits the number of distinct values."""
+
+from __future__ import annotations
+
+import json
+
+from silo.evidence import AnyOf, Items
+from silo.tasks import register
+from silo.tasks.base import TaskSpec, as_number
+from silo.tasks.t21_distributed_sort import SHUFFLE_TOPOLOGY, shuffle_messages
+
+
+@register
+class GlobalDistinct(TaskSpec):
+    """Count of distinct values over all agents' integers (same data shape as I-08, scored as level III).
+
+    Oracle partial and evidence of a set of shards: its set of distinct values (an exact
+    sufficient statistic: the union of the sets). Raw: the shard's 30 numbers. Of all shards:
+    the count, or the full distinct set.
+    """
+
+    id = "III-26"
+    slug = "global-distinct"
+    name = "global distinct"
+    level = 3
+    version = 1
+    answer_format = "a single integer"
+    oracle = "star"
+    optimal_topology = SHUFFLE_TOPOLOGY
+    hint = ("Hash partitioning: every value is sent to the agent owning its hash bucket (all-to-all shuffle); "
+            "owners count their distinct values and the counts are summed.")
+    items = 30
+
+    def optimal_messages(self, n_agents):
+        return shuffle_messages(n_agents)
+
+    def generate(self, n_agents, rng):
+        top = 15 * n_agents
+        return [[rng.randrange(top) for _ in range(self.items)] for _ in range(n_agents)], {"range_end": top}
+
+    def solve(self, shards, params):
+        count = len({v for s in shards for v in s})
+        return [count] * len(shards)
+
+    def describe(self, n_agents, params):
+        return (f"{n_agents} agents each hold {self.items} integers between 0 and {params['range_end'] - 1}; "
+                "values may repeat, within an agent and across agents. Every agent must submit how many "
+                "different values occur among all the integers held by all agents.")
+
+    def render_shard(self, data, agent, params):
+        return "Your integers: " + json.dumps(data)
+
+    def check(self, answer, truth):
+        got = as_number(answer)
+        ok = got is not None and got == truth
+        return ok, 1.0 if ok else 0.0
+
+    def stat_fingerprint(self, inst, agents, i):
+        distinct = Items(tuple(sorted({v for j in agents for v in inst.shards[j].data})))
+        if agents >= self.depends_on(inst, i):
+            return AnyOf((super().stat_fingerprint(inst, agents, i), distinct))
+        return distinct
+
+    def partial(self, data, agent, params):
+        return sorted(set(data))
+
+    def combine(self, partials, params):
+        count = len({v for p in partials for v in p})
+        return [count] * len(partials)

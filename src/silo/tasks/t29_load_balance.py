@@ -1,0 +1,119 @@
+"""III-29 load balance: 20N tasks (every 10th heavy, all heavy ones held by agent 0); greedy LPT onto N machines."""
+
+from __future__ import annotations
+
+import heapq
+import json
+from fractions import Fraction
+
+from silo.evidence import Items
+from silo.tasks import register
+from silo.tasks.base import TaskSpec, as_number, split_even
+from silo.tasks.t21_distributed_sort import SHUFFLE_TOPOLOGY, shuffle_messages
+
+FIELDS = ("variance", "max_load", "min_load")
+
+
+def lpt_loads(tasks: list[list[int]], machines: int) -> list[int]:
+    """Greedy LPT: tasks [id, weight] by weight desc (ties: lower id first), each to the least-loaded machine
+    (ties: lowest machine id). Returns the machine loads."""
+    heap = [(0, m) for m in range(machines)]  # (load, machine id): the smallest pops first, ties by id
+    loads = [0] * machines
+    for _, w in sorted(tasks, key=lambda t: (-t[1], t[0])):
+        load, m = heapq.heappop(heap)
+        loads[m] = load + w
+        heapq.heappush(heap, (loads[m], m))
+    return loads
+
+
+def summary(loads: list[int]) -> dict:
+    """{variance: population variance rounded (half-even) to 2 dp, max_load, min_load}."""
+    n = len(loads)
+    mean = Fraction(sum(loads), n)
+    var = sum((x - mean) ** 2 for x in loads) / n
+    return {"variance": float(round(var, 2)), "max_load": max(loads), "min_load": min(loads)}
+
+
+@register
+class LoadBalance(TaskSpec):
+    """Schedule all tasks on N machines (one per agent) with greedy LPT; answer variance, max and min load.
+
+    Generation: tasks 0..20N-1; task k is heavy (weight 50..100) when k % 10 == 0, else light
+    (1..10). Decision on the skew: agent 0 holds every heavy task plus its even share of the light
+    ones; the light tasks are split evenly in id order (last agent takes the remainder). Decisions:
+    LPT ties go to the lower task id (task order) and to the lowest machine id (stated so the
+    schedule is unambiguous; neither changes the answer, as equal weights or equal loads are
+    interchangeable); variance is the
+    population variance of the N loads, rounded to 2 dp, accepted within 0.01; loads must be exact.
+    Partial credit: share of the 3 fields correct. The loads depend only on the multiset of
+    weights, so the oracle partial and the evidence of a set of shards is its weight multiset;
+    raw shards: their ids and weights.
+    """
+
+    id = "III-29"
+    slug = "load-balance"
+    name = "load balance"
+    level = 3
+    version = 1
+    answer_format = ('a JSON object {"variance": <number, 2 decimals>, "max_load": <integer>, '
+                     '"min_load": <integer>}')
+    tolerance = 0.01
+    oracle = "star"
+    optimal_topology = SHUFFLE_TOPOLOGY
+    hint = ("Gather the task weights (all-to-all shuffle), sort them in decreasing order and assign each to the "
+            "currently least-loaded machine (greedy LPT); then report the load statistics.")
+    per_agent = 20
+
+    def optimal_messages(self, n_agents):
+        return shuffle_messages(n_agents)
+
+    def generate(self, n_agents, rng):
+        tasks = [[k, rng.randint(50, 100) if k % 10 == 0 else rng.randint(1, 10)]
+                 for k in range(self.per_agent * n_agents)]
+        heavy = [t for t in tasks if t[0] % 10 == 0]
+        light = split_even([t for t in tasks if t[0] % 10], n_agents)
+        shards = [sorted(heavy + light[0])] + light[1:]
+        return shards, {"machines": n_agents, "n_tasks": len(tasks)}
+
+    def solve(self, shards, params):
+        ans = summary(lpt_loads([t for s in shards for t in s], params["machines"]))
+        return [ans] * len(shards)
+
+    def describe(self, n_agents, params):
+        m = params["machines"]
+        return (f"{params['n_tasks']} tasks, each with an id and an integer weight, are split among {n_agents} "
+                f"agents. Schedule all of them on {m} machines (numbered 0 to {m - 1}, all starting empty) as "
+                "follows: take the tasks in order of decreasing weight (equal weights: lower task id first) "
+                "and put each on the machine with the smallest current load (equal loads: lowest machine "
+                "number); a machine's load is the sum of its task weights. Every agent must submit the "
+                "population variance of the final machine loads (rounded to 2 decimals), the largest load "
+                "and the smallest load.")
+
+    def render_shard(self, data, agent, params):
+        return "Your tasks [id, weight]: " + json.dumps(data)
+
+    def check(self, answer, truth):
+        if isinstance(answer, str):
+            try:
+                answer = json.loads(answer)
+            except ValueError:
+                return False, 0.0
+        if not isinstance(answer, dict):
+            return False, 0.0
+        got = {str(k).strip().lower(): as_number(v) for k, v in answer.items()}
+        ok = [got.get(f) is not None and abs(got[f] - truth[f]) <= (self.tolerance if f == "variance" else 0) + 1e-9
+              for f in FIELDS]
+        return all(ok), sum(ok) / len(FIELDS)
+
+    def stat_fingerprint(self, inst, agents, i):
+        if agents >= self.depends_on(inst, i):
+            return super().stat_fingerprint(inst, agents, i)
+        return Items(tuple(sorted((w for j in agents for _, w in inst.shards[j].data), reverse=True)))
+
+    def partial(self, data, agent, params):
+        return sorted((w for _, w in data), reverse=True)
+
+    def combine(self, partials, params):
+        weights = [w for p in partials for w in p]
+        ans = summary(lpt_loads([[k, w] for k, w in enumerate(weights)], params["machines"]))
+        return [ans] * len(partials)
