@@ -109,6 +109,20 @@ def test_evidence_recognises_oracle_and_gossip_content(task_id):
         assert t.stat_fingerprint(inst, everyone, 1).matches(ans)
 
 
+@pytest.mark.parametrize("task_id", IDS)
+def test_evidence_of_one_shard_is_not_found_in_another_shard(task_id):
+    t = get_task(task_id)
+    for n, seed in product((3, 6), (0, 1)):
+        inst = t.make_instance(n, seed)
+        for j in range(n):
+            fps = [t.raw_fingerprint(inst, j, 0), t.stat_fingerprint(inst, frozenset({j}), 0)]
+            fps = [f for f in fps if f is not None and not f.weak]
+            assert fps, (n, j)
+            for k in set(range(n)) - {j}:
+                other = parse(envelope(k, "shard", inst.shards[k].data))
+                assert not any(f.matches(other) for f in fps), (n, seed, j, k)
+
+
 # ---- ordered partial credit ----------------------------------------------------------------------------------------
 
 def _lcs(a, b):
