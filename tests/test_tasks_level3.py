@@ -21,7 +21,7 @@ from silo.tasks.base import TaskSpec, partial_ordered
 
 LEVEL3 = [t for t in all_tasks() if t.level == 3]
 # imported only after the registry loaded: importing a task module first would leave the registry partial
-_t21 = importlib.import_module("silo.tasks.t21_distributed_sort")
+_t21 = importlib.import_module("silo.tasks.common")
 ordered_partial, ordered_partial_by, ordered_partial_numbers = (
     _t21.ordered_partial, _t21.ordered_partial_by, _t21.ordered_partial_numbers)
 IDS = [f"III-{k}" for k in range(21, 31)]

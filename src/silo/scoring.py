@@ -9,6 +9,7 @@ held(i)     reach == 1 and evidence == 1.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from silo.evidence import Fingerprint, parse
@@ -64,9 +65,10 @@ class Replay:
         self._observe(e.agent, self._files[e.version])
 
     def _on_list(self, e: Event) -> None:
-        # a listing reveals names (which can carry data): over-approximate reach with their writers
-        ups = frozenset().union(*(self._files[v].upstream for v in e.versions or []))
-        self._observe(e.agent, _Content(-1, "\n".join(e.result or []), ups))
+        # a listing reveals names, which can carry data: reach (a necessary condition) counts it;
+        # evidence does not, since short answers collide with ids and counters in path names
+        for v in e.versions or []:
+            self.reach[e.agent] |= self._files[v].upstream
 
     def _on_submit(self, e: Event) -> None:
         self.at_submit.setdefault(e.agent, (frozenset(self.reach[e.agent]), frozenset(self.evid[e.agent])))
@@ -152,7 +154,7 @@ def score_episode(ep: Episode) -> EpisodeScore:
     agents = score_agents(ep, task)
     n = ep.instance.n_agents
     ok = ep.status != "error"
-    answers = {_key(s.answer) for s in ep.submissions}
+    answers = {_key(a) for a in {json.dumps(s.answer, sort_keys=True) for s in ep.submissions}}
     global_task = ep.instance.answer_kind == "global"
     solved = all(a.correct for a in agents)
     sends = [e for e in ep.events if e.kind in ("send", "write")]
@@ -190,7 +192,6 @@ def _mean(xs) -> float:
     return round(sum(float(x) for x in xs) / len(xs), 6) if xs else 0.0
 
 
-def _key(answer) -> str:
-    import json
-
-    return json.dumps(_canon(answer), sort_keys=True)
+def _key(raw: str) -> str:
+    """Canonical form of a JSON-encoded answer ("984", 984.0 and 984 agree)."""
+    return json.dumps(_canon(json.loads(raw)), sort_keys=True)

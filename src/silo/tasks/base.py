@@ -179,22 +179,10 @@ def partial_elements(answer: Any, truth: list) -> float:
 
 def partial_ordered(answer: Any, truth: list) -> float:
     """Level III partial credit: longest common subsequence with the truth / its length."""
-    if not isinstance(answer, list):
-        try:
-            answer = json.loads(answer) if isinstance(answer, str) else None
-        except ValueError:
-            answer = None
-    if not isinstance(answer, list) or not truth:
-        return 0.0
-    a = [json.dumps(_canon(x), sort_keys=True) for x in answer]
-    t = [json.dumps(_canon(x), sort_keys=True) for x in truth]
-    prev = [0] * (len(t) + 1)
-    for x in a:  # O(len(a) * len(t)) LCS; answers are at most a few thousand items
-        cur = [0]
-        for k, y in enumerate(t):
-            cur.append(prev[k] + 1 if x == y else max(prev[k + 1], cur[k]))
-        prev = cur
-    return prev[-1] / len(t)
+    from silo.tasks.common import as_list, ordered_partial
+
+    got = as_list(answer)
+    return ordered_partial(got, truth) if got is not None and truth else 0.0
 
 
 def wrong_answer(answer: Any) -> Any:

@@ -8,7 +8,7 @@ from collections import deque
 from silo.evidence import AnyOf, Items
 from silo.tasks import register
 from silo.tasks.base import TaskSpec, as_int_list, split_even
-from silo.tasks.t21_distributed_sort import SHUFFLE_TOPOLOGY, as_list, ordered_partial, shuffle_messages
+from silo.tasks.common import SHUFFLE_TOPOLOGY, as_list, ordered_partial, shuffle_messages
 
 
 def bfs_distances(edges: list[list[int]], n_nodes: int, source: int = 0) -> list[int]:

@@ -8,7 +8,7 @@ import numpy as np
 
 from silo.tasks import register
 from silo.tasks.base import TaskSpec, as_number
-from silo.tasks.t21_distributed_sort import SHUFFLE_TOPOLOGY, as_list, ordered_partial_by, shuffle_messages
+from silo.tasks.common import SHUFFLE_TOPOLOGY, as_list, ordered_partial_by, shuffle_messages
 
 DIM = 5
 TOP = 3

@@ -7,7 +7,7 @@ import math
 
 from silo.tasks import register
 from silo.tasks.base import TaskSpec, as_number, split_even
-from silo.tasks.t21_distributed_sort import SHUFFLE_TOPOLOGY, ordered_partial_numbers, shuffle_messages
+from silo.tasks.common import SHUFFLE_TOPOLOGY, ordered_partial_numbers, shuffle_messages
 from silo.tasks.t24_bfs_distance import node_list, node_map_fingerprint
 
 DAMPING_PCT = 85  # d = 0.85 as an integer percentage: the ranks are computed exactly

@@ -9,7 +9,7 @@ import numpy as np
 from silo.evidence import AllOf, Items
 from silo.tasks import register
 from silo.tasks.base import TaskSpec, as_int_list
-from silo.tasks.t21_distributed_sort import SHUFFLE_TOPOLOGY, as_list, ordered_partial, shuffle_messages
+from silo.tasks.common import SHUFFLE_TOPOLOGY, as_list, ordered_partial, shuffle_messages
 
 
 def _row_fp(index: int, row: list[int]) -> Items:
