@@ -233,9 +233,8 @@ def test_longest_palindrome_brute_force(n, seed):
     shards, params = _gen("II-13", n, seed)
     s = "".join(shards)
     assert [len(x) for x in shards] == [15] * n and re.fullmatch("[a-z]+", s)
-    assert "racecar" in s
     assert t.solve(shards, params) == [_brute_palindrome(s)] * n
-    assert _brute_palindrome(s) >= 7
+    assert _brute_palindrome(s) >= 5  # the planted palindrome is 5..15 long
 
 
 @given(text=st.text(alphabet="ab", min_size=1, max_size=30))
@@ -244,11 +243,14 @@ def test_longest_palindrome_on_arbitrary_strings(text):
     assert get_task("II-13").solve([text], {}) == [_brute_palindrome(text)]
 
 
-def test_racecar_straddles_shards_sometimes():
-    straddles = 0
+def test_planted_palindrome_varies_and_straddles_shards_sometimes():
+    answers, straddles = set(), 0
     for seed in range(60):
-        shards, _ = _gen("II-13", 4, seed)
-        straddles += not any("racecar" in s for s in shards)
+        shards, params = _gen("II-13", 4, seed)
+        truth = get_task("II-13").solve(shards, params)[0]
+        answers.add(truth)
+        straddles += all(_brute_palindrome(s) < truth for s in shards)  # only found across a border
+    assert len(answers) >= 6  # v2: the answer is no longer a constant 7
     assert 0 < straddles < 60
 
 

@@ -1,7 +1,8 @@
 """Guessability: how often trivial strategies are right, so "lucky" rates can be read in context.
 
 Strategies, per task, on fresh instances:
-- own_shard: every agent answers from its own shard alone (the `premature` team's answer);
+- own_shard: every agent answers from its own shard alone (the `premature` team's answer),
+  counted only for agents whose answer depends on other shards;
 - modal_constant: every agent gives the most frequent truth seen on *other* seeds (the best
   constant answer a guesser could learn from published instances).
 A task is flagged guessable when either strategy is right for more than GUESSABLE share of agents.
@@ -31,13 +32,15 @@ def own_shard_rate(task: TaskSpec, ns: tuple[int, ...], seeds: range) -> float:
         for s in seeds:
             inst = task.make_instance(n, s)
             for a, shard in enumerate(inst.shards):
+                if task.depends_on(inst, a) == {a}:
+                    continue  # its answer needs nobody else: answering alone is not a guess
                 try:
                     guess = task.solve([shard.data], inst.params)[0]
                 except Exception:  # some tasks have no own-shard answer: that guess is simply wrong
                     guess = None
                 hits += guess is not None and task.check(guess, inst.truth[a])[0]
                 total += 1
-    return hits / total
+    return hits / total if total else 0.0
 
 
 def modal_constant_rate(task: TaskSpec, ns: tuple[int, ...], train: range, test: range) -> tuple[float, str]:

@@ -1,4 +1,4 @@
-"""II-13 longest palindrome: 15 lowercase letters per agent, "racecar" planted; length of the longest palindrome."""
+"""II-13 longest palindrome: 15 lowercase letters per agent, a palindrome planted; length of the longest one."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ from silo.evidence import MIN_ITEMS, Fingerprint, Parsed
 from silo.tasks import register
 from silo.tasks.base import TaskSpec, split_even
 
-PLANT = "racecar"
+
+def random_palindrome(rng, length: int) -> str:
+    """A palindrome of the given length from random lowercase letters."""
+    half = "".join(rng.choice(string.ascii_lowercase) for _ in range(length // 2))
+    mid = rng.choice(string.ascii_lowercase) if length % 2 else ""
+    return half + mid + half[::-1]
 
 
 @dataclass(frozen=True)
@@ -51,16 +56,19 @@ def longest_palindrome(s: str) -> int:
 class LongestPalindrome(TaskSpec):
     """Longest palindromic substring (contiguous) of the concatenated global string.
 
-    Decision: "racecar" is planted once at a uniform random global offset, so it may straddle
-    two or more shards; random letters around it may extend it (the truth is whatever is
-    longest). The answer is a small integer (weak), so it counts as evidence only when sent by
-    an agent that had reached every shard. Raw evidence: the shard's letters (Letters)."""
+    Decision (v2, a deliberate deviation): the reference plants "racecar", which makes the answer
+    7 on virtually every instance (the constant answer 7 was right 100% of the time in v1; see
+    docs/guessability.md). v2 plants one random palindrome of random length 5..15 (odd or even)
+    at a uniform random global offset, so it may straddle shards; random letters around it may
+    extend it (the truth is whatever is longest). The answer is a small integer (weak), so it
+    counts as evidence only when sent by an agent that had reached every shard. Raw evidence:
+    the shard's letters (Letters)."""
 
     id = "II-13"
     slug = "longest-palindrome"
     name = "longest palindrome"
     level = 2
-    version = 1
+    version = 2
     answer_format = "a single integer"
     oracle = "star"
     optimal_topology = "chain"
@@ -74,8 +82,9 @@ class LongestPalindrome(TaskSpec):
 
     def generate(self, n_agents, rng):
         chars = [rng.choice(string.ascii_lowercase) for _ in range(self.items * n_agents)]
-        at = rng.randint(0, len(chars) - len(PLANT))
-        chars[at:at + len(PLANT)] = PLANT
+        plant = random_palindrome(rng, rng.randint(5, min(15, len(chars))))
+        at = rng.randint(0, len(chars) - len(plant))
+        chars[at:at + len(plant)] = plant
         return ["".join(s) for s in split_even(chars, n_agents)], {"items_per_agent": self.items,
                                                                     "length": len(chars)}
 
