@@ -169,3 +169,18 @@ def test_report_survives_errors_and_missing_grains(tmp_path):
     only_n1 = build_tables([ep("solo", ["correct"], n=1, protocol="none")])
     assert "_(none)_" in write_report(only_n1, tmp_path / "n1").read_text()
     assert (tmp_path / "n1" / "s_p_h_vs_n_t.png").exists()
+
+
+def test_guessable_tasks_are_flagged_only_when_present(tmp_path):
+    from silo.guess import load_guessability
+
+    table = load_guessability()
+    flagged = sorted(t for t, r in table.items() if r["guessable"])
+    clean = sorted(t for t, r in table.items() if not r["guessable"])
+    assert flagged and clean
+    run = _run(tmp_path / "g", teams="premature", tasks=f"{flagged[0]},{clean[0]}", ns="2")
+    md = write_report(load_runs([run]), tmp_path / "rep", plots=False).read_text()
+    section = md.split("## Guessable tasks", 1)[1].split("\n## ", 1)[0]
+    assert f"| {flagged[0]} |" in section and f"| {clean[0]} |" not in section
+    run2 = _run(tmp_path / "c", teams="premature", tasks=clean[0], ns="2")
+    assert "Guessable tasks" not in write_report(load_runs([run2]), tmp_path / "rep2", plots=False).read_text()

@@ -126,6 +126,23 @@ def _failures(agents: pl.DataFrame) -> pl.DataFrame:
         .select("config", "outcome", "agents", "share", "example").sort("config", "outcome"))
 
 
+def _guessable(agents: pl.DataFrame) -> list[Block]:
+    """Flag the run's tasks whose answers trivial strategies often get right (docs/guessability.md)."""
+    from silo.guess import load_guessability
+
+    table = load_guessability()
+    tasks = sorted(t for t in agents.get_column("task").unique().to_list() if table.get(t, {}).get("guessable"))
+    if not tasks:
+        return []
+    lucky = (agents.filter(pl.col("task").is_in(tasks) & (pl.col("status") != "error")).group_by("task")
+             .agg((pl.col("outcome") == "lucky").mean().alias("lucky_here")))
+    rows = pl.DataFrame([{k: table[t][k] for k in ("task", "name", "own_shard", "modal_constant")} for t in tasks])
+    return [Block("h2", "Guessable tasks"),
+            Block("p", "These tasks' answers are often right by trivial strategies (own shard alone, or the most "
+                       "frequent answer), so their `lucky` share is expected, not noise; see docs/guessability.md."),
+            Block("table", table=rows.join(lucky, on="task", how="left").sort("task"))]
+
+
 def build_report(t: Tables, out: Path, plots: bool = True, heat_episodes: list[str] | None = None) -> list[Block]:
     """Every section of the report; writes plots into `out` when asked."""
     eps, agents = with_config(t.episodes), t.agents
@@ -149,6 +166,7 @@ def build_report(t: Tables, out: Path, plots: bool = True, heat_episodes: list[s
                           "H - S = integration_error + no_answer&held - lucky."),
                Block("table", table=lvl.select("config", "level", "episodes", *_ci(["gap", *OUTCOMES]),
                                                "no_answer_held"))]
+    blocks += _guessable(agents)
     comm = aggregate(eps.filter(pl.col("n_agents") > 1), ["config", "protocol", "n_agents"],
                      intervals=[*MEANS, "has_leader"])
     blocks += [Block("h2", "Communication and cost (N >= 2)"),
