@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 TRANSIENT_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
 DEFAULT_CONTEXT = 32768
+NO_KEY = "sk-no-key"
 
 
 class LLMError(Exception):
@@ -59,6 +60,7 @@ class LLMSettings:
         if local_model.is_local(model):
             opts.pop("api_base", None)  # the embedded server picks its own address
             opts.setdefault("concurrency", local_model.slots(model))
+            opts.setdefault("timeout_s", 600.0)  # requests queue inside the server while its slots are busy
         return cls(model=model, **opts)
 
     def sampling(self, replicate: int) -> dict[str, Any]:
@@ -131,6 +133,8 @@ def is_transient(exc: BaseException) -> bool:
     """Rate limits, server errors, timeouts, connection errors and unparseable bodies are retried."""
     if isinstance(exc, (asyncio.TimeoutError, ConnectionError)):
         return True
+    if "Missing credentials" in str(exc):  # litellm reports a missing key as a 500
+        return False
     status = getattr(exc, "status_code", None)
     if status in TRANSIENT_STATUS:
         return True
@@ -160,6 +164,8 @@ class Client:
             key = os.environ.get(self.s.api_key_env)
             if not key:
                 raise LLMError(f"environment variable {self.s.api_key_env} (--api-key-env) is not set")
+        elif self.s.api_base and not os.environ.get("OPENAI_API_KEY"):
+            key = NO_KEY  # local OpenAI-compatible servers (vLLM, llama.cpp, Ollama) need none, the client wants one
         return self.s.model, self.s.api_base, key
 
     def key_fields(self, messages: list[dict], tools: list[dict] | None, response_format: dict | None) -> dict:

@@ -94,6 +94,7 @@ class LocalServer:
         self._address: str | None = None
         self._lock = threading.Lock()
         self.startup_s: float | None = None
+        self.starts = 0
 
     @property
     def running(self) -> bool:
@@ -104,6 +105,7 @@ class LocalServer:
         with self._lock:
             if self._server is None:
                 self._server, self._address = self._launch()
+                self.starts += 1
             return f"{self._address}/v1"
 
     def _launch(self):
@@ -191,3 +193,41 @@ def close_all() -> None:
 
 
 atexit.register(close_all)
+
+
+def benchmark(parallel: int = 1, max_tokens: int = 128, settings: ServerSettings | None = None) -> dict:
+    """Raw throughput of the embedded server: `parallel` identical-length requests at once, no litellm."""
+    import concurrent.futures
+    import urllib.request
+
+    srv = LocalServer("smollm2-135m", settings)
+    base = srv.start()
+
+    def one(i: int) -> dict:
+        body = {"messages": [{"role": "user", "content": f"Count from {i} to {i + 500}, one number per line."}],
+                "max_tokens": max_tokens, "seed": i, "cache_prompt": False}
+        req = urllib.request.Request(f"{base}/chat/completions", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=600) as r:
+            return json.loads(r.read())
+
+    try:
+        one(0)  # warm-up
+        t0 = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(parallel) as ex:
+            results = list(ex.map(one, range(1, parallel + 1)))
+        wall = time.perf_counter() - t0
+    finally:
+        srv.close()
+    out_tokens = sum(r["usage"]["completion_tokens"] for r in results)
+    return {"parallel": parallel, "threads": srv.settings.threads, "slots": srv.settings.slots,
+            "output_tokens": out_tokens, "wall_s": round(wall, 2), "tokens_per_s": round(out_tokens / wall, 1),
+            "per_request_decode_tps": [round(r["timings"]["predicted_per_second"], 1) for r in results],
+            "startup_s": round(srv.startup_s or 0, 2)}
+
+
+if __name__ == "__main__":  # python -m silo.local_model [parallel ...]: raw decode throughput
+    import sys
+
+    for p in [int(a) for a in sys.argv[1:]] or [1, 4]:
+        print(benchmark(p))

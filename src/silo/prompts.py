@@ -58,28 +58,39 @@ def _format_rules(mode: str, scratchpad: bool) -> str:
 
 def system_prompt(inst: Instance, cfg: EpisodeConfig, me: int, specs: list[ActionSpec], mode: str,
                   hint: str = "") -> str:
-    """The first message of every agent: task, private data, protocol, actions, rules."""
+    """The first message of every agent: the shared part (task, protocol, actions, rules), then its own part."""
+    return shared_prompt(inst, cfg, specs, mode, hint) + "\n\n" + own_prompt(inst, me)
+
+
+def shared_prompt(inst: Instance, cfg: EpisodeConfig, specs: list[ActionSpec], mode: str, hint: str = "") -> str:
+    """The part identical for every agent of an episode; it comes first, so model servers can reuse its cache."""
     n = inst.n_agents
     variant = check_variant(cfg.prompt_variant)
     from silo.protocols import protocol_class
 
     proto = protocol_class(cfg.protocol)
     if n > 1:
-        who = (f"You are agent {me} in a team of {n} agents (ids 0 to {n - 1}). Every agent receives these same "
-               "instructions; only the agent id and the private data differ. There are no roles: no agent is in "
-               "charge. No single agent has enough information alone to solve the task.")
-        data_intro = "Your private data (only you can see it; every other agent holds different data):"
+        team = (f"A team of {n} agents (ids 0 to {n - 1}) works on one task. Every agent receives these same "
+                "instructions; only its id and its private data differ. There are no roles: no agent is in charge. "
+                "No single agent has enough information alone to solve the task.")
     else:
-        who = "You are agent 0, working alone: you hold all the data."
-        data_intro = "Your data:"
-    parts = [who, "", "TASK", inst.description, f"Answer format: {inst.answer_format}"]
+        team = "One agent works on a task alone, holding all the data."
+    parts = [team, "", "TASK", inst.description, f"Answer format: {inst.answer_format}"]
     if inst.params:
         parts.append(f"Public parameters: {json.dumps(inst.params, sort_keys=True)}")
-    parts += ["", data_intro, inst.shards[me].text, "", f"COMMUNICATION ({proto.name})", proto.description,
-              "Actions:", action_list(specs), "", "RULES", _rules(cfg, n), _format_rules(mode, variant == "scratchpad")]
+    parts += ["", f"COMMUNICATION ({proto.name})", proto.description, "Actions:", action_list(specs), "", "RULES",
+              _rules(cfg, n), _format_rules(mode, variant == "scratchpad")]
     if variant == "hints" and hint:
         parts += ["", "HINT", hint]
     return "\n".join(parts)
+
+
+def own_prompt(inst: Instance, me: int) -> str:
+    """The agent's own part: its id and its private data."""
+    if inst.n_agents == 1:
+        return f"YOU\nYou are agent 0. Your data:\n{inst.shards[me].text}"
+    return (f"YOU\nYou are agent {me}. Your private data (only you can see it; every other agent holds different "
+            f"data):\n{inst.shards[me].text}")
 
 
 def _rules(cfg: EpisodeConfig, n: int) -> str:

@@ -18,7 +18,10 @@ map or the embedded server's slot size); the model options are listed in silo.ll
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from silo import prompts
@@ -38,7 +41,24 @@ def llm_team(inst: Instance, cfg: EpisodeConfig) -> list[LLMAgent]:
     models = cfg.models or [DEFAULT_MODEL] * inst.n_agents
     if len(models) != inst.n_agents:
         raise ValueError(f"{len(models)} models for {inst.n_agents} agents")
-    return [LLMAgent(a, inst, cfg, models[a]) for a in range(inst.n_agents)]
+    team = Team() if cfg.extra.get("prefill", True) and inst.n_agents > 1 else None
+    return [LLMAgent(a, inst, cfg, models[a], team if is_local(models[a]) else None) for a in range(inst.n_agents)]
+
+
+class Team:
+    """State shared by the agents of one episode: one prefill of the shared prompt per local model.
+
+    All agents start in the same instant, so without it the embedded server would process the
+    shared part of the prompt once per agent; after it, their first calls reuse the cached prefix.
+    Used for the embedded model only (a prefill on a paid API costs money, and its caching differs)."""
+
+    def __init__(self):
+        self._tasks: dict[str, asyncio.Task] = {}
+
+    async def prefilled(self, model: str, start: Callable[[], Awaitable[None]]) -> None:
+        if model not in self._tasks:  # the first agent to arrive starts it; the others wait for it
+            self._tasks[model] = asyncio.ensure_future(start())
+        await self._tasks[model]
 
 
 def default_mode(model: str) -> str:
@@ -51,8 +71,9 @@ def default_mode(model: str) -> str:
 class LLMAgent:
     """An agent whose actions are chosen by a model through litellm."""
 
-    def __init__(self, me: int, inst: Instance, cfg: EpisodeConfig, model: str):
+    def __init__(self, me: int, inst: Instance, cfg: EpisodeConfig, model: str, team: Team | None = None):
         self.me, self.inst, self.cfg, self.model = me, inst, cfg, model
+        self.team = team
         self.settings = LLMSettings.from_extra(model, cfg.extra)
         self.client = Client(self.settings, cfg.replicate)
         self.mode = cfg.extra.get("action_mode") or default_mode(model)
@@ -71,8 +92,10 @@ class LLMAgent:
         """Model calls until the agent waits, submits or the round's action budget is used."""
         if not self.history.messages:
             hint = getattr(get_task(self.inst.task), "hint", "") or ""
-            self.history.add("system", prompts.system_prompt(self.inst, self.cfg, self.me, turn.specs, self.mode,
-                                                               hint))
+            shared = prompts.shared_prompt(self.inst, self.cfg, turn.specs, self.mode, hint)
+            if self.team is not None:
+                await self.team.prefilled(self.model, lambda: self._prefill(turn, shared))
+            self.history.add("system", shared + "\n\n" + prompts.own_prompt(self.inst, self.me))
         self.history.note(prompts.round_message(self.cfg, turn.round, turn.specs, self.inst.n_agents))
         for _ in range(turn.budget):  # model calls are bounded even when every reply is malformed
             if turn.done:
@@ -140,25 +163,38 @@ class LLMAgent:
             turn.log(Event(round=turn.round, agent=self.me, kind="note", data={"context_elided": elided}))
         messages = self.history.send()
         tools, fmt = self._request_shape(turn.specs)
-        self.calls += 1
-
-        def on_attempt(rec: dict[str, Any]) -> None:
-            turn.log(Event(round=turn.round, agent=self.me, kind="model_call",
-                           data=self._call_record(messages, tools, fmt, rec)))
-
         try:
-            reply = await self.client.complete(messages, tools, fmt, on_attempt)
+            reply = await self._logged_call(turn, self.client, messages, tools, fmt)
         except LLMError as e:
             raise AgentFailure(f"agent {self.me} ({self.model}): {e}") from None
         self.history.observe(messages, reply.input_tokens)
         return reply
 
-    def _call_record(self, messages: list[dict], tools: Any, fmt: Any, rec: dict[str, Any]) -> dict[str, Any]:
+    async def _logged_call(self, turn: Turn, client: Client, messages: list[dict], tools: Any, fmt: Any,
+                           purpose: str = "act") -> Reply:
+        self.calls += 1
+
+        def on_attempt(rec: dict[str, Any]) -> None:
+            data = self._call_record(messages, tools, fmt, rec, client.s.sampling(self.cfg.replicate))
+            data["purpose"] = purpose
+            turn.log(Event(round=turn.round, agent=self.me, kind="model_call", data=data))
+
+        return await client.complete(messages, tools, fmt, on_attempt)
+
+    async def _prefill(self, turn: Turn, shared: str) -> None:
+        """One request with the team's shared prompt (max_tokens 1), so the server processes it once."""
+        client = Client(replace(self.settings, max_tokens=1), self.cfg.replicate)
+        try:
+            await self._logged_call(turn, client, [{"role": "system", "content": shared}], None, None, "prefill")
+        except LLMError:
+            pass  # only an optimisation: the agents' own calls report the failure if it persists
+
+    def _call_record(self, messages: list[dict], tools: Any, fmt: Any, rec: dict[str, Any],
+                     sampling: dict[str, Any]) -> dict[str, Any]:
         prefix = _common_prefix(self._logged, messages)
         data: dict[str, Any] = {"model": self.model, "call": self.calls, "mode": self.mode,
                                 "prompt_version": prompts.PROMPT_VERSION, "variant": self.cfg.prompt_variant,
-                                "prefix_len": prefix, "messages": messages[prefix:],
-                                "sampling": self.settings.sampling(self.cfg.replicate)}
+                                "prefix_len": prefix, "messages": messages[prefix:], "sampling": sampling}
         if (tools, fmt) != self._logged_tools:
             data["tools"], data["response_format"] = tools, fmt
             self._logged_tools = (tools, fmt)
