@@ -133,3 +133,16 @@ def test_full_disk_keeps_completed_episodes(tmp_path):
     assert "Traceback" not in proc.stderr
     eps = list(RunDir(out).episodes())  # the small episode was written whole and still loads
     assert [e.config.n_agents for e in eps] == [2] and eps[0].status == "complete"
+
+
+def test_episode_files_round_trip_including_null_answers(tmp_path):
+    from silo.records import Episode, EpisodeConfig, Submission
+    from silo.tasks import get_task
+
+    inst = get_task("I-01").make_instance(2)
+    ep = Episode(id="e", config=EpisodeConfig(task="I-01", n_agents=2, protocol="p2p", team="t"), instance=inst,
+                 events=[], submissions=[Submission(agent=0, round=1, answer=None)], status="max_rounds", rounds=3)
+    rd = RunDir(tmp_path)
+    rd.episodes_dir.mkdir()
+    rd.write_episode(ep)
+    assert list(rd.episodes()) == [ep]

@@ -146,6 +146,7 @@ def resume(run_dir, **opts):
     if rc is None:
         raise RunDirError(f"no run config in {run_dir}: not a run directory")
     shard = json.loads((rd.path / "config.json").read_text()).get("shard")
+    rd.clean_stale()
     _execute(shard_slice(_specs(rc), shard), rd, {**opts, "force": False})
 
 

@@ -23,7 +23,7 @@ class Shard(Record):
     """One agent's private slice of the global input."""
 
     agent: int
-    data: Any = Field(description="Machine-readable shard (JSON values).")
+    data: Any = Field(default=None, description="Machine-readable shard (JSON values).")
     text: str = Field(description="The shard as rendered into the agent's prompt.")
 
 
@@ -93,7 +93,7 @@ class Submission(Record):
 
     agent: int
     round: int
-    answer: Any
+    answer: Any = None  # default only so files written without null fields load back
 
 
 class Usage(Record):
