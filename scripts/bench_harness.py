@@ -28,6 +28,7 @@ from silo.suite import load_suite
 from silo.tasks import get_task
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+LOAD_AT_START = os.getloadavg()[0]
 TEAMS = ["oracle", "gossip", "premature", "miscompute", "silent"]
 
 
@@ -93,7 +94,8 @@ def render(grid: dict, stress: dict, quick: bool) -> str:
         "<!-- HARNESS:BEGIN -->",
         "## Harness (scripted teams, no model)",
         "",
-        f"Command: `{cmd}` on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
+        f"Command: `{cmd}` on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"load average {LOAD_AT_START:.1f} when it started (other work on the machine slows these numbers).",
         "",
         f"**Reference grid{' (N <= 10 only)' if quick else ''}** x 5 scripted teams, one process, one core:",
         "",
