@@ -10,6 +10,7 @@ from silo import prompts
 from silo.agents.llm_agent import LLMAgent, default_mode, llm_team
 from silo.episode import SUBMIT, WAIT, run_episode
 from silo.llm import LLMSettings
+from silo.prompts import History
 from silo.protocols import protocol_class
 from silo.records import EpisodeConfig
 from silo.tasks import get_task
@@ -131,3 +132,63 @@ def test_truncated_submission_is_refused_not_completed():
     errors = [e for e in ep.events if e.kind == "error"]
     assert len(errors) == 1 and "cut off or incomplete" in errors[0].result
     assert [s.answer for s in ep.submissions] == [5, 5]  # the agent said it in full on its next call
+
+
+def _tool_pairs_ok(msgs):
+    """Every tool message answers a call of the closest preceding assistant message."""
+    ids: set = set()
+    for m in msgs:
+        if m["role"] == "assistant":
+            ids = {c["id"] for c in m.get("tool_calls") or []}
+        elif m["role"] == "tool" and m["tool_call_id"] not in ids:
+            return False
+    return True
+
+
+def test_history_elides_long_results_first():
+    h = History(window=2000, max_tokens=100)
+    h.add("system", "task " * 20)
+    for k in range(6):
+        h.note(f"Round {k}")
+        h.add("assistant", '{"name": "receive_messages", "arguments": {}}')
+        h.note("receive_messages -> " + "7" * 800, elidable=True)
+    h.send()
+    assert h.estimate() > 0.9 * h.limit
+    report = h.fit()
+    sent = h.send()
+    assert report["elided"] >= 1 and report["dropped"] == 0
+    assert report["est_tokens_after"] <= 0.6 * h.limit < report["est_tokens_before"]
+    assert sent[0]["content"] == "task " * 20  # never touched
+    assert "[elided to fit the context window: 820 characters of an old action result]" in sent[3]["content"]
+    assert "Round 1" in sent[3]["content"]  # the round header shares the message but is kept
+    assert "7" * 800 in sent[-1]["content"]  # the newest result is kept
+
+
+def test_history_drops_oldest_exchanges_when_eliding_is_not_enough():
+    h = History(window=1000, max_tokens=100)
+    h.add("system", "task")
+    for k in range(60):
+        h.add("assistant", None, tool_calls=[{"id": f"c{k}", "type": "function",
+                                              "function": {"name": "wait", "arguments": "{}"}}])
+        h.tool(f"c{k}", f"wait -> ok {k}")
+    before = h.send()
+    report = h.fit()
+    after = h.send()
+    assert report["dropped"] > 0 and report["est_tokens_after"] <= 0.6 * h.limit
+    assert after[0] == before[0] and after[-2:] == before[-2:]
+    marker = f"[earlier conversation removed to fit the context window: {report['dropped']} messages]"
+    assert after[1]["content"] == marker
+    assert len(after) == len(before) - report["dropped"] + 1
+    assert _tool_pairs_ok(after)
+    again = h.fit(force=True)  # forced (after a context error): shrinks further, marker counts up
+    final = h.send()
+    assert again["dropped"] > 0 and _tool_pairs_ok(final)
+    assert final[1]["content"].endswith(f"{report['dropped'] + again['dropped']} messages]")
+
+
+def test_history_below_the_threshold_is_untouched():
+    h = History(window=100000, max_tokens=100)
+    h.add("system", "task")
+    h.note("Round 1")
+    msgs = h.send()
+    assert h.fit() is None and h.send() == msgs

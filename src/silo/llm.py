@@ -33,6 +33,16 @@ NO_KEY = "sk-no-key"
 class LLMError(Exception):
     """A model call that failed for good (retries exhausted or a permanent error)."""
 
+    def __init__(self, msg: str, context_exceeded: bool = False):
+        super().__init__(msg)
+        self.context_exceeded = context_exceeded
+
+
+def is_context_error(exc: BaseException) -> bool:
+    """The request was longer than the model's context window (the caller may shrink it and retry)."""
+    text = str(exc).lower()
+    return type(exc).__name__ == "ContextWindowExceededError" or "exceeds the available context" in text
+
 
 @dataclass(frozen=True)
 class LLMSettings:
@@ -196,7 +206,8 @@ class Client:
                 report({"attempt": attempt, "cached": False, "latency_s": round(time.perf_counter() - t0, 4),
                         "error": err, "transient": transient})
                 if not transient or attempt > self.s.retries:
-                    raise LLMError(f"model call failed after {attempt} attempt(s): {err}") from None
+                    msg = f"model call failed after {attempt} attempt(s): {err}"
+                    raise LLMError(msg, is_context_error(e)) from None
                 delay = min(self.s.backoff_max_s, self.s.backoff_s * 2 ** (attempt - 1)) * random.uniform(0.5, 1)
                 log.warning("model %s attempt %d failed (%s); retrying in %.1fs", self.s.model, attempt, err, delay)
                 await asyncio.sleep(delay)

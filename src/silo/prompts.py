@@ -155,3 +155,121 @@ def _bounded(schema: dict[str, Any], max_chars: int) -> dict[str, Any]:
         elif "type" not in prop and "anyOf" not in prop:
             out["properties"][name] = {**ANSWER_VALUE, **prop}
     return out
+
+
+class History:
+    """One agent's conversation, append-only until it nears the context window.
+
+    Then, oldest first, long action results and long replies are elided (replaced by a marker);
+    if that is not enough, the oldest exchanges are removed whole, behind one marker message.
+    The system message (task, data) and the last two exchanges are always kept."""
+
+    MARK = "[elided to fit the context window: {} characters of an old {}]"
+    MIN_ELIDE = 160  # shorter texts are kept: the marker would not be shorter
+    DROPPED = "[earlier conversation removed to fit the context window: {} messages]"
+
+    def __init__(self, window: int, max_tokens: int):
+        self.messages: list[dict[str, Any]] = []
+        self.window = window
+        self.limit = max(window // 2, window - max_tokens)  # room left for the reply
+        self.tokens_per_char = 0.4  # calibrated on every reply's real token count
+        self._pending: list[tuple[str, bool]] = []
+        self._parts: list[list[tuple[str, bool]] | None] = []  # per message: (text, elidable) parts of user/tool
+        self.dropped = 0
+
+    def add(self, role: str, content: str | None, **extra: Any) -> None:
+        self._flush()
+        self._append({"role": role, "content": content, **extra}, None)
+
+    def tool(self, call_id: str, content: str) -> None:
+        self._append({"role": "tool", "tool_call_id": call_id, "content": content}, [(content, True)])
+
+    def note(self, text: str, elidable: bool = False) -> None:
+        """Text for the next user message (results and the round header share one message)."""
+        self._pending.append((text, elidable))
+
+    def _append(self, msg: dict[str, Any], parts: list[tuple[str, bool]] | None) -> None:
+        self.messages.append(msg)
+        self._parts.append(parts)
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._append({"role": "user", "content": "\n\n".join(t for t, _ in self._pending)}, self._pending)
+            self._pending = []
+
+    def send(self) -> list[dict[str, Any]]:
+        """The messages of the next request (a copy: later changes do not alter logged requests)."""
+        self._flush()
+        return json.loads(json.dumps(self.messages))
+
+    def observe(self, sent: list[dict], input_tokens: int) -> None:
+        if input_tokens > 0:
+            self.tokens_per_char = input_tokens / max(1, _chars(sent))
+
+    def estimate(self) -> int:
+        return int((_chars(self.messages) + sum(len(t) for t, _ in self._pending)) * self.tokens_per_char)
+
+    def fit(self, force: bool = False) -> dict[str, Any] | None:
+        """Shrink the history once the estimate nears the limit (or when forced); report what was done."""
+        before = self.estimate()
+        if before <= 0.9 * self.limit and not force:
+            return None
+        target = (0.4 if force else 0.6) * self.limit  # well below the limit, so this happens rarely
+        elided = self._elide(target)
+        dropped = self._drop(target)
+        if not (elided or dropped):
+            return None
+        return {"elided": elided, "dropped": dropped, "est_tokens_before": before,
+                "est_tokens_after": self.estimate(), "window": self.window}
+
+    def _elide(self, target: float) -> int:
+        count = 0
+        for i in range(1, len(self.messages)):
+            if self.estimate() <= target:
+                break
+            count += self._elide_one(i)
+        return count
+
+    def _elide_one(self, i: int) -> int:
+        msg, parts = self.messages[i], self._parts[i]
+        if parts is not None:
+            new = [(self.MARK.format(len(t), "action result"), False) if e and len(t) > self.MIN_ELIDE else (t, e)
+                   for t, e in parts]
+            if new == parts:
+                return 0
+            self._parts[i] = new
+            msg["content"] = "\n\n".join(t for t, _ in new)
+            return 1
+        changed = 0
+        if msg["role"] == "assistant" and len(msg.get("content") or "") > self.MIN_ELIDE:
+            msg["content"] = self.MARK.format(len(msg["content"]), "reply")
+            changed = 1
+        for call in msg.get("tool_calls") or []:
+            args = call["function"]["arguments"] or ""
+            if len(args) > self.MIN_ELIDE:
+                call["function"]["arguments"] = json.dumps({"elided": self.MARK.format(len(args), "tool call")})
+                changed = 1
+        return changed
+
+    def _drop(self, target: float) -> int:
+        """Remove the oldest exchanges (an assistant message and what follows it) after the system message."""
+        removed = 0
+        while self.estimate() > target:
+            starts = [i for i, m in enumerate(self.messages) if m["role"] == "assistant"]
+            if len(starts) <= 2:
+                break
+            has_marker = (self.messages[1].get("content") or "").startswith(self.DROPPED[:20])
+            begin, end = (2 if has_marker else 1), starts[1]
+            del self.messages[begin:end]
+            del self._parts[begin:end]
+            removed += end - begin
+            self.dropped += end - begin
+            if not has_marker:
+                self.messages.insert(1, {"role": "user", "content": ""})
+                self._parts.insert(1, None)
+            self.messages[1]["content"] = self.DROPPED.format(self.dropped)
+        return removed
+
+
+def _chars(messages: list[dict]) -> int:
+    return len(json.dumps(messages))

@@ -19,7 +19,6 @@ map or the embedded server's slot size); the model options are listed in silo.ll
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -29,6 +28,7 @@ from silo.agents.action_parser import ActionParseError, normalise_name, parse_ac
 from silo.episode import AgentFailure, Turn
 from silo.llm import Client, LLMError, LLMSettings, Reply, context_window, supports_tools
 from silo.local_model import DEFAULT_MODEL, is_local
+from silo.prompts import History
 from silo.records import Action, ActionSpec, EpisodeConfig, Event, Instance
 from silo.tasks import get_task
 
@@ -158,17 +158,21 @@ class LLMAgent:
         return None, None
 
     async def _call(self, turn: Turn) -> Reply:
-        elided = self.history.fit()
-        if elided:
-            turn.log(Event(round=turn.round, agent=self.me, kind="note", data={"context_elided": elided}))
-        messages = self.history.send()
-        tools, fmt = self._request_shape(turn.specs)
-        try:
-            reply = await self._logged_call(turn, self.client, messages, tools, fmt)
-        except LLMError as e:
-            raise AgentFailure(f"agent {self.me} ({self.model}): {e}") from None
-        self.history.observe(messages, reply.input_tokens)
-        return reply
+        for force in (False, True):  # a request over the window is shrunk harder and sent once more
+            shrunk = self.history.fit(force)
+            if shrunk:
+                turn.log(Event(round=turn.round, agent=self.me, kind="note", data={"context_shrunk": shrunk}))
+            messages = self.history.send()
+            tools, fmt = self._request_shape(turn.specs)
+            try:
+                reply = await self._logged_call(turn, self.client, messages, tools, fmt)
+            except LLMError as e:
+                if e.context_exceeded and not force:
+                    continue
+                raise AgentFailure(f"agent {self.me} ({self.model}): {e}") from None
+            self.history.observe(messages, reply.input_tokens)
+            return reply
+        raise AssertionError("unreachable")
 
     async def _logged_call(self, turn: Turn, client: Client, messages: list[dict], tools: Any, fmt: Any,
                            purpose: str = "act") -> Reply:
@@ -225,73 +229,3 @@ def replay_messages(events: list[Event], agent: int) -> list[list[dict]]:
             prev = prev[:e.data["prefix_len"]] + list(e.data["messages"])
             out.append(prev)
     return out
-
-
-class History:
-    """One agent's conversation: append-only, except that old tool results are elided near the window."""
-
-    MARK = "[elided to fit the context window: {} characters of an old action result]"
-    MIN_ELIDE = 160  # shorter results are kept: the marker would not be shorter
-
-    def __init__(self, window: int, max_tokens: int):
-        self.messages: list[dict[str, Any]] = []
-        self.window = window
-        self.limit = max(window // 2, window - max_tokens)  # room left for the reply
-        self.tokens_per_char = 0.4  # calibrated on the first reply's real token count
-        self._pending: list[tuple[str, bool]] = []
-        self._parts: dict[int, list[tuple[str, bool]]] = {}  # user message index -> (text, elidable) parts
-
-    def add(self, role: str, content: str | None, **extra: Any) -> None:
-        self._flush()
-        self.messages.append({"role": role, "content": content, **extra})
-
-    def tool(self, call_id: str, content: str) -> None:
-        self.messages.append({"role": "tool", "tool_call_id": call_id, "content": content})
-        self._parts[len(self.messages) - 1] = [(content, True)]
-
-    def note(self, text: str, elidable: bool = False) -> None:
-        """Text for the next user message (results and the round header share one message)."""
-        self._pending.append((text, elidable))
-
-    def _flush(self) -> None:
-        if self._pending:
-            self.messages.append({"role": "user", "content": "\n\n".join(t for t, _ in self._pending)})
-            self._parts[len(self.messages) - 1] = self._pending
-            self._pending = []
-
-    def send(self) -> list[dict[str, Any]]:
-        """The messages of the next request (a copy: later appends do not alter logged requests)."""
-        self._flush()
-        return [dict(m) for m in self.messages]
-
-    def observe(self, sent: list[dict], input_tokens: int) -> None:
-        if input_tokens > 0:
-            self.tokens_per_char = input_tokens / max(1, _chars(sent))
-
-    def estimate(self) -> int:
-        return int((_chars(self.messages) + sum(len(t) for t, _ in self._pending)) * self.tokens_per_char)
-
-    def fit(self) -> dict[str, Any] | None:
-        """Elide the oldest action results once the estimate nears the limit; report what was elided."""
-        before = self.estimate()
-        if before <= 0.9 * self.limit:
-            return None
-        count = chars = 0
-        for i in sorted(self._parts):
-            if self.estimate() <= 0.6 * self.limit:  # elide well below the limit, so it happens rarely
-                break
-            parts = self._parts[i]
-            new = [(self.MARK.format(len(t)), False) if e and len(t) > self.MIN_ELIDE else (t, e) for t, e in parts]
-            if new != parts:
-                count += 1
-                chars += sum(len(t) for t, e in parts if e)
-                self._parts[i] = new
-                self.messages[i]["content"] = "\n\n".join(t for t, _ in new)
-        if not count:
-            return None
-        return {"messages": count, "chars": chars, "est_tokens_before": before, "est_tokens_after": self.estimate(),
-                "window": self.window}
-
-
-def _chars(messages: list[dict]) -> int:
-    return len(json.dumps(messages))
