@@ -1,13 +1,13 @@
 """Conformance on the structured protocols: reference teams land in their designed classes.
 
 Cells (docs/structure.md), chosen to keep CI (2 cores) fast. Measured CPU time of the five
-reference teams per cell, summed, on the dev machine:
-- every task x every structured protocol x N in {2, 5, 10, 20}: 960 cells, about 85 s in all;
+reference teams, summed over cells (dev machine, one core):
+- every task x every structured protocol x N in {2, 5, 10, 20}: 960 cells, 64 s;
 - N in {50, 100} on one representative task per level (I-01 star reduce, II-11 segmented chain,
-  III-21 segmented shuffle): 48 cells, about 2.5 min (p2p:ring at N = 100 is the costliest cell,
-  about 10-25 s: flooding 100 partials around a ring is 10^4 messages to replay).
-The full grid (every task at N = 50 and 100 too) passes but costs about 30-60 min of CPU, so it
-is opt-in: SILO_FULL_STRUCTURE=1.
+  III-21 segmented shuffle): 48 cells, 105 s (the costliest cell is p2p:ring at N = 100, 5-25 s:
+  flooding 100 partials around a ring is 10^4 messages for the scorer to replay).
+The full grid (every task at N = 50 and 100 as well: 1,440 cells) passes too but costs 28 min of
+CPU (p2p:ring at N = 100 alone 7.7 min), so it is opt-in: SILO_FULL_STRUCTURE=1.
 """
 
 import os
