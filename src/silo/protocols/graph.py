@@ -8,8 +8,9 @@ and the scripted teams all see the same graph; the graph is recorded in Episode.
   grid        rows = floor(sqrt(N)), cols = ceil(N/rows), agents placed row-major (the last row may
               be ragged): right and down neighbours; defined for every N (N = 2, 3 are lines)
   smallworld  Watts-Strogatz: ring lattice of degree 4 (2 each side), each lattice edge rewired with
-              probability 0.2; seeded by sha512("silo|smallworld|N") (Python's str seeding), redrawn
-              deterministically until connected; N <= 5 is the complete graph
+              probability 0.2; random.Random seeded with the string "silo|smallworld|N|attempt" (str
+              seeds are hashed with sha512: stable across runs), attempt 0, 1, ... until connected;
+              N <= 5 is the complete graph
 """
 
 from __future__ import annotations
