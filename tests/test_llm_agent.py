@@ -92,7 +92,7 @@ def test_action_schema_accepts_exactly_the_protocol_actions():
     assert names == ["list_files", "read_file", "write_file", "delete_file", "wait", "submit_result"]
     write = schema["anyOf"][2]
     assert write["required"] == ["thought", "name", "arguments"]
-    assert write["properties"]["arguments"]["properties"]["content"]["maxLength"] == 600
+    assert write["properties"]["arguments"]["properties"]["content"]["maxLength"] == 400
     answer = schema["anyOf"][5]["properties"]["arguments"]["properties"]["answer"]
     assert "anyOf" in answer  # bounded JSON value, not an arbitrarily nested one
     json.dumps(schema)

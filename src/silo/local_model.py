@@ -5,7 +5,8 @@ The server is shared by every episode of a process: started once, lazily, on the
 like any OpenAI-compatible server: `resolve()` maps `local/smollm2-135m` to an `openai/...` model
 string and the server's address.
 
-Environment knobs (all optional): SILO_LOCAL_SLOTS (parallel sequences, default 4),
+Environment knobs (all optional): SILO_LOCAL_SLOTS (parallel sequences, default 12: one per
+concurrently active agent, so each conversation keeps its own slot's KV cache; 1.1 GB in all),
 SILO_LOCAL_CTX (context tokens per slot, default 4096), SILO_LOCAL_THREADS (decode threads,
 default cpu_count - 1: a thread barrier that shares its core with the Python process collapses
 throughput by two orders of magnitude on a 2-core machine).
@@ -59,7 +60,7 @@ def weights_path(name: str) -> Path:
 class ServerSettings:
     """How the embedded server is started."""
 
-    slots: int = 4
+    slots: int = 12
     ctx_per_slot: int = 4096
     threads: int = 1
 
@@ -67,7 +68,7 @@ class ServerSettings:
     def from_env(cls) -> ServerSettings:
         """Settings from SILO_LOCAL_* variables, else defaults tuned for small CPU machines."""
         cpus = os.cpu_count() or 1
-        return cls(slots=_env_int("SILO_LOCAL_SLOTS", 4), ctx_per_slot=_env_int("SILO_LOCAL_CTX", 4096),
+        return cls(slots=_env_int("SILO_LOCAL_SLOTS", 12), ctx_per_slot=_env_int("SILO_LOCAL_CTX", 4096),
                    threads=_env_int("SILO_LOCAL_THREADS", max(1, cpus - 1)))
 
 

@@ -124,7 +124,7 @@ def format_result(action: str, ok: bool, result: Any) -> str:
     return f"{action} -> {body}" if ok else f"{action} -> ERROR: {body}"
 
 
-def action_schema(specs: list[ActionSpec], scratchpad: bool, max_chars: int = 600) -> dict[str, Any]:
+def action_schema(specs: list[ActionSpec], scratchpad: bool, max_chars: int = 400) -> dict[str, Any]:
     """JSON schema of one action (name + its own arguments), to constrain models without tool calling."""
     options = []
     for s in specs:
@@ -146,12 +146,15 @@ ANSWER_VALUE = {"anyOf": [_SCALAR, {"type": "array", "items": _FLAT},
                           {"type": "object", "additionalProperties": _FLAT}]}
 
 
+SHORT_ARGS = {"path": 120, "prefix": 120}  # file names need no more
+
+
 def _bounded(schema: dict[str, Any], max_chars: int) -> dict[str, Any]:
     # bound free-text arguments so a constrained small model cannot ramble until max_tokens
     out = json.loads(json.dumps(schema))
     for name, prop in out.get("properties", {}).items():
         if prop.get("type") == "string":
-            prop.setdefault("maxLength", max_chars)
+            prop.setdefault("maxLength", min(max_chars, SHORT_ARGS.get(name, max_chars)))
         elif "type" not in prop and "anyOf" not in prop:
             out["properties"][name] = {**ANSWER_VALUE, **prop}
     return out
