@@ -21,8 +21,9 @@ install: $(STAMP)
 browser:
 	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# the embedded model (SmolLM2-135M on llama.cpp, offline) on tasks/quick.toml; re-running resumes
 demo: install
-	$(VENV)/bin/silo run --task I-01,I-07,II-11,II-14,III-21,III-23 --n 1,2,5 --team oracle,premature,miscompute -o runs/demo
+	$(VENV)/bin/silo run --suite quick --concurrency 6 -o runs/demo
 
 lint: install
 	$(VENV)/bin/ruff check src tests scripts
