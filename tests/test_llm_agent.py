@@ -7,7 +7,7 @@ import pytest
 
 from fault_server import FaultServer
 from silo import prompts
-from silo.agents.llm_agent import LLMAgent, default_mode, llm_team
+from silo.agents.llm_agent import default_mode, llm_team
 from silo.episode import SUBMIT, WAIT, run_episode
 from silo.llm import LLMSettings
 from silo.prompts import History
@@ -76,14 +76,20 @@ def test_variants():
         prompts.check_variant("cheat")
 
 
-def test_hints_variant_uses_the_task_hint_attribute():
-    c = cfg(prompt_variant="hints")
-    inst = get_task("I-01").make_instance(3, 0, 0)
-    hint = getattr(get_task("I-01"), "hint", "")
-    agent = LLMAgent(0, inst, c, "openai/x")
-    assert agent.scratchpad is False
-    text = prompts.system_prompt(inst, c, 0, specs(), agent.mode, hint)
-    assert (hint and hint in text) or not hint
+def test_hints_variant_sends_the_task_hint(monkeypatch):
+    """The agent reads the task's `hint` attribute and sends it only under the hints variant."""
+    task = get_task("I-01")
+    monkeypatch.setattr(type(task), "hint", "Reduce to agent 0 (star).", raising=False)
+    sent = {}
+    for variant in ("hints", "neutral"):
+        with FaultServer(default=("ok", '{"name": "submit_result", "arguments": {"answer": 1}}')) as fs:
+            c = cfg(n_agents=2, models=["openai/fault"] * 2, prompt_variant=variant,
+                    extra={"api_base": fs.base, "cache": False, "action_mode": "json"})
+            inst = task.make_instance(2, 0, 0)
+            asyncio.run(run_episode(inst, c, llm_team(inst, c)))
+            sent[variant] = fs.requests[0]["messages"][0]["content"]
+    assert "HINT\nReduce to agent 0 (star)." in sent["hints"]
+    assert "Reduce to agent 0" not in sent["neutral"]
 
 
 def test_action_schema_accepts_exactly_the_protocol_actions():

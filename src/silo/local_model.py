@@ -206,7 +206,7 @@ def benchmark(parallel: int = 1, max_tokens: int = 128, settings: ServerSettings
 
     def one(i: int) -> dict:
         body = {"messages": [{"role": "user", "content": f"Count from {i} to {i + 500}, one number per line."}],
-                "max_tokens": max_tokens, "seed": i, "cache_prompt": False}
+                "max_tokens": max_tokens, "seed": i, "cache_prompt": False, "ignore_eos": True}
         req = urllib.request.Request(f"{base}/chat/completions", data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=600) as r:
