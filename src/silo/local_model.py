@@ -8,8 +8,10 @@ string and the server's address.
 Environment knobs (all optional): SILO_LOCAL_SLOTS (parallel sequences, default 12: one per
 concurrently active agent, so each conversation keeps its own slot's KV cache; 1.1 GB in all),
 SILO_LOCAL_CTX (context tokens per slot, default 4096), SILO_LOCAL_THREADS (decode threads,
-default cpu_count - 1: a thread barrier that shares its core with the Python process collapses
-throughput by two orders of magnitude on a 2-core machine).
+default: the cores that are idle when the server starts, 1 to 8). llama.cpp's threads meet at a
+barrier at every layer, so a thread whose core is taken by another process stalls the rest: on
+2 cores, 2 threads decode twice as fast as 1 on an idle machine and half as fast (or far worse)
+when something else runs. Threads never busy-wait (poll 0).
 """
 
 from __future__ import annotations
@@ -67,9 +69,28 @@ class ServerSettings:
     @classmethod
     def from_env(cls) -> ServerSettings:
         """Settings from SILO_LOCAL_* variables, else defaults tuned for small CPU machines."""
-        cpus = os.cpu_count() or 1
         return cls(slots=_env_int("SILO_LOCAL_SLOTS", 12), ctx_per_slot=_env_int("SILO_LOCAL_CTX", 4096),
-                   threads=_env_int("SILO_LOCAL_THREADS", max(1, cpus - 1)))
+                   threads=_env_int("SILO_LOCAL_THREADS", 0) or idle_cores())
+
+
+def idle_cores(sample_s: float = 0.5, cap: int = 8) -> int:
+    """Cores not busy right now (sampled from /proc/stat), between 1 and `cap`; all cores where unknown."""
+    cpus = os.cpu_count() or 1
+    try:
+        a = _cpu_times()
+        time.sleep(sample_s)
+        b = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        return max(1, min(cap, cpus))
+    total, idle = b[0] - a[0], b[1] - a[1]
+    busy = cpus * (total - idle) / total if total > 0 else 0.0
+    return max(1, min(cap, cpus - round(busy)))
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(all, idle + iowait) jiffies of the machine, from the first line of /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields), fields[3] + fields[4]
 
 
 def _env_int(name: str, default: int) -> int:
