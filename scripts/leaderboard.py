@@ -99,19 +99,36 @@ def _round(v):
     return None if v is None or v != v else round(v, 6)
 
 
+def grid_label(r: dict) -> str:
+    """The grid a row was measured on (its task set and N values): rows are only ranked within one grid."""
+    g = r["grid"]
+    k = len(g["tasks"])
+    return f"{k} task{'s' if k != 1 else ''}, N={','.join(map(str, g['n_agents']))}"
+
+
+def _key(r: dict) -> tuple:
+    return (*(json.dumps(r[k]) for k in KEY), json.dumps([r["grid"]["tasks"], r["grid"]["n_agents"]]))
+
+
 def merge(existing: list[dict], new: list[dict]) -> list[dict]:
-    """Rows of `new` replace rows of `existing` with the same key; the others are kept."""
-    def key(r):
-        return tuple(json.dumps(r[k]) for k in KEY)
+    """Rows of `new` replace rows of `existing` with the same key (configuration and grid); others are kept."""
+    key = _key
     fresh = {key(r): r for r in new}
     return [r for r in existing if key(r) not in fresh] + list(fresh.values())
 
 
+def sections(rows: list[dict]) -> list[tuple[str, str]]:
+    """(grid label, protocol) pairs of the page: larger grids first, 'all' first within a grid."""
+    size = {grid_label(r): (len(r["grid"]["tasks"]), len(r["grid"]["n_agents"])) for r in rows}
+    pairs = {(grid_label(r), r["protocol"]) for r in rows}
+    return sorted(pairs, key=lambda gp: (-size[gp[0]][0], -size[gp[0]][1], gp[0], gp[1] != "all", gp[1]))
+
+
 def ranked(rows: list[dict]) -> list[dict]:
-    """Rank rows within each protocol by S with ties inside overlapping intervals; sorted by rank then S."""
+    """Rank rows within each grid and protocol by S with ties inside overlapping intervals; sorted by rank then S."""
     out = []
-    for proto in sorted({r["protocol"] for r in rows}, key=lambda p: (p != "all", p)):
-        group = [r for r in rows if r["protocol"] == proto]
+    for grid, proto in sections(rows):
+        group = [r for r in rows if r["protocol"] == proto and grid_label(r) == grid]
         val = [r["S"]["value"] if r["S"]["value"] is not None else float("nan") for r in group]
         lo = [r["S"]["lo"] if r["S"]["lo"] is not None else float("nan") for r in group]
         hi = [r["S"]["hi"] if r["S"]["hi"] is not None else float("nan") for r in group]
@@ -142,15 +159,14 @@ def page_table(rows: list[dict]) -> pl.DataFrame:
         "prompt": r["prompt_variant"], "protocol": r["protocol"], "S": _pct(r["S"]), "P": _pct(r["P"]),
         "H": _pct(r["H"]), "H-S": _pct(r["gap"]), "solved": _pct(r["solved"]),
         "consensus fail": _pct(r["consensus_failure"]), "RCC": rcc_max(r), "n": str(r["episodes"]),
-        "grid": f"{len(r['grid']['tasks'])} tasks, N={','.join(map(str, r['grid']['n_agents']))}"
-                + (f", {r['grid']['replicates']} reps" if r["grid"]["replicates"] > 1 else ""),
+        "grid": grid_label(r) + (f", {r['grid']['replicates']} reps" if r["grid"]["replicates"] > 1 else ""),
     } for r in rows], schema={c: pl.Utf8 for c in ["rank", "team", "models", "prompt", "protocol", "S", "P", "H",
                                                    "H-S", "solved", "consensus fail", "RCC", "n", "grid"]})
 
 
 INTRO = """Success S (share of agents whose answer is correct) of every team configuration, with its 95% interval
 (cluster bootstrap over instances; Wilson over instances when every instance is all-or-nothing). Rows are
-ranked by S within each protocol; rank = 1 + the number of rows whose interval lies entirely above this
+ranked by S within each grid (task set and N values) and protocol; rank = 1 + the number of rows whose interval lies entirely above this
 row's interval, so configurations whose intervals overlap share a rank (a tie). Only N >= 2 episodes count;
 N = 1 is the single-agent baseline of RCC = 1 - S(N=k)/S(N=1), shown at the largest N. H = share of agents
 that held all the information their answer depends on. Definitions: [metrics](metrics.md)."""
@@ -159,8 +175,9 @@ that held all the information their answer depends on. Definitions: [metrics](me
 def render_md(rows: list[dict], updated: str) -> str:
     """docs/leaderboard.md."""
     parts = ["# silo leaderboard\n", INTRO.replace("\n", " ") + "\n", f"Updated {updated}.\n"]
-    for proto in dict.fromkeys(r["protocol"] for r in rows):
-        parts += [f"## Protocol: {proto}\n", to_markdown(page_table([r for r in rows if r["protocol"] == proto]))]
+    for grid, proto in sections(rows):
+        sel = [r for r in rows if r["protocol"] == proto and grid_label(r) == grid]
+        parts += [f"## {grid}; protocol: {proto}\n", to_markdown(page_table(sel))]
     parts.append(SCHEMA_DOC)
     return "\n".join(parts)
 
@@ -170,9 +187,10 @@ def render_html(rows: list[dict], updated: str) -> str:
     import html
 
     body = [f"<h1>silo leaderboard</h1><p>{html.escape(INTRO)}</p><p>Updated {html.escape(updated)}.</p>"]
-    for proto in dict.fromkeys(r["protocol"] for r in rows):
-        body.append(f"<h2>Protocol: {html.escape(proto)}</h2>")
-        body.append(table_html(page_table([r for r in rows if r["protocol"] == proto])))
+    for grid, proto in sections(rows):
+        sel = [r for r in rows if r["protocol"] == proto and grid_label(r) == grid]
+        body.append(f"<h2>{html.escape(grid)}; protocol: {html.escape(proto)}</h2>")
+        body.append(table_html(page_table(sel)))
     body.append("<p>The schema of data/leaderboard.json is documented in docs/metrics.md (Leaderboard schema).</p>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>silo leaderboard</title>"
             f"<style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from datasets import get_dataset_config_names, load_dataset
 
 from silo.cli import main
-from silo.dataset_card import INSTANCE_FIELDS
+from silo.dataset_rows import INSTANCE_FIELDS
 from silo.publish import (
     REDACTED,
     PublishError,

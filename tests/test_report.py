@@ -131,15 +131,25 @@ def test_leaderboard_ties_and_incremental_merge(ref_run, tmp_path):
     for r in data["rows"]:
         s = r["S"]
         assert s["lo"] <= s["value"] <= s["hi"]
-    # add a second run holding only the silent team: its rows are replaced, the others kept
+    # a second run of the silent team on the same grid replaces its rows, the others are kept
+    again = _run(tmp_path / "again", teams="silent")
+    assert lb.main([str(again), *files]) == 0
+    rows2 = {(r["team"], r["protocol"]): r for r in json.loads((tmp_path / "lb.json").read_text())["rows"]}
+    assert len(rows2) == 20 and rows2[("silent", "p2p")]["sources"] == ["again"]
+    assert rows2[("oracle", "p2p")]["sources"] == ["ref"]
+    # a run on another grid (one task, N = 2) adds rows ranked on their own: alone there, rank 1
     other = _run(tmp_path / "other", teams="silent", tasks="I-01", ns="2")
     assert lb.main([str(other), *files]) == 0
-    rows2 = {(r["team"], r["protocol"]): r for r in json.loads((tmp_path / "lb.json").read_text())["rows"]}
-    assert rows2[("silent", "p2p")]["sources"] == ["other"] and rows2[("silent", "p2p")]["episodes"] == 1
-    assert rows2[("oracle", "p2p")]["sources"] == ["ref"]
+    rows3 = json.loads((tmp_path / "lb.json").read_text())["rows"]
+    small = [r for r in rows3 if r["grid"]["tasks"] == ["I-01"]]
+    assert len(rows3) == 20 + len(small) and {r["sources"][0] for r in small} == {"other"}
+    assert all(r["rank"] == 1 and r["episodes"] == (3 if r["protocol"] == "all" else 1) for r in small)
+    big_silent = [r for r in rows3 if r["team"] == "silent" and r["protocol"] == "all" and len(r["grid"]["tasks"]) == 2]
+    assert big_silent[0]["rank"] > 1  # still ranked against oracle and gossip on its own grid
     assert lb.main(["--render-only", *files]) == 0
     md = (tmp_path / "lb.md").read_text()
-    assert "## Protocol: all" in md and "| 1 | oracle |" in md
+    assert md.index("## 2 tasks, N=2,5; protocol: all") < md.index("## 1 task, N=2; protocol: all")
+    assert "| 1 | oracle |" in md
     assert "<table>" in (tmp_path / "lb.html").read_text()
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from silo import __version__
-from silo.dataset_card import (
+from silo.dataset_card import render_card
+from silo.dataset_rows import (
     AGENT_SCORE_FIELDS,
     EPISODE_FIELDS,
     EPISODE_SCORE_FIELDS,
@@ -27,7 +28,6 @@ from silo.dataset_card import (
     features,
     instance_row,
     leaderboard_table,
-    render_card,
     row_to_episode,
     row_to_instance,
     score_rows,
