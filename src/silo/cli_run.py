@@ -1,0 +1,170 @@
+"""`silo run`, `silo resume` and `silo merge`: resolve a sweep, execute it, score and print it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+
+import click
+
+from silo.cli import _csv, _ints, _print_report, main
+from silo.local_model import DEFAULT_MODEL
+from silo.records import RunConfig
+from silo.runner import Budget, RunDir, RunDirError, expand, pending, prior_usage, run_specs, score_run, shard_slice
+from silo.tasks import all_tasks
+
+
+@main.command()
+@click.option("--suite", default=None, help="Suite name (tasks/NAME.toml) or path; options below override it.")
+@click.option("--task", "task_list", default="I-01,I-07,II-11,II-14,III-21,III-23", show_default=True,
+              help="Comma-separated task ids or slugs, or 'all'.")
+@click.option("--n", "ns", default="1,2,5", show_default=True, help="Comma-separated N values.")
+@click.option("--protocol", "protocols", default="p2p,broadcast,sfs", show_default=True)
+@click.option("--team", "teams", default="llm", show_default=True,
+              help="Comma-separated: llm, oracle, gossip, premature, miscompute, silent.")
+@click.option("--model", default=None, help=f"litellm model for every agent (default {DEFAULT_MODEL}, embedded).")
+@click.option("--models", default=None, help="Heterogeneous team: comma-separated models cycled over agent ids.")
+@click.option("--api-base", default=None, help="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama).")
+@click.option("--api-key-env", default=None, help="Name of the environment variable holding the API key.")
+@click.option("--prompt-variant", "variants", default="neutral", show_default=True,
+              help="Comma-separated: neutral, plan, reminder, scratchpad, hints.")
+@click.option("--temperature", type=float, default=None, help="Sampling temperature (default: the model's).")
+@click.option("--max-tokens", type=int, default=512, show_default=True, help="Max output tokens per model call.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the model-call cache.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--replicates", default=1, show_default=True)
+@click.option("--max-rounds", default=100, show_default=True)
+@click.option("--action-budget", default=10, show_default=True)
+@click.option("--concurrency", default=4, show_default=True, help="Episodes run at once.")
+@click.option("--max-total-tokens", type=int, default=None, help="Run-level token ceiling (input + output).")
+@click.option("--max-cost", type=float, default=None, help="Run-level cost ceiling in USD.")
+@click.option("--force", is_flag=True, help="Re-run episodes already completed in the run directory.")
+@click.option("--shard", default=None, help="Run only slice i/K of the sweep (join slices with `silo merge`).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--address", default=None, help="Ray cluster address (with --executor ray; default: local Ray).")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--instances", default=None,
+              help="Run on instances from a published dataset (folder or hub id) instead of generating them.")
+@click.option("-o", "--out", type=click.Path(file_okay=False), default="runs/latest", show_default=True)
+@click.pass_context
+def run(ctx, suite, **opts):
+    """Run tasks x N x protocol x team into a run directory, then score and report it.
+
+    Re-running into the same directory resumes: completed episodes are skipped, errored ones retried.
+    """
+    rc = _run_config(ctx, suite, opts)
+    if opts["instances"]:
+        rc = _with_instances(ctx, rc, opts)
+    specs = shard_slice(_specs(rc), opts["shard"])
+    rd = RunDir(opts["out"])
+    rd.init(rc, shard=opts["shard"], force=opts["force"])
+    _execute(specs, rd, opts)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--concurrency", default=4, show_default=True)
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--address", default=None)
+@click.option("--max-total-tokens", type=int, default=None)
+@click.option("--max-cost", type=float, default=None)
+@click.option("--no-progress", is_flag=True)
+def resume(run_dir, **opts):
+    """Resume a run directory with its saved config (skips completed, retries errored episodes)."""
+    rd = RunDir(run_dir)
+    rc = rd.saved_config()
+    if rc is None:
+        raise RunDirError(f"no run config in {run_dir}: not a run directory")
+    shard = json.loads((rd.path / "config.json").read_text()).get("shard")
+    rd.clean_stale()
+    _execute(shard_slice(_specs(rc), shard), rd, {**opts, "force": False})
+
+
+def _specs(rc: RunConfig):
+    """Episode specs of a run config: generated, or over instances loaded from a dataset."""
+    source = rc.extra.get("instances_source")
+    if not source:
+        return expand(rc)
+    from silo.publish import load_instances
+    from silo.runner import expand_loaded
+
+    return expand_loaded(rc, load_instances(source))
+
+
+def _with_instances(ctx: click.Context, rc: RunConfig, o: dict) -> RunConfig:
+    """Run on published instances: all of them unless --task / --n narrow the set."""
+    from silo.publish import load_instances
+
+    insts = load_instances(o["instances"])
+    if not insts:
+        raise ValueError(f"no instances in {o['instances']}")
+    default = click.core.ParameterSource.DEFAULT
+    tasks = rc.tasks if ctx.get_parameter_source("task_list") != default else sorted({i.task for i in insts})
+    ns = rc.n_agents if ctx.get_parameter_source("ns") != default else sorted({i.n_agents for i in insts})
+    extra = {**rc.extra, "instances_source": o["instances"]}
+    return rc.model_copy(update={"tasks": tasks, "n_agents": ns, "extra": extra})
+
+
+def _execute(specs, rd: RunDir, opts: dict) -> None:
+    todo, skipped = pending(specs, rd, opts["force"])
+    budget = Budget(opts["max_total_tokens"], opts["max_cost"], prior_usage(rd, {s.id for s in specs}))
+    click.echo(f"{len(specs)} episodes in {rd.path}: {skipped} done, {len(todo)} to run", err=True)
+    if opts["executor"] == "ray":
+        from silo.executor_ray import run_ray
+
+        outcome = run_ray(todo, rd, address=opts["address"], budget=budget, progress=not opts["no_progress"])
+    else:
+        outcome = asyncio.run(run_specs(todo, rd, concurrency=opts["concurrency"], budget=budget,
+                                        progress=not opts["no_progress"]))
+    scores = score_run(rd)
+    _print_report(scores, rd)
+    if outcome.errors:
+        click.echo(f"{outcome.errors} episode(s) ended in error (excluded from accuracy); "
+                   f"re-run `silo resume {rd.path}` to retry them", err=True)
+    if outcome.stopped:
+        click.echo(f"stopped: {outcome.stopped}; the run is resumable: `silo resume {rd.path}` "
+                   "with a higher ceiling", err=True)
+        sys.exit(3)
+
+
+def _run_config(ctx: click.Context, suite: str | None, o: dict) -> RunConfig:
+    """Suite values, overridden by options the user set explicitly."""
+    from silo.suite import load_suite
+
+    base = load_suite(suite) if suite else None
+
+    def given(name: str) -> bool:
+        return base is None or ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT
+
+    fields: dict = base.model_dump() if base else {}
+    if given("task_list"):
+        fields["tasks"] = [t.id for t in all_tasks()] if o["task_list"] == "all" else _csv(o["task_list"])
+    simple = {"ns": ("n_agents", _ints), "protocols": ("protocols", _csv), "teams": ("teams", _csv),
+              "variants": ("prompt_variants", _csv), "seed": ("seed", int), "replicates": ("replicates", int),
+              "max_rounds": ("max_rounds", int), "action_budget": ("action_budget", int)}
+    for opt, (field, conv) in simple.items():
+        if given(opt):
+            fields[field] = conv(o[opt])
+    models = _csv(o["models"]) if o["models"] else [o["model"]] if o["model"] else fields.get("models")
+    fields["models"] = models or [DEFAULT_MODEL]
+    extra = dict(fields.get("extra") or {})
+    for key in ("api_base", "api_key_env", "temperature", "max_tokens"):
+        if o[key] is not None and (given(key) or key not in extra):
+            extra[key] = o[key]
+    extra["cache"] = not o["no_cache"]
+    fields["extra"] = extra
+    return RunConfig(**fields)
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.argument("sources", nargs=-1, required=True, type=click.Path(file_okay=False))
+def merge(out, sources):
+    """Join run directories of shard slices (`--shard i/K`) into OUT, then score it."""
+    from silo.rundir import merge_runs
+
+    rd = RunDir(out)
+    n = merge_runs(rd, [RunDir(s) for s in sources])
+    scores = score_run(rd)
+    click.echo(f"merged {n} episode files from {len(sources)} runs into {out}; {len(scores)} episodes scored")
