@@ -1,13 +1,13 @@
-"""Helpers shared by tasks: answer coercion, level III partial credit, the shuffle topology."""
+"""Helpers shared by tasks: answer coercion and checks, level III partial credit, shared task shapes."""
 
 from __future__ import annotations
 
 import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
-from silo.tasks.base import _canon, as_number
+from silo.tasks.base import TaskSpec, _canon, as_number, split_even
 
 SHUFFLE_TOPOLOGY = "all-to-all shuffle (every agent exchanges with every other)"
 
@@ -17,14 +17,69 @@ def shuffle_messages(n_agents: int) -> int:
     return n_agents * (n_agents - 1)
 
 
-def as_list(x: Any) -> list | None:
-    """An answer as a list (accepts a JSON string of a list); None if impossible."""
+def as_json(x: Any, kind: type | tuple[type, ...]) -> Any:
+    """An answer as an instance of `kind` (a string is decoded as JSON first); None if impossible."""
     if isinstance(x, str):
         try:
             x = json.loads(x)
         except ValueError:
             return None
-    return x if isinstance(x, list) else None
+    return x if isinstance(x, kind) else None
+
+
+def as_list(x: Any) -> list | None:
+    """An answer as a list (accepts a JSON string of a list); None if impossible."""
+    return as_json(x, list)
+
+
+def check_value(value: Any, truth: Any) -> tuple[bool, float]:
+    """(correct, 0/1 credit) of an answer already coerced by the task's parser (None: unreadable)."""
+    ok = value is not None and value == truth
+    return ok, 1.0 if ok else 0.0
+
+
+def check_int_list(got: list[int] | None, truth: list[int]) -> tuple[bool, float]:
+    """Level III check of an int list (None: unreadable): exact match, else LCS partial credit."""
+    if got is None:
+        return False, 0.0
+    return got == truth, 1.0 if got == truth else ordered_partial(got, truth, int)
+
+
+def check_items(answer: Any, truth: list, same: Callable[[Any, Any], bool]) -> tuple[bool, float]:
+    """Level III list check with an item comparison: (every item right, LCS partial credit)."""
+    got = as_list(answer)
+    if got is None:
+        return False, 0.0
+    return len(got) == len(truth) and all(map(same, got, truth)), ordered_partial_by(got, truth, same)
+
+
+def cut_like(values: list, shards: list[list]) -> list[list]:
+    """`values` cut into consecutive slices as long as the shards, in agent order."""
+    out, start = [], 0
+    for s in shards:
+        out.append(values[start:start + len(s)])
+        start += len(s)
+    return out
+
+
+def span_text(head: str, start: int, data: Any, tail: str = " (in order)") -> str:
+    """A slice shown with its global positions, e.g. 'Global positions 15..29 (in order): [...]'."""
+    return f"{head} {start}..{start + len(data) - 1}{tail}: {json.dumps(data)}"
+
+
+def draw_edges(rng, n_nodes: int, draws: int, directed: bool) -> list[list[int]]:
+    """`draws` uniform pairs [u, v], u != v, repeats dropped (either orientation if undirected), shuffled."""
+    seen, edges = set(), []
+    for _ in range(draws):
+        u = rng.randrange(n_nodes)
+        v = rng.randrange(n_nodes - 1)
+        v += v >= u  # uniform over v != u
+        key = (u, v) if directed else frozenset((u, v))
+        if key not in seen:
+            seen.add(key)
+            edges.append([u, v])
+    rng.shuffle(edges)
+    return edges
 
 
 def lcs_length(masks: Sequence[int], m: int) -> int:
@@ -82,3 +137,56 @@ def ordered_partial_by(answer: Sequence, truth: Sequence, same: Callable[[Any, A
         return 0.0
     masks = [sum(1 << k for k, t in enumerate(truth) if same(a, t)) for a in answer]
     return lcs_length(masks, len(truth)) / len(truth)
+
+
+class StarReduce(TaskSpec):
+    """A task whose reference solver is its star oracle: combine the partial of every shard."""
+
+    def solve(self, shards, params):
+        return self.combine([self.partial(s, a, params) for a, s in enumerate(shards)], params)
+
+
+class DecimalsReduce(StarReduce):
+    """A star reduce over `items` values U(0, 100) per agent, rounded to 2 dp and shown with 2 decimals."""
+
+    items: ClassVar[int]
+
+    def generate(self, n_agents, rng):
+        return [[round(rng.uniform(0, 100), 2) for _ in range(self.items)] for _ in range(n_agents)], {}
+
+    def render_shard(self, data, agent, params):
+        return ", ".join(f"{v:.2f}" for v in data)
+
+
+class ChainTask(TaskSpec):
+    """A level II task on consecutive slices of one global list, optimal along a chain (N - 1 messages)."""
+
+    items: ClassVar[int]
+    low: ClassVar[int]
+    high: ClassVar[int]
+    span_head: ClassVar[str] = "Global positions"
+    span_tail: ClassVar[str] = " (in order)"
+    optimal_topology = "chain"
+
+    def optimal_messages(self, n_agents):
+        return n_agents - 1
+
+    def random_values(self, n_agents, rng) -> list[int]:
+        """The global list: `items` ints per agent, uniform in [low, high]."""
+        return [rng.randint(self.low, self.high) for _ in range(self.items * n_agents)]
+
+    def generate(self, n_agents, rng):
+        values = self.random_values(n_agents, rng)
+        return split_even(values, n_agents), {"items_per_agent": self.items, "length": len(values)}
+
+    def render_shard(self, data, agent, params):
+        return span_text(self.span_head, agent * params["items_per_agent"], data, self.span_tail)
+
+
+class ShuffleTask(TaskSpec):
+    """A level III task whose optimal topology is the all-to-all shuffle."""
+
+    optimal_topology = SHUFFLE_TOPOLOGY
+
+    def optimal_messages(self, n_agents):
+        return shuffle_messages(n_agents)

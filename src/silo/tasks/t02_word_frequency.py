@@ -11,12 +11,13 @@ from typing import Any, ClassVar
 
 from silo.evidence import AnyOf, Items, Words, answer_fingerprint
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, split_even
+from silo.tasks.base import split_even
+from silo.tasks.common import StarReduce
 
 FRUITS = ("apple", "banana", "cherry", "grape", "kiwi", "mango", "peach")
 
 
-class CountsReduce(TaskSpec):
+class CountsReduce(StarReduce):
     """A task whose shard statistic is a vector of counts, one per label, combined by addition.
 
     The partial is {label: count} in the fixed label order, so in any message its counts
@@ -34,9 +35,6 @@ class CountsReduce(TaskSpec):
     def from_counts(self, totals: list[int], params: dict) -> Any:
         """The global answer from the summed count vector."""
         raise NotImplementedError
-
-    def solve(self, shards, params):
-        return self.combine([self.partial(s, a, params) for a, s in enumerate(shards)], params)
 
     def partial(self, data, agent, params):
         return dict(zip(self.labels, self.counts(data, params), strict=True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from silo.evidence import AllOf, AnyOf, Items, Value, answer_fingerprint, parse
 from silo.tasks import register
-from silo.tasks.base import TaskSpec
+from silo.tasks.common import StarReduce, check_value
 
 NORMAL = (
     "INFO: user {a} logged in",
@@ -29,7 +29,7 @@ def is_error(line: str) -> bool:
 
 
 @register
-class AnyMatch(TaskSpec):
+class AnyMatch(StarReduce):
     """Whether any line of the global log is an ERROR line.
 
     Decisions: every shard has 15 ordinary lines; with probability 0.5 ONE ERROR line is inserted
@@ -77,9 +77,6 @@ class AnyMatch(TaskSpec):
             shards.append(lines)
         return shards, {"pattern": "ERROR"}
 
-    def solve(self, shards, params):
-        return self.combine([self.partial(s, a, params) for a, s in enumerate(shards)], params)
-
     def describe(self, n_agents, params):
         return (f"{n_agents} agents each hold some lines of one log file. Each line is a timestamp in "
                 "brackets, a level (INFO, DEBUG, WARN or ERROR), a colon and a message. Every agent must "
@@ -89,9 +86,7 @@ class AnyMatch(TaskSpec):
         return "\n".join(data)
 
     def check(self, answer, truth):
-        value = _parse_bool(answer)
-        ok = value is not None and value == truth
-        return ok, 1.0 if ok else 0.0
+        return check_value(_parse_bool(answer), truth)
 
     def partial(self, data, agent, params):
         return {"first": _stamp(data[0]), "last": _stamp(data[-1]), "errors": sum(map(is_error, data))}

@@ -7,6 +7,7 @@ from operator import xor
 
 from silo.tasks import register
 from silo.tasks.base import as_number
+from silo.tasks.common import check_value
 from silo.tasks.t02_word_frequency import CountsReduce
 
 BITS = 8
@@ -66,9 +67,7 @@ class ChecksumXor(CountsReduce):
         return ", ".join(map(str, data))
 
     def check(self, answer, truth):
-        value = _parse_int(answer)
-        ok = value is not None and value == truth
-        return ok, 1.0 if ok else 0.0
+        return check_value(_parse_int(answer), truth)
 
 
 def _parse_int(answer) -> int | None:

@@ -6,11 +6,11 @@ import math
 
 from silo.evidence import AnyOf, Value
 from silo.tasks import register
-from silo.tasks.base import TaskSpec
+from silo.tasks.common import DecimalsReduce
 
 
 @register
-class Average(TaskSpec):
+class Average(DecimalsReduce):
     """Global arithmetic mean of every agent's numbers.
 
     Decisions: values are drawn U(0, 100) and rounded to 2 dp, so the prompt shows them
@@ -36,19 +36,10 @@ class Average(TaskSpec):
             "total sum by the total count and shares the mean with everyone (star topology).")
     items = 25
 
-    def generate(self, n_agents, rng):
-        return [[round(rng.uniform(0, 100), 2) for _ in range(self.items)] for _ in range(n_agents)], {}
-
-    def solve(self, shards, params):
-        return self.combine([self.partial(s, a, params) for a, s in enumerate(shards)], params)
-
     def describe(self, n_agents, params):
         return (f"{n_agents} agents each hold a list of decimal numbers. Every agent must submit the "
                 "arithmetic mean of all numbers held by all agents (every number counts once), "
                 "rounded to 2 decimal places.")
-
-    def render_shard(self, data, agent, params):
-        return ", ".join(f"{v:.2f}" for v in data)
 
     def partial(self, data, agent, params):
         return {"sum": round(math.fsum(data), 2), "count": len(data)}

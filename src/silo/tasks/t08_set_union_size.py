@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from silo.evidence import AnyOf, Items, answer_fingerprint
 from silo.tasks import register
-from silo.tasks.base import TaskSpec
+from silo.tasks.common import StarReduce
 
 
 @register
-class SetUnionSize(TaskSpec):
+class SetUnionSize(StarReduce):
     """Number of distinct integers over every agent's list.
 
     Decisions: each agent draws 30 integers uniformly (with replacement) from 0 .. 15N-1.
@@ -34,9 +34,6 @@ class SetUnionSize(TaskSpec):
     def generate(self, n_agents, rng):
         hi = self.spread * n_agents
         return [[rng.randrange(hi) for _ in range(self.items)] for _ in range(n_agents)], {"values_below": hi}
-
-    def solve(self, shards, params):
-        return self.combine([self.partial(s, a, params) for a, s in enumerate(shards)], params)
 
     def describe(self, n_agents, params):
         return (f"{n_agents} agents each hold a list of integers (from 0 to {params['values_below'] - 1}; "

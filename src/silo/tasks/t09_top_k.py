@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from silo.evidence import AnyOf, Items, answer_fingerprint
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, as_int_list
+from silo.tasks.base import as_int_list
+from silo.tasks.common import StarReduce, check_value
 
 
 @register
-class TopK(TaskSpec):
+class TopK(StarReduce):
     """The K = 10 largest integers over every agent's list, in descending order.
 
     Decisions: duplicates are kept (the 10 largest entries of the multiset: [900, 900, ...]
@@ -34,9 +35,6 @@ class TopK(TaskSpec):
     def generate(self, n_agents, rng):
         return [[rng.randint(1, 1000) for _ in range(self.items)] for _ in range(n_agents)], {"k": self.k}
 
-    def solve(self, shards, params):
-        return self.combine([self.partial(s, a, params) for a, s in enumerate(shards)], params)
-
     def describe(self, n_agents, params):
         k = params["k"]
         return (f"{n_agents} agents each hold a list of integers. Every agent must submit the {k} largest "
@@ -47,8 +45,7 @@ class TopK(TaskSpec):
         return ", ".join(map(str, data))
 
     def check(self, answer, truth):
-        ok = as_int_list(answer) == list(truth)
-        return ok, 1.0 if ok else 0.0
+        return check_value(as_int_list(answer), list(truth))
 
     def partial(self, data, agent, params):
         return sorted(data, reverse=True)[:params["k"]]

@@ -6,11 +6,11 @@ import math
 
 from silo.evidence import AllOf, AnyOf, Value
 from silo.tasks import register
-from silo.tasks.base import TaskSpec
+from silo.tasks.common import DecimalsReduce
 
 
 @register
-class StdDev(TaskSpec):
+class StdDev(DecimalsReduce):
     """Population standard deviation (divide by the count) of every agent's numbers.
 
     Decisions: values are drawn U(0, 100) and rounded to 2 dp (shown exactly); the truth
@@ -36,19 +36,10 @@ class StdDev(TaskSpec):
             "computes the population standard deviation and shares it with everyone (star topology).")
     items = 30
 
-    def generate(self, n_agents, rng):
-        return [[round(rng.uniform(0, 100), 2) for _ in range(self.items)] for _ in range(n_agents)], {}
-
-    def solve(self, shards, params):
-        return self.combine([self.partial(s, a, params) for a, s in enumerate(shards)], params)
-
     def describe(self, n_agents, params):
         return (f"{n_agents} agents each hold a list of decimal numbers. Every agent must submit the "
                 "population standard deviation (dividing by the number of values, not by one less) of all "
                 "numbers held by all agents, rounded to 2 decimal places.")
-
-    def render_shard(self, data, agent, params):
-        return ", ".join(f"{v:.2f}" for v in data)
 
     def partial(self, data, agent, params):
         return {"count": len(data), "sum": round(math.fsum(data), 2),

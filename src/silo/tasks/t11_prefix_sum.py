@@ -5,30 +5,20 @@ Also holds small helpers shared by the level II modules (list checking, slice bo
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from typing import Any
 
 from silo.evidence import AnyOf, Value, answer_fingerprint
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, _canon, as_number, split_even
-
-
-def parse_list(answer: Any) -> list | None:
-    """An answer as a list (accepts a JSON string of a list); None if it is not one."""
-    if isinstance(answer, str):
-        try:
-            answer = json.loads(answer)
-        except ValueError:
-            return None
-    return answer if isinstance(answer, list) else None
+from silo.tasks.base import _canon, as_number, split_even
+from silo.tasks.common import ChainTask, as_list
 
 
 def check_list(answer: Any, truth: list, tol: float = 0.0) -> tuple[bool, float]:
     """Level II list check: (all positions right and same length, share of right positions).
 
     The share is taken over max(len(answer), len(truth)) so padding an answer never earns credit."""
-    got = parse_list(answer)
+    got = as_list(answer)
     if got is None or not truth:
         return False, 0.0
     if tol:
@@ -74,7 +64,7 @@ def _prefix(m: int) -> frozenset[int]:
 
 
 @register
-class PrefixSum(TaskSpec):
+class PrefixSum(ChainTask):
     """Inclusive prefix sums: P[p] = a[0] + ... + a[p] over the global list (agent 0's slice first).
 
     depends_on(i) = {0..i}. The sum of any set S of shards inside 0..i is a sufficient piece of
@@ -92,18 +82,13 @@ class PrefixSum(TaskSpec):
     answer_format = ("a JSON list of integers, one per element of your slice, in order: the inclusive prefix "
                      "sums of the global list at your positions, e.g. [412, 450, 461]")
     oracle = "chain"
-    optimal_topology = "chain"
     hint = ("Chain scan: agent 0 computes its prefix sums and passes its running total to agent 1, which adds "
             "it to its own prefix sums and passes the new total on, and so on (chain topology, N-1 messages).")
     items = 15
     low, high = 1, 50
 
-    def optimal_messages(self, n_agents):
-        return n_agents - 1
-
     def generate(self, n_agents, rng):
-        values = [rng.randint(self.low, self.high) for _ in range(self.items * n_agents)]
-        return split_even(values, n_agents), {"items_per_agent": self.items}
+        return split_even(self.random_values(n_agents, rng), n_agents), {"items_per_agent": self.items}
 
     def solve(self, shards, params):
         out, total = [], 0
@@ -120,10 +105,6 @@ class PrefixSum(TaskSpec):
                 "the first slice, agent 1 the next, and so on. Let P[p] be the sum of the global list's elements "
                 "at positions 0..p (inclusive). Every agent must submit P[p] for every position p of its own "
                 "slice, in order, as a JSON list of integers.")
-
-    def render_shard(self, data, agent, params):
-        start = agent * params["items_per_agent"]
-        return f"Global positions {start}..{start + len(data) - 1} (in order): {json.dumps(data)}"
 
     def check(self, answer, truth):
         return check_list(answer, truth)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 from silo.evidence import Items
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, split_even
+from silo.tasks.common import ChainTask
 from silo.tasks.t11_prefix_sum import check_list
 
 
 @register
-class MovingAverage(TaskSpec):
+class MovingAverage(ChainTask):
     """Averages (a[p-1] + a[p] + a[p+1]) / 3 for global positions p = 1..L-2, rounded to 2 dp.
 
     A sum of three ints divided by 3 never ends in an exact half cent, so rounding is
@@ -30,19 +28,11 @@ class MovingAverage(TaskSpec):
                      "1, 2, ..., L-2 in order, e.g. [40.33, 51.0, 47.67]")
     tolerance = 0.01
     oracle = "star"
-    optimal_topology = "chain"
     hint = ("Neighbour exchange: each agent sends its first value to its left neighbour and its last value to its "
             "right neighbour, computes the averages of its own positions, and the segments are concatenated along "
             "the chain of agents (chain topology).")
     items = 15
     low, high = 1, 100
-
-    def optimal_messages(self, n_agents):
-        return n_agents - 1
-
-    def generate(self, n_agents, rng):
-        values = [rng.randint(self.low, self.high) for _ in range(self.items * n_agents)]
-        return split_even(values, n_agents), {"items_per_agent": self.items, "length": len(values)}
 
     def solve(self, shards, params):
         a = [v for s in shards for v in s]
@@ -56,10 +46,6 @@ class MovingAverage(TaskSpec):
                 f"2, ..., {n - 2}, the centred moving average is (a[p-1] + a[p] + a[p+1]) / 3, rounded to 2 decimals. "
                 f"Every agent must submit the full list of these {n - 2} averages, in order of p, as a JSON list "
                 "of numbers.")
-
-    def render_shard(self, data, agent, params):
-        start = agent * params["items_per_agent"]
-        return f"Global positions {start}..{start + len(data) - 1} (in order): {json.dumps(data)}"
 
     def check(self, answer, truth):
         return check_list(answer, truth, self.tolerance)

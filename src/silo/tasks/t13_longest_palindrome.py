@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import string
 from collections import Counter
 from dataclasses import dataclass
 
 from silo.evidence import MIN_ITEMS, Fingerprint, Parsed
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, split_even
+from silo.tasks.base import split_even
+from silo.tasks.common import ChainTask
 
 
 def random_palindrome(rng, length: int) -> str:
@@ -53,7 +53,7 @@ def longest_palindrome(s: str) -> int:
 
 
 @register
-class LongestPalindrome(TaskSpec):
+class LongestPalindrome(ChainTask):
     """Longest palindromic substring (contiguous) of the concatenated global string.
 
     Decision (v2, a deliberate deviation): the reference plants "racecar", which makes the answer
@@ -71,14 +71,11 @@ class LongestPalindrome(TaskSpec):
     version = 2
     answer_format = "a single integer"
     oracle = "star"
-    optimal_topology = "chain"
     hint = ("Boundary exchange: each agent finds palindromes inside its own segment and exchanges boundary "
             "characters with its neighbours to catch palindromes crossing segment borders; the maximum is then "
             "passed along the chain of agents (chain topology).")
     items = 15
-
-    def optimal_messages(self, n_agents):
-        return n_agents - 1
+    span_head, span_tail = "Characters at global positions", ""
 
     def generate(self, n_agents, rng):
         chars = [rng.choice(string.ascii_lowercase) for _ in range(self.items * n_agents)]
@@ -97,10 +94,6 @@ class LongestPalindrome(TaskSpec):
                 "their concatenation in agent order. Every agent must submit the length of the longest palindromic "
                 "substring (a contiguous run of characters that reads the same forwards and backwards) of the "
                 "global string, as an integer.")
-
-    def render_shard(self, data, agent, params):
-        start = agent * params["items_per_agent"]
-        return f"Characters at global positions {start}..{start + len(data) - 1}: {json.dumps(data)}"
 
     def raw_fingerprint(self, inst, j, i):
         return Letters(inst.shards[j].data)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from silo.evidence import AnyOf, Bits, answer_fingerprint
 from silo.tasks import register
 from silo.tasks.base import TaskSpec, split_even
+from silo.tasks.common import cut_like, span_text
 from silo.tasks.t11_prefix_sum import bounds, check_list
 
 
@@ -53,12 +52,7 @@ class Life1D(TaskSpec):
         return split_even(row, n_agents), {"steps": self.steps, "n_cells": len(row), "n_agents": n_agents}
 
     def solve(self, shards, params):
-        final = life_steps([c for s in shards for c in s], params["steps"])
-        out, start = [], 0
-        for s in shards:
-            out.append(final[start:start + len(s)])
-            start += len(s)
-        return out
+        return cut_like(life_steps([c for s in shards for c in s], params["steps"]), shards)
 
     def describe(self, n_agents, params):
         n = params["n_cells"]
@@ -70,8 +64,7 @@ class Life1D(TaskSpec):
                 "cells, in order, as a JSON list of 0/1 integers.")
 
     def render_shard(self, data, agent, params):
-        start = bounds(params["n_cells"], params["n_agents"])[agent][0]
-        return f"Cells at positions {start}..{start + len(data) - 1} (in order): {json.dumps(data)}"
+        return span_text("Cells at positions", bounds(params["n_cells"], params["n_agents"])[agent][0], data)
 
     def check(self, answer, truth):
         return check_list(answer, truth)

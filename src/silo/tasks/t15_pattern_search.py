@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from silo.evidence import AnyOf, Items, Value
 from silo.tasks import register
-from silo.tasks.base import TaskSpec
+from silo.tasks.common import ChainTask
 from silo.tasks.t13_longest_palindrome import Letters
 
 ALPHABET = "ABCDXYZ"
@@ -38,7 +36,7 @@ def compose(parts: list[list[list[int]]]) -> int:
 
 
 @register
-class PatternSearch(TaskSpec):
+class PatternSearch(ChainTask):
     """A state machine scans the global string: waiting for A, then B, then C; a C completes a match
     and resets it to waiting for A. Characters other than the awaited one are ignored.
 
@@ -56,15 +54,12 @@ class PatternSearch(TaskSpec):
     version = 1
     answer_format = "a single integer"
     oracle = "star"
-    optimal_topology = "chain"
     hint = ("Pipelined state machine: agent 0 runs the A->B->C machine over its segment and passes its final state "
             "and count to agent 1, which continues from that state, and so on; the last agent has the total "
             "(chain topology).")
     items = 20
     planted = 2
-
-    def optimal_messages(self, n_agents):
-        return n_agents - 1
+    span_head, span_tail = "Characters at global positions", ""
 
     def generate(self, n_agents, rng):
         shards = []
@@ -86,10 +81,6 @@ class PatternSearch(TaskSpec):
                 "machine that first waits for an A, then for a B, then for a C, ignoring every other character "
                 "while it waits; each C that it finds while waiting for a C completes one match, and the machine "
                 "then waits for an A again. Every agent must submit the number of completed matches, as an integer.")
-
-    def render_shard(self, data, agent, params):
-        start = agent * params["items_per_agent"]
-        return f"Characters at global positions {start}..{start + len(data) - 1}: {json.dumps(data)}"
 
     def raw_fingerprint(self, inst, j, i):
         return Letters(inst.shards[j].data)

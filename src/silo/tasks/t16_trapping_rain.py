@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from silo.evidence import Items
 from silo.tasks import register
-from silo.tasks.base import TaskSpec
+from silo.tasks.common import ChainTask
 
 
 def trapped(heights: list[int]) -> int:
@@ -23,7 +21,7 @@ def trapped(heights: list[int]) -> int:
 
 
 @register
-class TrappingRain(TaskSpec):
+class TrappingRain(ChainTask):
     """Total water trapped by the global height profile (bars of width 1, nothing held beyond the ends).
 
     Decision on "valleys forced": each shard gets one valley at a random interior index k
@@ -39,15 +37,12 @@ class TrappingRain(TaskSpec):
     version = 1
     answer_format = "a single integer"
     oracle = "star"
-    optimal_topology = "chain"
     hint = ("Two sweeps: the running maximum from the left is passed along the chain of agents in one direction "
             "and the running maximum from the right in the other; each agent then computes the water above its own "
             "bars and the partial totals are summed along the chain (chain topology).")
     items = 10
     low, high = 0, 10
-
-    def optimal_messages(self, n_agents):
-        return n_agents - 1
+    span_head = "Heights of bars"
 
     def generate(self, n_agents, rng):
         shards = []
@@ -67,10 +62,6 @@ class TrappingRain(TaskSpec):
                 "every dip: the water above a bar reaches the lower of the highest bar to its left and the highest "
                 "bar to its right (including itself), and water flows away beyond both ends. Every agent must submit "
                 "the total units of water trapped over the whole global profile, as an integer.")
-
-    def render_shard(self, data, agent, params):
-        start = agent * params["items_per_agent"]
-        return f"Heights of bars {start}..{start + len(data) - 1} (in order): {json.dumps(data)}"
 
     def raw_fingerprint(self, inst, j, i):
         return Items(tuple(inst.shards[j].data), ordered=True)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 from silo.evidence import Items
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, split_even
+from silo.tasks.common import ChainTask
 from silo.tasks.t11_prefix_sum import check_list
 
 
 @register
-class DifferenceArray(TaskSpec):
+class DifferenceArray(ChainTask):
     """The full difference array of the global list, one entry per position.
 
     Decision: d[0] = a[0] (the textbook difference array, whose prefix sums give a back), so
@@ -26,18 +24,10 @@ class DifferenceArray(TaskSpec):
     version = 1
     answer_format = "a JSON list of integers: d[0], d[1], ..., d[L-1] in order, e.g. [17, 40, -12]"
     oracle = "star"
-    optimal_topology = "chain"
     hint = ("Neighbour exchange: each agent sends its last value to its right neighbour, computes the differences "
             "of its own positions, and the segments are concatenated along the chain of agents (chain topology).")
     items = 15
     low, high = 1, 100
-
-    def optimal_messages(self, n_agents):
-        return n_agents - 1
-
-    def generate(self, n_agents, rng):
-        values = [rng.randint(self.low, self.high) for _ in range(self.items * n_agents)]
-        return split_even(values, n_agents), {"items_per_agent": self.items, "length": len(values)}
 
     def solve(self, shards, params):
         a = [v for s in shards for v in s]
@@ -50,10 +40,6 @@ class DifferenceArray(TaskSpec):
                 f"0..{n - 1}): agent 0 holds the first slice, agent 1 the next, and so on. Its difference array d "
                 f"has d[0] = a[0] and d[p] = a[p] - a[p-1] for p = 1..{n - 1}. Every agent must submit the full "
                 f"difference array ({n} integers, in order of p) as a JSON list.")
-
-    def render_shard(self, data, agent, params):
-        start = agent * params["items_per_agent"]
-        return f"Global positions {start}..{start + len(data) - 1} (in order): {json.dumps(data)}"
 
     def check(self, answer, truth):
         return check_list(answer, truth)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from silo.evidence import MIN_ITEMS, Fingerprint, Parsed, _norm
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, _canon, split_even
+from silo.tasks.base import _canon, split_even
+from silo.tasks.common import ChainTask, as_json
 
 TAIL = -1
 
@@ -51,18 +51,8 @@ def ranks(nodes: list[dict]) -> dict[str, int]:
     return {str(k): out[k] for k in sorted(out)}
 
 
-def parse_mapping(answer: Any) -> dict | None:
-    """An answer as a dict (accepts a JSON string of an object); None if it is not one."""
-    if isinstance(answer, str):
-        try:
-            answer = json.loads(answer)
-        except ValueError:
-            return None
-    return answer if isinstance(answer, dict) else None
-
-
 @register
-class ListRanking(TaskSpec):
+class ListRanking(ChainTask):
     """Rank of every node of one linked list: its distance from the head (head = 0, tail = 8N - 1).
 
     Decisions: node ids are a random permutation of 0..8N-1; the tail's next is -1; nodes are
@@ -78,13 +68,9 @@ class ListRanking(TaskSpec):
     version = 1
     answer_format = 'a JSON object mapping every node id (as a string) to its rank, e.g. {"0": 5, "1": 0, "2": 9}'
     oracle = "star"
-    optimal_topology = "chain"
     hint = ("Pointer jumping / list walk: starting from the head, the agent holding each node passes the current "
             "rank to the agent holding the next node, which continues the walk (chain topology along the list).")
     items = 8
-
-    def optimal_messages(self, n_agents):
-        return n_agents - 1
 
     def generate(self, n_agents, rng):
         size = self.items * n_agents
@@ -109,7 +95,7 @@ class ListRanking(TaskSpec):
         return f"Your nodes: {json.dumps(data)}"
 
     def check(self, answer, truth):
-        got = parse_mapping(answer)
+        got = as_json(answer, dict)
         if got is None or not truth:
             return False, 0.0
         got = _canon(got)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 from silo.evidence import Items
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, split_even
+from silo.tasks.base import split_even
+from silo.tasks.common import ChainTask
 from silo.tasks.t11_prefix_sum import check_list
 
 
 @register
-class MergeNeighbours(TaskSpec):
+class MergeNeighbours(ChainTask):
     """The globally de-duplicated sorted array: every distinct value, ascending.
 
     The oracle is a star of raw shards. A shard's distinct values are a sufficient statistic,
@@ -28,18 +27,15 @@ class MergeNeighbours(TaskSpec):
     version = 1
     answer_format = "a JSON list of integers in ascending order, each distinct value once, e.g. [1, 2, 4, 7]"
     oracle = "star"
-    optimal_topology = "chain"
     hint = ("Neighbour merge: each agent removes duplicates inside its slice and compares its first value with the "
             "last value of its left neighbour, dropping it if equal; the de-duplicated slices are concatenated "
             "along the chain of agents (chain topology).")
     items = 15
     low, high = 1, 50
-
-    def optimal_messages(self, n_agents):
-        return n_agents - 1
+    span_tail = " (sorted)"
 
     def generate(self, n_agents, rng):
-        values = sorted(rng.randint(self.low, self.high) for _ in range(self.items * n_agents))
+        values = sorted(self.random_values(n_agents, rng))
         return split_even(values, n_agents), {"items_per_agent": self.items}
 
     def solve(self, shards, params):
@@ -50,10 +46,6 @@ class MergeNeighbours(TaskSpec):
                 "ascending order: agent 0 holds the first slice, agent 1 the next, and so on. Values repeat. Every "
                 "agent must submit the global list with duplicates removed: each distinct value exactly once, in "
                 "ascending order, as a JSON list of integers.")
-
-    def render_shard(self, data, agent, params):
-        start = agent * params["items_per_agent"]
-        return f"Global positions {start}..{start + len(data) - 1} (sorted): {json.dumps(data)}"
 
     def check(self, answer, truth):
         return check_list(answer, truth)

@@ -7,7 +7,7 @@ import string
 
 from silo.evidence import AnyOf, Items, Value, Words, answer_fingerprint
 from silo.tasks import register
-from silo.tasks.base import TaskSpec
+from silo.tasks.common import ChainTask
 from silo.tasks.t11_prefix_sum import check_list, prefix_candidates
 
 MOD = 10000
@@ -23,7 +23,7 @@ def block_hashes(blocks: list[str], h: int) -> list[int]:
 
 
 @register
-class PipelineHash(TaskSpec):
+class PipelineHash(ChainTask):
     """Hash chain over blocks in global order, h_(-1) = 0; each agent submits the hashes of its own blocks.
 
     Decision: the reference's blocks read "Block_i_Data", which makes every hash computable from
@@ -42,14 +42,10 @@ class PipelineHash(TaskSpec):
     answer_kind = "segmented"
     answer_format = "a JSON list of integers: the hashes of your own blocks, in order, e.g. [5120, 913, 4471, 2, 6088]"
     oracle = "chain"
-    optimal_topology = "chain"
     hint = ("Pipeline: agent 0 hashes its blocks starting from 0 and passes its last hash to agent 1, which "
             "continues the chain from it and passes its own last hash on, and so on (chain topology, N-1 messages).")
     blocks = 5
     payload = 6
-
-    def optimal_messages(self, n_agents):
-        return n_agents - 1
 
     def generate(self, n_agents, rng):
         alphabet = string.ascii_lowercase + string.digits

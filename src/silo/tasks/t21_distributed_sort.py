@@ -1,8 +1,4 @@
-"""III-21 distributed sort: 20 shuffled ints in [1, 1000] per agent; agent k submits its slice of the sorted array.
-
-Also home of small level-III helpers (ordered partial credit, tolerant list parsing) that the
-other level-III modules import; they belong in tasks/base.py eventually.
-"""
+"""III-21 distributed sort: 20 shuffled ints in [1, 1000] per agent; agent k submits its slice of the sorted array."""
 
 from __future__ import annotations
 
@@ -10,12 +6,12 @@ import json
 
 from silo.evidence import Items
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, as_int_list
-from silo.tasks.common import SHUFFLE_TOPOLOGY, ordered_partial, shuffle_messages
+from silo.tasks.base import as_int_list
+from silo.tasks.common import ShuffleTask, check_int_list, cut_like
 
 
 @register
-class DistributedSort(TaskSpec):
+class DistributedSort(ShuffleTask):
     """Sort all N*20 integers ascending (duplicates kept); agent k submits positions 20k .. 20k+19.
 
     Decisions: the sorted array is cut into slices as long as the shards (all 20, so agent k's
@@ -32,13 +28,9 @@ class DistributedSort(TaskSpec):
     answer_kind = "segmented"
     answer_format = "a JSON list of 20 integers in ascending order, e.g. [3, 17, 17, 240, ...]"
     oracle = "star"
-    optimal_topology = SHUFFLE_TOPOLOGY
     hint = ("Sample sort: agents agree on splitters, send each value to the agent owning its range, "
             "and each agent sorts what it receives (all-to-all shuffle).")
     items = 20
-
-    def optimal_messages(self, n_agents):
-        return shuffle_messages(n_agents)
 
     def generate(self, n_agents, rng):
         values = [rng.randint(1, 1000) for _ in range(self.items * n_agents)]
@@ -46,12 +38,7 @@ class DistributedSort(TaskSpec):
         return [values[a * self.items:(a + 1) * self.items] for a in range(n_agents)], {"per_agent": self.items}
 
     def solve(self, shards, params):
-        ordered = sorted(v for s in shards for v in s)
-        out, start = [], 0
-        for s in shards:  # slices as long as the shards
-            out.append(ordered[start:start + len(s)])
-            start += len(s)
-        return out
+        return cut_like(sorted(v for s in shards for v in s), shards)
 
     def describe(self, n_agents, params):
         k = params["per_agent"]
@@ -65,10 +52,7 @@ class DistributedSort(TaskSpec):
         return "Your integers: " + json.dumps(data)
 
     def check(self, answer, truth):
-        got = as_int_list(answer)
-        if got is None:
-            return False, 0.0
-        return got == truth, 1.0 if got == truth else ordered_partial(got, truth, int)
+        return check_int_list(as_int_list(answer), truth)
 
     def stat_fingerprint(self, inst, agents, i):
         if agents >= self.depends_on(inst, i):

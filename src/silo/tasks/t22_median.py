@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, as_number
-from silo.tasks.t21_distributed_sort import SHUFFLE_TOPOLOGY, shuffle_messages
+from silo.tasks.base import as_number
+from silo.tasks.common import ShuffleTask, check_value
 
 
 @register
-class Median(TaskSpec):
+class Median(ShuffleTask):
     """The element at 0-based position len // 2 of all integers sorted ascending (duplicates kept).
 
     Decision (as the reference): for an even total this is the upper of the two middle values,
@@ -25,13 +25,9 @@ class Median(TaskSpec):
     version = 1
     answer_format = "a single integer"
     oracle = "star"
-    optimal_topology = SHUFFLE_TOPOLOGY
     hint = ("Distributed selection: agents exchange their values (or sorted samples and counts around "
             "candidate pivots) until the element at position len // 2 is found (all-to-all shuffle).")
     items = 25
-
-    def optimal_messages(self, n_agents):
-        return shuffle_messages(n_agents)
 
     def generate(self, n_agents, rng):
         return [[rng.randint(1, 1000) for _ in range(self.items)] for _ in range(n_agents)], {}
@@ -51,6 +47,4 @@ class Median(TaskSpec):
         return "Your integers: " + json.dumps(data)
 
     def check(self, answer, truth):
-        got = as_number(answer)
-        ok = got is not None and got == truth
-        return ok, 1.0 if ok else 0.0
+        return check_value(as_number(answer), truth)

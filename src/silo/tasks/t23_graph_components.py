@@ -6,8 +6,8 @@ import json
 
 from silo.evidence import Items
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, as_number
-from silo.tasks.t21_distributed_sort import SHUFFLE_TOPOLOGY, shuffle_messages
+from silo.tasks.base import as_number
+from silo.tasks.common import ShuffleTask, check_value
 
 
 def spanning_forest(edges: list[list[int]], n_nodes: int) -> tuple[list[list[int]], int]:
@@ -30,7 +30,7 @@ def spanning_forest(edges: list[list[int]], n_nodes: int) -> tuple[list[list[int
 
 
 @register
-class GraphComponents(TaskSpec):
+class GraphComponents(ShuffleTask):
     """Number of connected components of an undirected graph on nodes 0..10N-1 (isolated nodes count).
 
     Generation: 20N edges (u, v), u != v, drawn uniformly (duplicates possible, harmless),
@@ -47,14 +47,10 @@ class GraphComponents(TaskSpec):
     version = 1
     answer_format = "a single integer"
     oracle = "star"
-    optimal_topology = SHUFFLE_TOPOLOGY
     hint = ("Union-find: every agent reduces its edges to a spanning forest, the forests are merged by "
             "exchanging them (all-to-all shuffle), and the merged components are counted.")
     nodes_per_agent = 10
     edges_per_agent = 20
-
-    def optimal_messages(self, n_agents):
-        return shuffle_messages(n_agents)
 
     def generate(self, n_agents, rng):
         n_nodes = self.nodes_per_agent * n_agents
@@ -82,9 +78,7 @@ class GraphComponents(TaskSpec):
         return "Your edges [u, v]: " + json.dumps(data)
 
     def check(self, answer, truth):
-        got = as_number(answer)
-        ok = got is not None and got == truth
-        return ok, 1.0 if ok else 0.0
+        return check_value(as_number(answer), truth)
 
     def stat_fingerprint(self, inst, agents, i):
         if agents >= self.depends_on(inst, i):

@@ -7,8 +7,8 @@ from collections import deque
 
 from silo.evidence import AnyOf, Items
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, as_int_list, split_even
-from silo.tasks.common import SHUFFLE_TOPOLOGY, as_list, ordered_partial, shuffle_messages
+from silo.tasks.base import as_int_list, split_even
+from silo.tasks.common import ShuffleTask, as_json, as_list, check_int_list, draw_edges
 
 
 def bfs_distances(edges: list[list[int]], n_nodes: int, source: int = 0) -> list[int]:
@@ -31,11 +31,7 @@ def bfs_distances(edges: list[list[int]], n_nodes: int, source: int = 0) -> list
 
 def node_list(answer, n_nodes: int) -> list | None:
     """A node -> value answer as a list indexed by node: a list, or an object keyed by every node id."""
-    if isinstance(answer, str):
-        try:
-            answer = json.loads(answer)
-        except ValueError:
-            return None
+    answer = as_json(answer, object)  # a string is decoded (None if it is not JSON), anything else kept
     if isinstance(answer, dict):
         try:
             keyed = {int(str(k).strip()): v for k, v in answer.items()}
@@ -54,7 +50,7 @@ def node_map_fingerprint(values: list) -> AnyOf:
 
 
 @register
-class BfsDistance(TaskSpec):
+class BfsDistance(ShuffleTask):
     """Shortest-path hop distance from node 0 to every node of an undirected graph; -1 if unreachable.
 
     Generation: 16N draws of (u, v), u != v, over nodes 0..8N-1; repeats of an undirected edge
@@ -72,26 +68,14 @@ class BfsDistance(TaskSpec):
     answer_format = ("a JSON list of integers, one per node in node order: element k is the distance "
                      "from node 0 to node k (-1 if unreachable), e.g. [0, 2, 1, -1, ...]")
     oracle = "star"
-    optimal_topology = SHUFFLE_TOPOLOGY
     hint = ("Level-synchronous BFS: in each round the agents exchange the current frontier, and every agent "
             "expands it through its own edges (all-to-all shuffle per level).")
     nodes_per_agent = 8
     draws_per_agent = 16
 
-    def optimal_messages(self, n_agents):
-        return shuffle_messages(n_agents)
-
     def generate(self, n_agents, rng):
         n_nodes = self.nodes_per_agent * n_agents
-        seen, edges = set(), []
-        for _ in range(self.draws_per_agent * n_agents):
-            u = rng.randrange(n_nodes)
-            v = rng.randrange(n_nodes - 1)
-            v += v >= u  # uniform over v != u
-            if frozenset((u, v)) not in seen:
-                seen.add(frozenset((u, v)))
-                edges.append([u, v])
-        rng.shuffle(edges)
+        edges = draw_edges(rng, n_nodes, self.draws_per_agent * n_agents, directed=False)
         return split_even(edges, n_agents), {"n_nodes": n_nodes}
 
     def solve(self, shards, params):
@@ -109,11 +93,7 @@ class BfsDistance(TaskSpec):
         return "Your edges [u, v]: " + json.dumps(data)
 
     def check(self, answer, truth):
-        got = node_list(answer, len(truth))
-        got = as_int_list(got) if got is not None else None
-        if got is None:
-            return False, 0.0
-        return got == truth, 1.0 if got == truth else ordered_partial(got, truth, int)
+        return check_int_list(as_int_list(node_list(answer, len(truth))), truth)
 
     def stat_fingerprint(self, inst, agents, i):
         if agents >= self.depends_on(inst, i):

@@ -6,8 +6,8 @@ import json
 
 from silo.evidence import Items
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, as_number
-from silo.tasks.common import SHUFFLE_TOPOLOGY, as_list, ordered_partial_by, shuffle_messages
+from silo.tasks.base import as_number
+from silo.tasks.common import ShuffleTask, as_list, check_items
 
 K = 3
 
@@ -40,7 +40,7 @@ def update(sums: list[list[int]], centroids: list[list[float]]) -> list[list[flo
 
 
 @register
-class KMeansStep(TaskSpec):
+class KMeansStep(ShuffleTask):
     """One Lloyd iteration from public initial centroids; answer the 3 new centroids rounded to 2 dp.
 
     Decisions: points and centroids have 2 decimals (the shown data is exact); distance is
@@ -60,13 +60,9 @@ class KMeansStep(TaskSpec):
                      "e.g. [[12.5, 40.25], [60.0, 7.33], [81.1, 90.0]]")
     tolerance = 0.01
     oracle = "star"
-    optimal_topology = SHUFFLE_TOPOLOGY
     hint = ("MapReduce: each agent assigns its points to the nearest centroid and computes per-cluster sums "
             "and counts; the sums are combined (all-reduce) and divided to get the new centroids.")
     items = 20
-
-    def optimal_messages(self, n_agents):
-        return shuffle_messages(n_agents)
 
     def generate(self, n_agents, rng):
         pts = [[round(rng.uniform(0, 100), 2), round(rng.uniform(0, 100), 2)] for _ in range(self.items * n_agents)]
@@ -91,10 +87,7 @@ class KMeansStep(TaskSpec):
         return "Your points [x, y]: " + json.dumps(data)
 
     def check(self, answer, truth):
-        got = as_list(answer)
-        if got is None:
-            return False, 0.0
-        return len(got) == len(truth) and all(map(self._same, got, truth)), ordered_partial_by(got, truth, self._same)
+        return check_items(answer, truth, self._same)
 
     def _same(self, a, t) -> bool:
         a = as_list(a)

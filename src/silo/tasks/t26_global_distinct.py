@@ -6,12 +6,12 @@ import json
 
 from silo.evidence import AnyOf, Items
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, as_number
-from silo.tasks.t21_distributed_sort import SHUFFLE_TOPOLOGY, shuffle_messages
+from silo.tasks.base import as_number
+from silo.tasks.common import ShuffleTask, check_value
 
 
 @register
-class GlobalDistinct(TaskSpec):
+class GlobalDistinct(ShuffleTask):
     """Count of distinct values over all agents' integers (same data shape as I-08, scored as level III).
 
     Oracle partial and evidence of a set of shards: its set of distinct values (an exact
@@ -26,13 +26,9 @@ class GlobalDistinct(TaskSpec):
     version = 1
     answer_format = "a single integer"
     oracle = "star"
-    optimal_topology = SHUFFLE_TOPOLOGY
     hint = ("Hash partitioning: every value is sent to the agent owning its hash bucket (all-to-all shuffle); "
             "owners count their distinct values and the counts are summed.")
     items = 30
-
-    def optimal_messages(self, n_agents):
-        return shuffle_messages(n_agents)
 
     def generate(self, n_agents, rng):
         top = 15 * n_agents
@@ -51,9 +47,7 @@ class GlobalDistinct(TaskSpec):
         return "Your integers: " + json.dumps(data)
 
     def check(self, answer, truth):
-        got = as_number(answer)
-        ok = got is not None and got == truth
-        return ok, 1.0 if ok else 0.0
+        return check_value(as_number(answer), truth)
 
     def stat_fingerprint(self, inst, agents, i):
         distinct = Items(tuple(sorted({v for j in agents for v in inst.shards[j].data})))

@@ -7,8 +7,8 @@ import json
 import numpy as np
 
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, as_number
-from silo.tasks.common import SHUFFLE_TOPOLOGY, as_list, ordered_partial_by, shuffle_messages
+from silo.tasks.base import as_number
+from silo.tasks.common import ShuffleTask, as_list, check_items
 
 DIM = 5
 TOP = 3
@@ -32,7 +32,7 @@ def top_pairs(entities: list[dict], top: int = TOP) -> list[list]:
 
 
 @register
-class CollabFiltering(TaskSpec):
+class CollabFiltering(ShuffleTask):
     """Top-3 (user, item, score) over all user-item pairs, score = dot product rounded to 4 dp.
 
     Decisions: vectors have 4 decimals; pairs are ranked by the exact dot product, ties to the
@@ -51,13 +51,9 @@ class CollabFiltering(TaskSpec):
                      "decimals, e.g. [[4, 11, 2.1033], [0, 11, 1.9876], [4, 2, 1.9012]]")
     tolerance = 0.0001
     oracle = "star"
-    optimal_topology = SHUFFLE_TOPOLOGY
     hint = ("Block join: item vectors are shuffled to every agent holding users (all-to-all), each agent scores "
             "its local user-item pairs and keeps a top-3, and the local top-3 lists are merged.")
     per_kind = 3
-
-    def optimal_messages(self, n_agents):
-        return shuffle_messages(n_agents)
 
     def generate(self, n_agents, rng):
         ents = [{"kind": kind, "id": k, "vec": [round(rng.random(), 4) for _ in range(DIM)]}
@@ -83,10 +79,7 @@ class CollabFiltering(TaskSpec):
         return "\n".join(f"{e['kind']} {e['id']}: {json.dumps(e['vec'])}" for e in data)
 
     def check(self, answer, truth):
-        got = as_list(answer)
-        if got is None:
-            return False, 0.0
-        return len(got) == len(truth) and all(map(self._same, got, truth)), ordered_partial_by(got, truth, self._same)
+        return check_items(answer, truth, self._same)
 
     def _same(self, a, t) -> bool:
         if isinstance(a, dict):  # {"user": .., "item": .., "score": ..} is a readable triple too

@@ -6,8 +6,8 @@ import json
 import math
 
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, as_number, split_even
-from silo.tasks.common import SHUFFLE_TOPOLOGY, ordered_partial_numbers, shuffle_messages
+from silo.tasks.base import as_number, split_even
+from silo.tasks.common import ShuffleTask, draw_edges, ordered_partial_numbers
 from silo.tasks.t24_bfs_distance import node_list, node_map_fingerprint
 
 DAMPING_PCT = 85  # d = 0.85 as an integer percentage: the ranks are computed exactly
@@ -36,7 +36,7 @@ def _round6(num: int, den: int) -> float:
 
 
 @register
-class PageRankStep(TaskSpec):
+class PageRankStep(ShuffleTask):
     """r1[v] = (1 - d)/n + d * sum over edges u->v of r0[u]/outdeg(u), r0 = 1/n, d = 0.85, 6 dp.
 
     Decisions (as the reference): the rank of nodes without out-edges (dangling) is not
@@ -58,26 +58,14 @@ class PageRankStep(TaskSpec):
                      "e.g. [0.001234, 0.000188, ...]")
     tolerance = 0.000001
     oracle = "star"
-    optimal_topology = SHUFFLE_TOPOLOGY
     hint = ("Scatter-gather: every agent sends, for each of its edges u -> v, the share r0[u]/outdeg(u) to the "
             "agent owning v after out-degrees are summed across agents (all-to-all shuffle).")
     nodes_per_agent = 8
     draws_per_agent = 16
 
-    def optimal_messages(self, n_agents):
-        return shuffle_messages(n_agents)
-
     def generate(self, n_agents, rng):
         n_nodes = self.nodes_per_agent * n_agents
-        seen, edges = set(), []
-        for _ in range(self.draws_per_agent * n_agents):
-            u = rng.randrange(n_nodes)
-            v = rng.randrange(n_nodes - 1)
-            v += v >= u  # uniform over v != u
-            if (u, v) not in seen:
-                seen.add((u, v))
-                edges.append([u, v])
-        rng.shuffle(edges)
+        edges = draw_edges(rng, n_nodes, self.draws_per_agent * n_agents, directed=True)
         return split_even(edges, n_agents), {"n_nodes": n_nodes, "damping": DAMPING_PCT / 100}
 
     def solve(self, shards, params):

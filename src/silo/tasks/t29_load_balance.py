@@ -8,8 +8,8 @@ from fractions import Fraction
 
 from silo.evidence import Items
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, as_number, split_even
-from silo.tasks.t21_distributed_sort import SHUFFLE_TOPOLOGY, shuffle_messages
+from silo.tasks.base import as_number, split_even
+from silo.tasks.common import ShuffleTask, as_json
 
 FIELDS = ("variance", "max_load", "min_load")
 
@@ -35,7 +35,7 @@ def summary(loads: list[int]) -> dict:
 
 
 @register
-class LoadBalance(TaskSpec):
+class LoadBalance(ShuffleTask):
     """Schedule all tasks on N machines (one per agent) with greedy LPT; answer variance, max and min load.
 
     Generation: tasks 0..20N-1; task k is heavy (weight 50..100) when k % 10 == 0, else light
@@ -59,13 +59,9 @@ class LoadBalance(TaskSpec):
                      '"min_load": <integer>}')
     tolerance = 0.01
     oracle = "star"
-    optimal_topology = SHUFFLE_TOPOLOGY
     hint = ("Gather the task weights (all-to-all shuffle), sort them in decreasing order and assign each to the "
             "currently least-loaded machine (greedy LPT); then report the load statistics.")
     per_agent = 20
-
-    def optimal_messages(self, n_agents):
-        return shuffle_messages(n_agents)
 
     def generate(self, n_agents, rng):
         tasks = [[k, rng.randint(50, 100) if k % 10 == 0 else rng.randint(1, 10)]
@@ -93,12 +89,8 @@ class LoadBalance(TaskSpec):
         return "Your tasks [id, weight]: " + json.dumps(data)
 
     def check(self, answer, truth):
-        if isinstance(answer, str):
-            try:
-                answer = json.loads(answer)
-            except ValueError:
-                return False, 0.0
-        if not isinstance(answer, dict):
+        answer = as_json(answer, dict)
+        if answer is None:
             return False, 0.0
         got = {str(k).strip().lower(): as_number(v) for k, v in answer.items()}
         ok = [got.get(f) is not None and abs(got[f] - truth[f]) <= (self.tolerance if f == "variance" else 0) + 1e-9

@@ -8,8 +8,8 @@ import numpy as np
 
 from silo.evidence import AllOf, Items
 from silo.tasks import register
-from silo.tasks.base import TaskSpec, as_int_list
-from silo.tasks.common import SHUFFLE_TOPOLOGY, as_list, ordered_partial, shuffle_messages
+from silo.tasks.base import as_int_list
+from silo.tasks.common import ShuffleTask, as_list, ordered_partial
 
 
 def _row_fp(index: int, row: list[int]) -> Items:
@@ -22,7 +22,7 @@ def _exact_int_matrix(x) -> bool:
 
 
 @register
-class MatrixMultiply(TaskSpec):
+class MatrixMultiply(ShuffleTask):
     """Every agent submits the full product C = A.B (N x N, integers), as a list of rows.
 
     Decisions: every agent holds row i of A; B is the same for everyone, so it is a public
@@ -43,12 +43,8 @@ class MatrixMultiply(TaskSpec):
     version = 1
     answer_format = "a JSON list of N rows, each a list of N integers: [[c00, c01, ...], [c10, ...], ...]"
     oracle = "star"
-    optimal_topology = SHUFFLE_TOPOLOGY
     hint = ("Row-block multiply: each agent computes its row of C = (row of A) x B locally, then the rows are "
             "all-gathered so everyone holds C (all-to-all shuffle).")
-
-    def optimal_messages(self, n_agents):
-        return shuffle_messages(n_agents)
 
     def generate(self, n_agents, rng):
         a = [[rng.randint(1, 10) for _ in range(n_agents)] for _ in range(n_agents)]
