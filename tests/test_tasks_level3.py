@@ -341,11 +341,13 @@ def test_collab_filtering_against_float_brute_force(seed, n):
     users = {e["id"]: e["vec"] for e in ents if e["kind"] == "user"}
     items = {e["id"]: e["vec"] for e in ents if e["kind"] == "item"}
     assert sorted(users) == sorted(items) == list(range(3 * n)) and all(len(s.data) == 6 for s in inst.shards)
-    scores = sorted(((sum(a * b for a, b in zip(users[u], items[i], strict=True)), u, i) for u, i in
-                     product(users, items)), key=lambda x: (-x[0], x[1], x[2]))
+    # exact dot products (Fractions of the 4-dp entries): a float sum can land on either side of a rounding tie
+    scores = sorted(((sum(Fraction(str(a)) * Fraction(str(b)) for a, b in zip(users[u], items[i], strict=True)), u, i)
+                     for u, i in product(users, items)), key=lambda x: (-x[0], x[1], x[2]))
     truth = inst.truth[0]
     assert [[u, i] for _, u, i in scores[:3]] == [[u, i] for u, i, _ in truth]
-    assert all(abs(s - round(x, 4)) < 1e-9 for (x, _, _), (_, _, s) in zip(scores, truth, strict=False))
+    assert all(round(s, 4) == s and abs(Fraction(str(s)) - x) <= Fraction(1, 20000)
+               for (x, _, _), (_, _, s) in zip(scores, truth, strict=False))  # the exact score rounded to 4 dp
 
 
 def test_collab_filtering_ties_and_checker():
