@@ -166,10 +166,11 @@ def page_table(rows: list[dict]) -> pl.DataFrame:
 
 INTRO = """Success S (share of agents whose answer is correct) of every team configuration, with its 95% interval
 (cluster bootstrap over instances; Wilson over instances when every instance is all-or-nothing). Rows are
-ranked by S within each grid (task set and N values) and protocol; rank = 1 + the number of rows whose interval lies entirely above this
-row's interval, so configurations whose intervals overlap share a rank (a tie). Only N >= 2 episodes count;
-N = 1 is the single-agent baseline of RCC = 1 - S(N=k)/S(N=1), shown at the largest N. H = share of agents
-that held all the information their answer depends on. Definitions: [metrics](metrics.md)."""
+ranked by S within each grid (task set and N values) and protocol; rank = 1 + the number of rows whose
+interval lies entirely above this row's interval, so configurations whose intervals overlap share a rank (a
+tie). Only N >= 2 episodes count; N = 1 is the single-agent baseline of RCC = 1 - S(N=k)/S(N=1), shown at the
+largest N. H = share of agents that held all the information their answer depends on. Definitions:
+[metrics](metrics.md)."""
 
 
 def render_md(rows: list[dict], updated: str) -> str:
