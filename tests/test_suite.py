@@ -1,5 +1,7 @@
 """Suite files: the bundled ones load; bad ones are rejected with a message naming the culprit."""
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -17,9 +19,23 @@ def test_reference_grid_has_the_papers_shape():
     assert len(specs) == n_tasks * (6 * 3 + 1)  # N = 1 runs once, without a protocol
 
 
-@pytest.mark.parametrize("name", ["quick", "ablation-prompts"])
+BUNDLED = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "tasks").glob("*.toml"))
+
+
+def test_every_documented_suite_is_bundled():
+    assert {"silo-bench", "quick", "ablation-prompts", "structure", "structure-quick"} <= set(BUNDLED)
+
+
+@pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_suites_load(name):
     assert expand(load_suite(name))
+
+
+def test_suite_options_reach_the_model_settings():
+    from silo.llm import LLMSettings
+
+    spec = expand(load_suite("quick"))[0]
+    assert LLMSettings.from_extra("local/smollm2-135m", spec.config.extra).max_tokens == 256
 
 
 @pytest.mark.parametrize("body,needle", [
