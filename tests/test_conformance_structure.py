@@ -2,7 +2,8 @@
 
 Cells (docs/structure.md), chosen to keep CI (2 cores) fast. Measured CPU time of the five
 reference teams, summed over cells (dev machine, one core):
-- every task x every structured protocol x N in {2, 5, 10, 20}: 960 cells, 64 s;
+- every task x every structured protocol x N in {2, 5, 10, 20}: 960 cells, 64 s; and every task x
+  the layers on other bases and stacked (LAYERED) x the same N: 720 cells, about 50 s;
 - N in {50, 100} on one representative task per level (I-01 star reduce, II-11 segmented chain,
   III-21 segmented shuffle): 48 cells, 105 s (the costliest cell is p2p:ring at N = 100, 5-25 s:
   flooding 100 partials around a ring is 10^4 messages for the scorer to replay).
@@ -19,12 +20,14 @@ from silo.tasks import all_tasks
 
 STRUCTURE_PROTOCOLS = ("p2p:ring", "p2p:star", "p2p:tree3", "p2p:grid", "p2p:smallworld", "blackboard",
                        "broadcast+commit", "sfs+suff")
+# the layers on the other bases, and stacked (as tasks/structure*.toml run them): every task, small N
+LAYERED = ("p2p+commit", "p2p+suff", "sfs+commit", "broadcast+suff", "blackboard+commit+suff", "p2p:ring+commit+suff")
 SMALL_N = (2, 5, 10, 20)
 LARGE_N = (50, 100)
 REPRESENTATIVE = ("I-01", "II-11", "III-21")
 FULL = os.environ.get("SILO_FULL_STRUCTURE") == "1"
 
-CASES = [(t.id, p, n) for t in all_tasks() for p in STRUCTURE_PROTOCOLS for n in SMALL_N]
+CASES = [(t.id, p, n) for t in all_tasks() for p in STRUCTURE_PROTOCOLS + LAYERED for n in SMALL_N]
 CASES += [pytest.param(t.id, p, n, marks=pytest.mark.slow) for t in all_tasks() for p in STRUCTURE_PROTOCOLS
           for n in LARGE_N if FULL or t.id in REPRESENTATIVE]
 
