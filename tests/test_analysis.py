@@ -16,6 +16,7 @@ from silo.metrics import (
     jaccard,
     leaders,
     optimal_edges,
+    pair_key,
     rank_with_ties,
     rcc,
     received_counts,
@@ -136,6 +137,23 @@ def test_compare_known_discordant_pairs():
     assert row["dS"] == pytest.approx(6 / 7 - (1 + 6 * 0.5) / 7)
     with pytest.raises(ValueError, match="several episodes"):
         compare(t, t)
+
+
+def test_compare_two_protocols_pairs_on_the_instance():
+    # the same 4 instances under p2p (solves 3) and p2p+commit (solves 1, one of those 3): discordant 2 vs 0
+    a = [ep(f"p{i}", ["correct", "correct"] if i < 3 else ["uninformed"] * 2, replicate=i) for i in range(4)]
+    b = [ep(f"c{i}", ["correct", "correct"] if i == 0 else ["uninformed"] * 2, replicate=i, protocol="p2p+commit")
+         for i in range(4)]
+    t = build_tables(a + b).episodes
+    assert pair_key(t.filter(pl.col("protocol") == "p2p"), t) == ["instance_id", "protocol"]
+    p2p, commit = t.filter(pl.col("protocol") == "p2p"), t.filter(pl.col("protocol") == "p2p+commit")
+    row = compare(p2p, commit).row(0, named=True)
+    assert (row["pairs"], row["both"], row["A_only"], row["B_only"], row["neither"]) == (4, 1, 2, 0, 1)
+    assert row["mcnemar_p"] == pytest.approx(2 / 4)
+    # a side holding several protocols cannot pair on the instance alone: the error names the protocol
+    other = build_tables([ep("x0", ["correct", "correct"], replicate=0, protocol="sfs")]).episodes
+    with pytest.raises(ValueError, match=r"several episodes per \(instance_id\); they differ in protocol"):
+        compare(t, other)
 
 
 def test_topologies_and_structure():

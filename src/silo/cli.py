@@ -179,14 +179,19 @@ def compare(a, b, by):
     """Paired tests of configuration A against B on matched instances: exact McNemar, Wilcoxon signed-rank.
 
     A and B are run directories, optionally narrowed with @key=value filters, e.g.
-    `silo compare runs/x@team=oracle runs/x@team=premature --by level`.
+    `silo compare runs/x@team=oracle runs/x@team=premature --by level`. Episodes pair on
+    (instance, protocol), or on the instance alone when A and B share no protocol
+    (`silo compare runs/s@protocol=p2p runs/s@protocol=p2p+commit`).
     """
     from silo.metrics import compare as paired_compare
+    from silo.metrics import pair_key
     from silo.report import to_terminal
 
     by_cols = _csv(by)
-    table = paired_compare(_side(a), _side(b), by_cols)
-    click.echo(f"A = {a}\nB = {b}\nmatched on (instance, protocol); McNemar on solved, Wilcoxon on P\n")
+    side_a, side_b = _side(a), _side(b)
+    table = paired_compare(side_a, side_b, by_cols)
+    key = ", ".join(pair_key(side_a, side_b)).replace("instance_id", "instance")
+    click.echo(f"A = {a}\nB = {b}\nmatched on ({key}); McNemar on solved, Wilcoxon on P\n")
     click.echo(to_terminal(table))
 
 

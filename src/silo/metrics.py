@@ -215,29 +215,38 @@ def _nan(x) -> bool:
 PAIR_KEY = ["instance_id", "protocol"]
 
 
-def _unique_pairs(eps: pl.DataFrame, side: str) -> pl.DataFrame:
-    dup = eps.filter(pl.struct(PAIR_KEY).is_duplicated())
+def pair_key(a: pl.DataFrame, b: pl.DataFrame) -> list[str]:
+    """Episodes pair on (instance, protocol); on the instance alone when A and B share no protocol
+    (a comparison of two protocols, e.g. p2p vs p2p+commit: instances do not depend on the protocol)."""
+    shared = set(a.get_column("protocol").to_list()) & set(b.get_column("protocol").to_list())
+    return PAIR_KEY if shared else ["instance_id"]
+
+
+def _unique_pairs(eps: pl.DataFrame, side: str, key: list[str]) -> pl.DataFrame:
+    dup = eps.filter(pl.struct(key).is_duplicated())
     if len(dup):
-        varying = [c for c in ("team", "models", "prompt_variant", "run") if dup.get_column(c).n_unique() > 1]
-        raise ValueError(f"configuration {side} has several episodes per (instance, protocol); they differ in "
+        varying = [c for c in ("protocol", "team", "models", "prompt_variant", "run")
+                   if dup.get_column(c).n_unique() > 1]
+        raise ValueError(f"configuration {side} has several episodes per ({', '.join(key)}); they differ in "
                          f"{', '.join(varying) or 'nothing (duplicated episodes)'}: narrow it, e.g. RUN@team=NAME")
     return eps
 
 
 def compare(a: pl.DataFrame, b: pl.DataFrame, by: list[str] | None = None) -> pl.DataFrame:
-    """Paired comparison of two configurations on matched (instance, protocol) episodes, per group.
+    """Paired comparison of two configurations on matched episodes (`pair_key`), per group.
 
     McNemar (exact) on `solved`, Wilcoxon signed-rank on P, and the mean difference of S with a
     bootstrap interval clustered by instance. Errored episodes on either side are dropped."""
     by = by or []
     ok = pl.col("status") != "error"
-    a = _unique_pairs(a.filter(ok), "A")
-    b = _unique_pairs(b.filter(ok), "B")
+    key = pair_key(a, b)
+    a = _unique_pairs(a.filter(ok), "A", key)
+    b = _unique_pairs(b.filter(ok), "B", key)
     cols = ["S", "P", "solved"]
-    m = a.select(*dict.fromkeys([*PAIR_KEY, *by]), *cols).join(
-        b.select(*PAIR_KEY, *[pl.col(c).alias(f"{c}_B") for c in cols]), on=PAIR_KEY, how="inner")
+    m = a.select(*dict.fromkeys([*key, *by]), *cols).join(
+        b.select(*key, *[pl.col(c).alias(f"{c}_B") for c in cols]), on=key, how="inner")
     if m.is_empty():
-        raise ValueError("no matched (instance, protocol) pairs between A and B")
+        raise ValueError(f"no matched ({', '.join(key)}) pairs between A and B")
     rows = []
     groups = m.partition_by(by, as_dict=True, maintain_order=True).items() if by else [((), m)]
     for key, g in groups:
