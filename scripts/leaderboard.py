@@ -25,6 +25,7 @@ from silo.html_report import CSS, table_html
 from silo.metrics import estimate, rank_with_ties, rcc
 from silo.records import OUTCOMES
 from silo.report import to_markdown
+from silo.rundir import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_VERSION = 1
@@ -99,15 +100,34 @@ def _round(v):
     return None if v is None or v != v else round(v, 6)
 
 
+def with_limits(rows: list[dict], run_dirs: list[str]) -> list[dict]:
+    """Record each row's round limit and action budget (from its runs' saved configs) in its grid."""
+    limits = {}
+    for d in run_dirs:
+        rc = RunDir(d).saved_config()
+        if rc is not None:
+            limits[Path(d).name] = (rc.max_rounds, rc.action_budget)
+    for r in rows:
+        seen = {limits[s] for s in r["sources"] if s in limits}
+        if len(seen) == 1:
+            r["grid"]["max_rounds"], r["grid"]["action_budget"] = seen.pop()
+    return rows
+
+
 def grid_label(r: dict) -> str:
-    """The grid a row was measured on (its task set and N values): rows are only ranked within one grid."""
+    """The grid a row was measured on (task set, N values, limits): rows are only ranked within one grid."""
     g = r["grid"]
     k = len(g["tasks"])
-    return f"{k} task{'s' if k != 1 else ''}, N={','.join(map(str, g['n_agents']))}"
+    label = f"{k} task{'s' if k != 1 else ''}, N={','.join(map(str, g['n_agents']))}"
+    if g.get("max_rounds"):
+        label += f", {g['max_rounds']} rounds x {g['action_budget']} actions"
+    return label
 
 
 def _key(r: dict) -> tuple:
-    return (*(json.dumps(r[k]) for k in KEY), json.dumps([r["grid"]["tasks"], r["grid"]["n_agents"]]))
+    g = r["grid"]
+    return (*(json.dumps(r[k]) for k in KEY),
+            json.dumps([g["tasks"], g["n_agents"], g.get("max_rounds"), g.get("action_budget")]))
 
 
 def merge(existing: list[dict], new: list[dict]) -> list[dict]:
@@ -213,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     path = Path(a.json)
     rows = [] if a.fresh or not path.exists() else json.loads(path.read_text())["rows"]
     if a.runs:
-        rows = merge(rows, config_rows(load_runs(a.runs, events=False).episodes))
+        new = config_rows(load_runs(a.runs, events=False).episodes)
+        rows = merge(rows, with_limits(new, a.runs))
     elif not a.render_only:
         ap.error("give run directories, or --render-only")
     rows = ranked(rows)

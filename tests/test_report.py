@@ -148,20 +148,30 @@ def test_leaderboard_ties_and_incremental_merge(ref_run, tmp_path):
     assert big_silent[0]["rank"] > 1  # still ranked against oracle and gossip on its own grid
     assert lb.main(["--render-only", *files]) == 0
     md = (tmp_path / "lb.md").read_text()
-    assert md.index("## 2 tasks, N=2,5; protocol: all") < md.index("## 1 task, N=2; protocol: all")
+    limits = "100 rounds x 10 actions"  # the CLI defaults the runs used, read from their config.json
+    big, small = f"## 2 tasks, N=2,5, {limits}; protocol: all", f"## 1 task, N=2, {limits}; protocol: all"
+    assert md.index(big) < md.index(small)
     assert "| 1 | oracle |" in md
     assert "<table>" in (tmp_path / "lb.html").read_text()
 
 
 def test_committed_leaderboard_is_consistent():
     data = json.loads((ROOT / "data" / "leaderboard.json").read_text())
-    rows = {(r["team"], r["protocol"]): r for r in data["rows"] if not r["models"]}
+    full = [r for r in data["rows"] if len(r["grid"]["tasks"]) == 30]  # the reference grid
+    rows = {(r["team"], r["protocol"]): r for r in full if not r["models"]}
+    assert len(rows) == len([r for r in full if not r["models"]])  # one row per (team, protocol) on a grid
     for team in ("oracle", "gossip", "premature", "miscompute", "silent"):
         assert (team, "all") in rows, f"reference row of {team} missing"
     out = {t: rows[(t, "all")]["outcomes"] for t in ("oracle", "miscompute", "silent")}
     assert out["oracle"]["correct"] == 1.0 and out["miscompute"]["integration_error"] == 1.0
     assert out["silent"]["no_answer"] == 1.0
     assert rows[("oracle", "all")]["rank"] == 1
+    # the embedded model's rows on the quick suite, ranked against the scripted teams on that grid
+    quick = [r for r in data["rows"] if r["grid"]["tasks"] == ["I-01", "II-11", "III-21"] and r["protocol"] == "all"]
+    llm = [r for r in quick if r["models"] == ["local/smollm2-135m"]]
+    assert len(llm) == 1 and llm[0]["episodes"] > 0 and llm[0]["errors"] == 0
+    assert {r["team"] for r in quick} >= {"llm", "oracle", "gossip"}
+    assert min(r["rank"] for r in quick) == 1 and llm[0]["S"]["hi"] >= llm[0]["S"]["value"]
 
 
 def test_report_survives_errors_and_missing_grains(tmp_path):
