@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from silo.cli_run import _csv, _ints, merge, resume, run
 from silo.protocols import UnknownProtocolError
 from silo.runner import RunDir, RunDirError, score_run
 from silo.suite import SuiteError
@@ -26,21 +27,14 @@ class SiloGroup(click.Group):
             sys.exit(2)
 
 
-def _csv(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _ints(value: str) -> list[int]:
-    try:
-        return [int(v) for v in _csv(value)]
-    except ValueError as e:
-        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from e
-
-
 @click.group(cls=SiloGroup)
 @click.version_option(package_name="silo-bench")
 def main():
     """silo: can teams of LLM agents compute with information split between them?"""
+
+
+for _command in (run, resume, merge):  # defined in cli_run.py
+    main.add_command(_command)
 
 
 @main.command()
@@ -105,17 +99,6 @@ def report(runs, by, out, episodes, no_plots):
     default = Path(runs[0]) / "report" if len(runs) == 1 else Path("reports/latest")
     path = write_report(tables, out or default, plots=not no_plots, heat_episodes=list(episodes) or None)
     click.echo(f"\nreport: {path} (and {path.with_suffix('.html')})", err=True)
-
-
-def _print_report(scores, rd: RunDir, by: list[str] | None = None) -> None:
-    from silo.report import summary, to_markdown, to_terminal
-
-    table = summary(scores, by)
-    click.echo(to_terminal(table))
-    (rd.path / "report.md").write_text("# silo report (summary)\n\n" + to_markdown(table)
-                                       + f"\nFull report with intervals, plots and failure explanations: "
-                                         f"`silo report {rd.path}`\n")
-    click.echo(f"\nreport: {rd.path / 'report.md'}; full report with plots: silo report {rd.path}", err=True)
 
 
 @main.command()
@@ -198,5 +181,3 @@ def compare(a, b, by):
 if __name__ == "__main__":  # pragma: no cover
     main()
 
-
-from silo import cli_run  # noqa: E402,F401  (registers run, resume, merge on `main`)

@@ -1,4 +1,5 @@
-"""`silo run`, `silo resume` and `silo merge`: resolve a sweep, execute it, score and print it."""
+"""`silo run`, `silo resume` and `silo merge` (registered on the group in cli.py), and the option parsers
+and summary printer the other commands share."""
 
 from __future__ import annotations
 
@@ -8,14 +9,35 @@ import sys
 
 import click
 
-from silo.cli import _csv, _ints, _print_report, main
 from silo.local_model import DEFAULT_MODEL
 from silo.records import RunConfig
 from silo.runner import Budget, RunDir, RunDirError, expand, pending, prior_usage, run_specs, score_run, shard_slice
 from silo.tasks import all_tasks
 
 
-@main.command()
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _ints(value: str) -> list[int]:
+    try:
+        return [int(v) for v in _csv(value)]
+    except ValueError as e:
+        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from e
+
+
+def _print_report(scores, rd: RunDir, by: list[str] | None = None) -> None:
+    from silo.report import summary, to_markdown, to_terminal
+
+    table = summary(scores, by)
+    click.echo(to_terminal(table))
+    (rd.path / "report.md").write_text("# silo report (summary)\n\n" + to_markdown(table)
+                                       + f"\nFull report with intervals, plots and failure explanations: "
+                                         f"`silo report {rd.path}`\n")
+    click.echo(f"\nreport: {rd.path / 'report.md'}; full report with plots: silo report {rd.path}", err=True)
+
+
+@click.command()
 @click.option("--suite", default=None, help="Suite name (tasks/NAME.toml) or path; options below override it.")
 @click.option("--task", "task_list", default="I-01,I-07,II-11,II-14,III-21,III-23", show_default=True,
               help="Comma-separated task ids or slugs, or 'all'.")
@@ -62,7 +84,7 @@ def run(ctx, suite, **opts):
     _execute(specs, rd, opts)
 
 
-@main.command()
+@click.command()
 @click.argument("run_dir", type=click.Path())
 @click.option("--concurrency", default=4, show_default=True)
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
@@ -157,7 +179,7 @@ def _run_config(ctx: click.Context, suite: str | None, o: dict) -> RunConfig:
     return RunConfig(**fields)
 
 
-@main.command()
+@click.command()
 @click.argument("out", type=click.Path(file_okay=False))
 @click.argument("sources", nargs=-1, required=True, type=click.Path(file_okay=False))
 def merge(out, sources):
