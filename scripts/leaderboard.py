@@ -132,23 +132,22 @@ def _key(r: dict) -> tuple:
 
 def merge(existing: list[dict], new: list[dict]) -> list[dict]:
     """Rows of `new` replace rows of `existing` with the same key (configuration and grid); others are kept."""
-    key = _key
-    fresh = {key(r): r for r in new}
-    return [r for r in existing if key(r) not in fresh] + list(fresh.values())
+    fresh = {_key(r): r for r in new}
+    return [r for r in existing if _key(r) not in fresh] + list(fresh.values())
 
 
-def sections(rows: list[dict]) -> list[tuple[str, str]]:
-    """(grid label, protocol) pairs of the page: larger grids first, 'all' first within a grid."""
+def sections(rows: list[dict]) -> list[tuple[str, str, list[dict]]]:
+    """(grid label, protocol, rows) of the page: larger grids first, 'all' first within a grid."""
     size = {grid_label(r): (len(r["grid"]["tasks"]), len(r["grid"]["n_agents"])) for r in rows}
-    pairs = {(grid_label(r), r["protocol"]) for r in rows}
-    return sorted(pairs, key=lambda gp: (-size[gp[0]][0], -size[gp[0]][1], gp[0], gp[1] != "all", gp[1]))
+    pairs = sorted({(grid_label(r), r["protocol"]) for r in rows},
+                   key=lambda gp: (-size[gp[0]][0], -size[gp[0]][1], gp[0], gp[1] != "all", gp[1]))
+    return [(g, p, [r for r in rows if r["protocol"] == p and grid_label(r) == g]) for g, p in pairs]
 
 
 def ranked(rows: list[dict]) -> list[dict]:
     """Rank rows within each grid and protocol by S with ties inside overlapping intervals; sorted by rank then S."""
     out = []
-    for grid, proto in sections(rows):
-        group = [r for r in rows if r["protocol"] == proto and grid_label(r) == grid]
+    for _, _, group in sections(rows):
         val = [r["S"]["value"] if r["S"]["value"] is not None else float("nan") for r in group]
         lo = [r["S"]["lo"] if r["S"]["lo"] is not None else float("nan") for r in group]
         hi = [r["S"]["hi"] if r["S"]["hi"] is not None else float("nan") for r in group]
@@ -186,18 +185,17 @@ def page_table(rows: list[dict]) -> pl.DataFrame:
 
 INTRO = """Success S (share of agents whose answer is correct) of every team configuration, with its 95% interval
 (cluster bootstrap over instances; Wilson over instances when every instance is all-or-nothing). Rows are
-ranked by S within each grid (task set and N values) and protocol; rank = 1 + the number of rows whose
-interval lies entirely above this row's interval, so configurations whose intervals overlap share a rank (a
-tie). Only N >= 2 episodes count; N = 1 is the single-agent baseline of RCC = 1 - S(N=k)/S(N=1), shown at the
-largest N. H = share of agents that held all the information their answer depends on. Definitions:
-[metrics](metrics.md)."""
+ranked by S within each grid (task set, N values, round limit and action budget) and protocol; rank = 1 + the
+number of rows whose interval lies entirely above this row's interval, so configurations whose intervals
+overlap share a rank (a tie). Only N >= 2 episodes count; N = 1 is the single-agent baseline of RCC = 1 -
+S(N=k)/S(N=1), shown at the largest N. H = share of agents that held all the information their answer depends
+on. Definitions: [metrics](metrics.md)."""
 
 
 def render_md(rows: list[dict], updated: str) -> str:
     """docs/leaderboard.md."""
     parts = ["# silo leaderboard\n", INTRO.replace("\n", " ") + "\n", f"Updated {updated}.\n"]
-    for grid, proto in sections(rows):
-        sel = [r for r in rows if r["protocol"] == proto and grid_label(r) == grid]
+    for grid, proto, sel in sections(rows):
         parts += [f"## {grid}; protocol: {proto}\n", to_markdown(page_table(sel))]
     parts.append(SCHEMA_DOC)
     return "\n".join(parts)
@@ -208,8 +206,7 @@ def render_html(rows: list[dict], updated: str) -> str:
     import html
 
     body = [f"<h1>silo leaderboard</h1><p>{html.escape(INTRO)}</p><p>Updated {html.escape(updated)}.</p>"]
-    for grid, proto in sections(rows):
-        sel = [r for r in rows if r["protocol"] == proto and grid_label(r) == grid]
+    for grid, proto, sel in sections(rows):
         body.append(f"<h2>{html.escape(grid)}; protocol: {html.escape(proto)}</h2>")
         body.append(table_html(page_table(sel)))
     body.append("<p>The schema of data/leaderboard.json is documented in docs/metrics.md (Leaderboard schema).</p>")
