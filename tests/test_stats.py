@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from silo.stats import cluster_bootstrap, mcnemar_exact, paired, ratio_bootstrap, wilcoxon_paired, wilson
+from silo.stats import cluster_bootstrap, mcnemar_exact, paired, ratio_bootstrap, wilcoxon_paired, wilson, wilson_share
 
 Z = 1.959963984540054  # standard normal 97.5% quantile
 
@@ -98,6 +98,16 @@ def test_cluster_bootstrap_degenerate_shares_use_wilson_over_clusters():
     half = cluster_bootstrap([0, 0, 0, 1, 1, 1], list("aaabbb"), share=True)
     w = wilson(1, 2)
     assert (half.value, half.lo, half.hi) == (0.5, w.lo, w.hi)
+
+
+def test_identical_non_binary_clusters_never_give_a_zero_width_share_interval():
+    # two replicates of the same instance set both scoring 14/15: the bootstrap has nothing to resample
+    e = cluster_bootstrap([14 / 15] * 2, ["a", "b"], share=True)
+    assert e.method == "wilson-clusters" and e.lo < 14 / 15 < e.hi
+    # the same Wilson formula as for integer counts (here 1 of 2 as a proportion)
+    assert wilson_share(0.5, 2) == pytest.approx((wilson(1, 2).lo, wilson(1, 2).hi))
+    mean = cluster_bootstrap([3.0] * 4, list("abcd"))  # a mean that is not a share keeps the point
+    assert mean.lo == mean.hi == 3.0
 
 
 def test_cluster_bootstrap_resamples_whole_clusters():

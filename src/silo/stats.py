@@ -51,6 +51,15 @@ def wilson(k: int, n: int, conf: float = CONF) -> Estimate:
     return Estimate(p, lo, hi, n, "wilson")
 
 
+def wilson_share(p: float, n: int, conf: float = CONF) -> tuple[float, float]:
+    """Wilson bounds for an observed proportion p (not necessarily k/n with integer k) over n trials."""
+    z = st.norm.ppf(1 - (1 - conf) / 2)
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(max(p * (1 - p), 0.0) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def cluster_bootstrap(values, clusters, conf: float = CONF, n_resamples: int = N_RESAMPLES,
                       seed: int = SEED, share: bool = False) -> Estimate:
     """Mean of `values` with a percentile bootstrap interval that resamples whole clusters.
@@ -80,7 +89,10 @@ def cluster_bootstrap(values, clusters, conf: float = CONF, n_resamples: int = N
             return Estimate(mean, w.lo, w.hi, len(v), "wilson-clusters")
     if k < 2:
         return Estimate(mean, NAN, NAN, len(v), "bootstrap")
-    if np.all(sums / counts == mean):  # every cluster identical: no sampling variation to estimate
+    if np.all(sums / counts == mean):  # every cluster identical: the bootstrap would collapse to a point
+        if share:  # a share is a proportion: Wilson with the clusters as the trials, never zero-width
+            lo, hi = wilson_share(mean, k, conf)
+            return Estimate(mean, lo, hi, len(v), "wilson-clusters")
         return Estimate(mean, mean, mean, len(v), "bootstrap")
     res = st.bootstrap((sums, counts), _ratio, paired=True, vectorized=True, n_resamples=n_resamples,
                        confidence_level=conf, method="percentile", rng=np.random.default_rng(seed))
