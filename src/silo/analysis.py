@@ -13,9 +13,19 @@ from pathlib import Path
 
 import polars as pl
 
-from silo.metrics import edges_of, jaccard, leaders, message_rows, received_counts, redundancy, task_optimal_edges
+from silo.metrics import (
+    edges_of,
+    jaccard,
+    leaders,
+    message_rows,
+    received_chars,
+    received_counts,
+    redundancy,
+    task_optimal_edges,
+)
 from silo.records import OUTCOMES, Episode, EpisodeScore
 from silo.runner import RunDir, RunDirError, score_run
+from silo.scoring import SCORER_VERSION
 from silo.tasks import UnknownTaskError, get_task
 
 CONFIG = ["run", "task", "level", "n_agents", "protocol", "team", "models", "prompt_variant", "replicate",
@@ -54,22 +64,35 @@ def _task(task_id: str):
 
 
 def episode_row(s: EpisodeScore, run: str, comm: dict | None = None) -> dict:
-    """Episode grain: headline scores, outcome shares, communication, usage and cost."""
+    """Episode grain: headline scores, outcome shares, communication, usage and cost.
+
+    Self-contained agents (depends_on = itself, e.g. agent 0 of a prefix sum) are set apart: S and P
+    count every agent (the paper's success), but H, the gap (H - S_comm) and the outcome shares count
+    only the agents that had to communicate; `set_apart` says how many were left out and `solo_error`
+    the share of all agents that were self-contained and wrong."""
     task = _task(s.task)
     ok = s.status != "error"
-    n = max(len(s.agents), 1)
-    shares = {o: (sum(a.outcome == o for a in s.agents) / n if ok else None) for o in OUTCOMES}
+    comm_agents = [a for a in s.agents if not a.self_contained]
+    k = len(comm_agents)
+    some = ok and k > 0
+    shares = {o: (sum(a.outcome == o for a in comm_agents) / k if some else None) for o in OUTCOMES}
+    held = _share([a.held for a in comm_agents]) if some else None
+    s_comm = _share([a.correct for a in comm_agents]) if some else None
     optimal = task.optimal_messages(s.n_agents) if task is not None and s.n_agents > 1 else None
     global_task = getattr(task, "answer_kind", "global") == "global"
     rounds = max(s.rounds, 1)
+    n = max(len(s.agents), 1)
     return config_row(s, run) | {
         "status": s.status, "error": s.error, "answer_kind": "global" if global_task else "segmented",
-        "S": s.success, "P": s.partial, "H": s.held,
-        "gap": None if not ok else s.held - s.success,
+        "S": s.success, "P": s.partial, "H": held, "S_comm": s_comm,
+        "gap": held - s_comm if some else None,
+        "set_apart": len(s.agents) - k,
+        "solo_error": sum(a.self_contained and a.submitted and not a.correct for a in s.agents) / n if ok else None,
+        "scorer_version": s.scorer_version, "task_version": s.task_version,
         "solved": s.solved, "unanimous": s.unanimous,
         # consensus is only defined when agents must agree on one global value
         "consensus_failure": s.consensus_failure if global_task else None,
-        **shares, "no_answer_held": sum(a.held and not a.submitted for a in s.agents) / n if ok else None,
+        **shares, "no_answer_held": sum(a.held and not a.submitted for a in comm_agents) / k if some else None,
         "messages": s.messages, "bytes": s.bytes, "density": s.density, "optimal_messages": optimal,
         "redundancy": redundancy(s.messages, optimal), "rounds": s.rounds,
         "rounds_to_completion": s.rounds_to_completion, "tool_errors": s.tool_errors,
@@ -79,13 +102,17 @@ def episode_row(s: EpisodeScore, run: str, comm: dict | None = None) -> dict:
     }
 
 
+def _share(xs: list[bool]) -> float:
+    return sum(map(float, xs)) / len(xs)
+
+
 def communication(ep: Episode) -> tuple[dict, list[dict], list[int]]:
     """Per-episode topology fidelity and emergent leaders, the message rows, and messages received per agent."""
     rows = message_rows(ep)
     n = ep.instance.n_agents
     task = _task(ep.instance.task)
     received = received_counts(rows, n)
-    lead = leaders(received) if n > 1 else []
+    lead = leaders(received, chars=received_chars(rows, n)) if n > 1 else []
     fid = jaccard(edges_of(rows), task_optimal_edges(task, n)) if task is not None else None
     comm = {"fidelity": fid, "leaders": ",".join(map(str, lead)), "has_leader": bool(lead) if n > 2 else None}
     return comm, rows, received
@@ -120,6 +147,7 @@ def agent_rows(s: EpisodeScore, run: str, ep: Episode | None = None, received: l
         row = cfg | {"status": s.status, "agent": a.agent, "model": a.model, "submitted": a.submitted,
                      "submit_round": a.submit_round, "correct": a.correct, "partial": a.partial, "reach": a.reach,
                      "evidence": a.evidence, "held": a.held, "outcome": a.outcome,
+                     "self_contained": a.self_contained, "scorer_version": a.scorer_version,
                      "answer": _short(subs[a.agent]) if a.agent in subs else None,
                      "truth": _short(ep.instance.truth[a.agent]) if ep else None,
                      "received": received[a.agent] if received else None}
@@ -165,7 +193,10 @@ def load_run(path: str | Path, events: bool = True) -> Tables:
     rd = RunDir(path)
     if not rd.path.is_dir():
         raise RunDirError(f"not a run directory: {path}")
-    scores = rd.scores() if (rd.path / "scores.jsonl").exists() else score_run(rd)
+    scores = rd.scores() if (rd.path / "scores.jsonl").exists() else []
+    if not scores or any(x.scorer_version != SCORER_VERSION or x.agents and x.agents[0].scorer_version != SCORER_VERSION
+                         for x in scores):
+        scores = score_run(rd)  # missing or scored by older rules: re-score offline from the episode records
     return build_tables(scores, rd.episodes() if events else (), run=rd.path.name)
 
 

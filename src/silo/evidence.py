@@ -19,9 +19,15 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 MIN_ITEMS = 3
-_NUM = re.compile(r"-?\d+(?:\.\d+)?")
+# a number: optional sign (not the hyphen of a range like "10-20" or an id like "r-5"), digits, decimals
+_NUM = re.compile(r"(?<![\w.\-])-?\d+(?:\.\d+)?|\d+(?:\.\d+)?")
+# thousands-grouped: 1,234 or 1,234,567.89 (no space after the commas, groups of exactly 3 digits)
+_GROUPED = re.compile(r"(?<![\w.,])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]*\d)")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 _BITS = re.compile(r"[01](?:[\s,;\[\]]*[01])*")
+# a count beside its label: apple: 5, "Bob": 9, Carol = 3, Dave 4 votes (label, optional quote/colon/=, number)
+_LABELLED = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)[\"']?\s*(?:[:=]|->|\bis\b|\bhas\b)?\s*(-?\d+(?:\.\d+)?)")
+_MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})
 
 
 def _norm(x: float) -> float | int:
@@ -31,21 +37,31 @@ def _norm(x: float) -> float | int:
 
 @dataclass(frozen=True)
 class Parsed:
-    """Tokens of one piece of content, parsed once."""
+    """Tokens of one piece of content, parsed once.
+
+    numbers: every number in order ("1,234" is read as 1 and 234, so compact lists like "[1,2,3]"
+    stay three numbers); counts: the multiset of numbers plus thousands-grouped readings ("1,234"
+    also counts as 1234); labelled: (label, number) pairs of a number right after a word."""
 
     numbers: tuple[float | int, ...]
     counts: Counter = field(compare=False)
     words: Counter = field(compare=False)
     bitruns: tuple[str, ...]
+    labelled: frozenset = field(default=frozenset(), compare=False)
 
 
 @lru_cache(maxsize=50000)
 def parse(text: str) -> Parsed:
-    """Extract numbers (in order), words and runs of 0/1 digits from content."""
+    """Extract numbers (in order), thousands-grouped numbers, words, labelled counts and 0/1 runs."""
+    text = text.translate(_MINUS)
     nums = tuple(_norm(float(m)) for m in _NUM.findall(text))
+    counts = Counter(nums)
+    for m in _GROUPED.findall(text):
+        counts[_norm(float(m.replace(",", "")))] += 1
     words = Counter(w.lower() for w in _WORD.findall(text))
     bits = tuple(re.sub(r"[^01]", "", m) for m in _BITS.findall(text))
-    return Parsed(nums, Counter(nums), words, bits)
+    labelled = frozenset((w.lower(), _norm(float(v))) for w, v in _LABELLED.findall(text))
+    return Parsed(nums, counts, words, bits, labelled)
 
 
 class Fingerprint:
@@ -107,7 +123,7 @@ class Value(Fingerprint):
     def matches(self, p: Parsed) -> bool:
         if self.tol == 0:
             return p.counts.get(_norm(self.value), 0) > 0
-        return any(abs(x - self.value) <= self.tol + 1e-9 for x in p.numbers)
+        return any(abs(x - self.value) <= self.tol + 1e-9 for x in p.counts)
 
 
 @dataclass(frozen=True)
@@ -138,6 +154,23 @@ class Bits(Fingerprint):
 
     def matches(self, p: Parsed) -> bool:
         return any(self.pattern in run for run in p.bitruns)
+
+
+@dataclass(frozen=True)
+class Labelled(Fingerprint):
+    """Counts beside their labels ("Bob: 9, Alice: 7", {"apple": 5}), pairs in any order.
+
+    Every pair with a non-zero count must appear (a zero count is often left out)."""
+
+    pairs: tuple[tuple[str, float], ...]
+
+    @property
+    def weak(self) -> bool:  # type: ignore[override]
+        return sum(1 for _, v in self.pairs if v) < MIN_ITEMS
+
+    def matches(self, p: Parsed) -> bool:
+        need = [(k.lower(), _norm(v)) for k, v in self.pairs if v]
+        return bool(need) and all(x in p.labelled for x in need)
 
 
 @dataclass(frozen=True)
@@ -197,3 +230,8 @@ def _key_num(k):
         return int(k)
     except (TypeError, ValueError):
         return None
+
+
+def guarded(fp: Fingerprint) -> bool:
+    """Whether a fingerprint may be credited at all (see chance-match guards in docs/design.md)."""
+    return True

@@ -14,6 +14,8 @@ from silo.records import OUTCOMES, Episode
 from silo.stats import Estimate, cluster_bootstrap, paired, ratio_bootstrap, wilson
 
 LEADER_FACTOR = 1.5
+LEADER_MIN_SHARE = 0.5  # a leader receives messages from at least half of the others (and >= 2 messages) ...
+LEADER_MIN_CHARS = 20  # ... of at least this many characters per required message on average
 Edge = tuple[int, int]
 
 # ---- communication structure of one episode ------------------------------------------------
@@ -103,12 +105,25 @@ def received_counts(rows: list[dict], n: int) -> list[int]:
     return [c.get(a, 0) for a in range(n)]
 
 
-def leaders(received: list[int], factor: float = LEADER_FACTOR) -> list[int]:
-    """Emergent leaders: agents receiving more than factor x the mean received over all agents."""
+def received_chars(rows: list[dict], n: int) -> list[int]:
+    """Characters received per agent (sends addressed to it, reads of others' files)."""
+    c: Counter = Counter()
+    for r in rows:
+        if r["receiver"] is not None:
+            c[r["receiver"]] += r["chars"]
+    return [c.get(a, 0) for a in range(n)]
+
+
+def leaders(received: list[int], factor: float = LEADER_FACTOR, chars: list[int] | None = None) -> list[int]:
+    """Emergent leaders: agents receiving more than factor x the mean received over all agents, with a
+    minimum volume: at least m = max(2, ceil(half of the other agents)) messages and (when `chars` is
+    given) 20 * m characters, so one short message in a quiet episode does not make a leader."""
     if not received:
         return []
     mean = sum(received) / len(received)
-    return [a for a, r in enumerate(received) if mean > 0 and r > factor * mean]
+    least = max(2, math.ceil(LEADER_MIN_SHARE * (len(received) - 1)))
+    return [a for a, r in enumerate(received) if mean > 0 and r > factor * mean and r >= least
+            and (chars is None or chars[a] >= LEADER_MIN_CHARS * least)]
 
 
 def jaccard(a: set, b: set | None) -> float | None:

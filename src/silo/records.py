@@ -164,6 +164,10 @@ class AgentScore(Record):
     held: bool
     outcome: Outcome
     model: str | None = None
+    self_contained: bool = Field(default=False, description=(
+        "depends_on is only the agent itself: set apart from H, the gap and the outcome shares "
+        "of the headline (its failures are solo errors)."))
+    scorer_version: int = Field(default=1, description="Version of the scoring rules (silo.scoring.SCORER_VERSION).")
 
 
 class EpisodeScore(Record):
@@ -195,6 +199,9 @@ class EpisodeScore(Record):
     tool_errors: int
     usage: Usage
     agents: list[AgentScore]
+    set_apart: int = Field(default=0, description="Agents set apart as self-contained (depends_on = itself).")
+    scorer_version: int = Field(default=1, description="Version of the scoring rules (silo.scoring.SCORER_VERSION).")
+    task_version: int | None = Field(default=None, description="Version of the task generator of the instance.")
 
 
 class RunConfig(Record):

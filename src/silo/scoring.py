@@ -12,17 +12,33 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from silo.evidence import Fingerprint, parse
+from silo.evidence import Fingerprint, guarded, parse
 from silo.records import AgentScore, Episode, EpisodeScore, Event, Instance
 from silo.tasks import get_task
 from silo.tasks.base import TaskSpec, _canon
+
+SCORER_VERSION = 2
+"""Version of the scoring rules; recorded in every score row, bumped whenever a rule changes.
+
+1: provenance by reach (the author's K). 2: provenance by evidence, candidate sets from the
+author's evidence history, thousands separators / labelled counts, chance-match guards,
+self-contained agents set apart, consensus by the task's checker, round semantics enforced."""
+
+HISTORY = 8  # evidence snapshots of an author offered as candidate sets (most recent first)
+
+
+class ScoringError(ValueError):
+    """An event log the engine cannot produce (e.g. a read of a version written in the same round)."""
 
 
 @dataclass
 class _Content:
     author: int
+    round: int
     text: str
-    upstream: frozenset[int]
+    upstream: frozenset[int]  # the author's reach K at send/write time
+    prov: frozenset[int]  # the shards the author had evidence of (its reach where evidence is not tracked)
+    sets: tuple[frozenset[int], ...]  # earlier evidence sets of the author: candidate statistics
     credited: frozenset[int] | None = None  # cache for receiver-independent (global) tasks
 
 
@@ -41,34 +57,55 @@ class Replay:
         self.reach = [{a} for a in range(n)]
         self.evid = [{a} for a in range(n)]
         self.dep = [self.task.depends_on(self.inst, a) for a in range(n)]
+        self.hist: list[list[frozenset[int]]] = [[] for _ in range(n)]
         self._msgs: dict[int, _Content] = {}
         self._files: dict[int, _Content] = {}
         self._fp: dict[tuple, Fingerprint | None] = {}
+        self._n_events = 0
 
     def run(self, events: list[Event]) -> Replay:
         for e in events:
             handler = getattr(self, f"_on_{e.kind}", None)
             if handler:
                 handler(e)
+            self._n_events += 1
         return self
 
+    def _content(self, e: Event) -> _Content:
+        a = e.agent
+        prov = frozenset(self.evid[a] | (self.reach[a] - self.dep[a]))
+        return _Content(a, e.round, e.content or "", frozenset(self.reach[a]), prov, tuple(self.hist[a][-HISTORY:]))
+
     def _on_send(self, e: Event) -> None:
-        self._msgs[e.msg_id] = _Content(e.agent, e.content or "", frozenset(self.reach[e.agent]))
+        self._msgs[e.msg_id] = self._content(e)
 
     def _on_write(self, e: Event) -> None:
-        self._files[e.version] = _Content(e.agent, e.content or "", frozenset(self.reach[e.agent]))
+        self._files[e.version] = self._content(e)
+
+    def _source(self, store: dict[int, _Content], key, e: Event, what: str) -> _Content:
+        """The content an event consumes, checked against the engine's round semantics."""
+        c = store.get(key)
+        where = f"event {self._n_events} (round {e.round}, agent {e.agent}, {e.kind})"
+        if c is None:
+            raise ScoringError(f"{where}: {what} {key} was never {'sent' if what == 'message' else 'written'}")
+        if c.round >= e.round:
+            raise ScoringError(f"{where}: {what} {key} from round {c.round} consumed in round {e.round} "
+                               "(content is visible from the next round only)")
+        if e.kind != "list" and e.sender is not None and e.sender != c.author:
+            raise ScoringError(f"{where}: {what} {key} was written by agent {c.author}, the log says {e.sender}")
+        return c
 
     def _on_deliver(self, e: Event) -> None:
-        self._observe(e.agent, self._msgs[e.msg_id])
+        self._observe(e.agent, self._source(self._msgs, e.msg_id, e, "message"))
 
     def _on_read(self, e: Event) -> None:
-        self._observe(e.agent, self._files[e.version])
+        self._observe(e.agent, self._source(self._files, e.version, e, "file version"))
 
     def _on_list(self, e: Event) -> None:
         # a listing reveals names, which can carry data: reach (a necessary condition) counts it;
         # evidence does not, since short answers collide with ids and counters in path names
         for v in e.versions or []:
-            self.reach[e.agent] |= self._files[v].upstream
+            self.reach[e.agent] |= self._source(self._files, v, e, "file version").upstream
 
     def _on_submit(self, e: Event) -> None:
         self.at_submit.setdefault(e.agent, (frozenset(self.reach[e.agent]), frozenset(self.evid[e.agent])))
@@ -83,21 +120,36 @@ class Replay:
             # read by N-1 agents is examined once
             if c.credited is None:
                 c.credited = frozenset(self._credit(0, c, c.upstream & self.dep[0]))
-            self.evid[i] |= c.credited & todo
+            got = c.credited & todo
         else:
-            self.evid[i] |= self._credit(i, c, todo)
+            got = self._credit(i, c, todo)
+        if got:
+            self.evid[i] |= got
+            snap = frozenset(self.evid[i])
+            if snap not in self.hist[i]:
+                self.hist[i].append(snap)
+
+    def _candidates(self, c: _Content, i: int) -> list[frozenset[int]]:
+        """Sets whose statistic c may carry: the task's sets from the author's evidence, then its history."""
+        sets = list(self.task.candidate_sets(self.inst, c.prov, i))
+        sets += [s for s in reversed(c.sets) if s not in sets]
+        return sets
 
     def _credit(self, i: int, c: _Content, todo: frozenset[int]) -> set[int]:
         p = parse(c.text)
         got: set[int] = set()
-        for s in self.task.candidate_sets(self.inst, c.upstream, i):
-            if not (s & todo):
-                continue  # cannot credit anything new: skip building its fingerprint
+        for s in self._candidates(c, i):
+            if not (s & todo) or not s <= c.prov:
+                continue  # nothing new, or a set the author had no evidence of: coincidence, not information
             fp = self._fingerprint("stat", s, i)
             if fp is not None and (not fp.weak or s >= self.dep[i]) and fp.matches(p):
                 got |= s & todo
         for j in todo - got:
-            for fp in (self._fingerprint("raw", j, i), self._fingerprint("stat", frozenset({j}), i)):
+            # raw items of j count wherever they appear (reach allows); a statistic of {j} only from an
+            # author that had evidence of j
+            kinds = ("raw", "stat") if j in c.prov else ("raw",)
+            for kind in kinds:
+                fp = self._fingerprint(kind, j if kind == "raw" else frozenset({j}), i)
                 if fp is not None and not fp.weak and fp.matches(p):
                     got.add(j)
                     break
@@ -107,9 +159,10 @@ class Replay:
         cache_key = (kind, key, i if self.inst.answer_kind == "segmented" or kind == "raw" else -1)
         if cache_key not in self._fp:
             if kind == "raw":
-                self._fp[cache_key] = self.task.raw_fingerprint(self.inst, key, i)
+                fp = self.task.raw_fingerprint(self.inst, key, i)
             else:
-                self._fp[cache_key] = self.task.stat_fingerprint(self.inst, key, i)
+                fp = self.task.stat_fingerprint(self.inst, key, i)
+            self._fp[cache_key] = None if fp is None or not guarded(fp) else fp
         return self._fp[cache_key]
 
 
@@ -143,7 +196,8 @@ def score_agents(ep: Episode, task: TaskSpec) -> list[AgentScore]:
             episode_id=ep.id, agent=a, submitted=sub is not None, submit_round=sub.round if sub else None,
             correct=correct, partial=round(partial, 6), reach=round(reach, 6), evidence=round(evid, 6),
             held=reach >= 1 and evid >= 1, outcome=classify(sub is not None, correct, reach, evid),
-            model=models[a % len(models)] if models else None,
+            model=models[a % len(models)] if models else None, self_contained=dep == frozenset({a}),
+            scorer_version=SCORER_VERSION,
         ))
     return out
 
@@ -154,7 +208,7 @@ def score_episode(ep: Episode) -> EpisodeScore:
     agents = score_agents(ep, task)
     n = ep.instance.n_agents
     ok = ep.status != "error"
-    answers = {_key(a) for a in {json.dumps(s.answer, sort_keys=True) for s in ep.submissions}}
+    answers = distinct_answers(task, [s.answer for s in ep.submissions])
     global_task = ep.instance.answer_kind == "global"
     solved = all(a.correct for a in agents)
     sends = [e for e in ep.events if e.kind in ("send", "write")]
@@ -167,11 +221,13 @@ def score_episode(ep: Episode) -> EpisodeScore:
         partial=_mean([a.partial for a in agents]) if ok else None,
         held=_mean([a.held for a in agents]) if ok else None,
         solved=solved if ok else None,
-        consensus_failure=(global_task and len(answers) > 1) if ok else None,
-        unanimous=(solved and (len(answers) == 1 or not global_task)) if ok else None,
+        consensus_failure=(global_task and answers > 1) if ok else None,
+        unanimous=(solved and (answers == 1 or not global_task)) if ok else None,
         messages=len(sends), bytes=sum(e.chars for e in sends), density=density(ep),
         rounds=ep.rounds, rounds_to_completion=last_submit if ep.status == "complete" else None,
         tool_errors=sum(e.kind == "error" for e in ep.events), usage=ep.usage, agents=agents,
+        set_apart=sum(a.self_contained for a in agents), scorer_version=SCORER_VERSION,
+        task_version=ep.instance.task_version,
     )
 
 
@@ -192,6 +248,24 @@ def _mean(xs) -> float:
     return round(sum(float(x) for x in xs) / len(xs), 6) if xs else 0.0
 
 
-def _key(raw: str) -> str:
-    """Canonical form of a JSON-encoded answer ("984", 984.0 and 984 agree)."""
-    return json.dumps(_canon(json.loads(raw)), sort_keys=True)
+def distinct_answers(task: TaskSpec, answers: list) -> int:
+    """Number of distinct answers under the task's own equivalence: a and b are one answer when the
+    checker accepts either as the other (true and "yes" on I-04, 26 and 26.004 within a tolerance);
+    canonical JSON ("984", 984.0 and 984) is the fallback. Classes are formed greedily in submission order."""
+    reps: list = []
+    for a in answers:
+        if not any(_same(task, a, r) for r in reps):
+            reps.append(a)
+    return len(reps)
+
+
+def _same(task: TaskSpec, a, b) -> bool:
+    if json.dumps(_canon(a), sort_keys=True) == json.dumps(_canon(b), sort_keys=True):
+        return True
+    for x, y in ((a, b), (b, a)):
+        try:
+            if task.check(x, y)[0]:
+                return True
+        except Exception:  # noqa: BLE001 - a checker given a non-truth-shaped value may raise: not the same
+            continue
+    return False

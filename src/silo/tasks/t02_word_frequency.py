@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, ClassVar
 
-from silo.evidence import AnyOf, Items, Words, answer_fingerprint
+from silo.evidence import AnyOf, Items, Labelled, Words, answer_fingerprint
 from silo.tasks import register
 from silo.tasks.base import split_even
 from silo.tasks.common import StarReduce
@@ -48,7 +48,8 @@ class CountsReduce(StarReduce):
         totals = [0] * len(self.labels)
         for j in agents:
             totals = [t + c for t, c in zip(totals, self.counts(inst.shards[j].data, inst.params), strict=True)]
-        run = Items(tuple(totals), ordered=True)
+        # the counts as an ordered run in label order, or beside their labels in any order ("Bob: 9, Alice: 7")
+        run = AnyOf((Items(tuple(totals), ordered=True), Labelled(tuple(zip(self.labels, totals, strict=True)))))
         if agents >= self.depends_on(inst, i):
             answer = answer_fingerprint(inst.truth[i], self.tolerance)
             return AnyOf((run, answer)) if answer is not None else run
