@@ -60,13 +60,17 @@ class LLMSettings:
     cache: bool = True
     cache_dir: str | None = None
     concurrency: int = 8
+    model_args: tuple = ()  # (key, value) pairs passed through to litellm (silo run -M key=value)
 
     @classmethod
     def from_extra(cls, model: str, extra: dict[str, Any]) -> LLMSettings:
         """Settings from EpisodeConfig.extra; unknown keys are ignored (protocol options share the dict)."""
         keys = {"api_base", "api_key_env", "temperature", "max_tokens", "timeout_s", "retries", "backoff_s",
-                "backoff_max_s", "cache", "cache_dir", "concurrency"}
+                "backoff_max_s", "cache", "cache_dir", "concurrency", "model_args"}
+        extra = {**extra, **((extra.get("per_model") or {}).get(model) or {})}  # --api-base MODEL=URL etc.
         opts = {k: v for k, v in extra.items() if k in keys and v is not None}
+        if "model_args" in opts:
+            opts["model_args"] = tuple(sorted(dict(opts["model_args"]).items()))
         if local_model.is_local(model):
             opts.pop("api_base", None)  # the embedded server picks its own address
             opts.setdefault("concurrency", local_model.slots(model))
@@ -78,6 +82,7 @@ class LLMSettings:
         s: dict[str, Any] = {"max_tokens": self.max_tokens}
         if self.temperature is not None:
             s["temperature"] = self.temperature
+        s.update(dict(self.model_args))
         if local_model.is_local(self.model):
             s["seed"] = 1000 + replicate  # reproducible sampling on the embedded server, distinct per replicate
         return s
