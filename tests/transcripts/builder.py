@@ -13,8 +13,9 @@ Placeholders and `submit` answers are Python expressions over:
   text(j)  shard j as rendered in its prompt      solve(*js)  the answer over shards js only
   js(x) JSON   csv(xs)   th(x) thousands separators   f2(x) 2 decimals   wrong(x) a wrong variant
   table(headers, rows) markdown table   bullets(xs)   lines(xs)   Counter, math, statistics
-`require` (optional) is an expression that must hold for the instance (e.g. "the global max is in
-shard 1"); the builder takes the first replicate 0, 1, 2, ... whose instance satisfies it.
+`define` (optional) is Python source of helper functions for the placeholders. `require` (optional)
+is an expression that must hold for the instance (e.g. "the global max is in shard 1"); the builder
+takes the first replicate 0, 1, 2, ... whose instance satisfies it.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ class Transcript:
     expect: list[Expect]
     rounds: int
     episode: dict[str, Any] = field(default_factory=dict)
+    define: str = ""  # Python source of helper functions the placeholders may call
 
 
 def load(path: Path) -> Transcript:
@@ -106,7 +108,8 @@ def load(path: Path) -> Transcript:
         raise ValueError(f"{path.name}: unknown class(es) {bad}")
     return Transcript(id=path.stem, task=d["task"], n=n, protocol=d["protocol"], seed=int(d["seed"]),
                       title=d.get("title", ""), require=d.get("require"), turns=turns, expect=expect,
-                      rounds=len(d["round"]), episode=d.get("episode", {}))
+                      rounds=len(d["round"]), episode=d.get("episode", {}),
+                      define=d.get("define", ""))
 
 
 def all_transcripts() -> list[Path]:
@@ -146,20 +149,23 @@ def _lines(xs) -> str:
     return "\n".join(str(x) for x in xs)
 
 
-def namespace(inst: Instance, me: int | None = None) -> dict[str, Any]:
-    """Names a placeholder or an answer expression may use."""
+def namespace(inst: Instance, me: int | None = None, define: str = "") -> dict[str, Any]:
+    """Names a placeholder or an answer expression may use (plus the transcript's own `define`)."""
     task = get_task(inst.task)
     shards = [s.data for s in inst.shards]
 
     def solve(*js: int):
         return task.solve([shards[j] for j in js], inst.params)[0]
 
-    return {
+    ns = {
         "S": shards, "T": inst.truth, "P": inst.params, "N": inst.n_agents, "me": me, "inst": inst,
         "text": lambda j: inst.shards[j].text, "solve": solve, "js": _js, "csv": _csv, "th": _th, "f2": _f2,
         "wrong": wrong_answer, "table": _table, "bullets": _bullets, "lines": _lines,
         "Counter": Counter, "math": math, "statistics": statistics,
     }
+    if define:
+        exec(define, ns)  # noqa: S102 - helper functions written in the transcript itself
+    return ns
 
 
 def render(template: str, ns: dict[str, Any]) -> str:
@@ -176,7 +182,7 @@ def instance_for(t: Transcript) -> Instance:
     task = get_task(t.task)
     for rep in range(MAX_REPLICATES):
         inst = task.make_instance(t.n, t.seed, rep)
-        if t.require is None or eval(t.require, namespace(inst)):  # noqa: S307
+        if t.require is None or eval(t.require, namespace(inst, define=t.define)):  # noqa: S307
             return inst
     raise ValueError(f"{t.id}: no replicate < {MAX_REPLICATES} satisfies require: {t.require}")
 
@@ -185,7 +191,7 @@ def actions_of(t: Transcript, inst: Instance) -> dict[tuple[int, int], list[Acti
     """Every turn's raw actions turned into engine Actions, placeholders filled."""
     out = {}
     for (rnd, agent), raw in t.turns.items():
-        ns = namespace(inst, agent)
+        ns = namespace(inst, agent, t.define)
         acts = []
         for verb, *args in raw:
             name, argnames = VERBS[verb]
