@@ -11,8 +11,12 @@ import click
 
 from silo.local_model import DEFAULT_MODEL
 from silo.records import RunConfig
+from silo.results import parse_threshold
 from silo.runner import Budget, RunDir, RunDirError, expand, pending, prior_usage, run_specs, score_run, shard_slice
 from silo.tasks import all_tasks
+
+EXIT_ERRORS = 1  # episodes errored beyond --fail-on-error
+EXIT_STOPPED = 3  # a token or cost ceiling stopped the run
 
 
 def _csv(value: str) -> list[str]:
@@ -47,8 +51,17 @@ def _print_report(scores, rd: RunDir, by: list[str] | None = None) -> None:
               help="Comma-separated: llm, oracle, gossip, premature, miscompute, silent.")
 @click.option("--model", default=None, help=f"litellm model for every agent (default {DEFAULT_MODEL}, embedded).")
 @click.option("--models", default=None, help="Heterogeneous team: comma-separated models cycled over agent ids.")
-@click.option("--api-base", default=None, help="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama).")
-@click.option("--api-key-env", default=None, help="Name of the environment variable holding the API key.")
+@click.option("--api-base", "api_bases", multiple=True,
+              help="Base URL of an OpenAI-compatible server (vLLM, llama.cpp, Ollama); MODEL=URL for one model "
+                   "only (repeatable).")
+@click.option("--api-key-env", "api_key_envs", multiple=True,
+              help="Name of the environment variable holding the API key; MODEL=VAR for one model only (repeatable).")
+@click.option("-M", "--model-arg", "model_args", multiple=True, metavar="KEY=VALUE",
+              help="Argument passed through to litellm with every call (value parsed as JSON if it can be), "
+                   "e.g. -M top_p=0.9 -M reasoning_effort=low (repeatable).")
+@click.option("--max-connections", "max_connections", multiple=True,
+              help="Concurrent requests per model endpoint (default 8; the embedded server: its slots); "
+                   "MODEL=N for one model only.")
 @click.option("--prompt-variant", "variants", default="neutral", show_default=True,
               help="Comma-separated: neutral, plan, reminder, scratchpad, hints.")
 @click.option("--temperature", type=float, default=None, help="Sampling temperature (default: the model's).")
@@ -62,10 +75,16 @@ def _print_report(scores, rd: RunDir, by: list[str] | None = None) -> None:
 @click.option("--max-total-tokens", type=int, default=None, help="Run-level token ceiling (input + output).")
 @click.option("--max-cost", type=float, default=None, help="Run-level cost ceiling in USD.")
 @click.option("--force", is_flag=True, help="Re-run episodes already completed in the run directory.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="At most this many episodes per task (the first ones of the sweep order).")
 @click.option("--shard", default=None, help="Run only slice i/K of the sweep (join slices with `silo merge`).")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray; default: local Ray).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--no-preflight", is_flag=True, help="Skip the check of every model endpoint before the first episode.")
+@click.option("--fail-on-error", default="0", show_default=True,
+              help="Exit 1 when errored episodes exceed this: 0 = any, a fraction (0.1) or a count (5).")
+@click.option("--no-fail-on-error", is_flag=True, help="Exit 0 whatever the number of errored episodes.")
 @click.option("--instances", default=None,
               help="Run on instances from a published dataset (folder or hub id) instead of generating them.")
 @click.option("-o", "--out", type=click.Path(file_okay=False), default="runs/latest", show_default=True)
@@ -79,9 +98,20 @@ def run(ctx, suite, **opts):
     if opts["instances"]:
         rc = _with_instances(ctx, rc, opts)
     specs = shard_slice(_specs(rc), opts["shard"])
+    threshold = None if opts["no_fail_on_error"] else parse_threshold(opts["fail_on_error"])
+    if not opts["no_preflight"]:
+        _preflight(rc)
     rd = RunDir(opts["out"])
     rd.init(rc, shard=opts["shard"], force=opts["force"])
-    _execute(specs, rd, opts)
+    _execute(specs, rd, {**opts, "threshold": threshold, "rc": rc})
+
+
+def _preflight(rc: RunConfig) -> None:
+    """One cheap check per model endpoint; stops with one line naming the variable or URL."""
+    from silo.preflight import check_run
+
+    for note in check_run(rc):
+        click.echo(f"warning: {note}", err=True)
 
 
 @click.command()
@@ -92,6 +122,10 @@ def run(ctx, suite, **opts):
 @click.option("--max-total-tokens", type=int, default=None)
 @click.option("--max-cost", type=float, default=None)
 @click.option("--no-progress", is_flag=True)
+@click.option("--no-preflight", is_flag=True, help="Skip the check of every model endpoint.")
+@click.option("--fail-on-error", default="0", show_default=True,
+              help="Exit 1 when errored episodes exceed this: 0 = any, a fraction (0.1) or a count (5).")
+@click.option("--no-fail-on-error", is_flag=True, help="Exit 0 whatever the number of errored episodes.")
 def resume(run_dir, **opts):
     """Resume a run directory with its saved config (skips completed, retries errored episodes)."""
     rd = RunDir(run_dir)
@@ -99,19 +133,36 @@ def resume(run_dir, **opts):
     if rc is None:
         raise RunDirError(f"no run config in {run_dir}: not a run directory")
     shard = json.loads((rd.path / "config.json").read_text()).get("shard")
+    threshold = None if opts["no_fail_on_error"] else parse_threshold(opts["fail_on_error"])
+    if not opts["no_preflight"]:
+        _preflight(rc)
     rd.clean_stale()
-    _execute(shard_slice(_specs(rc), shard), rd, {**opts, "force": False})
+    _execute(shard_slice(_specs(rc), shard), rd, {**opts, "force": False, "threshold": threshold, "rc": rc,
+                                                  "shard": shard})
 
 
 def _specs(rc: RunConfig):
     """Episode specs of a run config: generated, or over instances loaded from a dataset."""
     source = rc.extra.get("instances_source")
     if not source:
-        return expand(rc)
+        return limit_per_task(expand(rc), rc.extra.get("limit"))
     from silo.publish import load_instances
     from silo.runner import expand_loaded
 
-    return expand_loaded(rc, load_instances(source))
+    return limit_per_task(expand_loaded(rc, load_instances(source)), rc.extra.get("limit"))
+
+
+def limit_per_task(specs, limit: int | None):
+    """The first `limit` episodes of each task, in sweep order (all of them without a limit)."""
+    if not limit:
+        return specs
+    seen: dict[str, int] = {}
+    out = []
+    for s in specs:
+        seen[s.config.task] = seen.get(s.config.task, 0) + 1
+        if seen[s.config.task] <= limit:
+            out.append(s)
+    return out
 
 
 def _with_instances(ctx: click.Context, rc: RunConfig, o: dict) -> RunConfig:
@@ -129,25 +180,46 @@ def _with_instances(ctx: click.Context, rc: RunConfig, o: dict) -> RunConfig:
 
 
 def _execute(specs, rd: RunDir, opts: dict) -> None:
+    from silo.progress import instrumented, quiet_retries
+
     todo, skipped = pending(specs, rd, opts["force"])
     budget = Budget(opts["max_total_tokens"], opts["max_cost"], prior_usage(rd, {s.id for s in specs}))
     click.echo(f"{len(specs)} episodes in {rd.path}: {skipped} done, {len(todo)} to run", err=True)
-    if opts["executor"] == "ray":
-        from silo.executor_ray import run_ray
+    with quiet_retries():  # retry warnings go into the progress bar (and the episode log), not the terminal
+        if opts["executor"] == "ray":
+            from silo.executor_ray import run_ray
 
-        outcome = run_ray(todo, rd, address=opts["address"], budget=budget, progress=not opts["no_progress"])
-    else:
-        outcome = asyncio.run(run_specs(todo, rd, concurrency=opts["concurrency"], budget=budget,
-                                        progress=not opts["no_progress"]))
+            outcome = run_ray(todo, rd, address=opts["address"], budget=budget, progress=not opts["no_progress"])
+        else:
+            outcome = asyncio.run(run_specs(todo, rd, factory=instrumented(), concurrency=opts["concurrency"],
+                                            budget=budget, progress=not opts["no_progress"]))
     scores = score_run(rd)
     _print_report(scores, rd)
-    if outcome.errors:
-        click.echo(f"{outcome.errors} episode(s) ended in error (excluded from accuracy); "
-                   f"re-run `silo resume {rd.path}` to retry them", err=True)
+    _finish(rd, scores, specs, opts, outcome)
+
+
+def _finish(rd: RunDir, scores, specs, opts: dict, outcome) -> None:
+    """results.json, each distinct error cause once with its count, and an honest exit status."""
+    from silo.results import error_causes, too_many_errors, write_results
+
+    ids = {s.id for s in specs}
+    mine = [s for s in scores if s.episode_id in ids]
+    write_results(rd, opts["rc"], scores, shard=opts.get("shard"))
+    causes = error_causes(mine)
+    errors = sum(n for _, n in causes)
+    if errors:
+        click.echo(f"{errors} of {len(specs)} episode(s) ended in error (excluded from accuracy); causes:", err=True)
+        for text, n in causes:
+            click.echo(f"  {n:5} x {text}", err=True)
+        click.echo(f"re-run `silo resume {rd.path}` to retry them", err=True)
     if outcome.stopped:
         click.echo(f"stopped: {outcome.stopped}; the run is resumable: `silo resume {rd.path}` "
                    "with a higher ceiling", err=True)
-        sys.exit(3)
+        sys.exit(EXIT_STOPPED)
+    if too_many_errors(errors, len(specs), opts.get("threshold")):
+        click.echo(f"error: {errors} of {len(specs)} episodes errored (--fail-on-error {opts['fail_on_error']}; "
+                   "--no-fail-on-error to exit 0)", err=True)
+        sys.exit(EXIT_ERRORS)
 
 
 def _run_config(ctx: click.Context, suite: str | None, o: dict) -> RunConfig:
@@ -171,12 +243,61 @@ def _run_config(ctx: click.Context, suite: str | None, o: dict) -> RunConfig:
     models = _csv(o["models"]) if o["models"] else [o["model"]] if o["model"] else fields.get("models")
     fields["models"] = models or [DEFAULT_MODEL]
     extra = dict(fields.get("extra") or {})
-    for key in ("api_base", "api_key_env", "temperature", "max_tokens"):
+    for key in ("temperature", "max_tokens"):
         if o[key] is not None and (given(key) or key not in extra):
             extra[key] = o[key]
+    _endpoint_options(extra, o)
+    if o["limit"]:
+        extra["limit"] = o["limit"]
     extra["cache"] = not o["no_cache"]
     fields["extra"] = extra
     return RunConfig(**fields)
+
+
+def _endpoint_options(extra: dict, o: dict) -> None:
+    """--api-base / --api-key-env / --max-connections (global or MODEL=value) and -M into the run's options."""
+    per_model = {m: dict(v) for m, v in (extra.get("per_model") or {}).items()}
+    for opt, key, conv in (("api_bases", "api_base", str), ("api_key_envs", "api_key_env", str),
+                           ("max_connections", "concurrency", _positive)):
+        for raw in o[opt]:
+            model, value = _split_model(raw)
+            if model is None:
+                extra[key] = conv(value)
+            else:
+                per_model.setdefault(model, {})[key] = conv(value)
+    if per_model:
+        extra["per_model"] = per_model
+    if o["model_args"]:
+        extra["model_args"] = {**(extra.get("model_args") or {}), **dict(_model_arg(a) for a in o["model_args"])}
+
+
+def _split_model(raw: str) -> tuple[str | None, str]:
+    """'MODEL=value' -> (MODEL, value); a plain value (a URL may hold '=' in its query) -> (None, value)."""
+    head, sep, rest = raw.partition("=")
+    if not sep or "://" in head or not head.strip():
+        return None, raw.strip()
+    return head.strip(), rest.strip()
+
+
+def _positive(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise click.BadParameter(f"--max-connections takes a positive integer, got {value!r}")
+    return n
+
+
+def _model_arg(raw: str) -> tuple[str, object]:
+    """-M key=value; the value is JSON when it parses (numbers, true, lists), else the string."""
+    key, sep, value = raw.partition("=")
+    if not sep or not key.strip():
+        raise click.BadParameter(f"-M takes KEY=VALUE, got {raw!r}")
+    try:
+        return key.strip(), json.loads(value)
+    except ValueError:
+        return key.strip(), value
 
 
 @click.command()
