@@ -27,6 +27,7 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 _BITS = re.compile(r"[01](?:[\s,;\[\]]*[01])*")
 # a count beside its label: apple: 5, "Bob": 9, Carol = 3, Dave 4 votes (label, optional quote/colon/=, number)
 _LABELLED = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)[\"']?\s*(?:[:=]|->|\bis\b|\bhas\b)?\s*(-?\d+(?:\.\d+)?)")
+_HEX = re.compile(r"\b0[xX][0-9a-fA-F]+\b|\b0[bB][01]+\b")
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})
 
 
@@ -41,7 +42,7 @@ class Parsed:
 
     numbers: every number in order ("1,234" is read as 1 and 234, so compact lists like "[1,2,3]"
     stay three numbers); counts: the multiset of numbers plus thousands-grouped readings ("1,234"
-    also counts as 1234); labelled: (label, number) pairs of a number right after a word."""
+    also counts as 1234) and 0x / 0b literals; labelled: (label, number) pairs of a number right after a word."""
 
     numbers: tuple[float | int, ...]
     counts: Counter = field(compare=False)
@@ -58,6 +59,8 @@ def parse(text: str) -> Parsed:
     counts = Counter(nums)
     for m in _GROUPED.findall(text):
         counts[_norm(float(m.replace(",", "")))] += 1
+    for m in _HEX.findall(text):  # 0x1a, 0b1010: also counted as the integer they spell
+        counts[int(m, 0)] += 1
     words = Counter(w.lower() for w in _WORD.findall(text))
     bits = tuple(re.sub(r"[^01]", "", m) for m in _BITS.findall(text))
     labelled = frozenset((w.lower(), _norm(float(v))) for w, v in _LABELLED.findall(text))
@@ -72,6 +75,11 @@ class Fingerprint:
     def matches(self, p: Parsed) -> bool:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def strict(self, p: Parsed) -> bool:
+        """Match by strong parts only: what may credit a set short of the whole answer (a weak
+        alternative, e.g. a lone small count inside AnyOf, must not match by chance)."""
+        return not self.weak and self.matches(p)
+
 
 @dataclass(frozen=True)
 class Items(Fingerprint):
@@ -79,6 +87,7 @@ class Items(Fingerprint):
 
     values: tuple
     ordered: bool = False
+    domain: tuple[int, int] | None = None  # public value range [lo, hi]: see `exclusive`
 
     def __post_init__(self):
         norm = tuple(_norm(v) for v in self.values)
@@ -96,7 +105,17 @@ class Items(Fingerprint):
         if self.ordered:
             return _contains_run(p.numbers, vals)
         counts = p.counts
-        return all(counts.get(v, 0) >= c for v, c in self._need)
+        return all(counts.get(v, 0) >= c for v, c in self._need) and self._exclusive(p)
+
+    def _exclusive(self, p: Parsed) -> bool:
+        """With a public domain, a set is not shown by content listing most of the domain (the public
+        value range or every node id matches any set): at most max(2, 10%) other domain values may appear."""
+        if self.domain is None:
+            return True
+        lo, hi = self.domain
+        have = set(self._norm)
+        extra = sum(1 for x in p.counts if lo <= x <= hi and x not in have)
+        return extra <= max(2, len(have) // 10)
 
 
 def _contains_run(seq: tuple, run: tuple) -> bool:
@@ -163,10 +182,11 @@ class Labelled(Fingerprint):
     Every pair with a non-zero count must appear (a zero count is often left out)."""
 
     pairs: tuple[tuple[str, float], ...]
+    strong: bool = False  # a task-specific label ("apple: 5"): one pair is enough
 
     @property
     def weak(self) -> bool:  # type: ignore[override]
-        return sum(1 for _, v in self.pairs if v) < MIN_ITEMS
+        return not self.strong and sum(1 for _, v in self.pairs if v) < MIN_ITEMS
 
     def matches(self, p: Parsed) -> bool:
         need = [(k.lower(), _norm(v)) for k, v in self.pairs if v]
@@ -185,6 +205,9 @@ class AnyOf(Fingerprint):
 
     def matches(self, p: Parsed) -> bool:
         return any(f.matches(p) for f in self.parts)
+
+    def strict(self, p: Parsed) -> bool:
+        return any(f.strict(p) for f in self.parts)
 
 
 @dataclass(frozen=True)
@@ -232,6 +255,13 @@ def _key_num(k):
         return None
 
 
-def guarded(fp: Fingerprint) -> bool:
-    """Whether a fingerprint may be credited at all (see chance-match guards in docs/design.md)."""
-    return True
+
+CHANCE_THRESHOLD = 0.01
+# tasks whose claims (TaskSpec.claim_fingerprint) match by chance more often than CHANCE_THRESHOLD:
+# measured by scripts/chance_match.py (docs/chance_match.md); their claims are never credited
+CLAIMS_OFF: frozenset[str] = frozenset()
+
+
+def guard_ok(task_id: str) -> bool:
+    """Whether a task's claims may be credited (their measured chance-match rate is under the threshold)."""
+    return task_id not in CLAIMS_OFF

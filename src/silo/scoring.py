@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from silo.evidence import Fingerprint, guarded, parse
+from silo.evidence import AnyOf, Fingerprint, guard_ok, parse
 from silo.records import AgentScore, Episode, EpisodeScore, Event, Instance
 from silo.tasks import get_task
 from silo.tasks.base import TaskSpec, _canon
@@ -142,7 +142,10 @@ class Replay:
             if not (s & todo) or not s <= c.prov:
                 continue  # nothing new, or a set the author had no evidence of: coincidence, not information
             fp = self._fingerprint("stat", s, i)
-            if fp is not None and (not fp.weak or s >= self.dep[i]) and fp.matches(p):
+            if fp is None:
+                continue
+            # weak alternatives (a boolean, a small count) count only as the whole answer
+            if fp.matches(p) if s >= self.dep[i] else fp.strict(p):
                 got |= s & todo
         for j in todo - got:
             # raw items of j count wherever they appear (reach allows); a statistic of {j} only from an
@@ -150,7 +153,7 @@ class Replay:
             kinds = ("raw", "stat") if j in c.prov else ("raw",)
             for kind in kinds:
                 fp = self._fingerprint(kind, j if kind == "raw" else frozenset({j}), i)
-                if fp is not None and not fp.weak and fp.matches(p):
+                if fp is not None and fp.strict(p):
                     got.add(j)
                     break
         return got
@@ -162,7 +165,10 @@ class Replay:
                 fp = self.task.raw_fingerprint(self.inst, key, i)
             else:
                 fp = self.task.stat_fingerprint(self.inst, key, i)
-            self._fp[cache_key] = None if fp is None or not guarded(fp) else fp
+                claim = self.task.claim_fingerprint(self.inst, key, i) if guard_ok(self.task.id) else None
+                if claim is not None:
+                    fp = claim if fp is None else AnyOf((fp, claim))
+            self._fp[cache_key] = fp
         return self._fp[cache_key]
 
 
@@ -262,8 +268,8 @@ def distinct_answers(task: TaskSpec, answers: list) -> int:
 def _same(task: TaskSpec, a, b) -> bool:
     if json.dumps(_canon(a), sort_keys=True) == json.dumps(_canon(b), sort_keys=True):
         return True
-    for x, y in ((a, b), (b, a)):
-        try:
+    for x, y in ((a, b), (b, a), (a, _canon(b)), (b, _canon(a))):
+        try:  # y stands for the truth: the checker's notion of "x is the same answer as y"
             if task.check(x, y)[0]:
                 return True
         except Exception:  # noqa: BLE001 - a checker given a non-truth-shaped value may raise: not the same

@@ -118,8 +118,18 @@ class TaskSpec:
             return answer_fingerprint(inst.truth[i], self.tolerance)
         return None
 
+    def claim_fingerprint(self, inst: Instance, agents: frozenset[int], i: int) -> Fingerprint | None:
+        """A short statement of the set's sufficient statistic ("apple: 5", "XOR = 200", a running count).
+
+        Short enough to occur by chance in arbitrary numbers, so the scorer credits a claim only from
+        an author that had evidence of every shard of the set (as for every statistic since scorer v2),
+        and only where the measured chance-match rate is under the threshold (docs/design.md)."""
+        return None
+
     def candidate_sets(self, inst: Instance, upstream: frozenset[int], i: int) -> list[frozenset[int]]:
-        """Sets of shards whose statistic content may carry (besides singletons)."""
+        """Sets of shards whose statistic content may carry (besides singletons).
+
+        `upstream` is the content's provenance: the shards its author had evidence of (scorer v2)."""
         return [upstream]
 
     # ---- scripted oracle hooks ----------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, ClassVar
 
-from silo.evidence import AnyOf, Items, Labelled, Words, answer_fingerprint
+from silo.evidence import AnyOf, Fingerprint, Items, Labelled, Value, Words, answer_fingerprint
 from silo.tasks import register
 from silo.tasks.base import split_even
 from silo.tasks.common import StarReduce
@@ -35,6 +35,16 @@ class CountsReduce(StarReduce):
     def from_counts(self, totals: list[int], params: dict) -> Any:
         """The global answer from the summed count vector."""
         raise NotImplementedError
+
+    def claim_fingerprint(self, inst, agents, i):
+        totals = [0] * len(self.labels)
+        for j in agents:
+            totals = [t + c for t, c in zip(totals, self.counts(inst.shards[j].data, inst.params), strict=True)]
+        return self.scalar_fingerprint(totals, inst.params)
+
+    def scalar_fingerprint(self, totals: list[int], params: dict) -> Fingerprint | None:
+        """How a set's scalar sufficient statistic is stated (a claim; None: only as the count vector)."""
+        return None
 
     def partial(self, data, agent, params):
         return dict(zip(self.labels, self.counts(data, params), strict=True))
@@ -103,3 +113,9 @@ class WordFrequency(CountsReduce):
 
     def raw_fingerprint(self, inst, j, i):
         return Words(tuple(inst.shards[j].data))
+
+    def scalar_fingerprint(self, totals, params):
+        # the word's count beside the word ("apple: 5", "5 apples" is not enough: the number may be anything),
+        # or a bare count of at least 10
+        n = totals[self.labels.index(params["word"])]
+        return AnyOf((Labelled(((params["word"], n),), strong=True), Value(n)))

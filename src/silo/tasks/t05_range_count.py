@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from silo.evidence import Value
 from silo.tasks import register
 from silo.tasks.t02_word_frequency import CountsReduce
 
@@ -43,6 +44,9 @@ class RangeCount(CountsReduce):
 
     def from_counts(self, totals, params):
         return totals[1]
+
+    def scalar_fingerprint(self, totals, params):
+        return Value(totals[1])  # the inside count (a running count along a chain); weak below 10
 
     def describe(self, n_agents, params):
         return (f"{n_agents} agents each hold a list of integers. Every agent must submit how many integers, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import reduce
 from operator import xor
 
+from silo.evidence import Value
 from silo.tasks import register
 from silo.tasks.base import as_number
 from silo.tasks.common import check_value
@@ -50,6 +51,9 @@ class ChecksumXor(CountsReduce):
 
     def from_counts(self, totals, params):
         return sum(1 << b for b, c in enumerate(totals) if c % 2)
+
+    def scalar_fingerprint(self, totals, params):
+        return Value(self.from_counts(totals, params))  # the XOR itself (decimal, 0x.. or 0b..); weak below 10
 
     def partial(self, data, agent, params):
         return {"xor": reduce(xor, data, 0), "bit_counts": self.counts(data, params)}

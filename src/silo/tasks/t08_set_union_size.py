@@ -51,7 +51,8 @@ class SetUnionSize(StarReduce):
         return [size] * len(partials)
 
     def stat_fingerprint(self, inst, agents, i):
-        union = Items(tuple(sorted(set().union(*(inst.shards[j].data for j in agents)))))
+        union = Items(tuple(sorted(set().union(*(inst.shards[j].data for j in agents)))),
+                      domain=(0, inst.params["values_below"] - 1))  # the public range is not a union
         if agents >= self.depends_on(inst, i):
             return AnyOf((union, answer_fingerprint(inst.truth[i])))
         return union
