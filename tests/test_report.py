@@ -75,7 +75,7 @@ def test_write_report_files_and_plots(ref_run, tmp_path):
     write_report(t, tmp_path)
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
     assert "gap_decomposition.png" in pngs and "protocol_level_heatmap.png" in pngs
-    assert "s_p_h_vs_n_oracle.png" in pngs and any(p.startswith("comm_") for p in pngs)
+    assert "s_p_h_vs_n.png" in pngs and any(p.startswith("comm_") for p in pngs)
     for p in tmp_path.glob("*.png"):
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000
     html = (tmp_path / "report.html").read_text()
@@ -188,7 +188,7 @@ def test_report_survives_errors_and_missing_grains(tmp_path):
     assert empty.is_empty() and {"S", "S_lo", "solved_n"} <= set(empty.columns)
     only_n1 = build_tables([ep("solo", ["correct"], n=1, protocol="none")])
     assert "_(none)_" in write_report(only_n1, tmp_path / "n1").read_text()
-    assert (tmp_path / "n1" / "s_p_h_vs_n_t.png").exists()
+    assert (tmp_path / "n1" / "s_p_h_vs_n.png").exists()
 
 
 def test_guessable_tasks_are_flagged_only_when_present(tmp_path):
@@ -204,3 +204,44 @@ def test_guessable_tasks_are_flagged_only_when_present(tmp_path):
     assert f"| {flagged[0]} |" in section and f"| {clean[0]} |" not in section
     run2 = _run(tmp_path / "c", teams="premature", tasks=clean[0], ns="2")
     assert "Guessable tasks" not in write_report(load_runs([run2]), tmp_path / "rep2", plots=False).read_text()
+
+
+def test_report_page_in_chromium_headline_first_provenance_warning_nothing_clipped(ref_run, tmp_path):
+    """The HTML report as a researcher sees it at 1,400 px: headline first, provenance with a warning when
+    the compared runs' limits differ, every table fits (or says it scrolls), plots with sentence captions."""
+    from test_viewer import ARGS, _browser_or_skip
+
+    short = _run(tmp_path / "short", teams="oracle,silent", tasks="I-01", ns="2")
+    cfg = json.loads((short / "config.json").read_text())
+    cfg["run"]["max_rounds"] = 4  # as if run with --max-rounds 4 beside the 100-round reference run
+    (short / "config.json").write_text(json.dumps(cfg))
+    r = CliRunner().invoke(main, ["report", str(ref_run), str(short), "-o", str(tmp_path / "rep")])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("Headline by team configuration")
+    path, sync_playwright = _browser_or_skip()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 900})
+        pg.goto((tmp_path / "rep" / "report.html").as_uri())
+        assert pg.locator("h2").first.inner_text().startswith("Headline by team configuration")
+        head = pg.locator("table").first
+        assert [c.strip() for c in head.locator("th").all_inner_texts()] == ["config", "n", "errors", "S", "P", "H",
+                                                                             "gap"]
+        assert set(head.locator("tbody td:first-child").all_inner_texts()) == set(TEAMS.split(","))
+        warn = pg.locator(".warn")
+        assert warn.is_visible() and "max_rounds: 100 (ref) vs 4 (short)" in warn.inner_text()
+        prov = pg.locator("h2", has_text="Provenance").locator("xpath=following::table[1]").inner_text()
+        assert "scorer_version" in prov and "git" in prov and "task_versions" in prov
+        wide = pg.evaluate("""() => [...document.querySelectorAll('.tw')]
+            .filter(w => w.scrollWidth > w.clientWidth + 1 && !w.classList.contains('scrolls')).length""")
+        assert wide == 0 and pg.evaluate("document.documentElement.scrollWidth") <= 1400
+        # S, P, H of the headline: percent with an interval that is never zero-width
+        for row in head.locator("tbody tr").all():
+            for cell in row.locator("td").all()[3:6]:
+                value, ci = cell.inner_text().split("\n")
+                lo, hi = (float(x) for x in ci.strip("[]").split(", "))
+                assert lo <= float(value) <= hi <= 100 and lo < hi
+        caps = pg.locator("figcaption").all_inner_texts()
+        assert len(caps) == pg.locator("figure img").count() >= 3
+        assert all(c.endswith(".") and len(c.split()) >= 8 for c in caps)
+        browser.close()

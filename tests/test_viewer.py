@@ -59,15 +59,44 @@ def run(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(run):
+def browser():
     path, sync_playwright = _browser_or_skip()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 900})
-        pg.on("pageerror", lambda e: PAGE_ERRORS.append(str(e)))
-        pg.goto((run / "viewer.html").as_uri())
-        yield pg
-        browser.close()
+        b = p.chromium.launch(executable_path=path, args=ARGS)
+        yield b
+        b.close()
+
+
+def _open(browser, url: str):
+    pg = browser.new_page(viewport={"width": 1400, "height": 900})
+    pg.on("pageerror", lambda e: PAGE_ERRORS.append(str(e)))
+    pg.goto(url)
+    return pg
+
+
+@pytest.fixture(scope="module")
+def page(run, browser):
+    pg = _open(browser, (run / "viewer.html").as_uri())
+    yield pg
+    pg.close()
+
+
+@pytest.fixture(scope="module")
+def llm_run(tmp_path_factory):
+    """A recorded run of the embedded model (tests/data/llm_run: I-01, N = 2, p2p, 3 rounds), copied."""
+    out = tmp_path_factory.mktemp("llm") / "llm_run"
+    shutil.copytree(Path(__file__).parent / "data" / "llm_run", out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def multi(run, llm_run, browser):
+    """One page over two runs: the scripted run and the embedded model's run."""
+    res = CliRunner().invoke(main, ["view", str(run), str(llm_run), "-o", str(run.parent / "both.html")])
+    assert res.exit_code == 0, res.output
+    pg = _open(browser, (run.parent / "both.html").as_uri())
+    yield pg
+    pg.close()
 
 
 def _episodes(run: Path) -> list[dict]:
@@ -85,10 +114,10 @@ def test_filters_narrow_the_list(run, page):
     page.select_option("#f-protocol", "p2p")
     want = sum(e["config"]["protocol"] == "p2p" for e in eps)
     assert page.locator("tr.ep-row").count() == want > 0
-    assert set(page.locator("tr.ep-row td:nth-child(3)").all_inner_texts()) == {"p2p"}
+    assert set(page.locator("tr.ep-row td.protocol").all_inner_texts()) == {"p2p"}
     page.select_option("#f-protocol", "")
     page.select_option("#f-outcome", "ag:uninformed")  # by design only the premature team is uninformed
-    assert set(page.locator("tr.ep-row td:nth-child(4)").all_inner_texts()) == {"premature"}
+    assert set(page.locator("tr.ep-row td.team").all_inner_texts()) == {"premature"}
     page.select_option("#f-outcome", "ep:solved")
     shown = page.locator("tr.ep-row").evaluate_all("els => els.map(e => e.dataset.id)")
     scores = [json.loads(x) for x in (run / "scores.jsonl").read_text().splitlines()]
@@ -164,3 +193,80 @@ def test_model_calls_show_what_was_sent_and_the_reply():
     v = event_view(e, 2, 300)
     assert v["s"] == "m in 5 / out 3 tokens"
     assert v["c"] == 'sent: Round 2 of at most 3.\nreply: {"name": "wait"}'
+
+
+def _llm_episode(llm_run: Path) -> Episode:
+    return Episode.model_validate_json(next((llm_run / "episodes").glob("*.json")).read_text())
+
+
+def test_several_runs_in_one_page_with_a_run_filter(run, llm_run, multi):
+    total = len(_episodes(run)) + 1
+    assert multi.locator("tr.ep-row").count() == total
+    assert multi.locator("#list th.run").is_visible()
+    multi.select_option("#f-run", llm_run.name)
+    assert multi.locator("tr.ep-row").count() == 1
+    assert multi.locator("tr.ep-row td.team").inner_text() == "llm"
+    multi.select_option("#f-run", run.name)
+    assert multi.locator("tr.ep-row").count() == total - 1
+    multi.select_option("#f-run", "")
+
+
+def test_conversation_shows_private_data_system_prompt_and_every_reply(llm_run, multi):
+    ep = _llm_episode(llm_run)
+    multi.goto(multi.url.split("#")[0] + "#" + ep.id)
+    conv = multi.locator("#conv")
+    assert conv.count() == 1 and multi.locator("#conv details.conv").count() == ep.instance.n_agents
+    for agent in range(ep.instance.n_agents):
+        box = multi.locator(f'#conv details.conv[data-agent="{agent}"]')
+        text = box.inner_text()
+        # the agent's private data appears in its own system prompt, as the model saw it, not in the others'
+        private = json.dumps(ep.instance.shards[agent].data[:3])[1:-1].replace('"', "")
+        assert ep.instance.shards[agent].text[:40] in text
+        system = box.locator(".msg.role-system pre").first
+        assert system.is_visible() and f"You are agent {agent}" in system.inner_text()
+        assert private.split(",")[0] in system.inner_text()
+        # one reply per real (non warm-up) call, each as the model wrote it
+        calls = [e for e in ep.events if e.kind == "model_call" and e.agent == agent]
+        real = [e for e in calls if e.data.get("purpose") != "prefill"]
+        assert box.locator(".msg.reply").count() == len(real)
+        for e in real:
+            reply = (e.data.get("response") or {}).get("content") or ""
+            assert reply.strip()[:30] in text
+        # the warm-up request is hidden by default, labelled when shown
+        assert box.locator(".call.warmup").count() == 0
+    multi.check("#show-warmup")
+    warm = multi.locator(".call.warmup h5").all_inner_texts()
+    assert warm and all("warm-up request (max_tokens 1)" in w for w in warm)
+    multi.uncheck("#show-warmup")
+
+
+def test_long_content_is_folded_and_expands_on_click(llm_run, multi):
+    ep = _llm_episode(llm_run)
+    multi.goto(multi.url.split("#")[0] + "#" + ep.id)
+    pre = multi.locator("#conv .msg.role-system pre.clamp").first
+    folded = pre.bounding_box()["height"]
+    pre.click()
+    assert "open" in pre.get_attribute("class") and pre.bounding_box()["height"] > folded * 1.5
+
+
+def test_scoring_reason_per_agent_and_nothing_clipped_at_1400px(llm_run, multi):
+    ep = _llm_episode(llm_run)
+    multi.goto(multi.url.split("#")[0] + "#" + ep.id)
+    whys = multi.locator("#agents td.why").all_inner_texts()
+    assert len(whys) == ep.instance.n_agents and all(len(w) > 10 for w in whys)
+    clipped = multi.evaluate("""() => [...document.querySelectorAll('#agents, #conv, #timeline')]
+        .filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > innerWidth)
+        .map(e => e.id)""")
+    assert clipped == []
+    assert multi.evaluate("document.documentElement.scrollWidth") <= 1400
+
+
+def test_search_finds_episodes_by_conversation_text(llm_run, multi):
+    ep = _llm_episode(llm_run)
+    needle = ep.instance.shards[1].text.split(",")[1].strip()  # a value of agent 1's private data
+    multi.fill("#search", needle)
+    shown = multi.locator("tr.ep-row").evaluate_all("els => els.map(e => e.dataset.id)")
+    assert ep.id in shown and len(shown) < multi.evaluate("DATA.episodes.length")
+    multi.fill("#search", "no-such-text-anywhere-42")
+    assert multi.locator("tr.ep-row").count() == 0
+    multi.fill("#search", "")

@@ -104,12 +104,13 @@ def score(run_dir):
 def report(runs, by, out, episodes, no_plots):
     """Report one or more runs: terminal summary, report.md, self-contained report.html and PNG plots."""
     from silo.analysis import load_runs
-    from silo.report import summary_from_tables, to_terminal, write_report
+    from silo.report import terminal, write_report
 
     tables = load_runs(runs)
-    click.echo(to_terminal(summary_from_tables(tables, _csv(by))))
+    click.echo(terminal(tables, _csv(by)))
     default = Path(runs[0]) / "report" if len(runs) == 1 else Path("reports/latest")
-    path = write_report(tables, out or default, plots=not no_plots, heat_episodes=list(episodes) or None)
+    path = write_report(tables, out or default, plots=not no_plots, heat_episodes=list(episodes) or None,
+                        sources=list(runs))
     click.echo(f"\nreport: {path} (and {path.with_suffix('.html')})", err=True)
 
 
@@ -141,16 +142,17 @@ def publish(run_dir, to_dir, repo, leaderboard, name, private):
 
 
 @main.command()
-@click.argument("run_dir", type=click.Path())
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default=None,
-              help="HTML file (default RUN_DIR/viewer.html).")
-@click.option("--max-content", default=300, show_default=True, help="Characters of each event's content shown.")
+              help="HTML file (default: viewer.html in the first run directory).")
+@click.option("--max-content", default=2000, show_default=True,
+              help="Characters of each timeline event's content kept (folded in the page; click to expand).")
 @click.option("--max-events", default=2000, show_default=True, help="Events shown per episode (at most).")
-def view(run_dir, out, max_content, max_events):
-    """Write a self-contained HTML viewer of a run (open it in a browser; no server needed)."""
+def view(run_dirs, out, max_content, max_events):
+    """Write a self-contained HTML viewer of one or more runs (open it in a browser; no server needed)."""
     from silo.viewer import write_viewer
 
-    path = write_viewer(run_dir, out, max_content=max_content, max_events=max_events)
+    path = write_viewer(list(run_dirs), out, max_content=max_content, max_events=max_events)
     click.echo(f"viewer: {path} ({path.stat().st_size // 1024} KiB)")
 
 

@@ -1,52 +1,67 @@
-"""A self-contained HTML page from report blocks: inline CSS, PNGs embedded as data URIs."""
+"""Self-contained HTML pages from Jinja2 templates (src/silo/templates/): inline CSS, PNGs as data URIs.
+
+Autoescaping is on, so no run content can become markup.
+"""
 
 from __future__ import annotations
 
 import base64
-import html
+import re
+from functools import cache
 
 import polars as pl
+from jinja2 import Environment, PackageLoader, select_autoescape
 
-CSS = """
-body { font-family: system-ui, -apple-system, Segoe UI, sans-serif; margin: 2rem auto; max-width: 1200px;
-       color: #222; line-height: 1.45; padding: 0 1rem; }
-h1 { border-bottom: 2px solid #444; } h2 { margin-top: 2.2rem; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; font-size: 0.82rem; margin: 0.6rem 0; display: block; overflow-x: auto; }
-th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: right; white-space: nowrap; }
-th { background: #f3f3f3; position: sticky; top: 0; }
-td:first-child, th:first-child { text-align: left; }
-tr:nth-child(even) td { background: #fafafa; }
-figure { margin: 1rem 0; } figcaption { font-size: 0.85rem; color: #555; }
-img { max-width: 100%; border: 1px solid #eee; }
-"""
+TEXT_COLUMNS = {"example", "why", "value", "grid", "task_versions", "settings", "name"}
+_CI = re.compile(r"^(-?[\d.]+) (\[-?[\d.]+, -?[\d.]+\](?: n=\d+)?)$")
+
+
+@cache
+def env() -> Environment:
+    """The template environment (package data under silo/templates)."""
+    return Environment(loader=PackageLoader("silo", "templates"), autoescape=select_autoescape(default=True),
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def css() -> str:
+    """The shared stylesheet of silo's pages."""
+    return env().loader.get_source(env(), "base.css")[0]
+
+
+CSS = css()
+
+
+def cells(df: pl.DataFrame) -> list[list[dict]]:
+    """Rows of a display (all-string) frame as cells: value, interval (shown on its own line) and text flag."""
+    out = []
+    for row in df.iter_rows():
+        line = []
+        for col, v in zip(df.columns, row, strict=True):
+            v = "" if v is None else str(v)
+            m = _CI.match(v)
+            line.append({"value": m.group(1) if m else v, "ci": m.group(2) if m else "",
+                         "text": col in TEXT_COLUMNS or len(v) > 60})
+        out.append(line)
+    return out
 
 
 def table_html(df: pl.DataFrame) -> str:
-    """An HTML table of a display (all-string) frame."""
-    if df.is_empty():
-        return "<p><em>(none)</em></p>"
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in df.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>" for row in df.iter_rows())
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    """An HTML table of a display (all-string) frame, in a wrapper that scrolls visibly when too wide."""
+    return env().from_string(
+        "{% import 'macros.j2' as m %}{{ m.table(columns, rows) }}").render(columns=df.columns, rows=cells(df))
 
 
 def to_html(blocks, title: str) -> str:
     """Render report blocks (silo.report.Block) as one self-contained HTML document."""
     from silo.report import display
 
-    parts = []
+    ctx = []
     for b in blocks:
-        if b.kind == "h1":
-            parts.append(f"<h1>{html.escape(b.text)}</h1>")
-        elif b.kind == "h2":
-            parts.append(f"<h2>{html.escape(b.text)}</h2>")
-        elif b.kind == "p":
-            parts.append(f"<p>{html.escape(b.text)}</p>")
-        elif b.kind == "table":
-            parts.append(table_html(display(b.table) if len(b.table) else b.table))
+        d = {"kind": b.kind, "text": b.text}
+        if b.kind == "table":
+            t = display(b.table) if len(b.table) else b.table
+            d |= {"columns": t.columns, "rows": cells(t)}
         elif b.kind == "img":
-            data = base64.b64encode(b.path.read_bytes()).decode()
-            parts.append(f'<figure><img alt="{html.escape(b.text)}" src="data:image/png;base64,{data}">'
-                         f"<figcaption>{html.escape(b.text)}</figcaption></figure>")
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
+            d["data"] = base64.b64encode(b.path.read_bytes()).decode()
+        ctx.append(d)
+    return env().get_template("report.html.j2").render(title=title, css=CSS, blocks=ctx)

@@ -17,7 +17,6 @@ from silo.analysis import Tables  # noqa: E402
 from silo.metrics import aggregate  # noqa: E402
 from silo.records import OUTCOMES  # noqa: E402
 
-PROTOCOL_COLORS = {"p2p": "#1f77b4", "broadcast": "#ff7f0e", "sfs": "#2ca02c"}
 OUTCOME_COLORS = {"correct": "#2ca02c", "lucky": "#98df8a", "uninformed": "#ff7f0e", "relay_loss": "#ffd92f",
                   "integration_error": "#d62728", "no_answer": "#7f7f7f"}
 MAX_CONFIGS = 8
@@ -40,32 +39,26 @@ def _err(df: pl.DataFrame, m: str) -> np.ndarray:
     return np.nan_to_num(np.vstack([v - lo, hi - v]), nan=0.0).clip(min=0) * 100
 
 
-def s_p_h_vs_n(eps: pl.DataFrame, title: str, path: Path) -> Path:
-    """S, P, H (rows) vs N per level (columns), one line per protocol; N = 1 is the shared no-protocol baseline."""
-    agg = aggregate(eps, ["level", "protocol", "n_agents"], metrics=["S", "P", "H"], intervals=["S", "P", "H"])
+def s_p_h_vs_n(eps: pl.DataFrame, path: Path) -> Path:
+    """S, P, H (rows) vs N per level (columns) on shared axes, one line per team configuration (protocols pooled);
+    N = 1 is each configuration's no-protocol baseline."""
+    agg = aggregate(eps, ["config", "level", "n_agents"], metrics=["S", "P", "H"], intervals=["S", "P", "H"])
     levels = sorted(agg.get_column("level").unique().to_list())
-    protocols = sorted(p for p in agg.get_column("protocol").unique().to_list() if p != "none") or ["none"]
+    configs = agg.get_column("config").unique(maintain_order=True).to_list()[:MAX_CONFIGS]
     ns = sorted(agg.get_column("n_agents").unique().to_list())
-    fig, axes = plt.subplots(3, len(levels), figsize=(3.6 * len(levels) + 0.8, 7.5), squeeze=False, sharex=True,
+    fig, axes = plt.subplots(3, len(levels), figsize=(3.6 * len(levels) + 2.8, 7.5), squeeze=False, sharex=True,
                              sharey=True)
+    colors = plt.get_cmap("tab10")
     for col, level in enumerate(levels):
-        base = agg.filter((pl.col("level") == level) & (pl.col("n_agents") == 1))
-        for k, proto in enumerate(protocols):
-            d = agg.filter((pl.col("level") == level) & (pl.col("protocol") == proto) & (pl.col("n_agents") > 1))
-            d = d.sort("n_agents")
-            x = d.get_column("n_agents").to_numpy() * (1 + 0.04 * (k - (len(protocols) - 1) / 2))
+        for k, cfg in enumerate(configs):
+            d = agg.filter((pl.col("level") == level) & (pl.col("config") == cfg)).sort("n_agents")
+            if d.is_empty():
+                continue
+            x = d.get_column("n_agents").to_numpy() * (1 + 0.03 * (k - (len(configs) - 1) / 2))
             for row, m in enumerate(["S", "P", "H"]):
-                ax = axes[row][col]
-                # each protocol's line starts from the shared N = 1 baseline (drawn once, in black, below)
-                ys = np.array([*base.get_column(m).to_list(), *d.get_column(m).to_list()], dtype=float) * 100
-                ax.plot([1, *x] if len(base) else x, ys, color=PROTOCOL_COLORS.get(proto), lw=1.5)
-                ax.errorbar(x, d.get_column(m).to_numpy() * 100, yerr=_err(d, m), fmt="o", ms=4, capsize=3,
-                            color=PROTOCOL_COLORS.get(proto), label=proto if (row, col) == (0, 0) else None)
-        for row, m in enumerate(["S", "P", "H"]):
-            if len(base):
-                axes[row][col].errorbar([1], base.get_column(m).to_numpy() * 100, yerr=_err(base, m), fmt="s", ms=5,
-                                        capsize=3, color="black", label="N=1 (no protocol)" if (row, col) == (0, 0)
-                                        else None)
+                axes[row][col].errorbar(x, d.get_column(m).to_numpy() * 100, yerr=_err(d, m), fmt="o-", ms=4,
+                                        capsize=3, lw=1.4, color=colors(k % 10),
+                                        label=cfg if (row, col) == (0, 0) else None)
         for row, m in enumerate(["S", "P", "H"]):
             ax = axes[row][col]
             ax.set_xscale("log")
@@ -79,8 +72,9 @@ def s_p_h_vs_n(eps: pl.DataFrame, title: str, path: Path) -> Path:
                 ax.set_title(f"level {level}")
             if row == 2:
                 ax.set_xlabel("N agents")
-    fig.legend(loc="upper right", title="protocol", fontsize=8)
-    fig.suptitle(f"{title}: S, P, H vs N (95% intervals)")
+    fig.legend(loc="upper left", bbox_to_anchor=(1.0, 0.95), title="team configuration", fontsize=8)
+    fig.suptitle("S, P, H vs N (95% intervals), protocols pooled")
+    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -145,7 +139,7 @@ def comm_heatmap(msgs: pl.DataFrame, n: int, title: str, path: Path) -> Path:
     for s, r in msgs.filter(pl.col("receiver").is_not_null()).select("sender", "receiver").iter_rows():
         m[s, r] += 1
     fig, ax = plt.subplots(figsize=(1.2 + 0.45 * n, 1.0 + 0.45 * n))
-    im = ax.imshow(m, cmap="Blues")
+    im = ax.imshow(m, cmap="Blues", vmin=0, vmax=max(1, int(m.max())))
     if n <= 20:
         for (a, b), v in np.ndenumerate(m):
             ax.text(b, a, str(v), ha="center", va="center", fontsize=7, color="white" if v > m.max() / 2 else "black")
@@ -161,17 +155,24 @@ def comm_heatmap(msgs: pl.DataFrame, n: int, title: str, path: Path) -> Path:
     return _save(fig, path)
 
 
-def standard_plots(eps: pl.DataFrame, out: Path) -> list[Path]:
-    """Every standard plot of a report (eps must carry the `config` column)."""
-    paths = []
-    for cfg in eps.get_column("config").unique(maintain_order=True).to_list()[:MAX_CONFIGS]:
-        d = eps.filter((pl.col("config") == cfg) & (pl.col("status") != "error"))
-        if len(d):
-            paths.append(s_p_h_vs_n(d, cfg, out / f"s_p_h_vs_n_{slug(cfg)}.png"))
-    if eps.filter(pl.col("n_agents") > 1).height:
-        paths.append(gap_decomposition(eps, out / "gap_decomposition.png"))
-        paths.append(protocol_level_heatmap(eps, out / "protocol_level_heatmap.png"))
-    return paths
+def standard_plots(eps: pl.DataFrame, out: Path) -> list[tuple[Path, str]]:
+    """Every standard plot of a report with its caption (eps must carry the `config` column); a plot with
+    nothing to show is left out."""
+    ok = eps.filter(pl.col("status") != "error")
+    out_plots = []
+    if ok.height:
+        out_plots.append((s_p_h_vs_n(ok, out / "s_p_h_vs_n.png"),
+                          "S, P and H (rows) against the number of agents N for each level (columns): one line per "
+                          "team configuration on shared axes, protocols pooled, bars are 95% intervals; N = 1 is "
+                          "the single agent with the whole input."))
+    if ok.filter(pl.col("n_agents") > 1).height:
+        out_plots.append((gap_decomposition(ok, out / "gap_decomposition.png"),
+                          "Where the answers went wrong: the outcome shares of agents (N >= 2) per team "
+                          "configuration and level, summing to 100%."))
+        out_plots.append((protocol_level_heatmap(ok, out / "protocol_level_heatmap.png"),
+                          "Success S by protocol (rows) and level (columns) for each team configuration (N >= 2), "
+                          "on one colour scale; each cell gives S in percent and n episodes."))
+    return out_plots
 
 
 def pick_episodes(t: Tables, k: int = 3) -> list[str]:
@@ -185,15 +186,21 @@ def pick_episodes(t: Tables, k: int = 3) -> list[str]:
     return best.get_column("episode_id").to_list()[:k]
 
 
-def episode_heatmaps(t: Tables, out: Path, ids: list[str] | None = None) -> list[Path]:
-    """Sender x receiver heatmaps for the given episodes (default: pick_episodes)."""
+def episode_heatmaps(t: Tables, out: Path, ids: list[str] | None = None) -> list[tuple[Path, str]]:
+    """Sender x receiver heatmaps with captions for the given episodes (default: pick_episodes); an episode
+    without any message is left out (an all-zero panel says nothing)."""
     paths = []
     for eid in ids if ids is not None else pick_episodes(t):
         row = t.episodes.filter(pl.col("episode_id") == eid)
         if row.is_empty():
             raise KeyError(f"episode {eid!r} is not in the runs given")
         r = row.row(0, named=True)
-        title = f"{eid}\n{r['team']} {r['protocol']} N={r['n_agents']} S={100 * (r['S'] or 0):.0f}%"
         msgs = t.messages.filter(pl.col("episode_id") == eid) if len(t.messages) else t.messages
-        paths.append(comm_heatmap(msgs, r["n_agents"], title, out / f"comm_{slug(eid)}.png"))
+        if not len(msgs) or msgs.filter(pl.col("receiver").is_not_null()).is_empty():
+            continue
+        title = f"{eid}\n{r['team']} {r['protocol']} N={r['n_agents']} S={100 * (r['S'] or 0):.0f}%"
+        caption = (f"Who talked to whom in episode {eid} ({r['team']}, {r['protocol']}, N = {r['n_agents']}): "
+                   "messages from each sender (rows) to each receiver (columns); under the shared file system, "
+                   "reads of another agent's files.")
+        paths.append((comm_heatmap(msgs, r["n_agents"], title, out / f"comm_{slug(eid)}.png"), caption))
     return paths

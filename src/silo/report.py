@@ -17,11 +17,16 @@ from silo.metrics import CORE, MEANS, RATES, SHARES, aggregate, rcc
 from silo.records import OUTCOMES, EpisodeScore
 
 GROUP = ["level", "task", "protocol", "n_agents", "team"]
-PCT = {*SHARES, *RATES, "gap", "fidelity", "share", "S_k", "S_1", "RCC", "S_A", "S_B", "dS", "P_A", "P_B", "dP"}
+PCT = {*SHARES, *RATES, "gap", "fidelity", "share", "S_k", "S_1", "RCC", "S_A", "S_B", "dS", "P_A", "P_B", "dP",
+       "own_shard", "modal_constant", "lucky_here", "lucky_max", "self_contained", "set_apart_share"}
 RENAME = {"n_agents": "N", "prompt_variant": "prompt", "episodes": "n", "rounds_to_completion": "rounds_done",
           "tokens_in_per_round": "tok_in/round", "tokens_out_per_round": "tok_out/round", "consensus_failure":
           "consensus_fail", "integration_error": "integr_error", "no_answer_held": "no_answer&held"}
 DOCS = "docs/metrics.md"
+INTERVALS = ("Intervals: 95%; for shares and means a cluster bootstrap over instances (percentile, 2,000 resamples), "
+             "replaced by a Wilson interval over instances when every instance scores all-or-nothing or all "
+             "instances score the same (so a share's interval is never zero-width); for episode-level rates "
+             "(solved, consensus failure, unanimous) a Wilson interval over episodes.")
 
 
 @dataclass
@@ -87,9 +92,31 @@ def summary(scores: list[EpisodeScore], by: list[str] | None = None) -> pl.DataF
 
 
 def summary_from_tables(t: Tables, by: list[str] | None = None) -> pl.DataFrame:
-    """The summary of `summary`, from already built tables."""
-    return aggregate(t.episodes, by or GROUP, metrics=["S", "P", "H", "gap", *OUTCOMES],
-                     intervals=["S", "P", "H", "gap"])
+    """The summary of `summary`, from already built tables; never pools different models into one row
+    (`models` joins the grouping; the column is left out when every team is scripted)."""
+    by = list(by or GROUP)
+    if "models" not in by and "config" not in by:
+        by.insert(by.index("team") + 1 if "team" in by else len(by), "models")
+    out = aggregate(t.episodes, by, metrics=["S", "P", "H", "gap", *OUTCOMES], intervals=["S", "P", "H", "gap"])
+    if "models" in out.columns and not any(out.get_column("models").to_list()):
+        out = out.drop("models")
+    return out
+
+
+def headline(t: Tables) -> pl.DataFrame:
+    """One row per team configuration (team, models, prompt variant): S, P, H, gap with intervals, n, errors.
+    Over N >= 2 episodes when there are any (N = 1 is the no-communication baseline)."""
+    eps = with_config(t.episodes)
+    multi = eps.filter(pl.col("n_agents") > 1)
+    eps = multi if multi.height else eps
+    return aggregate(eps, ["config"], metrics=["S", "P", "H", "gap"], intervals=["S", "P", "H", "gap"]).select(
+        "config", "episodes", "errors", *_ci(["S", "P", "H", "gap"]))
+
+
+def terminal(t: Tables, by: list[str] | None = None) -> str:
+    """What `silo report` prints: the headline by team configuration, then the summary grouped by `by`."""
+    return ("Headline by team configuration (95% intervals; n = episodes)\n" + to_terminal(headline(t))
+            + "\n\nBy " + ", ".join(by or GROUP) + "\n" + to_terminal(summary_from_tables(t, by)))
 
 
 # ---- the full report ---------------------------------------------------------------------
@@ -126,34 +153,72 @@ def _failures(agents: pl.DataFrame) -> pl.DataFrame:
         .select("config", "outcome", "agents", "share", "example").sort("config", "outcome"))
 
 
+def _guess_rows(tasks: list[str]) -> list[dict]:
+    """Guessability rows (task, name, best trivial strategy's highest rate) of the tasks over budget."""
+    from silo import guess
+
+    if hasattr(guess, "guessable"):
+        rows = [(t, guess.guessable(t)) for t in tasks]
+        return [{"task": t, "name": r.get("name"), "lucky_max": r.get("lucky_max")} for t, r in rows if r]
+    table = guess.load_guessability()
+    return [{"task": t, "name": table[t].get("name"), "lucky_max": max(table[t].get("own_shard") or 0,
+                                                                        table[t].get("modal_constant") or 0)}
+            for t in tasks if table.get(t, {}).get("guessable")]
+
+
 def _guessable(agents: pl.DataFrame) -> list[Block]:
     """Flag the run's tasks whose answers trivial strategies often get right (docs/guessability.md)."""
-    from silo.guess import load_guessability
-
-    table = load_guessability()
-    tasks = sorted(t for t in agents.get_column("task").unique().to_list() if table.get(t, {}).get("guessable"))
-    if not tasks:
+    rows = _guess_rows(sorted(agents.get_column("task").unique().to_list()))
+    if not rows:
         return []
+    tasks = [r["task"] for r in rows]
     lucky = (agents.filter(pl.col("task").is_in(tasks) & (pl.col("status") != "error")).group_by("task")
              .agg((pl.col("outcome") == "lucky").mean().alias("lucky_here")))
-    rows = pl.DataFrame([{k: table[t][k] for k in ("task", "name", "own_shard", "modal_constant")} for t in tasks])
     return [Block("h2", "Guessable tasks"),
-            Block("p", "These tasks' answers are often right by trivial strategies (own shard alone, or the most "
-                       "frequent answer), so their `lucky` share is expected, not noise; see docs/guessability.md."),
-            Block("table", table=rows.join(lucky, on="task", how="left").sort("task"))]
+            Block("p", "These tasks' answers are often right by trivial strategies (e.g. the own shard alone, or the "
+                       "most frequent answer), so their `lucky` share is expected, not noise: lucky_max is the best "
+                       "trivial strategy's highest rate, lucky_here this run's lucky share (both in percent); see "
+                       "docs/guessability.md."),
+            Block("table", table=pl.DataFrame(rows).join(lucky, on="task", how="left").sort("task"))]
 
 
-def build_report(t: Tables, out: Path, plots: bool = True, heat_episodes: list[str] | None = None) -> list[Block]:
-    """Every section of the report; writes plots into `out` when asked."""
+def provenance_blocks(sources: list[str | Path]) -> list[Block]:
+    """What produced the numbers (one column per run) and a warning naming every field compared runs differ in."""
+    from silo.provenance import differences, run_provenance
+
+    rows = [run_provenance(p) for p in sources]
+    fields = [k for k in rows[0] if k not in ("run", "_versions")]
+    table = pl.DataFrame({"field": fields, **{r["run"]: ["-" if r[k] is None else str(r[k]) for k in fields]
+                                              for r in rows}})
+    blocks = [Block("h2", "Provenance"), Block("table", table=table)]
+    diff = differences(rows)
+    if diff:
+        blocks.insert(1, Block("warn", "The runs compared here differ in: " + "; ".join(diff)
+                                       + ". Their numbers may not be comparable."))
+    return blocks
+
+
+def build_report(t: Tables, out: Path, plots: bool = True, heat_episodes: list[str] | None = None,
+                 sources: list[str | Path] | None = None) -> list[Block]:
+    """Every section of the report; writes plots into `out` when asked; `sources` (run directories) adds
+    the provenance block."""
     eps, agents = with_config(t.episodes), t.agents
     by_cfg = aggregate(eps.filter(pl.col("n_agents") > 1), ["config"])
-    blocks = [Block("h1", "silo report"), Block("p", _overview(t)),
-              Block("p", f"Every figure is an estimate with its 95% interval in brackets (definitions and methods: "
-                         f"{DOCS}); n = episodes. Shares are per episode, averaged over episodes. Intervals: cluster "
-                         "bootstrap over instances for means, Wilson for episode-level rates.")]
-    blocks += [Block("h2", "Headline by team configuration (N >= 2)"),
-               Block("table", table=by_cfg.select("config", "episodes", "errors", *_ci(["S", "P", "H", "gap"]),
-                                                  *_ci(["solved", "consensus_failure", "unanimous"])))]
+    blocks = [Block("h1", "silo report"),
+              Block("h2", "Headline by team configuration" + (" (N >= 2)" if eps.filter(
+                  pl.col("n_agents") > 1).height else "")),
+              Block("p", "S = share of agents whose answer is correct, P = partial credit, H = share of agents that "
+                         "held all the information their answer depends on, gap = H - S; in percent with 95% "
+                         "intervals; n = scored episodes; errored episodes are counted, never scored."),
+              Block("table", table=headline(t))]
+    blocks += provenance_blocks(sources) if sources else []
+    blocks += [Block("h2", "Overview"), Block("p", _overview(t)),
+               Block("p", f"Every figure is an estimate with its 95% interval in brackets (definitions and methods: "
+                          f"{DOCS}); n = episodes. Shares are per episode, averaged over episodes, and always in "
+                          f"percent. {INTERVALS}")]
+    blocks += [Block("h2", "Episode rates by team configuration (N >= 2)"),
+               Block("table", table=by_cfg.select("config", "episodes", *_ci(["solved", "consensus_failure",
+                                                                              "unanimous"])))]
     lvl = aggregate(eps.filter(pl.col("n_agents") > 1), ["config", "level"], intervals=[*CORE, *OUTCOMES])
     blocks += [Block("h2", "By level (N >= 2)"),
                Block("table", table=lvl.select("config", "level", "episodes", *_ci(["S", "P", "H", "gap"])))]
@@ -204,10 +269,8 @@ def _plots(eps: pl.DataFrame, t: Tables, out: Path, heat_episodes: list[str] | N
     from silo import plots
 
     blocks = [Block("h2", "Plots")]
-    for path in plots.standard_plots(eps, out):
-        blocks.append(Block("img", path.stem.replace("_", " "), path=path))
-    for path in plots.episode_heatmaps(t, out, heat_episodes):
-        blocks.append(Block("img", path.stem.replace("_", " "), path=path))
+    for path, caption in [*plots.standard_plots(eps, out), *plots.episode_heatmaps(t, out, heat_episodes)]:
+        blocks.append(Block("img", caption, path=path))
     return blocks
 
 
@@ -221,20 +284,23 @@ def to_markdown_doc(blocks: list[Block], base: Path) -> str:
             parts.append(f"## {b.text}\n")
         elif b.kind == "p":
             parts.append(b.text + "\n")
+        elif b.kind == "warn":
+            parts.append(f"> **Warning.** {b.text}\n")
         elif b.kind == "table":
             parts.append(to_markdown(b.table) if len(b.table) else "_(none)_\n")
         elif b.kind == "img":
-            parts.append(f"![{b.text}]({b.path.relative_to(base).as_posix()})\n")
+            parts.append(f"![{b.text}]({b.path.relative_to(base).as_posix()})\n\n_{b.text}_\n")
     return "\n".join(parts)
 
 
-def write_report(t: Tables, out: str | Path, plots: bool = True, heat_episodes: list[str] | None = None) -> Path:
+def write_report(t: Tables, out: str | Path, plots: bool = True, heat_episodes: list[str] | None = None,
+                 sources: list[str | Path] | None = None) -> Path:
     """Write report.md, report.html, the PNG plots and the episode/agent tables (CSV) into `out`."""
     from silo.html_report import to_html
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    blocks = build_report(t, out, plots, heat_episodes)
+    blocks = build_report(t, out, plots, heat_episodes, sources)
     (out / "report.md").write_text(to_markdown_doc(blocks, out))
     (out / "report.html").write_text(to_html(blocks, "silo report"))
     t.episodes.write_csv(out / "episodes.csv")

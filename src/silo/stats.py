@@ -89,7 +89,7 @@ def cluster_bootstrap(values, clusters, conf: float = CONF, n_resamples: int = N
             return Estimate(mean, w.lo, w.hi, len(v), "wilson-clusters")
     if k < 2:
         return Estimate(mean, NAN, NAN, len(v), "bootstrap")
-    if np.all(sums / counts == mean):  # every cluster identical: the bootstrap would collapse to a point
+    if np.allclose(sums / counts, mean, rtol=0, atol=1e-12):  # clusters identical: the bootstrap collapses
         if share:  # a share is a proportion: Wilson with the clusters as the trials, never zero-width
             lo, hi = wilson_share(mean, k, conf)
             return Estimate(mean, lo, hi, len(v), "wilson-clusters")

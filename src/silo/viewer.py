@@ -1,8 +1,13 @@
 """A self-contained static HTML viewer of a run: one file, inline JS/CSS, the data embedded as JSON.
 
-Works from file:// with no server. To keep the file a sane size on big runs, event content is cut to
-`max_content` characters, and each episode shows at most `max_events` events (fewer when the run is big:
-the whole file holds at most about `event_budget` events); the page says where it cut.
+Works from file:// with no server; one page can hold several run directories (a run filter picks them).
+Per LLM agent it shows the whole conversation as the model saw it, rebuilt from the logged `model_call`
+deltas (docs/llm.md): system prompt with the agent's private data, every message, reply and tool result;
+the warm-up request (max_tokens 1, purpose "prefill") is labelled and hidden by default. Long content is
+folded in the page (expand it with a click), not cut: timeline content is cut at `max_content`
+characters, conversation messages at `max_message`; each episode shows at most `max_events` events
+(fewer when the run is big: the whole file holds at most about `event_budget` events); the page says
+where it cut.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from silo.analysis import explain
 from silo.records import OUTCOMES, Episode, EpisodeScore, Event
 from silo.runner import RunDir
 from silo.scoring import score_episode
@@ -81,6 +87,43 @@ def _model_call_text(d: dict, limit: int) -> str:
     return "\n".join(parts)
 
 
+def conversations(ep: Episode, limit: int) -> dict[int, list[dict]]:
+    """Per agent, its model calls in order: what each request added to the conversation and the reply.
+
+    Request k is full[k-1][:prefix_len] + messages (docs/llm.md); `kept` < the previous length means the
+    history was shrunk or rewritten before that request (the messages dropped are not re-shown)."""
+    out: dict[int, list[dict]] = {}
+    sizes: dict[int, int] = {}
+    warm_before: dict[int, bool] = {}
+    for e in ep.events:
+        if e.kind != "model_call" or "prefix_len" not in e.data:
+            continue
+        d = e.data
+        # after a warm-up request (a lone shared prompt) a smaller prefix is not a shrunk history
+        prev = d["prefix_len"] if warm_before.get(e.agent) else sizes.get(e.agent, 0)
+        new = [{"role": m.get("role", "?"), "content": _cut(_message_text(m), limit)}
+               for m in d.get("messages") or [] if isinstance(m, dict)]
+        sizes[e.agent] = d["prefix_len"] + len(new)
+        resp = d.get("response") if isinstance(d.get("response"), dict) else {}
+        reply = resp.get("content") or (_js(resp["tool_calls"]) if resp.get("tool_calls") else "")
+        warm = d.get("purpose") == "prefill" or (d.get("sampling") or {}).get("max_tokens") == 1
+        warm_before[e.agent] = warm
+        out.setdefault(e.agent, []).append({
+            "r": e.round, "call": d.get("call"), "warmup": warm, "kept": d["prefix_len"], "prev": prev, "new": new,
+            "reply": _cut(reply, limit), "error": d.get("error"), "model": d.get("model"),
+            "tin": d.get("input_tokens", 0), "tout": d.get("output_tokens", 0), "cached": d.get("cached")})
+    return out
+
+
+def _message_text(m: dict) -> str:
+    """A chat message as text: its content, plus any tool calls it carries."""
+    c = m.get("content")
+    text = c if isinstance(c, str) else _js(c) if c is not None else ""
+    if m.get("tool_calls"):
+        text += ("\n" if text else "") + "tool calls: " + _js(m["tool_calls"])
+    return text
+
+
 def heatmap(ep: Episode) -> list[list[int]]:
     """counts[sender][receiver]: messages delivered, plus reads of one agent's files by another."""
     n = ep.instance.n_agents
@@ -93,7 +136,8 @@ def heatmap(ep: Episode) -> list[list[int]]:
     return m
 
 
-def episode_view(ep: Episode, sc: EpisodeScore, max_content: int, max_events: int) -> tuple[dict, dict]:
+def episode_view(ep: Episode, sc: EpisodeScore, max_content: int, max_events: int,
+                 max_message: int = 20_000) -> tuple[dict, dict]:
     """(list entry, detail) of one episode."""
     n = ep.instance.n_agents
     outcomes = {o: 0 for o in OUTCOMES}
@@ -108,39 +152,59 @@ def episode_view(ep: Episode, sc: EpisodeScore, max_content: int, max_events: in
     agents = []
     for a in sc.agents:
         sub = subs.get(a.agent)
-        agents.append({"agent": a.agent, "answer": _cut(_js(sub.answer), max_content) if sub else None,
-                       "truth": _cut(_js(ep.instance.truth[a.agent]), max_content), "round": a.submit_round,
-                       "correct": a.correct, "partial": a.partial, "reach": a.reach, "evidence": a.evidence,
-                       "held": a.held, "outcome": a.outcome, "model": a.model})
+        row = {"agent": a.agent, "answer": _cut(_js(sub.answer), max_content) if sub else None,
+               "truth": _cut(_js(ep.instance.truth[a.agent]), max_content), "round": a.submit_round,
+               "correct": a.correct, "partial": a.partial, "reach": a.reach, "evidence": a.evidence,
+               "held": a.held, "outcome": a.outcome, "model": a.model}
+        row["why"] = explain(a.outcome, {**row, "submit_round": a.submit_round})
+        agents.append(row)
     events = [v for v in (event_view(e, n, max_content) for e in ep.events) if v is not None]
     detail = {"description": _cut(ep.instance.description, 2000), "error": ep.error, "agents": agents,
               "heat": heatmap(ep), "events": events[:max_events], "events_total": len(events),
-              "usage": ep.usage.model_dump(), "instance": ep.instance.id}
+              "usage": ep.usage.model_dump(), "instance": ep.instance.id,
+              "conv": conversations(ep, max_message),
+              "shards": [_cut(sh.text, max_message) for sh in ep.instance.shards]}
     return summary, detail
 
 
-def build_view(run_dir: str | os.PathLike, max_content: int = 300, max_events: int = 2000,
-               event_budget: int = 200_000) -> dict:
-    """The data embedded in the page: run metadata, episode list and per-episode details."""
-    rd = RunDir(run_dir)
-    if not rd.episodes_dir.is_dir():
-        raise ViewerError(f"not a run directory (no episodes/): {rd.path}")
-    files = rd.episode_files()
-    if not files:
-        raise ViewerError(f"run directory has no episodes: {rd.path}")
+def build_view(run_dirs: str | os.PathLike | list, max_content: int = 2000, max_events: int = 2000,
+               event_budget: int = 200_000, max_message: int = 20_000) -> dict:
+    """The data embedded in the page: runs, episode list and per-episode details.
+
+    Episodes are keyed by id; with several runs an id seen in more than one run is keyed 'RUN/id'."""
+    dirs = [run_dirs] if isinstance(run_dirs, str | os.PathLike) else list(run_dirs)
+    rds = [RunDir(d) for d in dirs]
+    files = []
+    for rd in rds:
+        if not rd.episodes_dir.is_dir():
+            raise ViewerError(f"not a run directory (no episodes/): {rd.path}")
+        if not rd.episode_files():
+            raise ViewerError(f"run directory has no episodes: {rd.path}")
+        files += rd.episode_files()
+    names = _run_names(rds)
     per_episode = max(100, min(max_events, event_budget // len(files)))
-    summaries, details = [], {}
-    for ep in rd.episodes():
-        s, d = episode_view(ep, score_episode(ep), max_content, per_episode)
-        summaries.append(s)
-        details[ep.id] = d
-    summaries.sort(key=lambda s: (s["level"], s["task"], s["n"], s["protocol"], s["team"], s["id"]))
-    meta = {}
-    if (rd.path / "config.json").is_file():
-        meta = json.loads((rd.path / "config.json").read_text())
-    return {"run": str(rd.path), "silo_version": meta.get("silo_version"), "git": meta.get("git"),
-            "caps": {"max_content": max_content, "max_events": per_episode}, "outcomes": list(OUTCOMES),
-            "episodes": summaries, "details": details}
+    summaries, details, runs = [], {}, []
+    for rd, name in zip(rds, names, strict=True):
+        for ep in rd.episodes():
+            s, d = episode_view(ep, score_episode(ep), max_content, per_episode, max_message)
+            s["run"] = name
+            s["key"] = ep.id if ep.id not in details else f"{name}/{ep.id}"
+            summaries.append(s)
+            details[s["key"]] = d
+        meta = json.loads((rd.path / "config.json").read_text()) if (rd.path / "config.json").is_file() else {}
+        runs.append({"name": name, "path": str(rd.path), "silo_version": meta.get("silo_version"),
+                     "git": meta.get("git")})
+    summaries.sort(key=lambda s: (s["level"], s["task"], s["n"], s["protocol"], s["team"], s["run"], s["id"]))
+    return {"run": ", ".join(str(rd.path) for rd in rds), "runs": runs, "silo_version": runs[0]["silo_version"],
+            "git": runs[0]["git"], "caps": {"max_content": max_content, "max_events": per_episode,
+                                            "max_message": max_message},
+            "outcomes": list(OUTCOMES), "episodes": summaries, "details": details}
+
+
+def _run_names(rds: list[RunDir]) -> list[str]:
+    """Short unique names of the runs: the folder name, with its parent when two folders share a name."""
+    names = [rd.path.name for rd in rds]
+    return [f"{rd.path.parent.name}/{n}" if names.count(n) > 1 else n for rd, n in zip(rds, names, strict=True)]
 
 
 def render(view: dict) -> str:
@@ -150,11 +214,12 @@ def render(view: dict) -> str:
     return page.replace(PLACEHOLDER, blob, 1)
 
 
-def write_viewer(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, **caps) -> Path:
-    """Write the viewer HTML (default RUN/viewer.html); returns its path."""
+def write_viewer(run_dir: str | os.PathLike | list, out: str | os.PathLike | None = None, **caps) -> Path:
+    """Write the viewer HTML of one or more runs (default FIRST_RUN/viewer.html); returns its path."""
     from silo.publish import scrub, secret_values
 
-    path = Path(out) if out else Path(run_dir) / "viewer.html"
+    first = run_dir if isinstance(run_dir, str | os.PathLike) else list(run_dir)[0]
+    path = Path(out) if out else Path(first) / "viewer.html"
     html = render(scrub(build_view(run_dir, **caps), secret_values()))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
