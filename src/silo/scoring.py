@@ -141,7 +141,7 @@ class Replay:
         for s in self._candidates(c, i):
             if not (s & todo) or not s <= c.prov:
                 continue  # nothing new, or a set the author had no evidence of: coincidence, not information
-            fp = self._fingerprint("stat", s, i)
+            fp = self._fingerprint(self._stat_kind(s, c), s, i)
             if fp is None:
                 continue
             # weak alternatives (a boolean, a small count) count only as the whole answer
@@ -152,11 +152,19 @@ class Replay:
             # author that had evidence of j
             kinds = ("raw", "stat") if j in c.prov else ("raw",)
             for kind in kinds:
-                fp = self._fingerprint(kind, j if kind == "raw" else frozenset({j}), i)
+                one = frozenset({j})
+                fp = (self._fingerprint("raw", j, i) if kind == "raw"
+                      else self._fingerprint(self._stat_kind(one, c), one, i))
                 if fp is not None and fp.strict(p):
                     got.add(j)
                     break
         return got
+
+    @staticmethod
+    def _stat_kind(s: frozenset[int], c: _Content) -> str:
+        """Claims count for the author's own shard or a set of several shards, never for one foreign shard:
+        a relay's own count equals another shard's count far too often (docs/chance_match.md)."""
+        return "claim" if len(s) > 1 or s == {c.author} else "stat"
 
     def _fingerprint(self, kind: str, key, i: int) -> Fingerprint | None:
         cache_key = (kind, key, i if self.inst.answer_kind == "segmented" or kind == "raw" else -1)
@@ -165,7 +173,8 @@ class Replay:
                 fp = self.task.raw_fingerprint(self.inst, key, i)
             else:
                 fp = self.task.stat_fingerprint(self.inst, key, i)
-                claim = self.task.claim_fingerprint(self.inst, key, i) if guard_ok(self.task.id) else None
+                ok = kind == "claim" and guard_ok(self.task.id)
+                claim = self.task.claim_fingerprint(self.inst, key, i) if ok else None
                 if claim is not None:
                     fp = claim if fp is None else AnyOf((fp, claim))
             self._fp[cache_key] = fp
