@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -29,8 +31,15 @@ class SiloGroup(click.Group):
 
 @click.group(cls=SiloGroup)
 @click.version_option(package_name="silo-bench")
-def main():
+@click.option("--plugin", "plugin_modules", multiple=True, metavar="MODULE",
+              help="Import a module that registers tasks, protocols or teams (repeatable; or SILO_PLUGINS=mod1,mod2).")
+def main(plugin_modules):
     """silo: can teams of LLM agents compute with information split between them?"""
+    from silo import plugins
+
+    if plugin_modules:  # exported: subprocesses and Ray workers import the same modules
+        os.environ[plugins.ENV] = ",".join(dict.fromkeys([*plugins.env_modules(), *plugin_modules]))
+    plugins.load_all()
 
 
 for _command in (run, resume, merge):  # defined in cli_run.py
@@ -38,8 +47,20 @@ for _command in (run, resume, merge):  # defined in cli_run.py
 
 
 @main.command()
-def tasks():
-    """List registered tasks with level and version."""
+@click.argument("task_id", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--n", "n", default=3, show_default=True, help="N of the example instance (with TASK_ID).")
+def tasks(task_id, as_json, n):
+    """List registered tasks (level, version, answer kind); with TASK_ID, show one with an example instance."""
+    from silo import task_info
+
+    if task_id:
+        d = task_info.detail(task_id, n=n)
+        click.echo(json.dumps(d, indent=1) if as_json else task_info.render(d))
+        return
+    if as_json:
+        click.echo(json.dumps(task_info.listing(), indent=1))
+        return
     for t in all_tasks():
         click.echo(f"{t.id:7} L{t.level}  v{t.version}  {t.answer_kind:9}  {t.slug:24} {t.name}")
 
@@ -131,8 +152,12 @@ def publish(run_dir, to_dir, repo, leaderboard, name, private):
     if repo:
         hub_token(repo)  # fail before building when the upload cannot happen
     out = Path(to_dir) if to_dir else Path(run_dir) / "hf"
-    if leaderboard is None and Path("data/leaderboard.json").is_file():
-        leaderboard = "data/leaderboard.json"
+    if leaderboard is None:  # the bundled one (the repo's data/), else one in the current directory
+        from silo.resources import data_file
+
+        bundled = data_file("leaderboard.json")
+        leaderboard = str(bundled) if bundled is not None else None
+        leaderboard = "data/leaderboard.json" if Path("data/leaderboard.json").is_file() else leaderboard
     written = publish_run(run_dir, out, leaderboard=leaderboard, name=name, repo=repo)
     for kind, path in written.items():
         click.echo(f"{kind:9} -> {path}")

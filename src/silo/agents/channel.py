@@ -18,10 +18,30 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from silo.protocols import parse_protocol_name
+from silo.protocols import protocol_class
 from silo.protocols.commit import answer_key
 from silo.protocols.graph import build_graph
 from silo.records import Action
+
+
+def protocol_capabilities(protocol: str, n: int) -> tuple[frozenset[str], str | None]:
+    """(capabilities, graph topology or None) of a protocol, asked of an instance of it."""
+    cls = protocol_class(protocol)
+    return cls(n).capabilities(), getattr(cls, "topology", None)
+
+
+def transport(caps: frozenset[str]) -> str | None:
+    """How payloads travel, by preference: direct messages, broadcast, shared files, blackboard entries."""
+    if "inbox" in caps and "direct" in caps:
+        return "p2p"
+    if "inbox" in caps and "broadcast" in caps:
+        return "broadcast"
+    if "files" in caps:
+        return "sfs"
+    if "entries" in caps:
+        return "blackboard"
+    return None
+
 
 MAX_BUNDLE_CHARS = 60000  # under the default 65,536-character message limit
 ENTRY_TYPE = {"shard": "data", "partial": "partial", "answer": "result"}
@@ -29,7 +49,10 @@ ENTRY_TYPE = {"shard": "data", "partial": "partial", "answer": "result"}
 
 @dataclass
 class Ctx:
-    """What a scripted agent knows: its id, N, protocol, its shard and public params."""
+    """What a scripted agent knows: its id, N, protocol, its shard and public params.
+
+    How it communicates follows the protocol's capabilities (what its actions can do), not its name:
+    `caps` as computed once per team by `protocol_capabilities`, else computed here."""
 
     me: int
     n: int
@@ -39,11 +62,15 @@ class Ctx:
     seq: int = 0
     seen: set = field(default_factory=set)
     inbox: list[dict] = field(default_factory=list)
+    caps: frozenset[str] | None = None
+    topology: str | None = None
 
     def __post_init__(self):
-        self.name = parse_protocol_name(self.protocol)
-        self.transport = self.name.base
-        self.graph = build_graph(self.name.topology, self.n) if self.name.topology and self.n > 1 else None
+        if self.caps is None:
+            self.caps, self.topology = protocol_capabilities(self.protocol, self.n)
+        self.transport = transport(self.caps)
+        self.graph = build_graph(self.topology, self.n) if self.topology and self.n > 1 else None
+        self.suff, self.commit = "check_reach" in self.caps, "propose" in self.caps
         self.relay_due: Counter = Counter()
         self.relayed: Counter = Counter()
         self._ids: set[tuple[int, int]] = set()
@@ -84,7 +111,9 @@ class Ctx:
             yield Action(name="append_entry", args={"key": f"mail/{box}/{self.me}-{self.seq}",
                                                     "type": ENTRY_TYPE.get(kind, "note"), "value": json.loads(body)})
         else:
-            raise ValueError(f"scripted agents cannot send over protocol {self.protocol!r}")
+            raise ValueError(f"scripted agents cannot send over protocol {self.protocol!r}: it offers none of "
+                             "send_message + receive_messages, broadcast_message + receive_messages, write_file, "
+                             f"append_entry (capabilities: {', '.join(sorted(self.caps)) or 'none'})")
 
     def _send_bundle(self, hop: int, bodies: list[dict]):
         chunk: list[str] = []
@@ -172,10 +201,10 @@ class Ctx:
     def submit(self, answer: Any):
         """Relay what others still need, then submit; under +commit propose first and endorse equal proposals."""
         yield from self.finish()
-        if self.name.suff:
+        if self.suff:
             yield Action(name="check_reach")
         args: dict[str, Any] = {"answer": answer}
-        if self.name.commit:
+        if self.commit:
             ok, res = yield Action(name="propose", args={"answer": answer})
             ok2, props = yield Action(name="read_proposals")
             key = answer_key(answer)

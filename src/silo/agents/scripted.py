@@ -12,10 +12,12 @@ silent     never submit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Generator
 from typing import Any
 
-from silo.agents.channel import Ctx
+from silo import plugins
+from silo.agents.channel import Ctx, protocol_capabilities
 from silo.episode import Turn
 from silo.records import Action, Instance
 from silo.tasks import get_task
@@ -162,11 +164,31 @@ TEAMS: dict[str, Callable[[TaskSpec, Ctx, Instance], Program]] = {
 }
 
 
+_TEAM_NAME = re.compile(r"[a-z][a-z0-9_-]*")
+
+
+def register_team(name: str, program: Callable[[TaskSpec, Ctx, Instance], Program]) -> Callable:
+    """Add a scripted team: `program(task, ctx, instance)` is one agent's generator of actions (see oracle)."""
+    if not isinstance(name, str) or not _TEAM_NAME.fullmatch(name) or name == "llm":
+        raise ValueError(f"team name {name!r} must be lowercase letters, digits, '_' and '-' (and not 'llm')")
+    if name in TEAMS and TEAMS[name] is not program:
+        raise ValueError(f"team {name!r} is already registered")
+    if not callable(program):
+        raise ValueError(f"team {name!r}: expected a program function (task, ctx, instance), got {program!r}")
+    TEAMS[name] = program
+    return program
+
+
 def scripted_team(team: str, inst: Instance, protocol: str) -> list[ScriptedAgent]:
     """One scripted agent per shard of the instance."""
     if team not in TEAMS:
         raise KeyError(f"unknown team {team!r}; known: {', '.join(TEAMS)}, llm")
     task = get_task(inst.task)
     prog = TEAMS[team]
-    return [ScriptedAgent(prog(task, Ctx(a, inst.n_agents, protocol, inst.shards[a].data, inst.params), inst))
+    caps, topology = protocol_capabilities(protocol, inst.n_agents)  # asked once, not per agent
+    return [ScriptedAgent(prog(task, Ctx(a, inst.n_agents, protocol, inst.shards[a].data, inst.params, caps=caps,
+                                         topology=topology), inst))
             for a in range(inst.n_agents)]
+
+
+plugins.load_group("silo.teams")  # teams of other packages (entry points); TEAMS and register_team exist by now

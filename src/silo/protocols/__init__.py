@@ -9,6 +9,7 @@ Names (usable from the CLI and suite files; EpisodeConfig.protocol keeps the can
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from silo.protocols.base import ActionError, Protocol
@@ -70,6 +71,8 @@ def parse_protocol_name(name: str) -> ProtocolName:
     head, *layers = name.strip().lower().split("+")
     base, _, topo = head.partition(":")
     base = ALIASES.get(base, base)
+    if base not in PROTOCOLS:
+        _load_plugins()
     bad = [x for x in layers if x not in LAYERS]
     if base not in PROTOCOLS or bad or len(set(layers)) != len(layers):
         raise UnknownProtocolError(f"unknown protocol {name!r}; {valid_names_help()}")
@@ -111,11 +114,42 @@ _LAYER_TEXT = {
 }
 
 
+class ProtocolRegistrationError(ValueError):
+    """A protocol class the registry cannot hold; the message names the class and the field."""
+
+
+_NAME = re.compile(r"[a-z][a-z0-9_-]*")
+
+
 def register_protocol(cls: type[Protocol]) -> type[Protocol]:
-    """Add a protocol class to the registry (used by extension modules)."""
-    PROTOCOLS[cls.name] = cls
+    """Add a protocol class to the registry (a decorator for extension modules); its name is validated."""
+    where = f"protocol class {getattr(cls, '__module__', '?')}.{getattr(cls, '__qualname__', cls)!s}"
+    if not (isinstance(cls, type) and issubclass(cls, Protocol)):
+        raise ProtocolRegistrationError(f"{where}: protocols must subclass silo.protocols.Protocol")
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ProtocolRegistrationError(f"{where}: name {name!r} must be lowercase letters, digits, '_' and '-' "
+                                        "(':' and '+' are the topology and layer syntax)")
+    if name in ALIASES or name in LAYERS or (name in PROTOCOLS and PROTOCOLS[name] is not cls):
+        raise ProtocolRegistrationError(f"{where}: name {name!r} is already taken")
+    PROTOCOLS[name] = cls
     return cls
 
 
-__all__ = ["ActionError", "Protocol", "PROTOCOLS", "ProtocolName", "parse_protocol_name", "protocol_class",
-           "register_protocol", "UnknownProtocolError", "valid_names_help"]
+_PLUGINS_LOADED = False
+
+
+def _load_plugins() -> None:
+    """Protocols of other packages (entry points "silo.protocols", SILO_PLUGINS modules), once, on demand."""
+    global _PLUGINS_LOADED
+    if _PLUGINS_LOADED:
+        return
+    _PLUGINS_LOADED = True
+    from silo import plugins
+
+    plugins.import_modules(plugins.env_modules())
+    plugins.load_group("silo.protocols")
+
+
+__all__ = ["ActionError", "Protocol", "PROTOCOLS", "ProtocolName", "ProtocolRegistrationError", "parse_protocol_name",
+           "protocol_class", "register_protocol", "UnknownProtocolError", "valid_names_help"]

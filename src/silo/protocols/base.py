@@ -18,6 +18,18 @@ def spec(name: str, description: str, **props: tuple[str, str]) -> ActionSpec:
     return ActionSpec(name=name, description=description, parameters=params)
 
 
+# what agents can do on a protocol, named by the action that does it; scripted teams pick their way of
+# communicating from these, never from a protocol's name
+CAPABILITY_OF_ACTION = {
+    "send_message": "direct",          # send_message(target_id, content): to one agent
+    "broadcast_message": "broadcast",  # broadcast_message(content): to every other agent
+    "receive_messages": "inbox",       # receive_messages(): [{from, content}, ...] delivered so far
+    "write_file": "files",             # write_file(path, content) / list_files(prefix) / read_file(path)
+    "append_entry": "entries",         # append_entry(key, type, value) / list_entries(prefix) / read_entry(key)
+    "propose": "propose",              # propose(answer) / read_proposals(); submit_result(agrees_with=...)
+    "check_reach": "check_reach",      # check_reach(): whose data can have reached me
+}
+
 _PY_TYPES = {"string": str, "integer": int, "object": dict, "array": list, "number": (int, float)}
 
 
@@ -61,6 +73,10 @@ class Protocol:
     def specs(self) -> list[ActionSpec]:
         """Actions this protocol offers besides wait and submit_result."""
         return []
+
+    def capabilities(self) -> frozenset[str]:
+        """What agents can do here (CAPABILITY_OF_ACTION), derived from the actions offered; override to narrow."""
+        return frozenset(CAPABILITY_OF_ACTION[s.name] for s in self.specs() if s.name in CAPABILITY_OF_ACTION)
 
     def execute(self, rnd: int, agent: int, action: Action) -> tuple[Any, list[Event]]:
         """Run one action now; returns (result for the agent, events to log)."""
