@@ -161,6 +161,7 @@ def silent(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
 
 TEAMS: dict[str, Callable[[TaskSpec, Ctx, Instance], Program]] = {
     "oracle": oracle, "gossip": gossip, "premature": premature, "miscompute": miscompute, "silent": silent,
+    "chatty": silent,  # placeholder: scripted_team builds it with silo.agents.chatty (one shared ledger)
 }
 
 
@@ -183,6 +184,9 @@ def scripted_team(team: str, inst: Instance, protocol: str) -> list[ScriptedAgen
     """One scripted agent per shard of the instance."""
     if team not in TEAMS:
         raise KeyError(f"unknown team {team!r}; known: {', '.join(TEAMS)}, llm")
+    if team == "chatty":
+        from silo.agents.chatty import chatty_team
+        return chatty_team(inst, protocol)[0]
     task = get_task(inst.task)
     prog = TEAMS[team]
     caps, topology = protocol_capabilities(protocol, inst.n_agents)  # asked once, not per agent

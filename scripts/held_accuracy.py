@@ -1,0 +1,230 @@
+"""Held accuracy: the scorer's held / outcome per agent against the chatty team's constructed truth.
+
+Runs the chatty reference team (silo.agents.chatty) over tasks x protocols x N x seeds, scores every
+episode with silo's scorer, and counts per task:
+  FP  scored held, truly not held      (rate over truly-not-held agents)
+  FN  truly held, scored not held      (rate over truly-held agents)
+  outcome mismatches                   (scorer class != constructed class)
+Agents whose answer depends only on their own shard (depends_on = {self}) are trivially held both ways and
+are counted apart. Budget (issue 12): FP <= 1% and FN <= 2% for every task.
+
+    .venv/bin/python scripts/held_accuracy.py                  # full grid, writes data/ and docs/
+    .venv/bin/python scripts/held_accuracy.py --seeds 3 --out /tmp/x.json --doc ''
+    PYTHONPATH=/tmp/old/src .venv/bin/python scripts/held_accuracy.py --out /tmp/before.json --doc ''
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from multiprocessing import Pool
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FP_BUDGET, FN_BUDGET = 0.01, 0.02
+PROTOCOLS = ("p2p", "broadcast", "sfs")
+NS = (2, 5, 10)
+
+
+def _ensure_chatty() -> None:
+    """Use this checkout's chatty team even when PYTHONPATH points silo at an older scorer."""
+    try:
+        import silo.agents.chatty  # noqa: F401
+    except ImportError:
+        import importlib.util
+
+        import silo.agents
+        for name in ("chatty_text", "chatty"):
+            path = ROOT / "src" / "silo" / "agents" / f"{name}.py"
+            spec = importlib.util.spec_from_file_location(f"silo.agents.{name}", path)
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[f"silo.agents.{name}"] = mod
+            spec.loader.exec_module(mod)
+            setattr(silo.agents, name, mod)
+
+
+def run_cell(job: tuple[str, str, int, int]) -> list[dict]:
+    """One episode: per agent, the scorer's view next to the constructed truth."""
+    _ensure_chatty()
+    from silo.agents.chatty import ACTION_BUDGET, MAX_ROUNDS, chatty_team
+    from silo.episode import run_episode, run_sync
+    from silo.records import EpisodeConfig
+    from silo.scoring import score_episode
+    from silo.tasks import get_task
+
+    task_id, protocol, n, seed = job
+    inst = get_task(task_id).make_instance(n, seed)
+    cfg = EpisodeConfig(task=inst.task, n_agents=n, protocol=protocol, team="chatty", suite_seed=seed,
+                        max_rounds=MAX_ROUNDS, action_budget=ACTION_BUDGET)
+    agents, ledger = chatty_team(inst, protocol)
+    ep = run_sync(run_episode(inst, cfg, agents))
+    if ep.status == "error":
+        raise RuntimeError(f"{task_id} {protocol} N={n} seed={seed}: episode error {ep.error}")
+    score = score_episode(ep)
+    rows = []
+    for got, want in zip(score.agents, ledger.final(), strict=True):
+        rows.append({"task": task_id, "protocol": protocol, "n": n, "seed": seed, "agent": got.agent,
+                     "solo": want["dep"] == [got.agent], "true_held": want["held"], "held": got.held,
+                     "true_outcome": want["outcome"], "outcome": got.outcome, "mode": want["mode"]})
+    return rows
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Counts and rates of one group of agent rows (solo agents counted apart)."""
+    rest = [r for r in rows if not r["solo"]]
+    not_held = [r for r in rest if not r["true_held"]]
+    held = [r for r in rest if r["true_held"]]
+    fp = sum(r["held"] for r in not_held)
+    fn = sum(not r["held"] for r in held)
+    mism = [r for r in rest if r["outcome"] != r["true_outcome"]]
+    return {"agents": len(rest), "solo": len(rows) - len(rest), "true_held": len(held),
+            "true_not_held": len(not_held), "fp": fp, "fn": fn,
+            "fp_rate": round(fp / len(not_held), 5) if not_held else 0.0,
+            "fn_rate": round(fn / len(held), 5) if held else 0.0,
+            "outcome_mismatch": len(mism),
+            "confusion": dict(Counter(f"{r['true_outcome']}->{r['outcome']}" for r in mism).most_common()),
+            "within_budget": (fp / len(not_held) if not_held else 0) <= FP_BUDGET
+            and (fn / len(held) if held else 0) <= FN_BUDGET}
+
+
+def measure(tasks: list[str], protocols, ns, seeds: int, jobs: int) -> tuple[dict, float]:
+    grid = [(t, p, n, s) for t in tasks for p in protocols for n in ns for s in range(seeds)]
+    start = time.perf_counter()
+    if jobs > 1:
+        with Pool(jobs) as pool:
+            parts = pool.map(run_cell, grid, chunksize=4)
+    else:
+        parts = [run_cell(j) for j in grid]
+    wall = time.perf_counter() - start
+    rows = [r for p in parts for r in p]
+    by_task, by_cell = defaultdict(list), defaultdict(list)
+    for r in rows:
+        by_task[r["task"]].append(r)
+        by_cell[f"{r['task']}|{r['protocol']}|{r['n']}"].append(r)
+    result = {"overall": summarise(rows), "tasks": {t: summarise(by_task[t]) for t in tasks},
+              "cells": {k: summarise(v) for k, v in sorted(by_cell.items())},
+              "true_outcomes": dict(Counter(r["true_outcome"] for r in rows if not r["solo"]).most_common()),
+              "episodes": len(grid)}
+    return result, wall
+
+
+def _meta(args, wall: float) -> dict:
+    import silo
+    import silo.scoring
+
+    try:
+        commit = subprocess.run(["git", "-C", str(Path(silo.__file__).parent), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(Path(silo.__file__).parent), "status", "--porcelain", "--",
+                                "evidence.py", "scoring.py", "tasks"], capture_output=True, text=True).stdout.strip()
+    except OSError:
+        commit, dirty = "", ""
+    return {"date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "silo_path": str(Path(silo.__file__).parent),
+            "commit": commit + (" (scorer files modified)" if dirty else ""),
+            "scorer_version": getattr(silo.scoring, "SCORER_VERSION", None),
+            "command": "scripts/held_accuracy.py " + " ".join(sys.argv[1:]),
+            "seeds": args.seeds, "protocols": args.protocols, "n": args.n, "jobs": args.jobs,
+            "wall_s": round(wall, 1), "budget": {"fp": FP_BUDGET, "fn": FN_BUDGET}}
+
+
+def table(result: dict, baseline: dict | None) -> str:
+    head = "| task | agents | not held | FP | FP rate | held | FN | FN rate | outcome mismatches | ok |"
+    if baseline:
+        head += " before: FP rate | before: FN rate |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for t, s in result["tasks"].items():
+        row = (f"| {t} | {s['agents']} | {s['true_not_held']} | {s['fp']} | {100 * s['fp_rate']:.1f}% | "
+               f"{s['true_held']} | {s['fn']} | {100 * s['fn_rate']:.1f}% | {s['outcome_mismatch']} | "
+               f"{'yes' if s['within_budget'] else '**no**'} |")
+        if baseline:
+            b = baseline["tasks"].get(t)
+            row += f" {100 * b['fp_rate']:.1f}% | {100 * b['fn_rate']:.1f}% |" if b else " - | - |"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def write_doc(path: Path, data: dict) -> None:
+    cur, meta, base = data["current"], data["meta"], data.get("baseline")
+    o = cur["overall"]
+    over = [t for t, s in cur["tasks"].items() if not s["within_budget"]]
+    text = f"""# Held accuracy: the scorer against constructed truth
+
+Generated by `scripts/held_accuracy.py` (do not edit by hand). The chatty reference team
+(`src/silo/agents/chatty.py`) knows by construction which shards' information every agent holds: it
+records what each message or file truly carries (a raw shard pasted in full, a correct statistic of a set
+its author truly held) and what carries nothing (hellos, acknowledgements, questions, decoys such as public
+value ranges, ids and round numbers, wrong statistics, partial lists). Its reach bookkeeping follows
+docs/design.md exactly. Each episode draws a different mix of formats (JSON, code fences, prose with
+thousands separators, markdown tables, CSV), message kinds, reading habits and submit times and answers
+(right, wrong, own-shard guesses, lucky right answers without information, no answer).
+
+- FP: scored held although the agent did not hold the information (rate over truly-not-held agents).
+- FN: truly held but not scored held (rate over truly-held agents).
+- Agents whose answer depends only on their own shard are held trivially and counted apart ({o['solo']}).
+- **Budget: FP <= {100 * FP_BUDGET:.0f}% and FN <= {100 * FN_BUDGET:.0f}% for every task.**
+
+Run: `{meta['command']}` on {meta['machine']}, {meta['date']}, {meta['wall_s']} s with {meta['jobs']} processes;
+scorer at `{meta['commit']}`, scorer version {meta['scorer_version']}. Grid: 30 tasks x {', '.join(meta['protocols'])}
+x N in {{{', '.join(map(str, meta['n']))}}} x {meta['seeds']} seeds = {cur['episodes']} episodes,
+{o['agents']} agents ({o['true_not_held']} truly not held, {o['true_held']} truly held).
+
+Overall: FP {o['fp']} ({100 * o['fp_rate']:.2f}%), FN {o['fn']} ({100 * o['fn_rate']:.2f}%), outcome mismatches
+{o['outcome_mismatch']}. Tasks over budget: {', '.join(over) if over else 'none'}.
+True outcome mix: {', '.join(f'{k} {v}' for k, v in cur['true_outcomes'].items())}.
+
+{table(cur, base)}
+"""
+    if base:
+        bm = base["meta"] if "meta" in base else {}
+        text += (f"\n\"before\" columns: the same grid scored by the scorer at `{bm.get('commit', '?')}` "
+                 f"(scorer version {bm.get('scorer_version')}), overall FP {100 * base['overall']['fp_rate']:.2f}%, "
+                 f"FN {100 * base['overall']['fn_rate']:.2f}%.\n")
+    text += "\nPer task x protocol x N counts, and the confusion of outcome classes, are in data/held_accuracy.json.\n"
+    path.write_text(text)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--n", type=lambda s: [int(x) for x in s.split(",")], default=list(NS))
+    ap.add_argument("--protocols", type=lambda s: s.split(","), default=list(PROTOCOLS))
+    ap.add_argument("--tasks", type=lambda s: s.split(","), default=None)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", default=str(ROOT / "data" / "held_accuracy.json"))
+    ap.add_argument("--doc", default=str(ROOT / "docs" / "held_accuracy.md"), help="'' to skip")
+    ap.add_argument("--baseline", default=None, help="a result file of another scorer, shown as 'before'")
+    args = ap.parse_args(argv)
+    _ensure_chatty()
+    from silo.tasks import all_tasks
+
+    tasks = args.tasks or [t.id for t in all_tasks()]
+    result, wall = measure(tasks, args.protocols, args.n, args.seeds, args.jobs)
+    data = {"meta": _meta(args, wall), "current": result}
+    if args.baseline:
+        b = json.loads(Path(args.baseline).read_text())
+        data["baseline"] = {**b["current"], "meta": b["meta"]}
+    Path(args.out).write_text(json.dumps(data, indent=1) + "\n")
+    if args.doc:
+        write_doc(Path(args.doc), data)
+    o = result["overall"]
+    print(f"{result['episodes']} episodes in {wall:.1f} s: "
+          f"FP {o['fp']}/{o['true_not_held']} ({100 * o['fp_rate']:.2f}%), "
+          f"FN {o['fn']}/{o['true_held']} ({100 * o['fn_rate']:.2f}%), outcome mismatches {o['outcome_mismatch']}")
+    for t, s in result["tasks"].items():
+        flag = "" if s["within_budget"] else "  OVER BUDGET"
+        print(f"  {t:7s} FP {s['fp']:4d}/{s['true_not_held']:5d} {100 * s['fp_rate']:5.1f}%   "
+              f"FN {s['fn']:4d}/{s['true_held']:5d} {100 * s['fn_rate']:5.1f}%{flag}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

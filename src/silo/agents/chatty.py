@@ -1,0 +1,443 @@
+"""chatty: a scripted team that talks like chat models do, whose information flow is known by construction.
+
+Every agent chats (hellos, acknowledgements, questions), pastes shards in varied formats, forwards
+statistics, sends partial lists, wrong statistics, decoys and wrong answers, and submits at a time and
+with an answer drawn from a seeded RNG, so each episode is a different mix. Its own bookkeeping (the
+Ledger; never the scorer's) records what every piece of content truly carries, as Facts:
+
+  raw j      shard j pasted in full (any format)                       -> {j}, for every reader
+  part j     task.partial of shard j, correct                          -> {j}
+  carry k    the chain carry after agent k (task.chain_step), correct  -> {0..k}, for readers r > k
+  halo j,t   task.halo_out(j -> t), correct                            -> {j}, for reader t only
+  ans t      the correct answer of agent t, by an author who could     -> global task: depends_on(r);
+             compute it (its facts cover depends_on(t))                   chain task: {0..t} for r >= t;
+                                                                          else depends_on(t) for r = t
+A fact is only written where every possible reader is one it is defined for (a carry never goes
+backwards, a halo or segmented answer only to its agent), so these rules are exact. Hellos, decoys,
+wrong statistics, wrong answers and partial lists carry nothing: a partial list of shard j always
+lacks the same withheld items (so two lists never add up to the shard) and its partial differs from
+the shard's. Reach is content-free and exact, as docs/design.md defines it: a send or write snapshots
+the author's set, a delivery or read merges it, a listing merges every listed file's snapshot.
+
+held(i) = depends_on(i) within both i's reach and the shards its facts inform, at submit time. The
+truth of every agent is kept in `Ledger.records` (a side channel) and, at submit, in a `note` event.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from typing import Any
+
+from silo.agents.chatty_text import ACKS, HELLOS, QUESTIONS, STYLES, corrupt, decoys, drop, items_of, render
+from silo.agents.scripted import ScriptedAgent
+from silo.episode import Turn
+from silo.protocols import parse_protocol_name
+from silo.records import Action, Event, Instance
+from silo.tasks import get_task
+from silo.tasks.base import TaskSpec
+
+MODES = {"best": 45, "wrong": 18, "guess": 12, "lucky": 12, "never": 5, "eager": 8}
+KINDS = {"hello": 6, "ack": 4, "question": 4, "raw": 12, "bundle": 8, "part": 12, "carry": 10, "halo": 10, "answer": 10,
+         "sublist": 8, "wrong": 8, "wrong_answer": 4, "decoy": 8}
+CONTENT_KINDS = ("raw", "bundle", "part", "carry", "halo", "answer", "sublist", "wrong", "wrong_answer", "decoy")
+MAX_ROUNDS = 16
+ACTION_BUDGET = 24
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One true piece of information a content carries (see the module docstring)."""
+
+    kind: str  # raw | part | carry | halo | ans
+    j: int
+    to: int = -1
+
+
+class Semantics:
+    """What each fact tells each reader, for one instance, from the task's own hooks."""
+
+    def __init__(self, task: TaskSpec, inst: Instance):
+        self.task, self.inst, self.n = task, inst, inst.n_agents
+        self.dep = [frozenset(task.depends_on(inst, a)) for a in range(self.n)]
+        self.chain = task.oracle == "chain"
+        self.halo = task.oracle == "halo"
+        self.segmented = inst.answer_kind == "segmented"
+        self.data = [s.data for s in inst.shards]
+        self.carries = self._carries() if self.chain else []
+        self.withheld = [self._withheld(j) for j in range(self.n)]
+
+    def gives(self, f: Fact, r: int) -> frozenset[int]:
+        if f.kind in ("raw", "part"):
+            return frozenset({f.j})
+        if f.kind == "halo":
+            return frozenset({f.j}) if r == f.to else frozenset()
+        if f.kind == "carry":
+            return frozenset(range(f.j + 1)) if r > f.j else frozenset()
+        if not self.segmented:  # ans of a global task: the same answer for every agent
+            return self.dep[r] if self.dep[r] == self.dep[f.j] else frozenset()
+        if self.chain:  # a chain agent's answer ends with (or is) its carry
+            return frozenset(range(f.j + 1)) if r >= f.j else frozenset()
+        return self.dep[r] if r == f.j else frozenset()
+
+    def allowed(self, f: Fact, r: int) -> bool:
+        """Whether fact f may reach reader r: only where gives() is exact (never backwards, never astray)."""
+        if f.kind == "carry":
+            return r > f.j
+        if f.kind == "halo":
+            return r == f.to
+        if f.kind == "ans" and self.segmented:
+            return r >= f.j if self.chain else r == f.j
+        return True
+
+    def informs(self, facts, r: int) -> frozenset[int]:
+        """Shards whose information `facts` give reader r."""
+        out: set[int] = set()
+        for f in facts:
+            out |= self.gives(f, r)
+        return frozenset(out)
+
+    def can_answer(self, facts, t: int) -> bool:
+        return self.dep[t] <= self.informs(facts, t)
+
+    def can_carry(self, facts, k: int) -> bool:
+        """Whether an agent with `facts` can compute the chain carry after agent k."""
+        while k >= 0:
+            if Fact("carry", k) in facts or Fact("ans", k) in facts:
+                return True
+            if Fact("raw", k) not in facts and Fact("part", k) not in facts:
+                return False
+            k -= 1
+        return True
+
+    def _carries(self) -> list[Any]:
+        carry, out = self.task.chain_init(self.inst.params), []
+        for k, d in enumerate(self.data):
+            _, carry = self.task.chain_step(carry, d, k, self.inst.params)
+            out.append(carry)
+        return out
+
+    def _withheld(self, j: int) -> frozenset[int] | None:
+        """Items of shard j no partial list ever shows: both ends, a random fifth, and (I-04) any ERROR
+        line, grown until the rest's partial differs from the shard's; None if nothing would remain."""
+        data, size = self.data[j], items_of(self.data[j])
+        if size < 4:
+            return None
+        rng = random.Random(f"chatty-withheld|{self.inst.id}|{j}")
+        hold = {0, size - 1} | {k for k in range(size) if rng.random() < 0.2}
+        if isinstance(data, list):
+            hold |= {k for k, v in enumerate(data) if isinstance(v, str) and "ERROR" in v}
+        order = [k for k in range(size) if k not in hold]
+        rng.shuffle(order)
+        while not self._differs(j, drop(data, frozenset(hold))):
+            if len(order) <= 1:
+                return None
+            hold.add(order.pop())
+        return frozenset(hold) if size - len(hold) >= 2 else None
+
+    def _differs(self, j: int, sub: Any) -> bool:
+        try:
+            return self.task.partial(sub, j, self.inst.params) != self.task.partial(self.data[j], j, self.inst.params)
+        except Exception:  # a partial that cannot even be computed on the rest carries nothing
+            return True
+
+
+class Ledger:
+    """The team's bookkeeping: true reach and facts of every agent, updated from what it really read."""
+
+    def __init__(self, task: TaskSpec, inst: Instance, protocol: str):
+        self.task, self.inst, self.protocol = task, inst, protocol
+        self.sem = Semantics(task, inst)
+        n = inst.n_agents
+        self.reach = [{a} for a in range(n)]
+        self.facts: list[set[Fact]] = [{Fact("raw", a)} for a in range(n)]
+        self._mail: dict[tuple, deque] = defaultdict(deque)
+        self._files: dict[str, tuple[frozenset, frozenset]] = {}
+        self.records: dict[int, dict] = {}
+        self.sent_kinds: dict[str, int] = defaultdict(int)
+
+    def send(self, author: int, readers: list[int], content: str, facts: set[Fact]) -> None:
+        assert all(self.sem.allowed(f, r) for f in facts for r in readers), (facts, readers)
+        snap = (frozenset(self.reach[author]), frozenset(facts))
+        for r in readers:
+            self._mail[(author, r, content)].append(snap)
+
+    def write(self, author: int, path: str, content: str, facts: set[Fact], readers: list[int]) -> None:
+        assert all(self.sem.allowed(f, r) for f in facts for r in readers), (facts, readers)
+        self._files[path] = (frozenset(self.reach[author]), frozenset(facts))
+
+    def deliver(self, reader: int, sender: int, content: str) -> None:
+        self._merge(reader, self._mail[(sender, reader, content)].popleft())
+
+    def listed(self, reader: int, paths: list[str]) -> None:
+        for p in paths:
+            self.reach[reader] |= self._files[p][0]
+
+    def read(self, reader: int, path: str) -> None:
+        self._merge(reader, self._files[path])
+
+    def _merge(self, r: int, snap: tuple[frozenset, frozenset]) -> None:
+        self.reach[r] |= snap[0]
+        self.facts[r] |= snap[1]
+        assert self.sem.informs(self.facts[r], r) <= self.reach[r]  # information never outruns reach
+
+    def truth(self, a: int, rnd: int | None, answer: Any, mode: str) -> dict:
+        """The constructed truth of agent a now (submitted with `answer` in round `rnd`, or not at all)."""
+        dep = self.sem.dep[a]
+        info = self.sem.informs(self.facts[a], a) & dep
+        reach = frozenset(self.reach[a]) & dep
+        held = info == dep and reach == dep
+        submitted = rnd is not None
+        correct = submitted and self.task.check(answer, self.inst.truth[a])[0]
+        return {"agent": a, "round": rnd, "mode": mode, "dep": sorted(dep), "reach": sorted(reach),
+                "info": sorted(info), "held": held, "correct": bool(correct),
+                "outcome": classify(submitted, bool(correct), reach == dep, held)}
+
+    def final(self) -> list[dict]:
+        """Truth of every agent: its record at submit, or its state at the end for agents that never did."""
+        return [self.records.get(a) or self.truth(a, None, None, "never") for a in range(self.inst.n_agents)]
+
+
+def classify(submitted: bool, correct: bool, reached: bool, held: bool) -> str:
+    """The outcome class from constructed facts (design.md's table)."""
+    if not submitted:
+        return "no_answer"
+    if correct:
+        return "correct" if held else "lucky"
+    if not reached:
+        return "uninformed"
+    return "integration_error" if held else "relay_loss"
+
+
+class ChattyAgent(ScriptedAgent):
+    """A scripted agent that also logs its constructed truth as a `note` event when it submits."""
+
+    def __init__(self, program, ledger: Ledger, me: int):
+        super().__init__(program)
+        self.ledger, self.me = ledger, me
+
+    async def take_turn(self, turn: Turn) -> None:
+        await super().take_turn(turn)
+        rec = self.ledger.records.get(self.me)
+        if turn.submission is not None and rec is not None:
+            turn.log(Event(round=turn.round, agent=self.me, kind="note", data={"chatty_truth": rec}))
+
+
+def chatty_team(inst: Instance, protocol: str) -> tuple[list[ChattyAgent], Ledger]:
+    """One chatty agent per shard, sharing the team's ledger (returned too: the truth's side channel)."""
+    task = get_task(inst.task)
+    led = Ledger(task, inst, protocol)
+    agents = [ChattyAgent(_Speaker(led, a).program(), led, a) for a in range(inst.n_agents)]
+    return agents, led
+
+
+class _Speaker:
+    """One agent's behaviour: what it reads, says and submits, all drawn from its own seeded RNG."""
+
+    def __init__(self, led: Ledger, me: int):
+        self.led, self.me, self.sem = led, me, led.sem
+        self.inst, self.task, self.n = led.inst, led.task, led.inst.n_agents
+        self.transport = parse_protocol_name(led.protocol).base
+        self.rng = random.Random(f"chatty|{self.inst.id}|{led.protocol}|{me}")
+        self.seq = 0
+        self.seen: set[str] = set()
+        self.words = tuple(self.inst.params.get("candidates") or self.inst.params.get("vocabulary") or ())
+
+    @property
+    def facts(self) -> set[Fact]:
+        return self.led.facts[self.me]
+
+    def program(self):
+        rng = self.rng
+        mode = rng.choices(list(MODES), weights=list(MODES.values()))[0]
+        submit_at, patience = rng.randint(1, 4 + self.n // 3), rng.randint(0, 6)
+        rnd = 1
+        while True:
+            used = 0
+            if rnd == 1 or rng.random() < 0.85:
+                used += yield from self._receive()
+            if mode != "never" or rnd <= submit_at:  # say something (in round 1 always), then maybe submit
+                for _ in range(rng.choice((1, 1, 2, 2, 3) if rnd == 1 else (0, 1, 1, 2, 2, 3, 3))):
+                    used += yield from self._speak(rnd, ACTION_BUDGET - 2 - used)
+            if mode != "never" and rnd >= submit_at:
+                answer = self._decide(mode, rnd >= submit_at + patience)
+                if answer is not _NOT_YET:
+                    self.led.records[self.me] = self.led.truth(self.me, rnd, answer, mode)
+                    yield Action(name="submit_result", args={"answer": answer})
+                    return
+            yield Action(name="wait")
+            rnd += 1
+
+    def _decide(self, mode: str, late: bool) -> Any:
+        truth = self.inst.truth[self.me]
+        can = self.sem.can_answer(self.facts, self.me)
+        if mode == "lucky":
+            return truth
+        if mode == "guess" or (mode == "best" and late and not can):
+            return self._guess()
+        if mode in ("best", "eager") and can:
+            return truth
+        if mode == "eager":
+            return self._guess()
+        if mode == "wrong" and (can or late):
+            return self._wrong(truth)
+        return _NOT_YET
+
+    def _guess(self) -> Any:
+        """What the agent's own shard alone suggests (may be right by luck)."""
+        try:
+            return self.task.solve([self.inst.shards[self.me].data], self.inst.params)[0]
+        except Exception:
+            return 0
+
+    def _wrong(self, value: Any) -> Any:
+        bad = corrupt(value, self.rng, self.words)
+        if self.task.check(bad, value)[0]:
+            from silo.tasks.base import wrong_answer
+            bad = wrong_answer(value)
+        return bad
+
+    # ---- reading ------------------------------------------------------------------------
+    def _receive(self):
+        if self.transport in ("p2p", "broadcast"):
+            ok, msgs = yield Action(name="receive_messages")
+            for m in msgs if ok else []:
+                self.led.deliver(self.me, m["from"], m["content"])
+            return 1
+        used = 0
+        fresh = []
+        for box in (str(self.me), "all"):
+            ok, paths = yield Action(name="list_files", args={"prefix": f"mail/{box}/"})
+            used += 1
+            if ok:
+                self.led.listed(self.me, paths)
+                fresh += [p for p in paths if p not in self.seen and not p.startswith(f"mail/all/{self.me}-")]
+        self.rng.shuffle(fresh)
+        for p in fresh[:self.rng.choice((0, 2, 4, 6, 8, 12))]:
+            ok, content = yield Action(name="read_file", args={"path": p})
+            used += 1
+            if ok:
+                self.seen.add(p)
+                self.led.read(self.me, p)
+        return used
+
+    # ---- speaking -----------------------------------------------------------------------
+    def _speak(self, rnd: int, room: int):
+        """Send one message (one to three parts) to one agent, some, or all; returns actions used."""
+        if room < 1:
+            return 0
+        rng, others = self.rng, [a for a in range(self.n) if a != self.me]
+        if self.transport == "broadcast" or rng.random() < 0.35:
+            readers = others
+        else:
+            readers = rng.sample(others, min(len(others), rng.choice((1, 1, 1, 2, 3))))
+        parts, facts = [], set()
+        if rng.random() < 0.3:
+            parts.append(self._chat(rng.choice(("hello", "ack", "question")) if rnd > 1 else "hello"))
+        for _ in range(rng.choice((1, 1, 1, 2))):
+            for _try in range(3):  # a kind the agent cannot produce for these readers: draw another
+                kind = self._pick(rnd)
+                made = self._chat(kind) if kind in ("hello", "ack", "question") else self._content(kind, readers, rnd)
+                if made:
+                    break
+            if isinstance(made, tuple):
+                parts.append(made[0])
+                facts |= made[1]
+                self.led.sent_kinds[kind] += 1
+            elif made:
+                parts.append(made)
+        if not parts:
+            return 0
+        text = ("\n\n" if rng.random() < 0.5 else " ").join(parts)
+        return (yield from self._post(readers, text, facts, room))
+
+    def _pick(self, rnd: int) -> str:
+        """A content kind: early on often the agent's own data, once it can, often the answer."""
+        rng = self.rng
+        if rnd <= 2 and rng.random() < 0.4:
+            return "raw" if rng.random() < 0.6 else "part"
+        if self.sem.can_answer(self.facts, self.me) and rng.random() < 0.4:
+            return "answer"
+        return rng.choices(list(KINDS), weights=list(KINDS.values()))[0]
+
+    def _post(self, readers: list[int], text: str, facts: set[Fact], room: int):
+        if self.transport == "broadcast":
+            self.led.send(self.me, readers, text, facts)
+            yield Action(name="broadcast_message", args={"content": text})
+            return 1
+        if self.transport == "p2p":
+            readers = readers[:room]
+            self.led.send(self.me, readers, text, facts)
+            for r in readers:
+                yield Action(name="send_message", args={"target_id": r, "content": text})
+            return len(readers)
+        self.seq += 1
+        box = str(readers[0]) if len(readers) == 1 else "all"
+        path = f"mail/{box}/{self.me}-{self.seq}"
+        self.led.write(self.me, path, text, facts, readers if box != "all" else list(range(self.n)))
+        yield Action(name="write_file", args={"path": path, "content": text})
+        return 1
+
+    def _chat(self, kind: str) -> str:
+        table = {"hello": HELLOS, "ack": ACKS, "question": QUESTIONS}[kind]
+        return self.rng.choice(table).format(me=self.me, o=self.rng.randrange(self.n))
+
+    def _content(self, kind: str, readers: list[int], rnd: int) -> tuple[str, set[Fact]] | str | None:
+        """(text, facts) for a content kind the agent can truly produce for these readers, else None."""
+        rng, sem, facts = self.rng, self.sem, self.facts
+        style = rng.choice(STYLES)
+        known = sorted({f.j for f in facts if f.kind in ("raw", "part")})
+        raws = sorted(f.j for f in facts if f.kind == "raw")
+        params = self.inst.params
+        if self.transport == "sfs" and len(readers) > 1:
+            readers = list(range(self.n))  # a shared file may be read by anyone
+        if kind == "raw":
+            j = self.me if rng.random() < 0.5 or rnd <= 2 else rng.choice(raws)
+            who = "my data" if j == self.me else f"agent {j}'s data, forwarded in full"
+            return f"Here is {who}:\n{render(sem.data[j], style, rng)}", {Fact("raw", j)}
+        if kind == "bundle" and len(raws) > 1:
+            js = sorted(rng.sample(raws, rng.randint(max(2, len(raws) // 2), len(raws))))
+            body = "\n".join(f"Agent {j}: {render(sem.data[j], rng.choice(('json', 'prose')), rng)}" for j in js)
+            return f"Everything I have so far:\n{body}", {Fact("raw", j) for j in js}
+        if kind == "part":
+            j = rng.choice(known)
+            value = self.task.partial(sem.data[j], j, params)
+            return f"Summary of agent {j}'s shard: {render(value, style, rng)}", {Fact("part", j)}
+        if kind == "carry" and sem.chain:
+            ks = [k for k in range(self.n) if sem.can_carry(facts, k) and all(r > k for r in readers)]
+            if ks:
+                k = rng.choice(ks)
+                return (f"Running value through agent {k}: {render(sem.carries[k], style, rng)}", {Fact("carry", k)})
+        if kind == "halo" and sem.halo and len(readers) == 1:
+            t = readers[0]
+            if self.me in sem.dep[t]:
+                value = self.task.halo_out(sem.data[self.me], self.me, t, params)
+                return f"Boundary for agent {t}: {render(value, style, rng)}", {Fact("halo", self.me, t)}
+        if kind == "answer":
+            ts = [t for t in range(self.n) if sem.can_answer(facts, t) and all(sem.allowed(Fact("ans", t), r)
+                                                                               for r in readers)]
+            if ts:
+                t = rng.choice(ts)
+                who = "The answer" if not sem.segmented else f"Agent {t}, your answer"
+                return f"{who} is {render(self.inst.truth[t], style, rng)}", {Fact("ans", t)}
+        if kind == "sublist":
+            js = [j for j in raws if sem.withheld[j] is not None]
+            if js:
+                j = rng.choice(js)
+                sub = drop(sem.data[j], sem.withheld[j])
+                return f"Some of agent {j}'s items: {render(sub, style, rng)}", set()
+        if kind == "wrong" and known:
+            j = rng.choice(known)
+            value = corrupt(self.task.partial(sem.data[j], j, params), rng, self.words)
+            return f"Summary of agent {j}'s shard: {render(value, style, rng)}", set()
+        if kind == "wrong_answer":
+            return f"I think the answer is {render(self._wrong(self.inst.truth[self.me]), style, rng)}", set()
+        if kind == "decoy":
+            size = items_of(sem.data[self.me])
+            return rng.choice(decoys(params, self.n, self.me, rnd, size)), set()
+        return None
+
+
+_NOT_YET = object()
+
