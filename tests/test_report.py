@@ -149,10 +149,11 @@ def test_leaderboard_ties_and_incremental_merge(ref_run, tmp_path):
     assert lb.main(["--render-only", *files]) == 0
     md = (tmp_path / "lb.md").read_text()
     limits = "100 rounds x 10 actions"  # the CLI defaults the runs used, read from their config.json
-    big, small = f"## 2 tasks, N=2,5, {limits}; protocol: all", f"## 1 task, N=2, {limits}; protocol: all"
+    big = f"## 2 tasks, N=2,5, {limits}, 1 replicate; protocol: all"
+    small = f"## 1 task, N=2, {limits}, 1 replicate; protocol: all"
     assert md.index(big) < md.index(small)
     assert "| 1 | oracle |" in md
-    assert "<table>" in (tmp_path / "lb.html").read_text()
+    assert '<table class="board">' in (tmp_path / "lb.html").read_text()
 
 
 def test_committed_leaderboard_is_consistent():
@@ -244,4 +245,56 @@ def test_report_page_in_chromium_headline_first_provenance_warning_nothing_clipp
         caps = pg.locator("figcaption").all_inner_texts()
         assert len(caps) == pg.locator("figure img").count() >= 3
         assert all(c.endswith(".") and len(c.split()) >= 8 for c in caps)
+        browser.close()
+
+
+def test_leaderboard_page_sorts_filters_links_and_keeps_reference_rows_apart(ref_run, tmp_path):
+    from test_viewer import ARGS, _browser_or_skip
+
+    lb = _leaderboard()
+    files = ["--json", str(tmp_path / "lb.json"), "--md", str(tmp_path / "lb.md"), "--html", str(tmp_path / "lb.html")]
+    assert lb.main([str(ref_run), *files]) == 0
+    rows = json.loads((tmp_path / "lb.json").read_text())["rows"]
+    md = (tmp_path / "lb.md").read_text()
+    assert "Zhang et al. 2026" in md and "| DeepSeek-V3.1 |" in md
+    path, sync_playwright = _browser_or_skip()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 900})
+        pg.goto((tmp_path / "lb.html").as_uri())
+        assert pg.locator("p a[href='metrics.md']").inner_text() == "metrics"  # the markdown link, rendered
+        assert "[metrics](metrics.md)" not in pg.locator("body").inner_text()
+        visible = pg.locator("tr.lb-row:visible")
+        assert visible.count() == sum(r["protocol"] == "all" for r in rows)  # 'all' shown by default
+        pg.select_option("#f-protocol", "p2p")
+        assert set(visible.evaluate_all("els => els.map(e => e.dataset.protocol)")) == {"p2p"}
+        pg.select_option("#f-protocol", "")
+        assert visible.count() == len(rows)
+        pg.fill("#f-text", "miscompute")
+        assert set(visible.evaluate_all("els => els.map(e => e.dataset.team)")) == {"miscompute"}
+        pg.fill("#f-text", "")
+        pg.select_option("#f-protocol", "all")
+        table = pg.locator("table.board").first
+        heads = [h.strip(" ↕↑↓") for h in table.locator("th").all_inner_texts()]
+        assert {"S L1", "S L2", "RCC", "n", "episodes"} <= set(heads)
+        col = heads.index("S")
+        for order in ("desc", "asc"):
+            table.locator("th").nth(col).click()
+            texts = table.locator(f"tbody tr:visible td:nth-child({col + 1})").all_inner_texts()
+            vals = [float(t.split("\n")[0]) for t in texts]
+            assert vals == sorted(vals, reverse=order == "desc") and len(set(vals)) > 1
+        ranks = {r["team"]: r["rank"] for r in rows if r["protocol"] == "all"}
+        shown = dict(zip(table.locator("tbody tr:visible td:nth-child(2)").all_inner_texts(),
+                         map(int, table.locator("tbody tr:visible td:nth-child(1)").all_inner_texts()), strict=True))
+        assert shown == ranks  # tie-aware ranks kept (oracle and gossip share rank 1)
+        link = table.locator("tbody tr a").first.get_attribute("href")
+        assert link.startswith("../runs/ref/viewer.html?team=")
+        ref = pg.locator("#reference")
+        assert "not reproduced here" in ref.inner_text() and ref.locator("tr.ref-row").count() == 3
+        assert pg.locator("#reference tr.lb-row").count() == 0  # never ranked with silo's rows
+        pg.uncheck("#f-ref")
+        assert not ref.is_visible()
+        wide = pg.evaluate("""() => [...document.querySelectorAll('.tw')]
+            .filter(w => w.scrollWidth > w.clientWidth + 1 && !w.classList.contains('scrolls')).length""")
+        assert wide == 0 and pg.evaluate("document.documentElement.scrollWidth") <= 1400
         browser.close()

@@ -12,7 +12,7 @@ from functools import cache
 import polars as pl
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-TEXT_COLUMNS = {"example", "why", "value", "grid", "task_versions", "settings", "name"}
+TEXT_COLUMNS = {"example", "why", "value", "grid", "task_versions", "settings", "name", "team", "models", "config"}
 _CI = re.compile(r"^(-?[\d.]+) (\[-?[\d.]+, -?[\d.]+\](?: n=\d+)?)$")
 
 
