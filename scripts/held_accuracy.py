@@ -94,8 +94,8 @@ def summarise(rows: list[dict]) -> dict:
             and (fn / len(held) if held else 0) <= FN_BUDGET}
 
 
-def measure(tasks: list[str], protocols, ns, seeds: int, jobs: int) -> tuple[dict, float]:
-    grid = [(t, p, n, s) for t in tasks for p in protocols for n in ns for s in range(seeds)]
+def measure(tasks: list[str], protocols, ns, seeds: int, jobs: int, first_seed: int = 0) -> tuple[dict, float]:
+    grid = [(t, p, n, s) for t in tasks for p in protocols for n in ns for s in range(first_seed, first_seed + seeds)]
     start = time.perf_counter()
     if jobs > 1:
         with Pool(jobs) as pool:
@@ -132,7 +132,8 @@ def _meta(args, wall: float) -> dict:
             "commit": commit + (" (scorer files modified)" if dirty else ""),
             "scorer_version": getattr(silo.scoring, "SCORER_VERSION", None),
             "command": "scripts/held_accuracy.py " + " ".join(sys.argv[1:]),
-            "seeds": args.seeds, "protocols": args.protocols, "n": args.n, "jobs": args.jobs,
+            "seeds": args.seeds, "first_seed": args.first_seed, "protocols": args.protocols, "n": args.n,
+            "jobs": args.jobs,
             "wall_s": round(wall, 1), "budget": {"fp": FP_BUDGET, "fn": FN_BUDGET}}
 
 
@@ -198,6 +199,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=lambda s: [int(x) for x in s.split(",")], default=list(NS))
     ap.add_argument("--protocols", type=lambda s: s.split(","), default=list(PROTOCOLS))
     ap.add_argument("--tasks", type=lambda s: s.split(","), default=None)
+    ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=str(ROOT / "data" / "held_accuracy.json"))
     ap.add_argument("--doc", default=str(ROOT / "docs" / "held_accuracy.md"), help="'' to skip")
@@ -207,7 +209,7 @@ def main(argv=None) -> int:
     from silo.tasks import all_tasks
 
     tasks = args.tasks or [t.id for t in all_tasks()]
-    result, wall = measure(tasks, args.protocols, args.n, args.seeds, args.jobs)
+    result, wall = measure(tasks, args.protocols, args.n, args.seeds, args.jobs, args.first_seed)
     data = {"meta": _meta(args, wall), "current": result}
     if args.baseline:
         b = json.loads(Path(args.baseline).read_text())
