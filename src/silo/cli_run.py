@@ -12,7 +12,8 @@ import click
 from silo.local_model import DEFAULT_MODEL
 from silo.records import RunConfig
 from silo.results import parse_threshold
-from silo.runner import Budget, RunDir, RunDirError, expand, pending, prior_usage, run_specs, score_run, shard_slice
+from silo.runner import Budget, RunDir, RunDirError, pending, prior_usage, run_specs, score_run, shard_slice
+from silo.suite import episode_specs
 from silo.tasks import all_tasks
 
 EXIT_ERRORS = 1  # episodes errored beyond --fail-on-error
@@ -97,7 +98,7 @@ def run(ctx, suite, **opts):
     rc = _run_config(ctx, suite, opts)
     if opts["instances"]:
         rc = _with_instances(ctx, rc, opts)
-    specs = shard_slice(_specs(rc), opts["shard"])
+    specs = shard_slice(episode_specs(rc), opts["shard"])
     threshold = None if opts["no_fail_on_error"] else parse_threshold(opts["fail_on_error"])
     if not opts["no_preflight"]:
         _preflight(rc)
@@ -137,32 +138,8 @@ def resume(run_dir, **opts):
     if not opts["no_preflight"]:
         _preflight(rc)
     rd.clean_stale()
-    _execute(shard_slice(_specs(rc), shard), rd, {**opts, "force": False, "threshold": threshold, "rc": rc,
+    _execute(shard_slice(episode_specs(rc), shard), rd, {**opts, "force": False, "threshold": threshold, "rc": rc,
                                                   "shard": shard})
-
-
-def _specs(rc: RunConfig):
-    """Episode specs of a run config: generated, or over instances loaded from a dataset."""
-    source = rc.extra.get("instances_source")
-    if not source:
-        return limit_per_task(expand(rc), rc.extra.get("limit"))
-    from silo.publish import load_instances
-    from silo.runner import expand_loaded
-
-    return limit_per_task(expand_loaded(rc, load_instances(source)), rc.extra.get("limit"))
-
-
-def limit_per_task(specs, limit: int | None):
-    """The first `limit` episodes of each task, in sweep order (all of them without a limit)."""
-    if not limit:
-        return specs
-    seen: dict[str, int] = {}
-    out = []
-    for s in specs:
-        seen[s.config.task] = seen.get(s.config.task, 0) + 1
-        if seen[s.config.task] <= limit:
-            out.append(s)
-    return out
 
 
 def _with_instances(ctx: click.Context, rc: RunConfig, o: dict) -> RunConfig:

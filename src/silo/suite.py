@@ -94,3 +94,28 @@ def _resolve(sf: SuiteFile, path: Path) -> RunConfig:
         teams=sf.teams, prompt_variants=sf.prompt_variants, replicates=sf.replicates, seed=sf.seed,
         max_rounds=sf.max_rounds, action_budget=sf.action_budget, models=sf.models, extra=sf.options,
     )
+
+
+def episode_specs(rc: RunConfig):
+    """Episode specs of a run config: generated, or over instances loaded from a dataset."""
+    from silo.runner import expand, expand_loaded
+
+    source = rc.extra.get("instances_source")
+    if not source:
+        return limit_per_task(expand(rc), rc.extra.get("limit"))
+    from silo.publish import load_instances
+
+    return limit_per_task(expand_loaded(rc, load_instances(source)), rc.extra.get("limit"))
+
+
+def limit_per_task(specs, limit: int | None):
+    """The first `limit` episodes of each task, in sweep order (all of them without a limit)."""
+    if not limit:
+        return specs
+    seen: dict[str, int] = {}
+    out = []
+    for s in specs:
+        seen[s.config.task] = seen.get(s.config.task, 0) + 1
+        if seen[s.config.task] <= limit:
+            out.append(s)
+    return out
