@@ -87,13 +87,23 @@ def test_every_config_loads_offline_with_source_row_counts(pub, tmp_path):
     want_eps = Counter((e["instance"]["task"], f"n{e['instance']['n_agents']}") for e in eps)
     distinct = {(e["instance"]["task"], f"n{e['instance']['n_agents']}", e["instance"]["id"]) for e in eps}
     want_inst = Counter((t, s) for t, s, _ in distinct)
-    assert get_dataset_config_names(str(out / "instances")) == sorted({t for t, _ in want_eps}, key=_task_key)
+    names = get_dataset_config_names(str(out / "instances"))
+    assert [c for c in names if c != "all"] == sorted({t for t, _ in want_eps}, key=_task_key) and "all" in names
     for kind, want in (("instances", want_inst), ("episodes", want_eps)):
         got = Counter()
         for config in get_dataset_config_names(str(out / kind)):
+            if config == "all":
+                continue
             for split, ds in _load(out / kind, config, tmp_path).items():
                 got[(config, split)] = len(ds)
         assert got == want, kind
+        # no config name: the default config spans every task
+        every = load_dataset(str(out / kind), cache_dir=str(tmp_path / "cache"))
+        by_split = Counter()
+        for (_, split), n in want.items():
+            by_split[split] += n
+        assert {split: len(ds) for split, ds in every.items()} == dict(by_split), kind
+        assert {r["task"] for ds in every.values() for r in ds} == {t for t, _ in want}
     assert set(get_dataset_config_names(str(out / "results"))) == {"agent_scores", "episode_scores", "leaderboard"}
     assert len(_load(out / "results", "episode_scores", tmp_path)["train"]) == len(eps)
     assert len(_load(out / "results", "agent_scores", tmp_path)["train"]) == sum(e["instance"]["n_agents"] for e in eps)
@@ -140,8 +150,10 @@ def test_dataset_cards_declare_configs_features_versions_and_citation(pub):
         text = (out / kind / "README.md").read_text()
         front = yaml.safe_load(text.split("---")[1])
         files = sorted(str(p.relative_to(out / kind)) for p in (out / kind).rglob("*.parquet"))
-        declared = sorted(f["path"] for c in front["configs"] for f in c["data_files"])
+        declared = sorted({p for c in front["configs"] for f in c["data_files"]
+                           for p in ([f["path"]] if isinstance(f["path"], str) else f["path"])})
         assert declared == files, kind
+        assert front["language"] == ["en"] and front["task_categories"] and front["size_categories"] == ["n<1K"]
         infos = front["dataset_info"] if isinstance(front["dataset_info"], list) else [front["dataset_info"]]
         assert all(i["features"] for i in infos)
         assert "2603.01045" in text and "Silo-Bench" in text and "ACL 2026" in text
@@ -268,3 +280,54 @@ def test_publish_bad_input(pub, tmp_path):
     (tmp_path / "lb.json").write_text("3")
     with pytest.raises(PublishError, match="leaderboard JSON must be"):
         publish_run(pub[0], tmp_path / "o", leaderboard=tmp_path / "lb.json")
+
+
+def test_split_sizes_are_real_and_episode_scores_carry_models_and_limits(pub, tmp_path):
+    run, out, _ = pub
+    for kind in ("instances", "episodes", "results"):
+        front = yaml.safe_load((out / kind / "README.md").read_text().split("---")[1])
+        for info in front["dataset_info"] if isinstance(front["dataset_info"], list) else [front["dataset_info"]]:
+            c = info["config_name"]
+            for sp in info["splits"]:
+                files = [out / kind / c / f"{sp['name']}-00000-of-00001.parquet"] if c != "all" else \
+                    list((out / kind).glob(f"*/{sp['name']}-00000-of-00001.parquet"))
+                table_bytes = sum(pq.read_table(f).nbytes for f in files)
+                assert sp["num_bytes"] > 0 and 0.5 < sp["num_bytes"] / table_bytes < 2, (kind, c, sp)
+                assert sp["num_examples"] == sum(pq.read_metadata(f).num_rows for f in files)
+            assert info["dataset_size"] == sum(sp["num_bytes"] for sp in info["splits"])
+            assert info["download_size"] > 0
+    eps = {e["id"]: e for e in _episode_files(run)}
+    rows = _load(out / "results", "episode_scores", tmp_path)["train"]
+    for r in rows:
+        cfg = eps[r["episode_id"]]["config"]
+        assert (r["max_rounds"], r["action_budget"]) == (cfg["max_rounds"], cfg["action_budget"]) == (8, 10)
+        assert r["models"] == []  # scripted teams
+
+
+def test_conversation_rebuild_snippet_on_the_card_runs_with_datasets_alone(tmp_path):
+    """The card's snippet, run as printed (only the repo id points at the local folder), rebuilds exactly the
+    requests the embedded model received, as silo's own replay does."""
+    import contextlib
+    import io
+    import re
+    import shutil
+
+    from silo.agents.llm_agent import replay_messages
+
+    run = tmp_path / "llm_run"
+    shutil.copytree(Path(__file__).parent / "data" / "llm_run", run)
+    publish_run(run, tmp_path / "hf")
+    card = (tmp_path / "hf" / "episodes" / "README.md").read_text()
+    code = re.search(r"## Rebuilding a conversation.*?```python\n(.*?)```", card, re.S).group(1)
+    assert "ORG/NAME-episodes" in code and "import silo" not in code and "from silo" not in code
+    code = code.replace('"ORG/NAME-episodes", ', f'"{tmp_path / "hf" / "episodes"}", cache_dir="{tmp_path / "c"}", ')
+    ns: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        exec(compile(code, "card-snippet", "exec"), ns)  # noqa: S102 - the card's own code, under test
+    ep = Episode.model_validate_json(next((run / "episodes").glob("*.json")).read_text())
+    got = ns["requests_of"](ns["episodes"][0])
+    assert set(got) == set(range(ep.instance.n_agents))
+    for agent in range(ep.instance.n_agents):
+        assert got[agent] == replay_messages(ep.events, agent)
+        assert ep.instance.shards[agent].text[:30] in got[agent][-1][0]["content"]  # private data in its prompt
+    assert "requests; the last one:" in printed.getvalue()

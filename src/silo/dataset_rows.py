@@ -11,7 +11,7 @@ from typing import Any
 
 from datasets import Features, List, Value
 
-from silo.records import Episode, EpisodeScore, Instance
+from silo.records import Episode, EpisodeConfig, EpisodeScore, Instance
 
 I64, F64, STR, BOOL = Value("int64"), Value("float64"), Value("string"), Value("bool")
 
@@ -101,6 +101,9 @@ EPISODE_SCORE_FIELDS = SCORE_CONTEXT + [
     ("rounds_to_completion", I64, "round of the last submission when every agent submitted"),
     ("tool_errors", I64, "invalid actions"),
     ("usage", USAGE, "model usage"),
+    ("models", List(STR), "model of each agent, by agent id (LLM teams; empty for scripted teams)"),
+    ("max_rounds", I64, "round limit of the episode"),
+    ("action_budget", I64, "actions an agent may take per round"),
 ]
 
 
@@ -166,9 +169,12 @@ def row_to_episode(row: dict) -> Episode:
     })
 
 
-def score_rows(s: EpisodeScore) -> tuple[dict, list[dict]]:
-    """(episode_scores row, agent_scores rows) of one episode score."""
+def score_rows(s: EpisodeScore, config: EpisodeConfig | None = None) -> tuple[dict, list[dict]]:
+    """(episode_scores row, agent_scores rows) of one episode score; the limits come from its config."""
     d = s.model_dump(mode="json")
+    d["models"] = [a.model or "" for a in s.agents] if any(a.model for a in s.agents) else []
+    d["max_rounds"] = config.max_rounds if config else None
+    d["action_budget"] = config.action_budget if config else None
     ctx = {name: d[name] for name, _, _ in AGENT_SCORE_FIELDS if name in d and name != "status"}
     agents = [{**ctx, "status": s.status, **a} for a in d["agents"]]
     return {name: d[name] for name, _, _ in EPISODE_SCORE_FIELDS}, agents

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from silo import __version__
-from silo.dataset_card import render_card
+from silo.dataset_card import ALL, render_card
 from silo.dataset_rows import (
     AGENT_SCORE_FIELDS,
     EPISODE_FIELDS,
@@ -32,7 +32,7 @@ from silo.dataset_rows import (
     row_to_instance,
     score_rows,
 )
-from silo.records import SCHEMA_VERSION, Episode, EpisodeScore, Instance
+from silo.records import SCHEMA_VERSION, Episode, EpisodeConfig, EpisodeScore, Instance
 from silo.runner import RunDir
 from silo.scoring import score_episode
 from silo.tasks import UnknownTaskError, all_tasks, get_task
@@ -94,8 +94,9 @@ def _task_order(task_id: str) -> tuple:
     return (order.get(task_id, len(order)), task_id)
 
 
-def collect(run_dir: str | os.PathLike) -> tuple[dict, dict, list[EpisodeScore], dict]:
-    """Instances and episode rows grouped by task then split, the scores, and run metadata."""
+def collect(run_dir: str | os.PathLike) -> tuple[dict, dict, list[tuple[EpisodeScore, EpisodeConfig]], dict]:
+    """Instances and episode rows grouped by task then split, the scores (with each episode's config), and
+    run metadata."""
     rd = RunDir(run_dir)
     if not (rd.path / "config.json").is_file():
         raise PublishError(f"not a run directory (no config.json): {rd.path}")
@@ -107,10 +108,10 @@ def collect(run_dir: str | os.PathLike) -> tuple[dict, dict, list[EpisodeScore],
         split = f"n{inst.n_agents}"
         instances[inst.task][split][inst.id] = instance_row(inst)
         episodes[inst.task][split].append(episode_row(ep))
-        scores.append(score_episode(ep))
+        scores.append((score_episode(ep), ep.config))
     if not scores:
         raise PublishError(f"run directory has no episodes: {rd.path}")
-    scores.sort(key=lambda s: s.episode_id)
+    scores.sort(key=lambda s: s[0].episode_id)
     return instances, episodes, scores, json.loads((rd.path / "config.json").read_text())
 
 
@@ -141,7 +142,7 @@ def publish_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, leaderbo
     meta = scrub(meta, secrets)
     inst_tables = _ordered(instances, lambda d: [d[k] for k in sorted(d)])
     ep_tables = _ordered(episodes, lambda rows: sorted(rows, key=lambda r: r["id"]))
-    ep_rows = [score_rows(s) for s in scores]
+    ep_rows = [score_rows(s, c) for s, c in scores]
     res_tables = {"agent_scores": {"train": [a for _, ags in ep_rows for a in ags]},
                   "episode_scores": {"train": [e for e, _ in ep_rows]}}
     res_fields = {"agent_scores": AGENT_SCORE_FIELDS, "episode_scores": EPISODE_SCORE_FIELDS}
@@ -183,6 +184,7 @@ def write_dataset(folder: Path, kind: str, name: str, tables: dict[str, dict[str
 
     folder.mkdir(parents=True, exist_ok=True)
     feats = {c: features(f) for c, f in fields.items()}
+    sizes: dict[str, dict[str, tuple[int, int]]] = {}  # config -> split -> (arrow bytes, parquet file bytes)
     with _quiet():
         for config, splits in tables.items():
             for split, rows in splits.items():
@@ -192,8 +194,9 @@ def write_dataset(folder: Path, kind: str, name: str, tables: dict[str, dict[str
                 table = pa.Table.from_pylist(rows, schema=feats[config].arrow_schema)
                 info = DatasetInfo(features=feats[config])
                 Dataset(InMemoryTable(table), info=info, fingerprint=f"{config}-{split}").to_parquet(str(path))
+                sizes.setdefault(config, {})[split] = (table.nbytes, path.stat().st_size)
     counts = {c: {s: len(r) for s, r in ss.items()} for c, ss in tables.items()}
-    (folder / "README.md").write_text(render_card(kind, name, counts, feats, fields, meta))
+    (folder / "README.md").write_text(render_card(kind, name, counts, feats, fields, meta, sizes))
     return folder
 
 
@@ -276,9 +279,12 @@ def _load_rows(source: str, kind: str, task: str | None, n: int | None) -> list[
             raise PublishError(f"{src} has no config {tid}; it has: {', '.join(configs)}")
         configs = {tid: configs[tid]}
     rows = []
-    for splits in configs.values():
+    for config, splits in configs.items():
+        if config == ALL and task is None and len(configs) > 1:
+            continue  # the config spanning every task holds the same files as the per-task configs
         for split in splits if n is None else [f"n{n}"] if f"n{n}" in splits else []:
-            rows.extend(pq.read_table(fetch(splits[split])).to_pylist())
+            for f in [splits[split]] if isinstance(splits[split], str) else splits[split]:
+                rows.extend(pq.read_table(fetch(f)).to_pylist())
     if not rows:
         raise PublishError(f"no {kind} in {src} for task={task} n={n}")
     return rows
