@@ -66,10 +66,11 @@ def test_wheel_ships_every_suite_and_data_file(wheel):
 
 def test_installed_wheel_runs_outside_the_checkout(venv, tmp_path):
     env, silo = _env(venv), str(venv / "bin" / "silo")
-    where = _sh([str(venv / "bin" / "python"), "-c", "import silo, silo.guess as g; "
-                 "print(silo.__file__); print(len(g.load_guessability()))"], cwd=tmp_path, env=env).stdout.split()
-    assert where[0].startswith(str(venv)), f"silo imported from {where[0]}, not the wheel"
-    assert int(where[1]) == len(json.loads((ROOT / "data" / "guessability.json").read_text()))
+    where = _sh([str(venv / "bin" / "python"), "-c", "import silo, silo.resources as r; print(silo.__file__); "
+                 "print(r.data_file('guessability.json')); print(len(r.load_json('guessability.json')))"],
+                cwd=tmp_path, env=env).stdout.split()
+    assert where[0].startswith(str(venv)) and where[1].startswith(str(venv)), f"not read from the wheel: {where}"
+    assert int(where[2]) == len(json.loads((ROOT / "data" / "guessability.json").read_text()))
     listing = _sh([silo, "tasks"], cwd=tmp_path, env=env).stdout.splitlines()
     assert len(listing) >= 30 and listing[0].startswith("I-01")
     res = _sh([silo, "run", "--suite", "quick", "--team", "oracle", "--no-progress", "-o", "runs/q"],

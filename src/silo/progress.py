@@ -28,6 +28,7 @@ class Progress:
         self.calls = 0
         self.rounds = 0
         self.retries = 0
+        self.done = 0
         self.live = False  # turns are reported: tokens come from them, not from finished episodes
         self.bar = None
         self._shown = 0.0
@@ -43,6 +44,7 @@ class Progress:
             self.tokens += ep.usage.input_tokens + ep.usage.output_tokens
             self.calls += ep.usage.calls
             self.rounds += ep.rounds
+        self.done += 1
         self.cost += ep.usage.cost_usd
         self.errors += ep.status == "error"
         self._postfix(force=True)
