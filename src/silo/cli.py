@@ -181,6 +181,23 @@ def view(run_dirs, out, max_content, max_events):
     click.echo(f"viewer: {path} ({path.stat().st_size // 1024} KiB)")
 
 
+@main.group()
+def export():
+    """Export a run to other tools' formats."""
+
+
+@export.command("inspect")
+@click.argument("run_dir", type=click.Path())
+@click.option("-o", "--out", type=click.Path(file_okay=False), default=None,
+              help="Directory of the .eval logs (default RUN_DIR/inspect); open it with `inspect view --log-dir`.")
+def export_inspect_cmd(run_dir, out):
+    """Write Inspect eval logs of a run: one log per team configuration, one sample per episode."""
+    from silo.inspect_export import export_inspect
+
+    for path in export_inspect(run_dir, out):
+        click.echo(f"inspect log -> {path}")
+
+
 def _side(spec: str):
     """RUN[@key=value,...] -> episode table of that run, filtered on config columns."""
     from silo.analysis import filter_tables, load_runs
