@@ -84,14 +84,53 @@ def summarise(rows: list[dict]) -> dict:
     fp = sum(r["held"] for r in not_held)
     fn = sum(not r["held"] for r in held)
     mism = [r for r in rest if r["outcome"] != r["true_outcome"]]
+    cases = {"fp": [_case(r) for r in not_held if r["held"]][:CASES],
+             "fn": [_case(r) for r in held if not r["held"]][:CASES]}
     return {"agents": len(rest), "solo": len(rows) - len(rest), "true_held": len(held),
             "true_not_held": len(not_held), "fp": fp, "fn": fn,
             "fp_rate": round(fp / len(not_held), 5) if not_held else 0.0,
             "fn_rate": round(fn / len(held), 5) if held else 0.0,
             "outcome_mismatch": len(mism),
             "confusion": dict(Counter(f"{r['true_outcome']}->{r['outcome']}" for r in mism).most_common()),
+            "examples": cases,
             "within_budget": (fp / len(not_held) if not_held else 0) <= FP_BUDGET
             and (fn / len(held) if held else 0) <= FN_BUDGET}
+
+
+CASES = 5
+
+
+def _case(r: dict) -> str:
+    """A reproducible case: `held_accuracy.py --show` with these arguments prints its transcript."""
+    return f"{r['task']} {r['protocol']} {r['n']} {r['seed']} agent {r['agent']}"
+
+
+def show(task_id: str, protocol: str, n: int, seed: int) -> None:
+    """Print one episode's messages and files, and every agent's scorer view next to its truth."""
+    _ensure_chatty()
+    from silo.agents.chatty import ACTION_BUDGET, MAX_ROUNDS, chatty_team
+    from silo.episode import run_episode, run_sync
+    from silo.records import EpisodeConfig
+    from silo.scoring import score_episode
+    from silo.tasks import get_task
+
+    inst = get_task(task_id).make_instance(n, seed)
+    cfg = EpisodeConfig(task=inst.task, n_agents=n, protocol=protocol, team="chatty", suite_seed=seed,
+                        max_rounds=MAX_ROUNDS, action_budget=ACTION_BUDGET)
+    agents, ledger = chatty_team(inst, protocol)
+    ep = run_sync(run_episode(inst, cfg, agents))
+    for e in ep.events:
+        if e.kind in ("send", "write"):
+            where = f"to {e.to}" if e.kind == "send" else f"file {e.path} v{e.version}"
+            print(f"--- round {e.round}, agent {e.agent} {e.kind} {where} (id {e.msg_id})\n{e.content}")
+        elif e.kind in ("deliver", "read"):
+            print(f"    round {e.round}: agent {e.agent} {e.kind}s {e.msg_id if e.kind == 'deliver' else e.path}")
+        elif e.kind == "submit":
+            print(f"=== round {e.round}, agent {e.agent} submits {json.dumps(e.args.get('answer'))[:300]}")
+    for got, want in zip(score_episode(ep).agents, ledger.final(), strict=True):
+        print(f"agent {got.agent}: scorer held={got.held} {got.outcome} reach={got.reach} evidence={got.evidence}"
+              f" | truth held={want['held']} {want['outcome']} info={want['info']} reach={want['reach']}"
+              f" mode={want['mode']}" + (f"\n    informed via {want['via']}" if got.held != want["held"] else ""))
 
 
 def measure(tasks: list[str], protocols, ns, seeds: int, jobs: int, first_seed: int = 0) -> tuple[dict, float]:
@@ -204,7 +243,12 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(ROOT / "data" / "held_accuracy.json"))
     ap.add_argument("--doc", default=str(ROOT / "docs" / "held_accuracy.md"), help="'' to skip")
     ap.add_argument("--baseline", default=None, help="a result file of another scorer, shown as 'before'")
+    ap.add_argument("--show", nargs=4, metavar=("TASK", "PROTOCOL", "N", "SEED"),
+                    help="print one episode (e.g. a case from the examples in the result file) and stop")
     args = ap.parse_args(argv)
+    if args.show:
+        show(args.show[0], args.show[1], int(args.show[2]), int(args.show[3]))
+        return 0
     _ensure_chatty()
     from silo.tasks import all_tasks
 

@@ -39,9 +39,8 @@ from silo.tasks import get_task
 from silo.tasks.base import TaskSpec
 
 MODES = {"best": 45, "wrong": 18, "guess": 12, "lucky": 12, "never": 5, "eager": 8}
-KINDS = {"hello": 6, "ack": 4, "question": 4, "raw": 12, "bundle": 8, "part": 12, "carry": 10, "halo": 10, "answer": 10,
-         "sublist": 8, "wrong": 8, "wrong_answer": 4, "decoy": 8}
-CONTENT_KINDS = ("raw", "bundle", "part", "carry", "halo", "answer", "sublist", "wrong", "wrong_answer", "decoy")
+KINDS = {"hello": 6, "ack": 4, "question": 4, "raw": 12, "bundle": 8, "part": 12, "merged": 12, "carry": 10,
+         "halo": 10, "answer": 10, "sublist": 8, "wrong": 8, "wrong_answer": 4, "decoy": 8}
 MAX_ROUNDS = 16
 ACTION_BUDGET = 24
 
@@ -50,9 +49,10 @@ ACTION_BUDGET = 24
 class Fact:
     """One true piece of information a content carries (see the module docstring)."""
 
-    kind: str  # raw | part | carry | halo | ans
+    kind: str  # raw | part | set | carry | halo | ans
     j: int
     to: int = -1
+    group: frozenset[int] = frozenset()  # kind "set": the shards a merged statistic summarises
 
 
 class Semantics:
@@ -67,10 +67,13 @@ class Semantics:
         self.data = [s.data for s in inst.shards]
         self.carries = self._carries() if self.chain else []
         self.withheld = [self._withheld(j) for j in range(self.n)]
+        self._merged: dict[frozenset[int], Any] = {}
 
     def gives(self, f: Fact, r: int) -> frozenset[int]:
         if f.kind in ("raw", "part"):
             return frozenset({f.j})
+        if f.kind == "set":
+            return f.group
         if f.kind == "halo":
             return frozenset({f.j}) if r == f.to else frozenset()
         if f.kind == "carry":
@@ -110,6 +113,35 @@ class Semantics:
                 return False
             k -= 1
         return True
+
+    def merged(self, group: frozenset[int]) -> Any:
+        """task.partial of the shards of `group` taken as one shard (their data concatenated in agent order),
+        when that is a real statistic of the group: it and the other shards' partials combine to the answer,
+        the group is contiguous on ordered (level II) data, and the partial is not the raw data itself.
+        None otherwise."""
+        if group not in self._merged:
+            self._merged[group] = self._merge(group)
+        return self._merged[group]
+
+    def _merge(self, group: frozenset[int]) -> Any:
+        task, params, data = self.task, self.inst.params, self.data
+        first = min(group)
+        if self.segmented or len(group) < 2 or not all(isinstance(data[j], (list, str)) for j in group):
+            return None
+        if task.level == 2 and group != frozenset(range(first, max(group) + 1)):
+            return None
+        joined = "".join(data[j] for j in sorted(group)) if isinstance(data[first], str) else \
+            [v for j in sorted(group) for v in data[j]]
+        try:
+            value = task.partial(joined, first, params)
+            if value == joined:
+                return None
+            parts = [value if k == first else task.partial(data[k], k, params)
+                     for k in range(self.n) if k == first or k not in group]
+            ok = task.check(task.combine(parts, params)[0], self.inst.truth[0])[0]
+        except Exception:  # the task's partial or combine does not take a merged shard
+            return None
+        return value if ok else None
 
     def _carries(self) -> list[Any]:
         carry, out = self.task.chain_init(self.inst.params), []
@@ -157,18 +189,20 @@ class Ledger:
         self.records: dict[int, dict] = {}
         self.sent_kinds: dict[str, int] = defaultdict(int)
 
-    def send(self, author: int, readers: list[int], content: str, facts: set[Fact]) -> None:
+    def send(self, author: int, readers: list[int], facts: set[Fact]) -> None:
+        """A message the engine accepted; delivery to each reader keeps the order of sends (sender, then id)."""
         assert all(self.sem.allowed(f, r) for f in facts for r in readers), (facts, readers)
         snap = (frozenset(self.reach[author]), frozenset(facts))
         for r in readers:
-            self._mail[(author, r, content)].append(snap)
+            self._mail[(author, r)].append(snap)
 
-    def write(self, author: int, path: str, content: str, facts: set[Fact], readers: list[int]) -> None:
+    def write(self, author: int, path: str, facts: set[Fact], readers: list[int]) -> None:
+        """A file the engine accepted (paths are never reused); `readers` are every agent that may read it."""
         assert all(self.sem.allowed(f, r) for f in facts for r in readers), (facts, readers)
         self._files[path] = (frozenset(self.reach[author]), frozenset(facts))
 
-    def deliver(self, reader: int, sender: int, content: str) -> None:
-        self._merge(reader, self._mail[(sender, reader, content)].popleft())
+    def deliver(self, reader: int, sender: int) -> None:
+        self._merge(reader, self._mail[(sender, reader)].popleft())
 
     def listed(self, reader: int, paths: list[str]) -> None:
         for p in paths:
@@ -190,8 +224,13 @@ class Ledger:
         held = info == dep and reach == dep
         submitted = rnd is not None
         correct = submitted and self.task.check(answer, self.inst.truth[a])[0]
+        via: dict[str, list[str]] = defaultdict(list)  # shard -> kinds of the facts that inform it
+        for f in self.facts[a]:
+            for j in self.sem.gives(f, a) & dep:
+                via[str(j)].append(f.kind)
         return {"agent": a, "round": rnd, "mode": mode, "dep": sorted(dep), "reach": sorted(reach),
-                "info": sorted(info), "held": held, "correct": bool(correct),
+                "info": sorted(info), "via": {j: sorted(set(k)) for j, k in sorted(via.items())},
+                "held": held, "correct": bool(correct),
                 "outcome": classify(submitted, bool(correct), reach == dep, held)}
 
     def final(self) -> list[dict]:
@@ -303,7 +342,7 @@ class _Speaker:
         if self.transport in ("p2p", "broadcast"):
             ok, msgs = yield Action(name="receive_messages")
             for m in msgs if ok else []:
-                self.led.deliver(self.me, m["from"], m["content"])
+                self.led.deliver(self.me, m["from"])
             return 1
         used = 0
         fresh = []
@@ -362,21 +401,24 @@ class _Speaker:
         return rng.choices(list(KINDS), weights=list(KINDS.values()))[0]
 
     def _post(self, readers: list[int], text: str, facts: set[Fact], room: int):
+        """Send or write `text`; the ledger records only what the engine accepted."""
         if self.transport == "broadcast":
-            self.led.send(self.me, readers, text, facts)
-            yield Action(name="broadcast_message", args={"content": text})
+            ok, _ = yield Action(name="broadcast_message", args={"content": text})
+            if ok:
+                self.led.send(self.me, readers, facts)
             return 1
         if self.transport == "p2p":
-            readers = readers[:room]
-            self.led.send(self.me, readers, text, facts)
-            for r in readers:
-                yield Action(name="send_message", args={"target_id": r, "content": text})
-            return len(readers)
+            for r in readers[:room]:
+                ok, _ = yield Action(name="send_message", args={"target_id": r, "content": text})
+                if ok:
+                    self.led.send(self.me, [r], facts)
+            return len(readers[:room])
         self.seq += 1
         box = str(readers[0]) if len(readers) == 1 else "all"
         path = f"mail/{box}/{self.me}-{self.seq}"
-        self.led.write(self.me, path, text, facts, readers if box != "all" else list(range(self.n)))
-        yield Action(name="write_file", args={"path": path, "content": text})
+        ok, _ = yield Action(name="write_file", args={"path": path, "content": text})
+        if ok:
+            self.led.write(self.me, path, facts, readers if box != "all" else list(range(self.n)))
         return 1
 
     def _chat(self, kind: str) -> str:
@@ -400,6 +442,16 @@ class _Speaker:
             js = sorted(rng.sample(raws, rng.randint(max(2, len(raws) // 2), len(raws))))
             body = "\n".join(f"Agent {j}: {render(sem.data[j], rng.choice(('json', 'prose')), rng)}" for j in js)
             return f"Everything I have so far:\n{body}", {Fact("raw", j) for j in js}
+        if kind == "merged" and len(raws) > 1:
+            group = frozenset(rng.sample(raws, rng.randint(2, len(raws))))
+            if sem.task.level == 2:  # ordered data: a contiguous run of the agent's raw shards
+                lo = rng.choice(sorted(group))
+                group = frozenset(range(lo, next(k for k in range(lo, self.n + 1) if k not in raws)))
+            value = sem.merged(group)
+            if value is not None:
+                names = ", ".join(map(str, sorted(group)))
+                head = rng.choice((f"Combined summary of agents {names}", "Combined summary"))
+                return f"{head}: {render(value, style, rng)}", {Fact("set", -1, group=group)}
         if kind == "part":
             j = rng.choice(known)
             value = self.task.partial(sem.data[j], j, params)
