@@ -31,12 +31,13 @@ def test_bad_input_is_one_line_and_nonzero(args, needle, tmp_path):
     assert len([ln for ln in res.output.splitlines() if ln.startswith("error")]) <= 1
 
 
-def test_unreadable_episode_file_is_a_clear_error(tmp_path):
+def test_unreadable_episode_file_is_a_clear_warning_and_the_rest_is_scored(tmp_path):
     out = tmp_path / "r"
     assert _run("run", "--team", "oracle", "--task", "I-01", "--n", "2", "--no-progress", "-o", str(out)).exit_code == 0
     next((out / "episodes").glob("*.json")).write_text("{not json")
-    res = _run("score", str(out))
-    assert res.exit_code == 2 and "unreadable episode file" in res.output
+    res = _run("score", str(out))  # one damaged file never blocks a command (resume moves it aside: test_reliability)
+    assert "Traceback" not in res.output
+    assert len((out / "scores.jsonl").read_text().splitlines()) == 2  # the other two episodes
 
 
 def test_tasks_lists_level_and_version():

@@ -137,7 +137,7 @@ def resume(run_dir, **opts):
     threshold = None if opts["no_fail_on_error"] else parse_threshold(opts["fail_on_error"])
     if not opts["no_preflight"]:
         _preflight(rc)
-    rd.clean_stale()
+    rd.reopen()  # lock, clean up after dead writers, move damaged episode files aside
     _execute(shard_slice(episode_specs(rc), shard), rd, {**opts, "force": False, "threshold": threshold, "rc": rc,
                                                   "shard": shard})
 

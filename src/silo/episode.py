@@ -9,6 +9,7 @@ from typing import Protocol as TypingProtocol
 
 from silo.protocols import ActionError, Protocol, protocol_class
 from silo.records import Action, ActionSpec, Episode, EpisodeConfig, Event, Instance, Submission, Usage
+from silo.sanitize import ERROR_CHARS, clean
 
 WAIT = ActionSpec(name="wait", description="End your turn for this round.",
                   parameters={"type": "object", "properties": {}, "additionalProperties": False})
@@ -41,17 +42,22 @@ class Turn:
         return self.waited or self.submission is not None or self.used >= self.budget
 
     def log(self, event: Event) -> None:
-        """Append an agent-side event (model calls, notes) to this turn."""
-        self.events.append(event)
+        """Append an agent-side event (model calls, notes) to this turn, bounded and JSON-safe."""
+        self.events.append(clean_event(event))
 
     def do(self, action: Action) -> tuple[bool, Any]:
         """Execute an action; returns (ok, result-or-error-message). Never raises on bad input."""
+        args = clean(action.args)  # what a model wrote is bounded before anything stores it
+        if args is not action.args:
+            action = Action(name=clean(action.name, 200), args=args if isinstance(args, dict) else {})
         if self.submission is not None:
             return self._error(action, "you already submitted; submit_result is final")
         if self.done:
             return self._error(action, "action budget for this round is used up; wait for the next round")
         self.used += 1
         if action.name == "wait":
+            if action.args:
+                return self._error(action, "wait takes no arguments")
             self.waited = True
             self.events.append(Event(round=self.round, agent=self.agent, kind="wait", action="wait"))
             return True, "waiting for the next round"
@@ -95,7 +101,20 @@ def submit_spec(protocol: Protocol) -> ActionSpec:
 
 
 def _safe_args(args: Any) -> dict:
-    return args if isinstance(args, dict) else {"raw": repr(args)[:500]}
+    """Arguments quoted in an error event: a rejected 10 MB payload is not stored in full."""
+    if not isinstance(args, dict):
+        return {"raw": repr(args)[:500]}
+    out = clean(args, ERROR_CHARS)
+    return out if isinstance(out, dict) else {}
+
+
+def clean_event(e: Event) -> Event:
+    """The event with its free-form fields made JSON-safe and bounded (itself if already safe)."""
+    args, result, data = clean(e.args), clean(e.result), clean(e.data)
+    content = clean(e.content) if e.content is not None else None
+    if args is e.args and result is e.result and data is e.data and content is e.content:
+        return e
+    return e.model_copy(update={"args": args, "result": result, "data": data, "content": content})
 
 
 class Agent(TypingProtocol):

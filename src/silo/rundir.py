@@ -3,17 +3,32 @@
     config.json           the resolved RunConfig, shard, package version and git hash
     episodes/<id>.json    one self-contained Episode record per file (written via rename)
     scores.jsonl          EpisodeScore records (derived; `silo score` rebuilds it)
+    .lock                 pid of the process writing the run (one writer at a time)
+    damaged/              unreadable episode files moved aside on resume (kept, then re-run)
+
+Everything written passes the secret filter (silo.redact). Temporary files carry their
+writer's pid, so cleaning up after a killed process never touches a live writer's files.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
+import logging
 import os
+import re
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 from silo import __version__
 from silo.records import Episode, EpisodeScore, RunConfig
+from silo.redact import redact
+from silo.sanitize import clean
+
+log = logging.getLogger(__name__)
+_TMP_PID = re.compile(r"\.(\d+)(?:\.\d+)?\.tmp$")
 
 
 class RunDirError(Exception):
@@ -24,8 +39,8 @@ def atomic_write(path: Path, text: str) -> None:
     """Write via a temporary file, fsync and rename: a crash never leaves a partial file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "w") as fh:
-            fh.write(text)
+        with open(tmp, "w", encoding="utf-8", errors="replace") as fh:
+            fh.write(redact(text))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -44,11 +59,71 @@ def git_hash() -> str | None:
         return None
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
 class RunDir:
     """A run directory."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self.skipped: list[str] = []  # unreadable episode files passed over by episodes()
+
+    # ---- one writer at a time ---------------------------------------------------------
+    @property
+    def lock_file(self) -> Path:
+        return self.path / ".lock"
+
+    def lock(self) -> None:
+        """Become the run's only writer; a live holder is a one-line error, a dead one's lock is taken over."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise RunDirError(f"cannot write run directory {self.path}: {e.strerror or e}") from e
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+        for _ in range(3):
+            try:
+                fd = os.open(self.lock_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                holder = self._holder()
+                if holder is not None and holder.get("pid") == os.getpid():
+                    return  # already ours (several commands in one process)
+                if holder is not None and pid_alive(int(holder.get("pid", 0))) and holder.get("host") == me["host"]:
+                    raise RunDirError(f"{self.path} is being written by another silo process (pid {holder['pid']}); "
+                                      "wait for it to finish or stop it") from None
+                log.warning("taking over the stale lock of %s (holder %s is gone)", self.path, holder)
+                self.lock_file.unlink(missing_ok=True)
+                continue
+            except OSError as e:
+                raise RunDirError(f"cannot lock run directory {self.path}: {e.strerror or e}") from e
+            with os.fdopen(fd, "w") as fh:
+                fh.write(json.dumps(me))
+            atexit.register(self.unlock)
+            return
+        raise RunDirError(f"cannot lock run directory {self.path}: the lock keeps changing hands")
+
+    def _holder(self) -> dict | None:
+        try:
+            holder = json.loads(self.lock_file.read_text() or "{}")
+            return holder if isinstance(holder, dict) else None
+        except (OSError, ValueError):
+            return None  # half-written or unreadable: a writer died while taking it
+
+    def unlock(self) -> None:
+        """Release the lock if this process holds it."""
+        holder = self._holder()
+        if holder is not None and holder.get("pid") == os.getpid():
+            self.lock_file.unlink(missing_ok=True)
 
     @property
     def episodes_dir(self) -> Path:
@@ -71,19 +146,47 @@ class RunDir:
             diff = sorted(k for k in type(rc).model_fields if getattr(old, k) != getattr(rc, k))
             raise RunDirError(f"{self.path} holds a different run (differs in: {', '.join(diff)}); "
                               "use another --out, or --force to overwrite")
+        self.lock()
         try:
             self.episodes_dir.mkdir(parents=True, exist_ok=True)
             self.clean_stale()
+            self.heal()
             meta = {"run": rc.model_dump(mode="json"), "shard": shard, "silo_version": __version__,
                     "git": git_hash()}
             atomic_write(self.path / "config.json", json.dumps(meta, indent=2))
         except OSError as e:
             raise RunDirError(f"cannot write run directory {self.path}: {e.strerror or e}") from e
 
+    def reopen(self) -> None:
+        """Before resuming: become the only writer, clean up after dead writers, move damaged files aside."""
+        self.lock()
+        self.clean_stale()
+        self.heal()
+
     def clean_stale(self) -> None:
-        """Remove temporary files a killed process left behind (never complete episodes)."""
-        for stale in self.episodes_dir.glob(".*.tmp"):
-            stale.unlink(missing_ok=True)
+        """Remove temporary files a killed process left behind (never a live writer's, never episodes)."""
+        for d in (self.path, self.episodes_dir):
+            for stale in d.glob(".*.tmp"):
+                m = _TMP_PID.search(stale.name)
+                if m and (int(m.group(1)) == os.getpid() or pid_alive(int(m.group(1)))):
+                    continue
+                stale.unlink(missing_ok=True)
+
+    def heal(self) -> list[Path]:
+        """Move unreadable or partial episode files aside to damaged/ (kept); they count as not done."""
+        moved = []
+        for f in self.episode_files():
+            try:
+                ok = isinstance(json.loads(f.read_bytes()).get("status"), str)
+            except (OSError, ValueError, AttributeError):
+                ok = False
+            if not ok:
+                dest = self.path / "damaged" / f"{f.stem}.{int(time.time())}.json"
+                dest.parent.mkdir(exist_ok=True)
+                os.replace(f, dest)
+                log.warning("unreadable episode file %s moved to %s; it will be re-run", f, dest)
+                moved.append(dest)
+        return moved
 
     def episode_files(self) -> list[Path]:
         return sorted(self.episodes_dir.glob("*.json")) if self.episodes_dir.is_dir() else []
@@ -98,25 +201,35 @@ class RunDir:
                 continue  # unreadable: treated as not done, so it is re-run
         return out
 
-    def write_episode(self, ep: Episode) -> None:
+    def write_episode(self, ep: Episode) -> str:
+        """Write an episode; content that cannot be serialised is bounded, else the episode is marked
+        errored. Returns the status written."""
         try:
             # null fields are left out (a quarter of the bytes of a big event log); loading restores them
-            atomic_write(self.episodes_dir / f"{ep.id}.json", ep.model_dump_json(exclude_none=True))
+            text, status = _episode_json(ep)
+            atomic_write(self.episodes_dir / f"{ep.id}.json", text)
+            return status
         except OSError as e:
             raise RunDirError(f"cannot write episode {ep.id} to {self.episodes_dir}: {e.strerror or e}; "
                               "episodes already written are intact") from e
 
     def episodes(self):
-        """Yield every episode record, one at a time (bounded memory)."""
+        """Yield every readable episode record, one at a time (bounded memory); an unreadable file is
+        skipped with a warning and listed in self.skipped (`silo resume` moves it aside and re-runs it)."""
         if not self.path.is_dir():
             raise RunDirError(f"not a run directory: {self.path}")
         if not self.episodes_dir.is_dir():
             raise RunDirError(f"not a run directory (no episodes/): {self.path}")
+        self.skipped = []
         for f in self.episode_files():
             try:
-                yield Episode.model_validate_json(f.read_bytes())
+                ep = Episode.model_validate_json(f.read_bytes())
             except (OSError, ValueError) as e:
-                raise RunDirError(f"unreadable episode file {f}: {str(e).splitlines()[0]}") from e
+                self.skipped.append(f.name)
+                log.warning("unreadable episode file %s skipped (%s); `silo resume` re-runs it",
+                            f, str(e).splitlines()[0][:200])
+                continue
+            yield ep
 
     def write_scores(self, scores: list[EpisodeScore]) -> Path:
         out = self.path / "scores.jsonl"
@@ -130,7 +243,33 @@ class RunDir:
         f = self.path / "scores.jsonl"
         if not f.exists():
             raise RunDirError(f"no scores in {self.path}; run `silo score {self.path}` first")
-        return [EpisodeScore.model_validate_json(line) for line in f.read_text().splitlines() if line.strip()]
+        out, where = [], 0
+        try:
+            for line in f.read_text(errors="replace").splitlines():
+                where += 1
+                if line.strip():
+                    out.append(EpisodeScore.model_validate_json(line))
+        except ValueError as e:
+            raise RunDirError(f"unreadable scores file {f} (line {where}: {str(e).splitlines()[0][:120]}); "
+                              f"rebuild it with `silo score {self.path}`") from None
+        return out
+
+
+def _episode_json(ep: Episode) -> tuple[str, str]:
+    """The episode as JSON; content that cannot be serialised is bounded first, and if even that
+    fails the episode is recorded as an error (the record of one episode never sinks the run)."""
+    try:
+        return ep.model_dump_json(exclude_none=True), ep.status
+    except (ValueError, TypeError, RecursionError) as e:
+        reason = str(e).splitlines()[0][:300]
+    try:
+        fixed = Episode.model_validate(clean(ep.model_dump(exclude_none=True)))
+        return fixed.model_dump_json(exclude_none=True), ep.status
+    except (ValueError, TypeError, RecursionError):
+        pass
+    marked = Episode(id=ep.id, config=ep.config, instance=ep.instance, events=[], submissions=[], status="error",
+                     error=f"the episode could not be recorded: {reason}", rounds=ep.rounds, usage=ep.usage)
+    return marked.model_dump_json(exclude_none=True), "error"
 
 
 def merge_runs(out: RunDir, sources: list[RunDir]) -> int:

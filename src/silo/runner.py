@@ -1,15 +1,24 @@
 """Runner: expand a sweep into episode specs and run them into a run directory, resumably.
 
 Completed episodes are skipped on a re-run, errored ones retried; each finished episode is
-written atomically, so a kill at any moment loses at most the episodes in flight.
+written atomically, so a kill at any moment loses at most the episodes in flight. Whatever
+happens to one episode (its team cannot be built, its run raises, it exceeds its wall-clock
+limit, its record cannot be written or scored) marks that episode, never the run.
+
+Options that cannot change a result (RUNTIME_KEYS: where the model is served, cache, retries,
+timeouts, concurrency, prices) are run facts: they stay out of episode configs and ids, so they
+may change on resume; the agents still get them (EpisodeSpec.runtime).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
+from silo import llm
 from silo.episode import Agent, AgentFailure, episode_id, run_episode
 from silo.protocols import protocol_class
 from silo.records import Episode, EpisodeConfig, EpisodeScore, Instance, RunConfig, Usage
@@ -20,7 +29,13 @@ from silo.tasks import get_task
 __all__ = ["EpisodeSpec", "RunDir", "RunDirError", "atomic_write", "expand", "run_specs", "score_run"]
 
 
-RUN_ONLY_KEYS = {"instances_source"}  # RunConfig.extra keys that do not belong in an episode's config
+log = logging.getLogger(__name__)
+RUNTIME_KEYS = frozenset({"api_base", "api_key_env", "cache", "cache_dir", "concurrency", "timeout_s", "retries",
+                          "backoff_s", "backoff_max_s", "retry_window_s", "breaker_failures", "breaker_pause_s",
+                          "outage_max_s", "no_action_retries", "episode_timeout_s", "input_cost_per_token",
+                          "output_cost_per_token"})
+RUN_ONLY_KEYS = {"instances_source"} | RUNTIME_KEYS  # RunConfig.extra keys kept out of an episode's config
+DEFAULT_EPISODE_TIMEOUT_S = 4 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -29,6 +44,7 @@ class EpisodeSpec:
 
     config: EpisodeConfig
     loaded: Instance | None = None  # an instance loaded from a published dataset, used as is
+    runtime: dict[str, Any] = field(default_factory=dict, compare=False)  # RUNTIME_KEYS options for the agents
 
     @property
     def instance(self) -> Instance:
@@ -74,7 +90,7 @@ def expand_loaded(rc: RunConfig, instances: list[Instance]) -> list[EpisodeSpec]
                                     "seed": inst.suite_seed})
         for spec in expand(one):
             cfg = spec.config.model_copy(update={"replicate": inst.replicate})
-            specs.append(EpisodeSpec(cfg, loaded=inst))
+            specs.append(EpisodeSpec(cfg, loaded=inst, runtime=spec.runtime))
     return specs
 
 
@@ -91,6 +107,7 @@ def expand(rc: RunConfig) -> list[EpisodeSpec]:
         raise ValueError(f"N must be >= 1, got {min(rc.n_agents)}")
     # where instances came from is a run fact, not an episode's: ids stay equal to generated ones
     extra = {k: v for k, v in rc.extra.items() if k not in RUN_ONLY_KEYS}
+    runtime = {k: v for k, v in rc.extra.items() if k in RUNTIME_KEYS}
     specs, seen = [], set()
     for task in tasks:
         for n in rc.n_agents:
@@ -104,7 +121,7 @@ def expand(rc: RunConfig) -> list[EpisodeSpec]:
                                 max_rounds=rc.max_rounds, action_budget=rc.action_budget,
                                 models=resolve_models(rc.models, n) if team == "llm" else None, extra=extra,
                             )
-                            spec = EpisodeSpec(cfg)
+                            spec = EpisodeSpec(cfg, runtime=runtime)
                             if spec.id not in seen:
                                 seen.add(spec.id)
                                 specs.append(spec)
@@ -138,29 +155,46 @@ def default_team_factory(inst: Instance, cfg: EpisodeConfig) -> list[Agent]:
     return scripted_team(cfg.team, inst, cfg.protocol)
 
 
+def _errored(spec: EpisodeSpec, inst: Instance, error: str) -> Episode:
+    return Episode(id=spec.id, config=spec.config, instance=inst, events=[], submissions=[], status="error",
+                   error=error[:2000], rounds=0)
+
+
 async def run_one(spec: EpisodeSpec, factory: TeamFactory = default_team_factory) -> Episode:
-    """Run one episode; a failure to even build the team is recorded as an errored episode."""
+    """Run one episode within its wall-clock limit; any failure is recorded as an errored episode."""
     inst = spec.instance
+    runtime_cfg = spec.config.model_copy(update={"extra": {**spec.config.extra, **spec.runtime}})
     try:
-        agents = factory(inst, spec.config)
+        agents = factory(inst, runtime_cfg)
     except (AgentFailure, OSError, RuntimeError, ValueError, KeyError) as e:
-        return Episode(id=spec.id, config=spec.config, instance=inst, events=[], submissions=[],
-                       status="error", error=f"{type(e).__name__}: {e}", rounds=0)
-    return await run_episode(inst, spec.config, agents)
+        return _errored(spec, inst, f"{type(e).__name__}: {e}")
+    limit = float(spec.runtime.get("episode_timeout_s") or DEFAULT_EPISODE_TIMEOUT_S)
+    try:
+        return await asyncio.wait_for(run_episode(inst, spec.config, agents), limit)
+    except TimeoutError:
+        return _errored(spec, inst, f"episode wall-clock limit reached ({limit:g} s; episode_timeout_s)")
+    except Exception as e:  # a bug or hostile content in one episode must not sink the sweep
+        log.exception("episode %s failed", spec.id)
+        return _errored(spec, inst, f"{type(e).__name__}: {e}")
 
 
 @dataclass
 class Budget:
-    """Run-level ceilings; None means unlimited. Checked before each episode starts."""
+    """Run-level ceilings; None means unlimited. Checked before each episode starts and, for the local
+    executor, before every model call (silo.llm charges it per call), so a run overshoots by at most
+    the calls in flight: one per worker."""
 
     max_tokens: int | None = None
     max_cost: float | None = None
     used: Usage = field(default_factory=Usage)
 
     def add(self, u: Usage) -> None:
-        self.used.input_tokens += u.input_tokens
-        self.used.output_tokens += u.output_tokens
-        self.used.cost_usd += u.cost_usd
+        self.charge(u.input_tokens, u.output_tokens, u.cost_usd)
+
+    def charge(self, input_tokens: int, output_tokens: int, cost_usd: float | None) -> None:
+        self.used.input_tokens += input_tokens
+        self.used.output_tokens += output_tokens
+        self.used.cost_usd += cost_usd or 0.0
 
     def exceeded(self) -> str | None:
         tokens = self.used.input_tokens + self.used.output_tokens
@@ -206,6 +240,8 @@ async def run_specs(specs: list[EpisodeSpec], rd: RunDir, factory: TeamFactory =
     """Run specs with bounded concurrency; each episode is written as soon as it finishes."""
     from silo.progress import Progress
 
+    if concurrency < 1:
+        raise ValueError(f"--concurrency must be >= 1, got {concurrency}")
     budget = budget or Budget()
     out = RunOutcome()
     sem = asyncio.Semaphore(concurrency)
@@ -216,12 +252,21 @@ async def run_specs(specs: list[EpisodeSpec], rd: RunDir, factory: TeamFactory =
             out.stopped = out.stopped or budget.exceeded()
             if out.stopped:
                 return
-            ep = await run_one(spec, factory)
-            rd.write_episode(ep)
+            meter = _Meter(budget)
+            token = llm.use_budget(meter)  # this task's own context: its model calls are charged as they happen
+            try:
+                ep = await run_one(spec, factory)
+            finally:
+                llm.release_budget(token)
+            status = rd.write_episode(ep)
             out.ran += 1
-            out.errors += ep.status == "error"
-            budget.add(ep.usage)
+            out.errors += status == "error"
+            u, c = ep.usage, meter.charged  # usage the calls did not charge themselves (e.g. logged by a test agent)
+            budget.charge(max(0, u.input_tokens - c.input_tokens), max(0, u.output_tokens - c.output_tokens),
+                          max(0.0, u.cost_usd - c.cost_usd))
             bar.update(ep)
+            if status == "error" and ep.error and llm.BUDGET_PREFIX in ep.error:
+                out.stopped = out.stopped or budget.exceeded()
 
     try:
         await asyncio.gather(*(one(s) for s in specs))
@@ -230,8 +275,37 @@ async def run_specs(specs: list[EpisodeSpec], rd: RunDir, factory: TeamFactory =
     return out
 
 
+@dataclass
+class _Meter:
+    """One episode's view of the run budget: forwards charges and remembers what it charged."""
+
+    budget: Budget
+    charged: Usage = field(default_factory=Usage)
+
+    def exceeded(self) -> str | None:
+        return self.budget.exceeded()
+
+    def charge(self, input_tokens: int, output_tokens: int, cost_usd: float | None) -> None:
+        self.budget.charge(input_tokens, output_tokens, cost_usd)
+        self.charged.input_tokens += input_tokens
+        self.charged.output_tokens += output_tokens
+        self.charged.cost_usd += cost_usd or 0.0
+
+
 def score_run(rd: RunDir) -> list[EpisodeScore]:
-    """Re-score every episode of a run directory (pure, offline) and write scores.jsonl."""
-    scores = sorted((score_episode(ep) for ep in rd.episodes()), key=lambda s: s.episode_id)
+    """Re-score every episode of a run directory (pure, offline) and write scores.jsonl; an episode that
+    cannot be scored gets an error row (and a warning), the others are scored as usual."""
+    scores = sorted((_score_one(ep) for ep in rd.episodes()), key=lambda s: s.episode_id)
     rd.write_scores(scores)
     return scores
+
+
+def _score_one(ep: Episode) -> EpisodeScore:
+    try:
+        score = score_episode(ep)
+    except Exception as e:  # hostile content or a scorer bug: this episode only
+        log.warning("episode %s could not be scored: %s: %s", ep.id, type(e).__name__, str(e)[:200])
+        bad = ep.model_copy(update={"status": "error", "error": f"scoring failed: {type(e).__name__}: {e}"[:500],
+                                    "submissions": [], "events": []})
+        score = score_episode(bad)
+    return score

@@ -22,6 +22,9 @@ NAME_KEYS = ("name", "action", "tool", "function", "action_name", "tool_name", "
 ARG_KEYS = ("arguments", "args", "parameters", "params", "input", "action_input", "kwargs")
 IGNORED_KEYS = {"thought", "thoughts", "reasoning", "type", "id", "explanation"}
 FORMAT_HELP = 'reply with one JSON object such as {"name": "wait", "arguments": {}}'
+MAX_PARSE_CHARS = 64_000  # longer replies are read up to here (a 512-token reply is ~2k characters)
+MAX_STARTS = 64  # '{' positions tried: bounds the work on a reply of thousands of braces
+MAX_WORK = 400_000  # characters of repair attempts decoded per reply (a hostile reply stays well under 1 s)
 
 
 class ActionParseError(ValueError):
@@ -36,14 +39,21 @@ def parse_action(text: str | None, params: dict[str, list[str]] | None = None) -
 def parse_action_detail(text: str | None, params: dict[str, list[str]] | None = None) -> tuple[Action, str | None]:
     """(action, how it was read): None = valid JSON as written, "repaired" = quotes, literals or
     trailing commas fixed, "truncated" = brackets closed or trailing elements dropped, "call" = call syntax."""
-    if not text or not text.strip():
+    if not isinstance(text, str) or not text.strip():
         raise ActionParseError(f"empty reply; {FORMAT_HELP}")
+    try:
+        return _parse(text[:MAX_PARSE_CHARS], params or {})
+    except (RecursionError, MemoryError):
+        raise ActionParseError(f"the reply is nested too deeply to read; {FORMAT_HELP}") from None
+
+
+def _parse(text: str, params: dict[str, list[str]]) -> tuple[Action, str | None]:
     body = _strip_fences(text)
     for obj, level in _json_objects(body):
         action = _from_object(obj)
         if action is not None:
-            return _fill_single(action, params or {}), level
-    action = _from_call(body, params or {})
+            return _fill_single(action, params), level
+    action = _from_call(body, params)
     if action is not None:
         return action, "call"
     if "{" in body:
@@ -73,8 +83,11 @@ def parse_arguments(raw: Any) -> dict[str, Any]:
         return {}
     if not isinstance(raw, str):
         raise ActionParseError(f"arguments must be a JSON object, got {type(raw).__name__}")
-    for candidate, _level in _json_objects(_strip_fences(raw)):
-        return candidate
+    try:
+        for candidate, _level in _json_objects(_strip_fences(raw[:MAX_PARSE_CHARS])):
+            return candidate
+    except (RecursionError, MemoryError):
+        raise ActionParseError("arguments are nested too deeply to read") from None
     raise ActionParseError(f"arguments are not a JSON object: {raw[:120]!r}")
 
 
@@ -92,8 +105,14 @@ def _strip_fences(text: str) -> str:
 def _json_objects(text: str):
     """(object, repair level) for every JSON object that decodes starting at some '{', in text order."""
     dec = json.JSONDecoder()
-    for m in re.finditer(r"\{", text):
+    work = 0
+    for k, m in enumerate(re.finditer(r"\{", text)):
+        if k >= MAX_STARTS:
+            return
         for attempt, level in _attempts(text[m.start():]):
+            work += len(attempt)
+            if work > MAX_WORK:
+                return
             try:
                 obj, _ = dec.raw_decode(attempt)
             except ValueError:
@@ -188,7 +207,7 @@ def _close(s: str) -> str:
     """Close an unterminated string and every open bracket."""
     stack: list[str] = []
     for _, _, st, _ in _scan(s):
-        stack = list(st)
+        stack = st  # the scanner's own stack: copying it per character was quadratic
     out = s.rstrip()
     if _in_string_at_end(s):
         out += '"'

@@ -183,7 +183,23 @@ class LLMAgent:
             data["purpose"] = purpose
             turn.log(Event(round=turn.round, agent=self.me, kind="model_call", data=data))
 
-        return await client.complete(messages, tools, fmt, on_attempt)
+        accept = self._readable(turn) if purpose == "act" else None
+        return await client.complete(messages, tools, fmt, on_attempt, accept)
+
+    def _readable(self, turn: Turn) -> Callable[[Reply], str | None]:
+        """Why no action can be read from a reply (None: one can): such replies are asked again, never cached."""
+        params = _params(turn.specs)
+
+        def check(reply: Reply) -> str | None:
+            if self.mode == "tools" and reply.tool_calls:
+                return None
+            try:
+                parse_action_detail(reply.content or "", params)
+            except ActionParseError as e:
+                return str(e)
+            return None
+
+        return check
 
     async def _prefill(self, turn: Turn, shared: str) -> None:
         """One request with the team's shared prompt (max_tokens 1), so the server processes it once."""
