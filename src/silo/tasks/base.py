@@ -27,13 +27,13 @@ def as_number(x: Any) -> float | None:
     """Coerce an answer to a number (accepts numeric strings); None if impossible."""
     if isinstance(x, bool):
         return None
-    if isinstance(x, (int, float)):
-        return float(x)
-    if isinstance(x, str):
-        try:
+    try:  # a 400-digit integer has no float: unreadable, not a crash
+        if isinstance(x, (int, float)):
+            return float(x)
+        if isinstance(x, str):
             return float(x.strip())
-        except ValueError:
-            return None
+    except (ValueError, OverflowError):
+        return None
     return None
 
 
@@ -42,7 +42,7 @@ def as_int_list(x: Any) -> list[int] | None:
     if isinstance(x, str):
         try:
             x = json.loads(x)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     if not isinstance(x, list):
         return None
@@ -180,7 +180,7 @@ def partial_elements(answer: Any, truth: list) -> float:
     if not isinstance(answer, list):
         try:
             answer = json.loads(answer) if isinstance(answer, str) else None
-        except ValueError:
+        except (ValueError, RecursionError):
             answer = None
     if not isinstance(answer, list) or not truth:
         return 0.0
@@ -215,22 +215,29 @@ def wrong_answer(answer: Any) -> Any:
     return 0 if answer is None else None
 
 
-def _canon(x: Any) -> Any:
-    """Canonical form for exact comparison: numeric strings and floats that are ints."""
+CANON_DEPTH = 64  # answers nested deeper compare as one opaque value (no task's answer is nearly this deep)
+_TOO_DEEP = "\x00[nested too deeply]"
+
+
+def _canon(x: Any, depth: int = 0) -> Any:
+    """Canonical form for exact comparison: numeric strings and floats that are ints. Never raises:
+    hostile answers (deep nesting, strings of thousands of digits) get an opaque form."""
+    if depth > CANON_DEPTH:
+        return _TOO_DEEP
     if isinstance(x, bool):
         return x
     if isinstance(x, str):
         s = x.strip()
         try:
-            return _canon(json.loads(s))
-        except ValueError:
+            return _canon(json.loads(s), depth + 1)
+        except (ValueError, RecursionError):
             return s.lower()
     if isinstance(x, float) and x.is_integer():
         return int(x)
     if isinstance(x, (list, tuple)):
-        return [_canon(v) for v in x]
+        return [_canon(v, depth + 1) for v in x]
     if isinstance(x, dict):
-        return {str(k): _canon(v) for k, v in x.items()}
+        return {str(k): _canon(v, depth + 1) for k, v in x.items()}
     return x
 
 

@@ -22,7 +22,7 @@ def as_json(x: Any, kind: type | tuple[type, ...]) -> Any:
     if isinstance(x, str):
         try:
             x = json.loads(x)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     return x if isinstance(x, kind) else None
 

@@ -1,0 +1,63 @@
+"""Hostile answers never crash scoring: every task's check() over huge numbers, deep nesting, wrong types,
+invalid code points; a recorded hostile episode is written and scored like any other."""
+
+import asyncio
+
+import pytest
+
+from silo.records import Action, RunConfig
+from silo.runner import RunDir, expand, run_specs, score_run
+from silo.tasks import all_tasks
+
+
+def _nested(depth, leaf, wrap):
+    for _ in range(depth):
+        leaf = wrap(leaf)
+    return leaf
+
+
+HOSTILE = [
+    10**400, -(10**400), str(10**400), "1" * 5000, 1e308, float("inf"), float("nan"), "nan", "-inf", "1e999",
+    _nested(900, 0, lambda x: [x]), _nested(900, 0, lambda x: {"a": x}), "[" * 900 + "]" * 900, None, True,
+    [], {}, "", "\ud800", [10**400] * 3, [None, "x", {}], {"answer": 1}, [[1, 2], [3]], [float("nan")] * 3,
+    "[1, 2", 3.5, -1, 2**63, [2**64, -(2**70)], {"1": 10**400}, ["\ud800"], [_nested(900, 0, lambda x: [x])],
+    list(range(5000)), "x" * 100_000, [[10**400, 1]] * 3, {"a": [1, 2]}, [{"node": 1, "rank": 10**400}],
+]
+
+
+@pytest.mark.parametrize("task", all_tasks(), ids=lambda t: t.id)
+def test_check_never_raises_on_hostile_answers(task):
+    inst = task.make_instance(3, 0, 0)
+    for ans in HOSTILE:
+        for truth in inst.truth:
+            ok, partial = task.check(ans, truth)
+            assert isinstance(ok, bool) and 0.0 <= partial <= 1.0
+            assert not ok or ans is not None  # a hostile value is never mistaken for the truth by accident
+        assert task.check(inst.truth[0], inst.truth[0])[0]  # and the truth still checks
+
+
+class _Hostile:
+    """Agents that submit one hostile answer each and send it as a message first."""
+
+    def __init__(self, answer):
+        self.answer = answer
+
+    async def take_turn(self, turn):
+        if turn.round == 1 and turn.agent == 0:
+            turn.do(Action(name="send_message", args={"target_id": 1, "content": str(self.answer)[:5000]}))
+        turn.do(Action(name="submit_result", args={"answer": self.answer}))
+
+
+@pytest.mark.parametrize("answer", [HOSTILE[0], HOSTILE[10], HOSTILE[11], "\ud800", {"\ud800": [1e999]}],
+                         ids=["bigint", "deeplist", "deepdict", "surrogate", "surrogate-key"])
+def test_hostile_episode_is_recorded_and_scored(tmp_path, answer):
+    rc = RunConfig(tasks=["I-01", "I-06", "III-21"], n_agents=[2], protocols=["p2p"], teams=["oracle"])
+    rd = RunDir(tmp_path / "r")
+    rd.init(rc)
+    out = asyncio.run(run_specs(expand(rc), rd, lambda inst, cfg: [_Hostile(answer) for _ in range(inst.n_agents)]))
+    assert out.ran == 3
+    scores = score_run(rd)
+    assert len(scores) == 3 and all(s.status != "error" for s in scores)  # bounded, not lost
+    assert all(a.submitted and not a.correct for s in scores for a in s.agents)
+    text = "".join(f.read_text() for f in rd.episode_files())
+    assert "\ud800" not in text and len(text) < 2_000_000
