@@ -7,6 +7,9 @@ behaviour or a function of the request body returning one):
   ("status", code)  an error status (429, 500, 503, ...) with an OpenAI-style error body
   ("garbage", text) 200 with a body that is not JSON
   ("hang", None)    never answer (until the server closes): the client must time out
+  ("retry_after", (code, seconds))  an error status with a Retry-After header
+  ("trickle", content)  200 whose body arrives one byte every 0.2 s (bounded: the server stops on close)
+  ("echo_key", code)    an error status whose body quotes the request's Authorization header
 The real model cannot fail on demand; this is the only place a double is used.
 """
 
@@ -79,13 +82,39 @@ class FaultServer:
                 if kind == "status":
                     err = {"error": {"message": f"injected {arg}", "type": "injected", "code": arg}}
                     return self._send(arg, json.dumps(err).encode())
+                if kind == "retry_after":
+                    code, secs = arg
+                    err = {"error": {"message": f"injected {code}", "type": "injected", "code": code}}
+                    return self._send(code, json.dumps(err).encode(), {"Retry-After": str(secs)})
+                if kind == "echo_key":
+                    auth = self.headers.get("Authorization", "")
+                    err = {"error": {"message": f"invalid key {auth}", "type": "injected", "code": arg}}
+                    return self._send(arg, json.dumps(err).encode())
+                if kind == "trickle":
+                    return self._trickle(json.dumps(completion("ok", arg)).encode())
                 if kind == "garbage":
                     return self._send(200, str(arg).encode())
                 prompt_tokens = len(json.dumps(fs.requests[-1].get("messages", []))) // 4
                 return self._send(200, json.dumps(completion(kind, arg, prompt_tokens)).encode())
 
-            def _send(self, code: int, payload: bytes):
+            def _trickle(self, payload: bytes):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                for k in range(len(payload)):
+                    if fs._closing.wait(0.2):
+                        return
+                    try:
+                        self.wfile.write(payload[k:k + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
+
+            def _send(self, code: int, payload: bytes, headers: dict | None = None):
                 self.send_response(code)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()

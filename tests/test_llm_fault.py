@@ -13,7 +13,7 @@ from silo.records import EpisodeConfig
 from silo.tasks import get_task
 
 SUBMIT_7 = '{"name": "submit_result", "arguments": {"answer": 7}}'
-FAST = {"retries": 2, "backoff_s": 0.01, "backoff_max_s": 0.02, "timeout_s": 3, "breaker_pause_s": 0.05}
+FAST = {"retries": 2, "backoff_s": 0.01, "backoff_max_s": 0.02, "timeout_s": 3, "breaker_failures": 100}
 
 
 def settings(fs, **kw):

@@ -195,6 +195,9 @@ class Breaker:
             self.failures = 0
             log.warning("endpoint failing repeatedly: pausing its calls for %.1fs (circuit breaker)", pause)
 
+    def is_open(self) -> bool:
+        return self.open_until > time.monotonic()
+
     def success(self) -> None:
         self.failures = self.opened = 0
 
@@ -349,6 +352,8 @@ class Client:
                         "error": err, "transient": transient})
                 if transient:
                     breaker.failure(self.s)
+                    if breaker.is_open():
+                        continue  # an outage: wait for the endpoint (outage_max_s) instead of burning the call
                 elapsed = time.monotonic() - start - paused
                 if not transient or attempt > self.s.retries or elapsed >= self.s.retry_window_s:
                     msg = f"model call failed after {attempt} attempt(s): {err}"
