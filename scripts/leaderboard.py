@@ -253,7 +253,8 @@ def _reps(rows: list[dict]) -> str:
 def render_md(rows: list[dict], updated: str) -> str:
     """docs/leaderboard.md: one section per grid and protocol (the grid in the heading, not in every row)."""
     parts = ["# silo leaderboard\n", INTRO.replace("\n", " ") + "\n", f"Updated {updated}. Sortable and filterable: "
-             "[leaderboard.html](leaderboard.html).\n"]
+             "[leaderboard.html](leaderboard.html).\n",
+             "![The leaderboard page: per-grid sortable tables with filters](img/leaderboard.png)\n"]
     for grid, proto, sel in sections(rows):
         parts += [f"## {grid}{_reps(sel)}; protocol: {proto}\n",
                   to_markdown(page_table(sel).drop("protocol"))]

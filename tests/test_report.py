@@ -193,11 +193,12 @@ def test_report_survives_errors_and_missing_grains(tmp_path):
 
 
 def test_guessable_tasks_are_flagged_only_when_present(tmp_path):
-    from silo.guess import load_guessability
+    from silo.report import _guess_rows
+    from silo.tasks import all_tasks
 
-    table = load_guessability()
-    flagged = sorted(t for t, r in table.items() if r["guessable"])
-    clean = sorted(t for t, r in table.items() if not r["guessable"])
+    ids = [t.id for t in all_tasks()]
+    flagged = sorted(t for t in ids if _guess_rows([t]))
+    clean = sorted(t for t in ids if not _guess_rows([t]))
     assert flagged and clean
     run = _run(tmp_path / "g", teams="premature", tasks=f"{flagged[0]},{clean[0]}", ns="2")
     md = write_report(load_runs([run]), tmp_path / "rep", plots=False).read_text()
@@ -218,7 +219,9 @@ def test_report_page_in_chromium_headline_first_provenance_warning_nothing_clipp
     (short / "config.json").write_text(json.dumps(cfg))
     r = CliRunner().invoke(main, ["report", str(ref_run), str(short), "-o", str(tmp_path / "rep")])
     assert r.exit_code == 0, r.output
-    assert r.output.startswith("Headline by team configuration")
+    head = r.output.split("Headline by team configuration")[1]  # the last table printed: what stays on screen
+    assert r.output.index("By level") < r.output.index("Headline") and "| " not in head
+    assert {line.split()[0] for line in head.splitlines()[2:] if line.strip()} >= set(TEAMS.split(","))
     path, sync_playwright = _browser_or_skip()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=path, args=ARGS)

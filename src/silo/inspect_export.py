@@ -137,7 +137,8 @@ def sample(ep: Episode, sc: EpisodeScore):
     else:
         value = {"S": sc.success, "P": sc.partial, "H": sc.held, "solved": float(bool(sc.solved))}
         why = "\n".join(f"agent {a['agent']}: {a['outcome']}: {a['why']}" for a in agents)
-        scores = {SCORER: scorer.Score(value=value, answer=_js({a["agent"]: a["answer"] for a in agents}),
+        answers = {f"agent {s.agent}": s.answer for s in ep.submissions}
+        scores = {SCORER: scorer.Score(value=value, answer=_js(answers),
                                        explanation=why, metadata={"outcomes": outcomes, "agents": agents})}
     reply = next((m.text for m in reversed(msgs) if m.role == "assistant"), "")
     usage = {ep.config.models[0] if ep.config.models else f"silo/{ep.config.team}": model_mod.ModelUsage(

@@ -114,9 +114,11 @@ def headline(t: Tables) -> pl.DataFrame:
 
 
 def terminal(t: Tables, by: list[str] | None = None) -> str:
-    """What `silo report` prints: the headline by team configuration, then the summary grouped by `by`."""
-    return ("Headline by team configuration (95% intervals; n = episodes)\n" + to_terminal(headline(t))
-            + "\n\nBy " + ", ".join(by or GROUP) + "\n" + to_terminal(summary_from_tables(t, by)))
+    """What `silo report` prints: the summary grouped by `by` (with outcome shares), then, last so that it is
+    what stays on screen, the headline by team configuration."""
+    return ("By " + ", ".join(by or GROUP) + " (shares in percent, 95% intervals)\n"
+            + to_terminal(summary_from_tables(t, by)) + "\n\nHeadline by team configuration (N >= 2 when run; "
+            "95% intervals; n = scored episodes)\n" + to_terminal(headline(t)))
 
 
 # ---- the full report ---------------------------------------------------------------------
