@@ -59,6 +59,30 @@ def git_hash() -> str | None:
         return None
 
 
+# RunConfig.extra keys that cannot change a result: they may differ on resume (and stay out of episode ids)
+RUNTIME_KEYS = frozenset({"api_base", "api_key_env", "cache", "cache_dir", "concurrency", "timeout_s", "retries",
+                          "backoff_s", "backoff_max_s", "retry_window_s", "breaker_failures", "breaker_pause_s",
+                          "outage_max_s", "no_action_retries", "episode_timeout_s", "input_cost_per_token",
+                          "output_cost_per_token"})
+
+
+def config_diff(old: RunConfig, new: RunConfig) -> tuple[list[str], dict[str, list]]:
+    """(fields whose change alters results, {harmless field: [old, new]}) between two run configs."""
+    result, harmless = [], {}
+    for k in type(new).model_fields:
+        a, b = getattr(old, k), getattr(new, k)
+        if k == "extra":
+            for key in sorted(set(a) | set(b)):
+                if a.get(key) != b.get(key):
+                    if key in RUNTIME_KEYS:
+                        harmless[f"extra.{key}"] = [a.get(key), b.get(key)]
+                    else:
+                        result.append(f"extra.{key}")
+        elif a != b:
+            result.append(k)
+    return result, harmless
+
+
 def pid_alive(pid: int) -> bool:
     """Whether a process with this pid exists on this machine."""
     if pid <= 0:
@@ -140,22 +164,38 @@ class RunDir:
             raise RunDirError(f"unreadable run config {f}: {str(e).splitlines()[0]}") from e
 
     def init(self, rc: RunConfig, shard: str | None = None, force: bool = False) -> None:
-        """Create the directory or check it holds the same run (resume); --force overwrites the config."""
-        old = self.saved_config() if self.path.exists() else None
-        if old is not None and old != rc and not force:
-            diff = sorted(k for k in type(rc).model_fields if getattr(old, k) != getattr(rc, k))
-            raise RunDirError(f"{self.path} holds a different run (differs in: {', '.join(diff)}); "
-                              "use another --out, or --force to overwrite")
+        """Create the directory or check it holds the same run (resume); --force overwrites the config.
+
+        Changes that cannot alter results (RUNTIME_KEYS: api base, cache, retries, timeouts, prices...)
+        are allowed on resume and recorded under "changes" in config.json; any other difference is
+        refused with the list of differing fields."""
         self.lock()
+        old = self.saved_config() if self.path.exists() else None
+        changes: list = []
+        if old is not None and old != rc:
+            result, harmless = config_diff(old, rc)
+            if result and not force:
+                raise RunDirError(f"{self.path} holds a different run (differs in: {', '.join(result)}); "
+                                  "use another --out, or --force to overwrite")
+            changes = self._changes() + [{"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                          "fields": harmless}]
+        elif old is not None:
+            changes = self._changes()
         try:
             self.episodes_dir.mkdir(parents=True, exist_ok=True)
             self.clean_stale()
             self.heal()
             meta = {"run": rc.model_dump(mode="json"), "shard": shard, "silo_version": __version__,
-                    "git": git_hash()}
+                    "git": git_hash(), **({"changes": changes} if changes else {})}
             atomic_write(self.path / "config.json", json.dumps(meta, indent=2))
         except OSError as e:
             raise RunDirError(f"cannot write run directory {self.path}: {e.strerror or e}") from e
+
+    def _changes(self) -> list:
+        try:
+            return list(json.loads((self.path / "config.json").read_text()).get("changes") or [])
+        except (OSError, ValueError, AttributeError):
+            return []
 
     def reopen(self) -> None:
         """Before resuming: become the only writer, clean up after dead writers, move damaged files aside."""

@@ -22,7 +22,7 @@ from silo import llm
 from silo.episode import Agent, AgentFailure, episode_id, run_episode
 from silo.protocols import protocol_class
 from silo.records import Episode, EpisodeConfig, EpisodeScore, Instance, RunConfig, Usage
-from silo.rundir import RunDir, RunDirError, atomic_write
+from silo.rundir import RUNTIME_KEYS, RunDir, RunDirError, atomic_write
 from silo.scoring import score_episode
 from silo.tasks import get_task
 
@@ -30,10 +30,6 @@ __all__ = ["EpisodeSpec", "RunDir", "RunDirError", "atomic_write", "expand", "ru
 
 
 log = logging.getLogger(__name__)
-RUNTIME_KEYS = frozenset({"api_base", "api_key_env", "cache", "cache_dir", "concurrency", "timeout_s", "retries",
-                          "backoff_s", "backoff_max_s", "retry_window_s", "breaker_failures", "breaker_pause_s",
-                          "outage_max_s", "no_action_retries", "episode_timeout_s", "input_cost_per_token",
-                          "output_cost_per_token"})
 RUN_ONLY_KEYS = {"instances_source"} | RUNTIME_KEYS  # RunConfig.extra keys kept out of an episode's config
 DEFAULT_EPISODE_TIMEOUT_S = 4 * 3600.0
 
