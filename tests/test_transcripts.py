@@ -26,26 +26,29 @@ def _built(tid: str):
     return t, build(t)
 
 
-def _facts(ep: Episode) -> dict[int, tuple[bool, bool | None, bool]]:
-    """agent -> (submitted, correct, full reach), without the scorer."""
+def _facts(ep: Episode) -> dict[int, tuple[bool, bool | None, bool, bool]]:
+    """agent -> (submitted, correct, full reach, self-contained), without the scorer."""
     task, inst = get_task(ep.instance.task), ep.instance
     subs = {s.agent: s for s in ep.submissions}
     reach = reach_sets(ep)
     out = {}
     for a in range(inst.n_agents):
         ok = task.check(subs[a].answer, inst.truth[a])[0] if a in subs else None
-        out[a] = (a in subs, ok, task.depends_on(inst, a) <= reach[a])
+        dep = task.depends_on(inst, a)
+        out[a] = (a in subs, ok, dep <= reach[a], dep == frozenset({a}))
     return out
 
 
 @pytest.mark.parametrize("tid", sorted(PATHS))
 def test_transcript_consistent(tid):
-    """The written class agrees with what needs no scorer: submitted, right or wrong, full reach."""
+    """The written class agrees with what needs no scorer: submitted, right or wrong, full reach, solo."""
     t, ep = _built(tid)
     facts = _facts(ep)
     bad = []
     for e in t.expect:
-        submitted, correct, full = facts[e.agent]
+        submitted, correct, full, solo = facts[e.agent]
+        if e.self_contained != solo:
+            bad.append(f"agent {e.agent}: self_contained is {e.self_contained} but depends_on gives {solo}")
         if (e.outcome == "no_answer") == submitted:
             bad.append(f"agent {e.agent}: {e.outcome} but submitted={submitted}")
         elif submitted and (e.outcome in ("correct", "lucky")) != correct:
