@@ -257,3 +257,31 @@ def reach_sets(ep: Episode) -> dict[int, frozenset[int]]:
         elif e.kind == "submit":
             at.setdefault(e.agent, frozenset(k[e.agent]))
     return {a: at.get(a, frozenset(k[a])) for a in k}
+
+
+def show(tid: str) -> str:
+    """The rendered conversation of one transcript with expected and scored classes (for reviewers)."""
+    from silo.scoring import score_episode
+
+    t = load(HERE / f"{tid}.toml")
+    ep = build(t)
+    out = [f"{t.id}: {t.title} ({t.task}, N={t.n}, {t.protocol}, instance {ep.instance.id})"]
+    for e in ep.events:
+        if e.kind in ("send", "write"):
+            out.append(f"r{e.round} agent {e.agent} {e.kind} -> {e.to if e.kind == 'send' else e.path}:\n"
+                       + "\n".join("    " + line for line in (e.content or "").splitlines()))
+        elif e.kind in ("deliver", "read", "list", "submit"):
+            what = {"deliver": e.msg_id, "read": e.path, "list": e.versions, "submit": e.args.get("answer")}[e.kind]
+            out.append(f"r{e.round} agent {e.agent} {e.kind} {what}")
+    scores = {a.agent: a for a in score_episode(ep).agents}
+    for x in t.expect:
+        s = scores[x.agent]
+        out.append(f"agent {x.agent}: expected {x.outcome}, scored {s.outcome} (reach {s.reach}, evidence "
+                   f"{s.evidence}) - {x.why}")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":  # python tests/transcripts/builder.py ID [ID ...]
+    import sys
+
+    print("\n\n".join(show(tid) for tid in sys.argv[1:]))
