@@ -25,7 +25,17 @@ class SiloGroup(click.Group):
         try:
             return super().invoke(ctx)
         except USER_ERRORS as e:
-            click.echo(f"error: {e}", err=True)
+            if os.environ.get("SILO_DEBUG"):
+                raise
+            click.echo(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", err=True)
+            sys.exit(2)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as e:  # no traceback for any input; --debug (SILO_DEBUG=1) shows it
+            if os.environ.get("SILO_DEBUG"):
+                raise
+            first = str(e).splitlines()[0][:300] if str(e) else ""
+            click.echo(f"error: {type(e).__name__}: {first} (run with --debug for the traceback)", err=True)
             sys.exit(2)
 
 
@@ -33,9 +43,13 @@ class SiloGroup(click.Group):
 @click.version_option(package_name="silo-bench")
 @click.option("--plugin", "plugin_modules", multiple=True, metavar="MODULE",
               help="Import a module that registers tasks, protocols or teams (repeatable; or SILO_PLUGINS=mod1,mod2).")
-def main(plugin_modules):
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+def main(plugin_modules, debug=False):
     """silo: can teams of LLM agents compute with information split between them?"""
     from silo import plugins
+
+    if debug:
+        os.environ["SILO_DEBUG"] = "1"
 
     if plugin_modules:  # exported: subprocesses and Ray workers import the same modules
         os.environ[plugins.ENV] = ",".join(dict.fromkeys([*plugins.env_modules(), *plugin_modules]))

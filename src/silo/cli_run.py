@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from silo import validate
 from silo.local_model import DEFAULT_MODEL
 from silo.records import RunConfig
 from silo.results import parse_threshold
@@ -95,9 +96,12 @@ def run(ctx, suite, **opts):
 
     Re-running into the same directory resumes: completed episodes are skipped, errored ones retried.
     """
+    validate.run_options({**opts, "suite": suite})
     rc = _run_config(ctx, suite, opts)
     if opts["instances"]:
         rc = _with_instances(ctx, rc, opts)
+    rc = validate.run_config(rc)
+    validate.cost_ceiling(rc, opts["max_cost"])
     specs = shard_slice(episode_specs(rc), opts["shard"])
     threshold = None if opts["no_fail_on_error"] else parse_threshold(opts["fail_on_error"])
     if not opts["no_preflight"]:
@@ -134,6 +138,8 @@ def resume(run_dir, **opts):
     if rc is None:
         raise RunDirError(f"no run config in {run_dir}: not a run directory")
     shard = json.loads((rd.path / "config.json").read_text()).get("shard")
+    validate.run_options(opts)
+    validate.cost_ceiling(rc, opts["max_cost"])
     threshold = None if opts["no_fail_on_error"] else parse_threshold(opts["fail_on_error"])
     if not opts["no_preflight"]:
         _preflight(rc)
