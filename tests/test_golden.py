@@ -6,23 +6,34 @@ from pathlib import Path
 
 import pytest
 
-from silo.tasks import all_tasks
+from silo.tasks import all_tasks, get_task
 from silo.tasks.base import derive_seed, instance_hash
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from golden import GOLDEN, golden_entry  # noqa: E402
+from golden import GOLDEN, every_version, golden_entry  # noqa: E402
 
 GOLD = json.loads(GOLDEN.read_text())
 
 
-@pytest.mark.parametrize("task", all_tasks(), ids=lambda t: t.id)
+@pytest.mark.parametrize("task", every_version(), ids=lambda t: t.key)
 def test_generator_matches_golden_or_version_bumped(task):
-    assert task.id in GOLD, f"{task.id} has no golden hashes: run scripts/golden.py"
+    assert task.key in GOLD, f"{task.key} has no golden hashes: run scripts/golden.py"
     entry = golden_entry(task)
-    gold = GOLD[task.id]
+    gold = GOLD[task.key]
     assert gold["version"] == task.version, (
-        f"{task.id} version {task.version} != golden {gold['version']}: run scripts/golden.py to record it")
-    assert entry["hashes"] == gold["hashes"], f"{task.id}: generator changed without bumping its version"
+        f"{task.key} version {task.version} != golden {gold['version']}: run scripts/golden.py to record it")
+    assert entry["hashes"] == gold["hashes"], f"{task.key}: generator changed without bumping its version"
+
+
+def test_pinned_versions_are_the_reference_generators():
+    """v1 of every task is reachable as 'X@1' and generates what the committed v1 hashes say."""
+    for t in all_tasks():
+        old = get_task(f"{t.id}@1")
+        assert old.id == t.id and old.version == 1
+        assert old.make_instance(3).task_version == 1 and old.make_instance(3).id.startswith(f"{t.id}-v1-")
+    assert get_task("I-03@1") is not get_task("I-03") and get_task("I-03@2") is get_task("I-03")
+    with pytest.raises(KeyError, match="versions of I-03"):
+        get_task("I-03@9")
 
 
 @pytest.mark.parametrize("task", all_tasks(), ids=lambda t: t.id)

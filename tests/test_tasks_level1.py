@@ -188,9 +188,34 @@ def test_vote_winner_is_plurality(n, seed):
     votes = [v for s in shards for v in s]
     assert [len(s) for s in shards] == [25] * n
     assert set(votes) <= {"Alice", "Bob", "Carol", "Dave"}
+    tally = statistics.multimode(votes)
+    assert len(tally) == 1  # v2: the winner leads strictly
+    assert t.solve(shards, params) == [_plurality(votes)] * n == [tally[0]] * n
+
+
+@given(n=st.integers(1, 6), seed=st.integers(0, 10**6))
+@SEEDS
+def test_vote_v1_forces_every_second_vote(n, seed):
+    t = get_task("I-03@1")
+    shards, params = _shards(t, n, seed)
+    votes = [v for s in shards for v in s]
     assert len({votes[p] for p in range(0, len(votes), 2)}) == 1  # every 2nd vote forced to one winner
     assert t.solve(shards, params) == [_plurality(votes)] * n
     assert _plurality(votes) == votes[0]  # the forced majority wins
+
+
+def test_vote_local_leaders_disagree_with_the_winner():
+    """v2: a shard's own leader is the winner about 1/4 + 1/(N+1) of the time, not always (v1)."""
+    t = get_task("I-03")
+    for n, top in ((2, 0.66), (10, 0.42)):
+        same = total = 0
+        for seed in range(150):
+            inst = t.make_instance(n, seed)
+            for s in inst.shards:
+                same += _plurality(s.data) == inst.truth[0]
+                total += 1
+        assert 0.15 < same / total < top, (n, same / total)
+        assert same / total <= t.inherent_chance(n) + 0.08
 
 
 @given(votes=st.lists(st.sampled_from(["Alice", "Bob", "Carol", "Dave"]), min_size=1, max_size=40),
@@ -289,16 +314,23 @@ def test_any_match_brute_force_and_log_shape(n, seed):
     assert t.solve(shards, params) == [any(" ERROR: " in line for line in lines)] * n
 
 
-@pytest.mark.parametrize("n", [2, 10])
-def test_any_match_has_at_most_one_error_line_and_a_balanced_answer(n):
-    t = get_task("I-04")
+@pytest.mark.parametrize("key,n,p", [("I-04", 2, 2 / 3), ("I-04", 10, 10 / 19), ("I-04@2", 2, 0.5),
+                                     ("I-04@2", 10, 0.5)])
+def test_any_match_has_at_most_one_error_line_and_the_stated_rate(key, n, p):
+    t = get_task(key)
     answers = []
     for seed in range(400):
         inst = t.make_instance(n, seed)
         errors = sum(len(s.data) == 16 for s in inst.shards)
         assert errors in (0, 1) and inst.truth[0] == (errors == 1)
         answers.append(inst.truth[0])
-    assert 0.42 < sum(answers) / len(answers) < 0.58  # balanced at every N, unlike v1
+    assert abs(sum(answers) / len(answers) - p) < 0.08  # v3: p = N / (2N - 1); v2: 0.5 at every N
+
+
+def test_any_match_v1_is_one_coin_per_shard():
+    t = get_task("I-04@1")
+    errors = [sum(len(s.data) == 16 for s in t.make_instance(10, seed).shards) for seed in range(100)]
+    assert max(errors) > 1 and 4 < sum(errors) / len(errors) < 6
 
 
 def test_any_match_hand_computed_and_tolerant_checker():

@@ -248,6 +248,14 @@ def test_components_against_flood_fill(seed, n):
     assert inst.truth == [flood_components(10 * n, edges)] * n
 
 
+def test_components_v2_count_is_planted_and_spread():
+    t = get_task("III-23")
+    for n in (2, 10):
+        counts = [t.make_instance(n, seed).truth[0] for seed in range(80)]
+        assert all(1 <= c <= 8 * n for c in counts) and len(set(counts)) >= 10
+    assert max(get_task("III-23@1").make_instance(2, seed).truth[0] for seed in range(80)) < 8  # v1: a giant one
+
+
 def test_components_isolated_nodes_count():
     t = get_task("III-23")
     assert t.solve([[[0, 1]], [[2, 3]]], {"n_nodes": 6}) == [4, 4]  # {0,1} {2,3} {4} {5}

@@ -3,7 +3,8 @@
 Key: sha256 of the canonical JSON of (model, api base, messages, tools, response format, sampling
 settings, replicate index). The replicate index is in the key so that replicates of one cell are
 independent samples, not one sample read back N times. API keys are never part of a request
-record, so they can reach neither the key nor the stored value.
+record, so they can reach neither the key nor the stored value; a key a server echoes back is
+removed by the secret filter (silo.redact) before anything is written.
 
 Layout: <root>/<key[:2]>/<key>.json, each a JSON object {"key_fields": ..., "response": ...},
 written via a temporary file and rename (safe under concurrent writers: last one wins, and all
@@ -17,6 +18,8 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+
+from silo.redact import redact
 
 CACHE_VERSION = 1
 
@@ -57,7 +60,8 @@ class CallCache:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(response)}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps({"key_fields": fields, "response": response}, default=str))
+            tmp.write_text(redact(json.dumps({"key_fields": fields, "response": response}, default=str)),
+                           errors="replace")
             os.replace(tmp, path)
         except OSError:
             tmp.unlink(missing_ok=True)

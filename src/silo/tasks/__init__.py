@@ -1,4 +1,7 @@
-"""Task registry: `@register` on a TaskSpec subclass; look tasks up by id or slug."""
+"""Task registry: `@register` on a TaskSpec subclass; look tasks up by id or slug, optionally pinned to a version.
+
+A task id may be registered once per version: the highest version is the default, older ones stay
+reachable as 'I-03@1' (the reference readings of the paper are version 1 of every task)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ import re
 
 from silo.tasks.base import TaskSpec
 
-_REGISTRY: dict[str, TaskSpec] = {}
+_REGISTRY: dict[str, TaskSpec] = {}  # the default (highest) version of every task
+_OLDER: dict[tuple[str, int], TaskSpec] = {}  # pinned older versions, by (id, version)
 _LOADED = False
 
 
@@ -26,9 +30,15 @@ class UnknownTaskError(KeyError):
 def register(cls: type[TaskSpec]) -> type[TaskSpec]:
     """Class decorator adding a task to the registry."""
     check_task_class(cls)
-    if cls.id in _REGISTRY:
-        raise ValueError(f"task {cls.id} registered twice")
-    _REGISTRY[cls.id] = cls()
+    task, current = cls(), _REGISTRY.get(cls.id)
+    if (cls.id, cls.version) in _OLDER or (current is not None and current.version == cls.version):
+        raise ValueError(f"task {cls.id} version {cls.version} registered twice")
+    if current is None or cls.version > current.version:
+        if current is not None:
+            _OLDER[(cls.id, current.version)] = current
+        _REGISTRY[cls.id] = task
+    else:
+        _OLDER[(cls.id, cls.version)] = task
     return cls
 
 
@@ -83,12 +93,29 @@ def check_task_class(cls: type) -> None:
         raise TaskRegistrationError(f"{where}: slug {slug!r} is already task {clash.id}'s")
 
 
+def task_versions(task_id: str) -> list[int]:
+    """Every registered version of a task, ascending (the last is the default)."""
+    t = get_task(task_id)
+    return sorted([v for i, v in _OLDER if i == t.id] + [t.version])
+
+
 def get_task(key: str) -> TaskSpec:
-    """Look a task up by id ('I-01'), slug ('global-max') or lowercase id."""
+    """Look a task up by id ('I-01'), slug ('global-max') or lowercase id; 'I-03@1' pins version 1."""
     _load()
-    k = key.strip()
+    name, sep, version = key.strip().partition("@")
+    k = name.strip()
     for t in _REGISTRY.values():
         if k.upper() == t.id or k.lower() == t.slug:
-            return t
-    known = ", ".join(t.id for t in all_tasks())
-    raise UnknownTaskError(f"unknown task {key!r}; known tasks: {known}")
+            break
+    else:
+        known = ", ".join(t.id for t in all_tasks())
+        raise UnknownTaskError(f"unknown task {key!r}; known tasks: {known}")
+    if not sep:
+        return t
+    v = version.strip().lstrip("vV")
+    if v.isdigit() and int(v) == t.version:
+        return t
+    if v.isdigit() and (t.id, int(v)) in _OLDER:
+        return _OLDER[(t.id, int(v))]
+    known = ", ".join(f"{t.id}@{n}" for n in task_versions(t.id))
+    raise UnknownTaskError(f"unknown task version {key!r}; versions of {t.id}: {known}")

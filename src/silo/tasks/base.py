@@ -70,6 +70,19 @@ class TaskSpec:
     optimal_topology: ClassVar[str] = "star"
     hint: ClassVar[str] = ""  # the reference generator's algorithm + topology text (hints ablation only)
 
+    @property
+    def key(self) -> str:
+        """How to ask for exactly this version: 'I-03' for the default, 'I-03@1' for a pinned older one."""
+        from silo.tasks import get_task
+
+        return self.id if get_task(self.id).version == self.version else f"{self.id}@{self.version}"
+
+    def inherent_chance(self, n_agents: int) -> float:
+        """Chance that a trivial strategy is right which the task cannot avoid (see its docstring; default 0).
+
+        The guessability budget (silo.guess) is max(10%, this) at every N of the grid."""
+        return 0.0
+
     # ---- generation -------------------------------------------------------------
     def generate(self, n_agents: int, rng: random.Random) -> tuple[list[Any], dict]:
         """Per-agent shard data and public params."""

@@ -190,3 +190,24 @@ class ShuffleTask(TaskSpec):
 
     def optimal_messages(self, n_agents):
         return shuffle_messages(n_agents)
+
+
+def window_draws(rng, lo: int, hi: int, k: int) -> list[int]:
+    """`k` ints drawn uniformly from a random window of [lo, hi]: width uniform from a tenth of the range to
+    all of it, start uniform. Per-shard windows make every shard's values (and their counts, distinct
+    values, medians) tell little about the other shards'."""
+    span = hi - lo + 1
+    width = rng.randint(max(1, span // 10), span)
+    start = rng.randint(lo, hi - width + 1)
+    return [rng.randint(start, start + width - 1) for _ in range(k)]
+
+
+def subset_draws(rng, top: int, k: int, smallest: int = 5) -> list[int]:
+    """`k` ints drawn uniformly (with replacement) from a random subset of range(top) whose size is in
+    smallest..k (smallest + (k - smallest + 1) * u^2, u uniform: small subsets likelier): every shard
+    repeats its values a different number of times, so neither its own
+    distinct count nor the union's size is predictable from one shard (a shard still holds several
+    distinct values, which its evidence needs)."""
+    low, high = min(smallest, k, top), min(k, top)
+    pool = rng.sample(range(top), low + int((high - low + 1) * rng.random() ** 2))  # small subsets likelier
+    return [rng.choice(pool) for _ in range(k)]

@@ -71,8 +71,11 @@ class WordFrequency(CountsReduce):
     """Global number of occurrences of "apple" among every agent's words.
 
     Decisions: the global word list has 30 words per agent; global positions 0, 10, 20, ...
-    (0-based, i.e. every 10th word starting with the first) are "apple", every other word is
-    drawn uniformly from the 7 fruit names (apple included).
+    (0-based, i.e. every 10th word starting with the first) are "apple". v2 (a deviation from the
+    reference): every other word is "apple" with a probability drawn per shard, uniform in [0, 0.8],
+    else one of the 6 other fruits uniformly. In v1 (I-02@1, the reference) every other word was
+    uniform over the 7 fruits, so the total was concentrated enough for the most common total to be
+    right 18% of the time at N = 2 (docs/guessability.md); per-shard rates spread it at every N.
     Star partial: the shard's count of every fruit (the word-count reduce), in a fixed order;
     the bare apple count is usually a number below 10, which proves nothing on its own.
     Raw evidence: the shard's multiset of words.
@@ -82,7 +85,7 @@ class WordFrequency(CountsReduce):
     slug = "word-frequency"
     name = "word frequency"
     level = 1
-    version = 1
+    version = 2
     answer_format = "a single integer"
     oracle = "star"
     optimal_topology = "star"
@@ -93,7 +96,12 @@ class WordFrequency(CountsReduce):
     every = 10
 
     def generate(self, n_agents, rng):
-        words = ["apple" if p % self.every == 0 else rng.choice(FRUITS) for p in range(self.items * n_agents)]
+        others = [f for f in FRUITS if f != "apple"]
+        words = []
+        for a in range(n_agents):
+            rate = rng.uniform(0, 0.8)
+            words += ["apple" if p % self.every == 0 or rng.random() < rate else rng.choice(others)
+                      for p in range(a * self.items, (a + 1) * self.items)]
         return split_even(words, n_agents), {"word": "apple", "vocabulary": list(FRUITS)}
 
     def counts(self, data, params):
@@ -119,3 +127,14 @@ class WordFrequency(CountsReduce):
         # or a bare count of at least 10
         n = totals[self.labels.index(params["word"])]
         return AnyOf((Labelled(((params["word"], n),), strong=True), Value(n)))
+
+
+@register
+class WordFrequencyV1(WordFrequency):
+    """I-02 v1, the reference's generator: every 10th word is "apple", the others uniform over the 7 fruits."""
+
+    version = 1
+
+    def generate(self, n_agents, rng):
+        words = ["apple" if p % self.every == 0 else rng.choice(FRUITS) for p in range(self.items * n_agents)]
+        return split_even(words, n_agents), {"word": "apple", "vocabulary": list(FRUITS)}

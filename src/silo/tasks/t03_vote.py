@@ -16,10 +16,21 @@ CANDIDATES = ("Alice", "Bob", "Carol", "Dave")
 class Vote(CountsReduce):
     """The candidate with the most votes over every agent's ballots.
 
-    Decisions: the global ballot list has 25 votes per agent; one winner is drawn uniformly
-    per instance and global positions 0, 2, 4, ... (every 2nd vote, 0-based) go to it, the
-    other votes are uniform over the 4 candidates. A tie for the most votes (only possible
-    in principle) goes to the alphabetically first tied name. Names compare case-insensitively.
+    Decisions: 25 votes per agent. v2 (a deviation from the reference): one winner is drawn
+    uniformly per instance; every shard holds its 4 candidates at counts of about 9, 7, 5 and 4
+    (the first three each drawn in +-1, the last the rest, sorted; ballots shuffled), the winner
+    taking the first count with probability 1/4, the second or third with 3/8 each, never the
+    last, the other candidates in random order; instances where the winner does not
+    have strictly the most votes overall are drawn again. In v1 (I-03@1, the reference: every
+    2nd vote goes to the winner) every shard's own majority was the global winner (the premature
+    answer was right 100% of the time at every N, docs/guessability.md).
+    Inherent chance 1/4 + 1/(N + 1): naming any fixed candidate is right 1 time in 4, and a
+    plurality over N shards is partly visible in each (the winner must lead the sum, so at N = 2
+    it leads one of the two halves in most instances); the own-shard majority is right 58% at
+    N = 2, 42% at 5, 34% at 10, 29% at 20 and about 1/4 from N = 50. The task is kept because no
+    agent can tell from its shard whether its local leader is the winner: the answer needs the sum.
+    A tie for the most votes cannot happen (v1: it goes to the alphabetically first tied name).
+    Names compare case-insensitively.
     Star partial: the shard's tally of all 4 candidates in fixed order (ordered run of 4 counts).
     Raw evidence: the shard's multiset of 25 names.
     """
@@ -28,7 +39,7 @@ class Vote(CountsReduce):
     slug = "vote"
     name = "distributed vote"
     level = 1
-    version = 1
+    version = 2
     answer_format = 'the winning candidate\'s name as a string, e.g. "Alice"'
     oracle = "star"
     optimal_topology = "star"
@@ -37,10 +48,29 @@ class Vote(CountsReduce):
     labels = CANDIDATES
     items = 25
 
+    rank_counts = (9, 7, 5)  # about the votes of a shard's first, second and third candidate (each +-1)
+
     def generate(self, n_agents, rng):
-        winner = rng.choice(CANDIDATES)
-        votes = [winner if p % 2 == 0 else rng.choice(CANDIDATES) for p in range(self.items * n_agents)]
-        return split_even(votes, n_agents), {"candidates": list(CANDIDATES)}
+        while True:
+            winner = rng.choice(CANDIDATES)
+            shards, totals = [], Counter()
+            for _ in range(n_agents):
+                u = rng.random()
+                rank = 0 if u < 0.25 else 1 if u < 0.625 else 2
+                others = rng.sample([c for c in CANDIDATES if c != winner], 3)
+                order = [*others[:rank], winner, *others[rank:]]
+                counts = [rng.randint(k - 1, k + 1) for k in self.rank_counts[:3]]
+                counts = sorted([*counts, self.items - sum(counts)], reverse=True)
+                votes = [c for c, k in zip(order, counts, strict=True) for _ in range(k)]
+                rng.shuffle(votes)
+                shards.append(votes)
+                totals.update(votes)
+            best = max(totals.values())
+            if totals[winner] == best and list(totals.values()).count(best) == 1:
+                return shards, {"candidates": list(CANDIDATES)}
+
+    def inherent_chance(self, n_agents):
+        return 0.25 + 1 / (n_agents + 1)
 
     def counts(self, data, params):
         c = Counter(data)
@@ -61,3 +91,18 @@ class Vote(CountsReduce):
 
     def raw_fingerprint(self, inst, j, i):
         return Words(tuple(inst.shards[j].data))
+
+
+@register
+class VoteV1(Vote):
+    """I-03 v1, the reference's generator: every 2nd global vote goes to a random winner, the rest uniform."""
+
+    version = 1
+
+    def generate(self, n_agents, rng):
+        winner = rng.choice(CANDIDATES)
+        votes = [winner if p % 2 == 0 else rng.choice(CANDIDATES) for p in range(self.items * n_agents)]
+        return split_even(votes, n_agents), {"candidates": list(CANDIDATES)}
+
+    def inherent_chance(self, n_agents):
+        return 0.25

@@ -32,12 +32,18 @@ def is_error(line: str) -> bool:
 class AnyMatch(StarReduce):
     """Whether any line of the global log is an ERROR line.
 
-    Decisions: every shard has 15 ordinary lines; with probability 0.5 ONE ERROR line is inserted
+    Decisions: every shard has 15 ordinary lines; with probability p(N) ONE ERROR line is inserted
     into the whole log (a random agent's shard, at a random position, making it 16 lines). The
-    per-shard reading of the reference (an independent coin per shard) would make the answer true
-    with probability 1 - 2^-N, i.e. a constant "true" would be right ~always at N >= 5 (v1 did
-    that; v2 keeps the answer balanced at every N). Every line starts with a global, strictly
-    increasing timestamp "[t]".
+    per-shard reading of the reference (v1, I-04@1: an independent coin per shard) makes the answer
+    true with probability 1 - 2^-N, i.e. a constant "true" is right ~always at N >= 5. v2 (I-04@2)
+    used p = 0.5, but then an agent answering from its own shard is right 1/2 + 1/(2N) of the time
+    (75% at N = 2). v3: p(N) = N / (2N - 1) for N >= 2 (0.5 at N = 1), which makes the constant
+    "true" and the own-shard answer equally good, both right N / (2N - 1) of the time, the least a
+    boolean allows when the evidence is one line in one shard.
+    Inherent chance N / (2N - 1) (67% at N = 2, 53% at 10, 50.3% at 100): a yes/no answer is right
+    half the time by a coin, and the agent holding the ERROR line knows the answer alone. The task
+    is kept because the other agents cannot tell "no ERROR line" from "an ERROR line elsewhere"
+    without hearing from everyone. Every line starts with a global, strictly increasing timestamp "[t]".
     Star partial: {"first": t, "last": t, "errors": count} - what the agent scanned and found.
     Evidence guards: the boolean is weak, so a shard's statistic is recognised by the two
     timestamps that bound it (10-digit numbers unique in the log), or (for one shard) by the
@@ -49,14 +55,13 @@ class AnyMatch(StarReduce):
     slug = "any-match"
     name = "any match"
     level = 1
-    version = 2
+    version = 3
     answer_format = "true or false (a JSON boolean)"
     oracle = "star"
     optimal_topology = "star"
     hint = ('Reduce: each agent checks its lines for one starting with "ERROR:" and sends true/false to one '
             "agent, which ORs the flags and shares the result with everyone (star topology).")
     items = 15
-    p_error = 0.5
 
     def generate(self, n_agents, rng):
         messages = []
@@ -64,7 +69,7 @@ class AnyMatch(StarReduce):
             shard = [rng.choice(NORMAL).format(a=rng.randint(1000, 9999), b=rng.randint(10, 999))
                      for _ in range(self.items)]
             messages.append(shard)
-        if rng.random() < self.p_error:
+        if rng.random() < self.error_chance(n_agents):
             shard = messages[rng.randrange(n_agents)]
             shard.insert(rng.randint(0, len(shard)), rng.choice(ERRORS).format(a=rng.randint(10, 99)))
         t = rng.randint(1_700_000_000, 1_799_000_000)
@@ -76,6 +81,14 @@ class AnyMatch(StarReduce):
                 lines.append(f"[{t}] {m}")
             shards.append(lines)
         return shards, {"pattern": "ERROR"}
+
+    def error_chance(self, n_agents: int) -> float:
+        """Probability that the log holds its one ERROR line."""
+        return n_agents / (2 * n_agents - 1) if n_agents > 1 else 0.5
+
+    def inherent_chance(self, n_agents):
+        p = self.error_chance(n_agents)
+        return max(p, 1 - p + p / n_agents)  # constant "true"; the own shard (wrong only if the line is elsewhere)
 
     def describe(self, n_agents, params):
         return (f"{n_agents} agents each hold some lines of one log file. Each line is a timestamp in "
@@ -108,6 +121,44 @@ class AnyMatch(StarReduce):
         if agents >= self.depends_on(inst, i):
             alts.append(answer_fingerprint(inst.truth[i]))
         return AnyOf(tuple(alts))
+
+
+@register
+class AnyMatchV2(AnyMatch):
+    """I-04 v2: the one ERROR line is in the log with probability 0.5 at every N."""
+
+    version = 2
+
+    def error_chance(self, n_agents):
+        return 0.5
+
+
+@register
+class AnyMatchV1(AnyMatch):
+    """I-04 v1, the reference's generator: every shard gets its own ERROR line with probability 0.5."""
+
+    version = 1
+
+    def generate(self, n_agents, rng):
+        messages = []
+        for _ in range(n_agents):
+            shard = [rng.choice(NORMAL).format(a=rng.randint(1000, 9999), b=rng.randint(10, 999))
+                     for _ in range(self.items)]
+            if rng.random() < 0.5:
+                shard.insert(rng.randint(0, len(shard)), rng.choice(ERRORS).format(a=rng.randint(10, 99)))
+            messages.append(shard)
+        t = rng.randint(1_700_000_000, 1_799_000_000)
+        shards = []
+        for shard in messages:
+            lines = []
+            for m in shard:
+                t += rng.randint(1, 60)
+                lines.append(f"[{t}] {m}")
+            shards.append(lines)
+        return shards, {"pattern": "ERROR"}
+
+    def inherent_chance(self, n_agents):
+        return 0.5
 
 
 def _stamp(line: str) -> int:

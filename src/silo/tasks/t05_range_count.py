@@ -16,13 +16,18 @@ class RangeCount(CountsReduce):
     but a lone number near 12 proves nothing in free text; the 3-bucket histogram is a
     reduce of the same size class that evidence can recognise.
     Raw evidence: the multiset of the shard's 30 integers.
+    v2 (a deviation from the reference): each agent draws its share of values inside [lo, hi]
+    uniformly in [0.1, 0.9]; each value is then inside (uniform on [lo, hi]) with that probability,
+    else uniform below lo or above hi (either side with probability 1/2). With every value uniform on [0, 1000]
+    (v1, I-05@1, the reference) the count was concentrated enough for the expected count to be right
+    15% of the time at N = 2 (docs/guessability.md); per-shard windows spread it at every N.
     """
 
     id = "I-05"
     slug = "range-count"
     name = "range count"
     level = 1
-    version = 1
+    version = 2
     answer_format = "a single integer"
     oracle = "star"
     optimal_topology = "star"
@@ -33,7 +38,12 @@ class RangeCount(CountsReduce):
     lo, hi = 100, 500
 
     def generate(self, n_agents, rng):
-        shards = [[rng.randint(0, 1000) for _ in range(self.items)] for _ in range(n_agents)]
+        shards = []
+        for _ in range(n_agents):
+            inside = rng.uniform(0.1, 0.9)  # this shard's share of values inside [lo, hi]
+            shards.append([rng.randint(self.lo, self.hi) if rng.random() < inside else
+                           rng.choice((rng.randint(0, self.lo - 1), rng.randint(self.hi + 1, 1000)))
+                           for _ in range(self.items)])
         return shards, {"lo": self.lo, "hi": self.hi}
 
     def counts(self, data, params):
@@ -55,3 +65,14 @@ class RangeCount(CountsReduce):
 
     def render_shard(self, data, agent, params):
         return ", ".join(map(str, data))
+
+
+@register
+class RangeCountV1(RangeCount):
+    """I-05 v1, the reference's generator: 30 ints uniform in [0, 1000] per agent."""
+
+    version = 1
+
+    def generate(self, n_agents, rng):
+        shards = [[rng.randint(0, 1000) for _ in range(self.items)] for _ in range(n_agents)]
+        return shards, {"lo": self.lo, "hi": self.hi}

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from silo.evidence import AnyOf, Items, answer_fingerprint
 from silo.tasks import register
-from silo.tasks.common import StarReduce
+from silo.tasks.common import StarReduce, subset_draws
 
 
 @register
 class SetUnionSize(StarReduce):
     """Number of distinct integers over every agent's list.
 
-    Decisions: each agent draws 30 integers uniformly (with replacement) from 0 .. 15N-1.
+    Decisions: each agent draws 30 integers (with replacement) from 0 .. 15N-1. v2 (a deviation from
+    the reference): uniformly from its own random subset of that range, of random size in 5..30
+    (tasks.common.subset_draws).
+    With every value uniform on the whole range (v1, I-08@1, the reference) the union size was so
+    concentrated that the most common size was right 28% of the time at N = 2 and the expected size
+    13% at N = 10 and 20 (docs/guessability.md); per-shard windows spread it at every N.
     Star partial: the shard's set of distinct values, sorted (the union is the reduce; a
     count of distinct values cannot be combined). Evidence: a set of shards is recognised
     by its whole union appearing in the content (about 20-30 values, in any order), or,
@@ -22,7 +27,7 @@ class SetUnionSize(StarReduce):
     slug = "set-union-size"
     name = "set union size"
     level = 1
-    version = 1
+    version = 2
     answer_format = "a single integer"
     oracle = "star"
     optimal_topology = "star"
@@ -33,7 +38,7 @@ class SetUnionSize(StarReduce):
 
     def generate(self, n_agents, rng):
         hi = self.spread * n_agents
-        return [[rng.randrange(hi) for _ in range(self.items)] for _ in range(n_agents)], {"values_below": hi}
+        return [subset_draws(rng, hi, self.items) for _ in range(n_agents)], {"values_below": hi}
 
     def describe(self, n_agents, params):
         return (f"{n_agents} agents each hold a list of integers (from 0 to {params['values_below'] - 1}; "
@@ -56,3 +61,14 @@ class SetUnionSize(StarReduce):
         if agents >= self.depends_on(inst, i):
             return AnyOf((union, answer_fingerprint(inst.truth[i])))
         return union
+
+
+@register
+class SetUnionSizeV1(SetUnionSize):
+    """I-08 v1, the reference's generator: 30 ints uniform in range(15N) per agent."""
+
+    version = 1
+
+    def generate(self, n_agents, rng):
+        hi = self.spread * n_agents
+        return [[rng.randrange(hi) for _ in range(self.items)] for _ in range(n_agents)], {"values_below": hi}

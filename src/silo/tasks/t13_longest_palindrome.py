@@ -56,10 +56,13 @@ def longest_palindrome(s: str) -> int:
 class LongestPalindrome(ChainTask):
     """Longest palindromic substring (contiguous) of the concatenated global string.
 
-    Decision (v2, a deliberate deviation): the reference plants "racecar", which makes the answer
-    7 on virtually every instance (the constant answer 7 was right 100% of the time in v1; see
-    docs/guessability.md). v2 plants one random palindrome of random length 5..15 (odd or even)
-    at a uniform random global offset, so it may straddle shards; random letters around it may
+    Decision (a deliberate deviation): the reference (v1, II-13@1) plants "racecar", which makes the
+    answer 7 on virtually every instance (the constant 7 was right 100% of the time; see
+    docs/guessability.md). v2 (II-13@2) planted a random palindrome of length 5..15, but random
+    letters make palindromes of 5-7 by themselves at large N (the most common answer was right
+    12-14% at N = 50, 100) and a short plant often sits inside one shard (own shard right 28% at
+    N = 2). v3 plants one random palindrome of length uniform in 10..min(40, L) (odd or even) at a
+    uniform random global offset, so it often straddles shards; random letters around it may
     extend it (the truth is whatever is longest). The answer is a small integer (weak), so it
     counts as evidence only when sent by an agent that had reached every shard. Raw evidence:
     the shard's letters (Letters)."""
@@ -68,18 +71,19 @@ class LongestPalindrome(ChainTask):
     slug = "longest-palindrome"
     name = "longest palindrome"
     level = 2
-    version = 2
+    version = 3
     answer_format = "a single integer"
     oracle = "star"
     hint = ("Boundary exchange: each agent finds palindromes inside its own segment and exchanges boundary "
             "characters with its neighbours to catch palindromes crossing segment borders; the maximum is then "
             "passed along the chain of agents (chain topology).")
     items = 15
+    plant_min, plant_max = 10, 40
     span_head, span_tail = "Characters at global positions", ""
 
     def generate(self, n_agents, rng):
         chars = [rng.choice(string.ascii_lowercase) for _ in range(self.items * n_agents)]
-        plant = random_palindrome(rng, rng.randint(5, min(15, len(chars))))
+        plant = random_palindrome(rng, rng.randint(min(self.plant_min, len(chars)), min(self.plant_max, len(chars))))
         at = rng.randint(0, len(chars) - len(plant))
         chars[at:at + len(plant)] = plant
         return ["".join(s) for s in split_even(chars, n_agents)], {"items_per_agent": self.items,
@@ -97,3 +101,25 @@ class LongestPalindrome(ChainTask):
 
     def raw_fingerprint(self, inst, j, i):
         return Letters(inst.shards[j].data)
+
+
+@register
+class LongestPalindromeV2(LongestPalindrome):
+    """II-13 v2: one random palindrome of length 5..15 planted."""
+
+    version = 2
+    plant_min, plant_max = 5, 15
+
+
+@register
+class LongestPalindromeV1(LongestPalindrome):
+    """II-13 v1, the reference's generator: "racecar" planted once at a uniform random global offset."""
+
+    version = 1
+
+    def generate(self, n_agents, rng):
+        chars = [rng.choice(string.ascii_lowercase) for _ in range(self.items * n_agents)]
+        at = rng.randint(0, len(chars) - len("racecar"))
+        chars[at:at + len("racecar")] = "racecar"
+        return ["".join(s) for s in split_even(chars, n_agents)], {"items_per_agent": self.items,
+                                                                    "length": len(chars)}

@@ -27,13 +27,19 @@ class Life1D(TaskSpec):
     when slices hold >= steps cells). The raw evidence agent i needs from j is only the cells
     of j inside that cone, recognised as a Bits pattern (>= 3 bits, else weak): a halo of 5
     boundary cells, or a whole shard containing them. Guard: a pattern is only credited for
-    agents upstream of the content it appears in."""
+    agents upstream of the content it appears in.
+
+    v2 (a deviation from the reference): cells are uniform 0/1 as in the reference (v1, II-14@1),
+    but while some agent's segment computed alone (padded with zeros, as if it had no neighbours)
+    would be right, the 5 cells of its neighbour next to it are drawn again (up to 30 passes). In
+    v1 rule 22 often erases what crosses a border within 5 steps, so that own-segment answer was
+    right 22% of the time at N = 2 and 11% at N = 5 (docs/guessability.md)."""
 
     id = "II-14"
     slug = "life-1d"
     name = "1D life"
     level = 2
-    version = 1
+    version = 2
     answer_kind = "segmented"
     answer_format = "a JSON list of 0/1 integers: the final values of your own cells, in order, e.g. [0, 1, 1, 0]"
     oracle = "halo"
@@ -49,6 +55,16 @@ class Life1D(TaskSpec):
 
     def generate(self, n_agents, rng):
         row = [rng.randint(0, 1) for _ in range(self.cells * n_agents)]
+        c, steps = self.cells, self.steps
+        for _ in range(30 if n_agents > 1 else 0):
+            final = life_steps(row, steps)
+            alone = [a for a in range(n_agents)
+                     if life_steps(row[a * c:(a + 1) * c], steps) == final[a * c:(a + 1) * c]]
+            if not alone:
+                break
+            for a in alone:  # redraw the neighbour's cells next to this agent
+                start = (a + 1) * c if a + 1 < n_agents else a * c - steps
+                row[start:start + steps] = [rng.randint(0, 1) for _ in range(steps)]
         return split_even(row, n_agents), {"steps": self.steps, "n_cells": len(row), "n_agents": n_agents}
 
     def solve(self, shards, params):
@@ -105,3 +121,14 @@ class Life1D(TaskSpec):
     def _cone(b, j, i, steps):
         """[start, end) global positions of j's cells inside agent i's light cone."""
         return max(b[j][0], b[i][0] - steps), min(b[j][1], b[i][1] + steps)
+
+
+@register
+class Life1DV1(Life1D):
+    """II-14 v1, the reference's generator: every cell uniform 0/1."""
+
+    version = 1
+
+    def generate(self, n_agents, rng):
+        row = [rng.randint(0, 1) for _ in range(self.cells * n_agents)]
+        return split_even(row, n_agents), {"steps": self.steps, "n_cells": len(row), "n_agents": n_agents}

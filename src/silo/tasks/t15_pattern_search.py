@@ -40,8 +40,18 @@ class PatternSearch(ChainTask):
     """A state machine scans the global string: waiting for A, then B, then C; a C completes a match
     and resets it to waiting for A. Characters other than the awaited one are ignored.
 
-    Decision: "2 planted A..B..C" is per agent: A, B, C, A, B, C are written at six random
-    increasing positions of every shard. The star partial is a real sufficient statistic: for
+    Decision (v2, a deviation from the reference): K complete patterns, K uniform in 0..L/3 (L the
+    global length), are planted as A, B, C, A, B, C, ... at 3K distinct global positions drawn with
+    weights that differ per piece (uniform in [0.05, 1] per agent), so a piece holds an uneven
+    share and patterns cross piece boundaries; the other characters are D, X, Y, Z, or (15% of
+    them) a stray A, B or C that may shift the count. In v1 (II-15@1, the reference's "2 planted
+    A..B..C" read per agent: A, B, C, A, B, C at six random positions of every shard) the count was
+    about 2N, so the most common count was right 89% of the time at N = 2 and the own count
+    times N 44% at N = 10 (docs/guessability.md).
+    Inherent chance 1/7 at N = 2 (0 beyond): the own count doubled is right when the other piece
+    counts as many, and a piece of 20 characters completes at most 6 matches. The task is kept
+    because the count still needs the state carried across every border. The star partial is a
+    real sufficient statistic: for
     each start state, the end state and matches inside the shard (a transfer function that
     composes left to right). Its fingerprint is that summary as an ordered run of six numbers
     in the layout [[end, count] for start 0, 1, 2]: small numbers, so only an exact ordered run
@@ -51,25 +61,32 @@ class PatternSearch(ChainTask):
     slug = "pattern-search"
     name = "pattern search"
     level = 2
-    version = 1
+    version = 2
     answer_format = "a single integer"
     oracle = "star"
     hint = ("Pipelined state machine: agent 0 runs the A->B->C machine over its segment and passes its final state "
             "and count to agent 1, which continues from that state, and so on; the last agent has the total "
             "(chain topology).")
     items = 20
-    planted = 2
+    planted = 2  # v1: patterns per shard
+    stray = 0.15  # v2: share of background characters that are A, B or C
     span_head, span_tail = "Characters at global positions", ""
 
     def generate(self, n_agents, rng):
-        shards = []
-        for _ in range(n_agents):
-            chars = [rng.choice(ALPHABET) for _ in range(self.items)]
-            for pos, ch in zip(sorted(rng.sample(range(self.items), 3 * self.planted)), "ABC" * self.planted,
-                               strict=True):
-                chars[pos] = ch
-            shards.append("".join(chars))
-        return shards, {"items_per_agent": self.items}
+        length = self.items * n_agents
+        chars = [rng.choice("ABC") if rng.random() < self.stray else rng.choice("DXYZ") for _ in range(length)]
+        weight = [rng.expovariate(1) + 1e-9 for _ in range(n_agents)]  # each piece's share of the plant
+        keys = sorted(range(length), key=lambda p: rng.random() ** (1 / weight[p // self.items]))
+        planted = rng.randint(2, length // 3)
+        for k, pos in enumerate(sorted(keys[-3 * planted:] if planted else [])):
+            chars[pos] = "ABC"[k % 3]
+        text = "".join(chars)
+        return [text[a * self.items:(a + 1) * self.items] for a in range(n_agents)], {"items_per_agent": self.items}
+
+    def inherent_chance(self, n_agents):
+        # at N = 2 the own count doubled is right when the other piece (with what crosses the border)
+        # counts as many; a 20-character piece completes at most 6 matches, so that happens ~1 time in 7
+        return 1 / 7 if n_agents == 2 else 0.0
 
     def solve(self, shards, params):
         return [run_machine("".join(shards))[1]] * len(shards)
@@ -100,3 +117,20 @@ class PatternSearch(ChainTask):
 
     def combine(self, partials, params):
         return [compose(partials)] * len(partials)
+
+
+@register
+class PatternSearchV1(PatternSearch):
+    """II-15 v1, the reference's generator: A, B, C, A, B, C planted at six random positions of every shard."""
+
+    version = 1
+
+    def generate(self, n_agents, rng):
+        shards = []
+        for _ in range(n_agents):
+            chars = [rng.choice(ALPHABET) for _ in range(self.items)]
+            for pos, ch in zip(sorted(rng.sample(range(self.items), 3 * self.planted)), "ABC" * self.planted,
+                               strict=True):
+                chars[pos] = ch
+            shards.append("".join(chars))
+        return shards, {"items_per_agent": self.items}

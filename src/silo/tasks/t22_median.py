@@ -6,7 +6,7 @@ import json
 
 from silo.tasks import register
 from silo.tasks.base import as_number
-from silo.tasks.common import ShuffleTask, check_value
+from silo.tasks.common import ShuffleTask, check_value, window_draws
 
 
 @register
@@ -16,13 +16,16 @@ class Median(ShuffleTask):
     Decision (as the reference): for an even total this is the upper of the two middle values,
     never their average. No small sufficient statistic exists, so the oracle gathers raw shards;
     evidence is a shard's raw multiset of 25 numbers, or the median itself once all shards are upstream.
+    v2 (a deviation from the reference): each agent draws its 25 integers uniformly from its own random
+    window of [1, 1000] (tasks.common.window_draws). With every value uniform on [1, 1000] (v1, III-22@1)
+    the own shard's median was the global one 14% of the time at N = 2 (docs/guessability.md).
     """
 
     id = "III-22"
     slug = "median"
     name = "median"
     level = 3
-    version = 1
+    version = 2
     answer_format = "a single integer"
     oracle = "star"
     hint = ("Distributed selection: agents exchange their values (or sorted samples and counts around "
@@ -30,7 +33,7 @@ class Median(ShuffleTask):
     items = 25
 
     def generate(self, n_agents, rng):
-        return [[rng.randint(1, 1000) for _ in range(self.items)] for _ in range(n_agents)], {}
+        return [window_draws(rng, 1, 1000, self.items) for _ in range(n_agents)], {}
 
     def solve(self, shards, params):
         values = sorted(v for s in shards for v in s)
@@ -48,3 +51,13 @@ class Median(ShuffleTask):
 
     def check(self, answer, truth):
         return check_value(as_number(answer), truth)
+
+
+@register
+class MedianV1(Median):
+    """III-22 v1, the reference's generator: 25 ints uniform in [1, 1000] per agent."""
+
+    version = 1
+
+    def generate(self, n_agents, rng):
+        return [[rng.randint(1, 1000) for _ in range(self.items)] for _ in range(n_agents)], {}

@@ -33,8 +33,16 @@ def spanning_forest(edges: list[list[int]], n_nodes: int) -> tuple[list[list[int
 class GraphComponents(ShuffleTask):
     """Number of connected components of an undirected graph on nodes 0..10N-1 (isolated nodes count).
 
-    Generation: 20N edges (u, v), u != v, drawn uniformly (duplicates possible, harmless),
-    shuffled, 20 per agent. Oracle partial: the agent's spanning forest (a sufficient statistic
+    Generation (v2, a deviation from the reference): a number of components C is drawn uniformly in
+    1..8N; the 10N nodes are split into C random non-empty groups (shuffled nodes, the first C seed
+    the groups, every other node joins a uniformly random group); every group gets a random
+    spanning tree (each edge once, so an agent rarely holds all of a small group's edges), and
+    the remaining edges of the 20N join two random nodes of the largest group (duplicates
+    possible, harmless); all edges are shuffled, 20 per agent. In v1 (III-23@1, the reference:
+    20N uniform random edges) the graph
+    was nearly always one giant component plus a few isolated nodes, and the most common count
+    was right 76% of the time at N = 2 (docs/guessability.md). Oracle partial: the agent's
+    spanning forest (a sufficient statistic
     for connectivity). Evidence of a set S of shards (below the whole): every node touched by an
     edge of S appears in the content (true of raw edges, any spanning forest, or component lists;
     at least 3 nodes, and only credited to agents upstream of the content). Of all shards: the count.
@@ -44,7 +52,7 @@ class GraphComponents(ShuffleTask):
     slug = "graph-components"
     name = "graph components"
     level = 3
-    version = 1
+    version = 2
     answer_format = "a single integer"
     oracle = "star"
     hint = ("Union-find: every agent reduces its edges to a spanning forest, the forests are merged by "
@@ -54,11 +62,15 @@ class GraphComponents(ShuffleTask):
 
     def generate(self, n_agents, rng):
         n_nodes = self.nodes_per_agent * n_agents
-        edges = []
-        while len(edges) < self.edges_per_agent * n_agents:
-            u, v = rng.randrange(n_nodes), rng.randrange(n_nodes)
-            if u != v:
-                edges.append([u, v])
+        nodes = rng.sample(range(n_nodes), n_nodes)
+        count = rng.randint(1, 8 * n_agents)
+        groups = [[x] for x in nodes[:count]]
+        for x in nodes[count:]:
+            rng.choice(groups).append(x)
+        edges = [[g[k], rng.choice(g[:k])] for g in groups for k in range(1, len(g))]  # spanning trees
+        big = max(groups, key=len)  # the other edges all join nodes of the largest group
+        while len(big) > 1 and len(edges) < self.edges_per_agent * n_agents:
+            edges.append(rng.sample(big, 2))
         rng.shuffle(edges)
         k = self.edges_per_agent
         return [edges[a * k:(a + 1) * k] for a in range(n_agents)], {"n_nodes": n_nodes}
@@ -92,3 +104,21 @@ class GraphComponents(ShuffleTask):
     def combine(self, partials, params):
         _, count = spanning_forest([e for p in partials for e in p], params["n_nodes"])
         return [count] * len(partials)
+
+
+@register
+class GraphComponentsV1(GraphComponents):
+    """III-23 v1, the reference's generator: 20N uniform random edges (u != v) over 10N nodes."""
+
+    version = 1
+
+    def generate(self, n_agents, rng):
+        n_nodes = self.nodes_per_agent * n_agents
+        edges = []
+        while len(edges) < self.edges_per_agent * n_agents:
+            u, v = rng.randrange(n_nodes), rng.randrange(n_nodes)
+            if u != v:
+                edges.append([u, v])
+        rng.shuffle(edges)
+        k = self.edges_per_agent
+        return [edges[a * k:(a + 1) * k] for a in range(n_agents)], {"n_nodes": n_nodes}

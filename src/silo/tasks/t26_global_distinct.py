@@ -7,13 +7,17 @@ import json
 from silo.evidence import AnyOf, Items
 from silo.tasks import register
 from silo.tasks.base import as_number
-from silo.tasks.common import ShuffleTask, check_value
+from silo.tasks.common import ShuffleTask, check_value, subset_draws
 
 
 @register
 class GlobalDistinct(ShuffleTask):
     """Count of distinct values over all agents' integers (same data shape as I-08, scored as level III).
 
+    v2 (a deviation from the reference, as I-08 v2): each agent draws its 30 integers from its own
+    random subset of range(15N), of random size in 5..30 (tasks.common.subset_draws); with uniform
+    draws (v1, III-26@1) the
+    expected count was right 20-23% of the time at N = 2 and 5 (docs/guessability.md).
     Oracle partial and evidence of a set of shards: its set of distinct values (an exact
     sufficient statistic: the union of the sets). Raw: the shard's 30 numbers. Of all shards:
     the count, or the full distinct set.
@@ -23,7 +27,7 @@ class GlobalDistinct(ShuffleTask):
     slug = "global-distinct"
     name = "global distinct"
     level = 3
-    version = 1
+    version = 2
     answer_format = "a single integer"
     oracle = "star"
     hint = ("Hash partitioning: every value is sent to the agent owning its hash bucket (all-to-all shuffle); "
@@ -32,7 +36,7 @@ class GlobalDistinct(ShuffleTask):
 
     def generate(self, n_agents, rng):
         top = 15 * n_agents
-        return [[rng.randrange(top) for _ in range(self.items)] for _ in range(n_agents)], {"range_end": top}
+        return [subset_draws(rng, top, self.items) for _ in range(n_agents)], {"range_end": top}
 
     def solve(self, shards, params):
         count = len({v for s in shards for v in s})
@@ -61,3 +65,14 @@ class GlobalDistinct(ShuffleTask):
     def combine(self, partials, params):
         count = len({v for p in partials for v in p})
         return [count] * len(partials)
+
+
+@register
+class GlobalDistinctV1(GlobalDistinct):
+    """III-26 v1, the reference's generator: 30 ints uniform in range(15N) per agent."""
+
+    version = 1
+
+    def generate(self, n_agents, rng):
+        top = 15 * n_agents
+        return [[rng.randrange(top) for _ in range(self.items)] for _ in range(n_agents)], {"range_end": top}
