@@ -5,16 +5,18 @@ Optional: `pip install silo-bench[ray]`. Without --address a local Ray instance 
 
 from __future__ import annotations
 
+import json
+
 from silo.episode import run_sync
 from silo.records import Episode, EpisodeConfig, Instance
 from silo.rundir import RunDir
 from silo.runner import Budget, EpisodeSpec, RunOutcome, run_one
 
 
-def _work(config_json: str, instance_json: str | None) -> str:
+def _work(config_json: str, instance_json: str | None, runtime_json: str = "{}") -> str:
     """Run one episode in a worker; returns the Episode as JSON (plain strings cross the wire)."""
     loaded = Instance.model_validate_json(instance_json) if instance_json else None
-    spec = EpisodeSpec(EpisodeConfig.model_validate_json(config_json), loaded)
+    spec = EpisodeSpec(EpisodeConfig.model_validate_json(config_json), loaded, json.loads(runtime_json))
     return run_sync(run_one(spec)).model_dump_json()
 
 
@@ -46,14 +48,14 @@ def run_ray(specs: list[EpisodeSpec], rd: RunDir, address: str | None = None, nu
             while queue and len(in_flight) < limit and not out.stopped:
                 spec = queue.pop(0)
                 loaded = spec.loaded.model_dump_json() if spec.loaded else None
-                in_flight.append(work.remote(spec.config.model_dump_json(), loaded))
+                in_flight.append(work.remote(spec.config.model_dump_json(), loaded, json.dumps(spec.runtime)))
             if not in_flight:
                 break
             done, in_flight = ray.wait(in_flight, num_returns=1)
             ep = Episode.model_validate_json(ray.get(done[0]))
-            rd.write_episode(ep)
+            status = rd.write_episode(ep)
             out.ran += 1
-            out.errors += ep.status == "error"
+            out.errors += status == "error"
             budget.add(ep.usage)
             bar.update(ep)
     finally:
