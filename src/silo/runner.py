@@ -92,7 +92,7 @@ def expand_loaded(rc: RunConfig, instances: list[Instance]) -> list[EpisodeSpec]
 
 def expand(rc: RunConfig) -> list[EpisodeSpec]:
     """Every episode of a sweep in a stable order; N = 1 runs once, with no protocol."""
-    tasks = [get_task(t).id for t in rc.tasks]
+    tasks = [get_task(t).key for t in rc.tasks]  # "I-03@1" keeps its pinned version
     protos = [protocol_class(p).name for p in rc.protocols]
     from silo.agents.scripted import TEAMS
 

@@ -219,7 +219,7 @@ def score_agents(ep: Episode, task: TaskSpec) -> list[AgentScore]:
 
 def score_episode(ep: Episode) -> EpisodeScore:
     """Episode scores; an errored episode keeps its counts but has no accuracy (None)."""
-    task = get_task(ep.instance.task)
+    task = get_task(f"{ep.instance.task}@{ep.instance.task_version}")  # the version the instance was made by
     agents = score_agents(ep, task)
     n = ep.instance.n_agents
     ok = ep.status != "error"

@@ -90,7 +90,7 @@ def _resolve(sf: SuiteFile, path: Path) -> RunConfig:
     if any(n < 1 for n in ns):
         raise SuiteError(f"{path}: n_agents must be >= 1")
     return RunConfig(
-        suite=sf.name, tasks=[get_task(t).id for t in tasks], n_agents=ns, protocols=sf.protocols,
+        suite=sf.name, tasks=[get_task(t).key for t in tasks], n_agents=ns, protocols=sf.protocols,
         teams=sf.teams, prompt_variants=sf.prompt_variants, replicates=sf.replicates, seed=sf.seed,
         max_rounds=sf.max_rounds, action_budget=sf.action_budget, models=sf.models, extra=sf.options,
     )
