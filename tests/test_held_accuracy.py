@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from silo.agents.chatty import Fact, Semantics, chatty_team
+from silo.agents.chatty import chatty_team
 from silo.agents.chatty_text import corrupt, drop, items_of
+from silo.agents.chatty_truth import Fact, Semantics
 from silo.agents.scripted import scripted_team
 from silo.records import OUTCOMES
 from silo.tasks import all_tasks, get_task
