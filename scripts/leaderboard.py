@@ -67,6 +67,8 @@ def config_rows(eps: pl.DataFrame) -> list[dict]:
             row["S_by_level"] = {str(lv): _est("S", d) for (lv,), d in
                                  good.partition_by(["level"], as_dict=True, maintain_order=True).items()}
             row["outcomes"] = {o: _mean(good, o) for o in OUTCOMES}
+            if "set_apart" in good.columns:  # self-contained agents, left out of H and the gap
+                row["set_apart"] = int(good.get_column("set_apart").sum() or 0)
             base = ok.filter((pl.col("n_agents") == 1) & (pl.col("team") == team) & (pl.col("models") == models)
                              & (pl.col("prompt_variant") == variant))
             row["S_n1"] = _est("S", base) if base.height else None

@@ -63,6 +63,8 @@ def test_one_log_per_configuration_one_sample_per_episode_scores_match(runs, tmp
             assert (v["S"], v["P"], v["H"]) == (sc.success, sc.partial, sc.held)
             assert [a["outcome"] for a in s.metadata["agents"]] == [a.outcome for a in sc.agents]
             assert sum(s.metadata["outcomes"].values()) == ep.instance.n_agents
+            assert s.metadata["scorer_version"] == sc.scorer_version and s.metadata["set_apart"] == sum(
+                a.self_contained for a in sc.agents)
             assert s.scores["silo"].explanation.count("agent ") == ep.instance.n_agents
             # each scripted agent: its private data, then what it sent and submitted
             for a in range(ep.instance.n_agents):

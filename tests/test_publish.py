@@ -29,6 +29,7 @@ from silo.publish import (
     write_dataset,
 )
 from silo.records import Episode, Event
+from silo.scoring import SCORER_VERSION
 from silo.tasks import all_tasks, get_task
 
 PLANTED = {"OPENAI_API_KEY": "sk-PLANTED-openai-3f9a1c7e5b", "HF_TOKEN": "hf_PLANTEDtoken8d2e6a4c0b9f"}
@@ -302,6 +303,11 @@ def test_split_sizes_are_real_and_episode_scores_carry_models_and_limits(pub, tm
         cfg = eps[r["episode_id"]]["config"]
         assert (r["max_rounds"], r["action_budget"]) == (cfg["max_rounds"], cfg["action_budget"]) == (8, 10)
         assert r["models"] == []  # scripted teams
+        assert r["scorer_version"] == SCORER_VERSION and r["task_version"] == eps[r["episode_id"]]["instance"][
+            "task_version"]
+    agents = _load(out / "results", "agent_scores", tmp_path)["train"]
+    apart = Counter(a["episode_id"] for a in agents if a["self_contained"])
+    assert all(r["set_apart"] == apart[r["episode_id"]] for r in rows) and sum(apart.values()) > 0
 
 
 def test_conversation_rebuild_snippet_on_the_card_runs_with_datasets_alone(tmp_path):

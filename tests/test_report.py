@@ -230,7 +230,11 @@ def test_report_page_in_chromium_headline_first_provenance_warning_nothing_clipp
         assert pg.locator("h2").first.inner_text().startswith("Headline by team configuration")
         head = pg.locator("table").first
         assert [c.strip() for c in head.locator("th").all_inner_texts()] == ["config", "n", "errors", "S", "P", "H",
-                                                                             "gap"]
+                                                                             "gap", "set apart"]
+        # premature's prefix-sum agent 0 needs no one: it is set apart (one per II-11 episode at N >= 2)
+        apart = {r.locator("td").first.inner_text(): int(r.locator("td").last.inner_text())
+                 for r in head.locator("tbody tr").all()}
+        assert apart["premature"] == 6 and apart["silent"] == 6
         assert set(head.locator("tbody td:first-child").all_inner_texts()) == set(TEAMS.split(","))
         warn = pg.locator(".warn")
         assert warn.is_visible() and "max_rounds: 100 (ref) vs 4 (short)" in warn.inner_text()

@@ -85,6 +85,8 @@ AGENT_SCORE_FIELDS = SCORE_CONTEXT + [
     ("held", BOOL, "reach = 1 and evidence = 1"),
     ("outcome", STR, "correct, no_answer, uninformed, relay_loss, integration_error or lucky"),
     ("model", STR, "the agent's model (LLM teams)"),
+    ("self_contained", BOOL, "its answer depends on its own shard alone: set apart from H, the gap and outcome shares"),
+    ("scorer_version", I64, "version of silo's scoring rules that produced this row"),
 ]
 EPISODE_SCORE_FIELDS = SCORE_CONTEXT + [
     ("error", STR, "error message"),
@@ -104,6 +106,9 @@ EPISODE_SCORE_FIELDS = SCORE_CONTEXT + [
     ("models", List(STR), "model of each agent, by agent id (LLM teams; empty for scripted teams)"),
     ("max_rounds", I64, "round limit of the episode"),
     ("action_budget", I64, "actions an agent may take per round"),
+    ("set_apart", I64, "agents set apart as self-contained (their answer depends on their own shard alone)"),
+    ("scorer_version", I64, "version of silo's scoring rules that produced this row"),
+    ("task_version", I64, "generator version of the task of the instance"),
 ]
 
 

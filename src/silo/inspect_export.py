@@ -112,7 +112,8 @@ def _agents_meta(ep: Episode, sc: EpisodeScore) -> list[dict]:
     for a in sc.agents:
         row = {"agent": a.agent, "model": a.model, "outcome": a.outcome, "correct": a.correct,
                "partial": a.partial, "reach": a.reach, "evidence": a.evidence, "held": a.held,
-               "submit_round": a.submit_round, "answer": _js(subs.get(a.agent)) if a.agent in subs else None,
+               "submit_round": a.submit_round, "self_contained": a.self_contained,
+               "answer": _js(subs.get(a.agent)) if a.agent in subs else None,
                "truth": _js(ep.instance.truth[a.agent])}
         row["why"] = explain(a.outcome, row)
         out.append(row)
@@ -130,7 +131,7 @@ def sample(ep: Episode, sc: EpisodeScore):
             "models": ep.config.models or [], "prompt_variant": ep.config.prompt_variant,
             "replicate": ep.config.replicate, "instance_id": ep.instance.id, "status": ep.status,
             "rounds": ep.rounds, "max_rounds": ep.config.max_rounds, "action_budget": ep.config.action_budget,
-            "outcomes": outcomes, "agents": agents}
+            "outcomes": outcomes, "agents": agents, "set_apart": sc.set_apart, "scorer_version": sc.scorer_version}
     scores, error = None, None
     if ep.status == "error":
         error = log.EvalError(message=ep.error or "error", traceback=ep.error or "", traceback_ansi=ep.error or "")

@@ -21,7 +21,8 @@ PCT = {*SHARES, *RATES, "gap", "fidelity", "share", "S_k", "S_1", "RCC", "S_A", 
        "own_shard", "modal_constant", "lucky_here", "lucky_max", "self_contained", "set_apart_share"}
 RENAME = {"n_agents": "N", "prompt_variant": "prompt", "episodes": "n", "rounds_to_completion": "rounds_done",
           "tokens_in_per_round": "tok_in/round", "tokens_out_per_round": "tok_out/round", "consensus_failure":
-          "consensus_fail", "integration_error": "integr_error", "no_answer_held": "no_answer&held"}
+          "consensus_fail", "integration_error": "integr_error", "no_answer_held": "no_answer&held",
+          "set_apart": "set apart"}
 DOCS = "docs/metrics.md"
 INTERVALS = ("Intervals: 95%; for shares and means a cluster bootstrap over instances (percentile, 2,000 resamples), "
              "replaced by a Wilson interval over instances when every instance scores all-or-nothing or all "
@@ -109,8 +110,13 @@ def headline(t: Tables) -> pl.DataFrame:
     eps = with_config(t.episodes)
     multi = eps.filter(pl.col("n_agents") > 1)
     eps = multi if multi.height else eps
-    return aggregate(eps, ["config"], metrics=["S", "P", "H", "gap"], intervals=["S", "P", "H", "gap"]).select(
+    out = aggregate(eps, ["config"], metrics=["S", "P", "H", "gap"], intervals=["S", "P", "H", "gap"]).select(
         "config", "episodes", "errors", *_ci(["S", "P", "H", "gap"]))
+    if "set_apart" in eps.columns and len(out):  # self-contained agents, left out of H and the gap
+        apart = eps.filter(pl.col("status") != "error").group_by("config").agg(
+            pl.col("set_apart").sum().cast(pl.Int64).alias("set_apart"))
+        out = out.join(apart, on="config", how="left").with_columns(pl.col("set_apart").fill_null(0))
+    return out
 
 
 def terminal(t: Tables, by: list[str] | None = None) -> str:
@@ -211,7 +217,9 @@ def build_report(t: Tables, out: Path, plots: bool = True, heat_episodes: list[s
                   pl.col("n_agents") > 1).height else "")),
               Block("p", "S = share of agents whose answer is correct, P = partial credit, H = share of agents that "
                          "held all the information their answer depends on, gap = H - S; in percent with 95% "
-                         "intervals; n = scored episodes; errored episodes are counted, never scored."),
+                         "intervals; n = scored episodes; errored episodes are counted, never scored. H and the "
+                         "gap count only agents that had to communicate: set_apart agents (whose answer depends "
+                         "on their own shard alone) are left out of them."),
               Block("table", table=headline(t))]
     blocks += provenance_blocks(sources) if sources else []
     blocks += [Block("h2", "Overview"), Block("p", _overview(t)),

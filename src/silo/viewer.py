@@ -147,7 +147,7 @@ def episode_view(ep: Episode, sc: EpisodeScore, max_content: int, max_events: in
                "protocol": ep.config.protocol, "team": ep.config.team, "variant": ep.config.prompt_variant,
                "status": ep.status, "rounds": ep.rounds, "S": sc.success, "P": sc.partial, "H": sc.held,
                "solved": sc.solved, "consensus_failure": sc.consensus_failure, "messages": sc.messages,
-               "outcomes": {k: v for k, v in outcomes.items() if v}}
+               "outcomes": {k: v for k, v in outcomes.items() if v}, "scorer_version": sc.scorer_version}
     subs = {s.agent: s for s in ep.submissions}
     agents = []
     for a in sc.agents:
@@ -155,7 +155,7 @@ def episode_view(ep: Episode, sc: EpisodeScore, max_content: int, max_events: in
         row = {"agent": a.agent, "answer": _cut(_js(sub.answer), max_content) if sub else None,
                "truth": _cut(_js(ep.instance.truth[a.agent]), max_content), "round": a.submit_round,
                "correct": a.correct, "partial": a.partial, "reach": a.reach, "evidence": a.evidence,
-               "held": a.held, "outcome": a.outcome, "model": a.model}
+               "held": a.held, "outcome": a.outcome, "model": a.model, "self_contained": a.self_contained}
         row["why"] = explain(a.outcome, {**row, "submit_round": a.submit_round})
         agents.append(row)
     events = [v for v in (event_view(e, n, max_content) for e in ep.events) if v is not None]
