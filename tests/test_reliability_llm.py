@@ -173,3 +173,34 @@ def test_bounded_server_threads_end():
             call(fs, retries=0, timeout_s=0.3)
     time.sleep(0.2)
     assert threading.active_count() <= before + 2
+
+
+@pytest.mark.parametrize("content", [
+    '{"name": "submit_result", "arguments": {"answer": "\\ud800 max"}}',  # a lone surrogate escape
+    '{"name": "submit_result", "arguments": {"answer": ' + "[" * 300 + "]" * 300 + "}}",  # past the serialiser
+    '{"name": "submit_result", "arguments": {"answer": ' + "[" * 1000 + "]" * 1000 + "}}",  # past json's recursion
+    '{"name": "submit_result", "arguments": {"answer": ' + "9" * 400 + "}}",  # no float holds it
+    '{"name": "send_message", "arguments": {"target_id": 1, "content": "' + "x" * 200_000 + '"}}',
+])
+def test_hostile_replies_are_recorded_scored_and_not_rerun(tmp_path, content):
+    def script(request):  # the hostile reply once per agent, then an ordinary answer
+        mine = sum(m["role"] == "assistant" for m in request["messages"])
+        return ("ok", content) if mine == 0 else ("ok", SUBMIT_7)
+
+    with FaultServer(default=script) as fs:
+        extra = {"api_base": fs.base, "api_key_env": "SILO_FAULT_KEY", "cache": True, "cache_dir": str(tmp_path / "c"),
+                 **FAST, "action_mode": "json"}
+        rc = RunConfig(tasks=["I-01"], n_agents=[2], protocols=["p2p"], teams=["llm"], models=["openai/fault"],
+                       max_rounds=3, action_budget=2, extra=extra)
+        rd = RunDir(tmp_path / "r")
+        rd.init(rc)
+        out = asyncio.run(run_specs(expand(rc), rd))
+        n = len(fs.requests)
+    from silo.runner import pending, score_run
+
+    assert out.ran == 1
+    scores = score_run(rd)
+    assert len(scores) == 1
+    assert scores[0].status == "complete" and pending(expand(rc), rd)[1] == 1  # recorded: a resume skips it
+    text = rd.episode_files()[0].read_text()
+    assert "\ud800" not in text and len(text) < 3_000_000 and n > 0

@@ -38,6 +38,7 @@ from typing import Any
 
 from silo import local_model, redact
 from silo.llm_cache import CallCache, cache_key
+from silo.sanitize import clean_text
 
 log = logging.getLogger(__name__)
 
@@ -448,7 +449,9 @@ def _reply(resp: Any, litellm: Any, priced: bool) -> Reply:
         msg = choice.message
     except (AttributeError, IndexError, TypeError) as e:
         raise MalformedResponse(f"response without a choice: {str(resp)[:200]}") from e
-    calls = [{"id": tc.id or f"call_{i}", "name": tc.function.name or "", "arguments": tc.function.arguments or ""}
+    # replies are untrusted: lone surrogates would fail the next request's encoding and every write
+    calls = [{"id": clean_text(str(tc.id or f"call_{i}"), 200), "name": clean_text(str(tc.function.name or ""), 200),
+              "arguments": clean_text(str(tc.function.arguments or ""))}
              for i, tc in enumerate(getattr(msg, "tool_calls", None) or [])]
     usage = getattr(resp, "usage", None)
     details = getattr(usage, "prompt_tokens_details", None)
@@ -458,7 +461,9 @@ def _reply(resp: Any, litellm: Any, priced: bool) -> Reply:
             cost = float(litellm.completion_cost(completion_response=resp))
         except Exception:  # unmapped models have no price: record None, not zero
             cost = None
-    return Reply(content=getattr(msg, "content", None), tool_calls=calls, finish_reason=choice.finish_reason,
+    content = getattr(msg, "content", None)
+    content = clean_text(str(content)) if content is not None else None
+    return Reply(content=content, tool_calls=calls, finish_reason=choice.finish_reason,
                  input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
                  output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
                  cached_tokens=int(getattr(details, "cached_tokens", 0) or 0), cost_usd=cost)
