@@ -133,6 +133,11 @@ def test_claims_off_matches_measured_chance_rates():
     spec = importlib.util.spec_from_file_location("chance_match", Path(__file__).parents[1] / "scripts/chance_match.py")
     cm = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cm)
-    for tid in ("I-02", "I-05", "I-06"):
-        rate = cm.worst(cm.measure(get_task(tid), seeds=4, ns=(5,))["claim"])
-        assert (rate > CHANCE_THRESHOLD) == (tid in CLAIMS_OFF), (tid, rate)
+    for tid in ("I-02", "I-04", "I-05", "I-06"):
+        r = cm.measure(get_task(tid), seeds=10)
+        for col, kind in cm.CLAIM_KINDS.items():
+            if r[col] is None:
+                continue
+            rate, off = cm.worst(r[col]), kind in CLAIMS_OFF.get(tid, ())
+            # few seeds: a band around the threshold (the script's 20 seeds decide)
+            assert rate > CHANCE_THRESHOLD / 2 if off else rate <= 2 * CHANCE_THRESHOLD, (tid, kind, rate)

@@ -28,6 +28,7 @@ _BITS = re.compile(r"[01](?:[\s,;\[\]]*[01])*")
 # a count beside its label: apple: 5, "Bob": 9, Carol = 3, Dave 4 votes (label, optional quote/colon/=, number)
 _LABELLED = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)[\"']?\s*(?:[:=]|->|\bis\b|\bhas\b)?\s*(-?\d+(?:\.\d+)?)")
 _HEX = re.compile(r"\b0[xX][0-9a-fA-F]+\b|\b0[bB][01]+\b")
+_CELL = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?")
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})
 
 
@@ -49,6 +50,9 @@ class Parsed:
     words: Counter = field(compare=False)
     bitruns: tuple[str, ...]
     labelled: frozenset = field(default=frozenset(), compare=False)
+    columns: tuple[tuple[float | int, ...], ...] = ()  # number columns of markdown tables, top to bottom
+    text: str = field(default="", compare=False, repr=False)  # the normalised text (for Near)
+    wordseq: tuple[str, ...] = field(default=(), compare=False, repr=False)  # lowercase words in order
 
 
 @lru_cache(maxsize=50000)
@@ -61,10 +65,29 @@ def parse(text: str) -> Parsed:
         counts[_norm(float(m.replace(",", "")))] += 1
     for m in _HEX.findall(text):  # 0x1a, 0b1010: also counted as the integer they spell
         counts[int(m, 0)] += 1
-    words = Counter(w.lower() for w in _WORD.findall(text))
+    seq = tuple(w.lower() for w in _WORD.findall(text))
+    words = Counter(seq)
     bits = tuple(re.sub(r"[^01]", "", m) for m in _BITS.findall(text))
     labelled = frozenset((w.lower(), _norm(float(v))) for w, v in _LABELLED.findall(text))
-    return Parsed(nums, counts, words, bits, labelled)
+    return Parsed(nums, counts, words, bits, labelled, _table_columns(text) if "|" in text else (), text, seq)
+
+
+def _table_columns(text: str) -> tuple[tuple[float | int, ...], ...]:
+    """Columns of numbers of every markdown table block (rows of '|'-separated cells, each a lone number)."""
+    out, block = [], []
+    for line in [*text.splitlines(), ""]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.count("|") >= 1 else None
+        if cells and len(cells) >= 2:
+            block.append(cells)
+            continue
+        if len(block) >= 2:
+            width = max(map(len, block))
+            for k in range(width):
+                col = [c[k] for c in block if k < len(c) and _CELL.fullmatch(c[k])]
+                if len(col) >= 2:
+                    out.append(tuple(_norm(float(x.replace(",", ""))) for x in col))
+        block = []
+    return tuple(out)
 
 
 class Fingerprint:
@@ -74,6 +97,16 @@ class Fingerprint:
 
     def matches(self, p: Parsed) -> bool:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def labelled_only(self) -> Fingerprint | None:
+        """Only the labelled-count alternatives ("apple: 5"), or None: how a relayed claim about one
+        foreign shard may be recognised (a number merely near a keyword is too often another count)."""
+        return None
+
+    def without_scalars(self) -> Fingerprint | None:
+        """This fingerprint minus its single-number alternatives (None if nothing is left): what may
+        still count in content that is a paste of its author's own shard."""
+        return self
 
     def strict(self, p: Parsed) -> bool:
         """Match by strong parts only: what may credit a set short of the whole answer (a weak
@@ -102,8 +135,8 @@ class Items(Fingerprint):
         vals = self._norm
         if not vals or len(p.numbers) < len(vals):
             return False
-        if self.ordered:
-            return _contains_run(p.numbers, vals)
+        if self.ordered:  # in the running text, or down one column of a table
+            return _contains_run(p.numbers, vals) or any(_contains_run(col, vals) for col in p.columns)
         counts = p.counts
         return all(counts.get(v, 0) >= c for v, c in self._need) and self._exclusive(p)
 
@@ -131,6 +164,9 @@ def _contains_run(seq: tuple, run: tuple) -> bool:
 class Value(Fingerprint):
     """One number, matched within a tolerance."""
 
+    def without_scalars(self) -> Fingerprint | None:
+        return None
+
     value: float
     tol: float = 0.0
 
@@ -151,12 +187,16 @@ class Words(Fingerprint):
 
     values: tuple[str, ...]
     strong: bool = False
+    ordered: bool = False  # as a contiguous run, in order (a pasted list), not just somewhere
 
     @property
     def weak(self) -> bool:  # type: ignore[override]
         return not self.strong and len(self.values) < MIN_ITEMS
 
     def matches(self, p: Parsed) -> bool:
+        if self.ordered:
+            run = tuple(v.lower() for v in self.values)
+            return bool(run) and _contains_run(p.wordseq, run)
         need = Counter(v.lower() for v in self.values)
         return bool(need) and all(p.words.get(w, 0) >= c for w, c in need.items())
 
@@ -184,6 +224,9 @@ class Labelled(Fingerprint):
     pairs: tuple[tuple[str, float], ...]
     strong: bool = False  # a task-specific label ("apple: 5"): one pair is enough
 
+    def labelled_only(self) -> Fingerprint | None:
+        return self
+
     @property
     def weak(self) -> bool:  # type: ignore[override]
         return not self.strong and sum(1 for _, v in self.pairs if v) < MIN_ITEMS
@@ -191,6 +234,101 @@ class Labelled(Fingerprint):
     def matches(self, p: Parsed) -> bool:
         need = [(k.lower(), _norm(v)) for k, v in self.pairs if v]
         return bool(need) and all(x in p.labelled for x in need)
+
+
+@dataclass(frozen=True)
+class Near(Fingerprint):
+    """A claim stated in one sentence: the sentence names a keyword (and one of each `also` group) and
+    the number nearest to the keyword is the value ("apple appears 7 times", "12 of my numbers are in
+    range", "XOR is 0xc8"), or, with `words`, it contains one of those words ("none of my lines is an
+    ERROR"). Public numbers (`public`: task parameters, the shard length) and agent ids ("agent 3",
+    "agents 0-1") are not candidates; a hedged sentence ("I'd guess", "probably") claims nothing.
+
+    Keywords match as word prefixes, case-insensitively ("apple" also finds "apples").
+    Used only through TaskSpec.claim_fingerprint, which the scorer gates (provenance, measured rates)."""
+
+    keywords: tuple[str, ...]
+    value: float | None = None
+    words: tuple[str, ...] = ()
+    also: tuple[tuple[str, ...], ...] = ()
+    public: tuple[float, ...] = ()
+
+    def without_scalars(self) -> Fingerprint | None:
+        return None if self.value is not None else self
+
+    def matches(self, p: Parsed) -> bool:
+        want = None if self.value is None else _norm(self.value)
+        for sent in _sentences(p.text):
+            words = _sentence_words(sent)
+            if words & _HEDGES or not _has_prefix(words, self.keywords):
+                continue
+            if not all(_has_prefix(words, g) for g in self.also):
+                continue
+            if self.words and any(w in words for w in self.words):
+                return True
+            if want is not None and _nearest(sent, self.keywords, self.public) == want:
+                return True
+        return False
+
+
+_HEDGES = frozenset({"guess", "probably", "likely", "assume", "maybe", "perhaps", "usually", "estimate", "expect"})
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|[\n;]+")
+_AGENT_ID = re.compile(r"\bagents?\s*#?\d+(?:\s*(?:[-,/&]|and|to)\s*\d+)*", re.IGNORECASE)
+_TOKEN = re.compile(r"\b0[xX][0-9a-fA-F]+\b|\b0[bB][01]+\b|(?<![\w.,])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]*\d)"
+                    r"|(?<![\w.\-])-?\d+(?:\.\d+)?|\d+(?:\.\d+)?")
+
+
+@lru_cache(maxsize=50000)
+def _sentences(text: str) -> tuple[str, ...]:
+    """Sentences and lines of a text, agent ids blanked out."""
+    return tuple(_AGENT_ID.sub(lambda m: " " * len(m.group()), s) for s in _SENTENCE.split(text) if s.strip())
+
+
+@lru_cache(maxsize=50000)
+def _sentence_words(sent: str) -> frozenset[str]:
+    return frozenset(w.lower() for w in _WORD.findall(sent))
+
+
+@lru_cache(maxsize=50000)
+def _nearest(sent: str, keywords: tuple[str, ...], public: tuple[float, ...]) -> float | int | None:
+    """The number (not a public one) closest in characters to an occurrence of a keyword."""
+    nums = []
+    for m in _TOKEN.finditer(sent):
+        t = m.group()
+        v = int(t, 0) if t[:2].lower() in ("0x", "0b") else _norm(float(t.replace(",", "")))
+        if v not in public:
+            nums.append((m.start(), m.end(), v))
+    keys = [(m.start(), m.end()) for m in re.finditer(r"\b(?:" + "|".join(map(re.escape, keywords)) + ")",
+                                                      sent, re.IGNORECASE)]
+    best = None
+    for a, b, v in nums:
+        d = min(max(ka - b, a - kb, 0) for ka, kb in keys)
+        if best is None or d < best[0]:
+            best = (d, v)
+    return None if best is None else best[1]
+
+
+def _has_prefix(words: frozenset[str], keys: tuple[str, ...]) -> bool:
+    return any(w.startswith(k) for w in words for k in keys)
+
+
+@dataclass(frozen=True)
+class Short(Fingerprint):
+    """A fingerprint matched only in short content (at most `most` distinct numbers, 0x / 0b literals as
+    one): a bare statement "my partial: 35 (0b100011)" is a claim, the same number in a list is not."""
+
+    part: Fingerprint
+    most: int = 2
+
+    def without_scalars(self) -> Fingerprint | None:
+        return None
+
+    @property
+    def weak(self) -> bool:  # type: ignore[override]
+        return self.part.weak
+
+    def matches(self, p: Parsed) -> bool:
+        return len(set(_TOKEN.findall(p.text))) <= self.most and self.part.matches(p)
 
 
 @dataclass(frozen=True)
@@ -208,6 +346,14 @@ class AnyOf(Fingerprint):
 
     def strict(self, p: Parsed) -> bool:
         return any(f.strict(p) for f in self.parts)
+
+    def without_scalars(self) -> Fingerprint | None:
+        parts = tuple(x for x in (f.without_scalars() for f in self.parts) if x is not None)
+        return None if not parts else parts[0] if len(parts) == 1 else AnyOf(parts)
+
+    def labelled_only(self) -> Fingerprint | None:
+        parts = tuple(x for x in (f.labelled_only() for f in self.parts) if x is not None)
+        return None if not parts else parts[0] if len(parts) == 1 else AnyOf(parts)
 
 
 @dataclass(frozen=True)
@@ -257,11 +403,15 @@ def _key_num(k):
 
 
 CHANCE_THRESHOLD = 0.01
-# tasks whose claims (TaskSpec.claim_fingerprint) match by chance more often than CHANCE_THRESHOLD:
-# measured by scripts/chance_match.py (docs/chance_match.md); their claims are never credited
-CLAIMS_OFF: frozenset[str] = frozenset({"I-05", "I-06"})
+# claim kinds (TaskSpec.claim_fingerprint) that match by chance more often than CHANCE_THRESHOLD, per
+# task: "foreign" (a relayed claim about one other shard, labelled form) and "several" (a claim about a
+# set of shards, e.g. a running total). Measured by scripts/chance_match.py (docs/chance_match.md);
+# these are never credited. An author's claim about its own shard is credited on authorship.
+CLAIMS_OFF: dict[str, frozenset[str]] = {
+    "I-02": frozenset({"foreign"}),
+}
 
 
-def guard_ok(task_id: str) -> bool:
-    """Whether a task's claims may be credited (their measured chance-match rate is under the threshold)."""
-    return task_id not in CLAIMS_OFF
+def guard_ok(task_id: str, kind: str) -> bool:
+    """Whether a task's claims of this kind ("foreign" or "several") may be credited."""
+    return kind not in CLAIMS_OFF.get(task_id, frozenset())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from silo.evidence import AnyOf, Fingerprint, guard_ok, parse
+from silo.evidence import AnyOf, Fingerprint, Parsed, guard_ok, parse
 from silo.records import AgentScore, Episode, EpisodeScore, Event, Instance
 from silo.tasks import get_task
 from silo.tasks.base import TaskSpec, _canon
@@ -137,11 +137,14 @@ class Replay:
 
     def _credit(self, i: int, c: _Content, todo: frozenset[int]) -> set[int]:
         p = parse(c.text)
+        paste = self._is_paste(c.author, p)
         got: set[int] = set()
         for s in self._candidates(c, i):
             if not (s & todo) or not s <= c.prov:
                 continue  # nothing new, or a set the author had no evidence of: coincidence, not information
             fp = self._fingerprint(self._stat_kind(s, c), s, i)
+            if fp is not None and paste:
+                fp = fp.without_scalars()
             if fp is None:
                 continue
             # weak alternatives (a boolean, a small count) count only as the whole answer
@@ -155,16 +158,42 @@ class Replay:
                 one = frozenset({j})
                 fp = (self._fingerprint("raw", j, i) if kind == "raw"
                       else self._fingerprint(self._stat_kind(one, c), one, i))
-                if fp is not None and fp.strict(p):
+                if fp is not None and paste and kind != "raw":
+                    fp = fp.without_scalars()
+                if fp is not None and fp.strict(p) and not (j != c.author and fp.strict(self._own(c.author))):
                     got.add(j)
                     break
         return got
 
-    @staticmethod
-    def _stat_kind(s: frozenset[int], c: _Content) -> str:
-        """Claims count for the author's own shard or a set of several shards, never for one foreign shard:
-        a relay's own count equals another shard's count far too often (docs/chance_match.md)."""
-        return "claim" if len(s) > 1 or s == {c.author} else "stat"
+    def _is_paste(self, a: int, p: Parsed) -> bool:
+        """Content whose numbers (at least 3) are mostly (80%) the author's own shard's: a paste of its data.
+        A single number equal to a statistic inside it (its own list holding the global max) is a
+        coincidence of the data, not a statement of the statistic, so scalars do not count there."""
+        if len(p.numbers) < 3:
+            return False
+        own = self._own(a).counts
+        return sum(x in own for x in p.numbers) >= 0.8 * len(p.numbers)
+
+    def _own(self, a: int) -> Parsed:
+        """The author's own shard, parsed: a fingerprint of another shard that its own data already shows
+        (II-14's 5 edge cells inside the author's own row) is a coincidence, not a relay."""
+        return parse(self.inst.shards[a].text)
+
+    def _stat_kind(self, s: frozenset[int], c: _Content) -> str:
+        """Claims count for the author's own shard, a set of several shards, or one foreign shard whose
+        claim differs from the author's own (a relay's own count equals another shard's count far too
+        often to tell them apart: docs/chance_match.md)."""
+        if len(s) > 1 or s == {c.author}:
+            return "claim"
+        return "fclaim" if self._claim_differs(s, c.author) else "stat"
+
+    def _claim_differs(self, s: frozenset[int], author: int) -> bool:
+        key = ("differs", s, author)
+        if key not in self._fp:
+            own = self.task.claim_fingerprint(self.inst, frozenset({author}), author)
+            other = self.task.claim_fingerprint(self.inst, s, author)
+            self._fp[key] = other is not None and other != own  # type: ignore[assignment]
+        return bool(self._fp[key])
 
     def _fingerprint(self, kind: str, key, i: int) -> Fingerprint | None:
         cache_key = (kind, key, i if self.inst.answer_kind == "segmented" or kind == "raw" else -1)
@@ -173,8 +202,13 @@ class Replay:
                 fp = self.task.raw_fingerprint(self.inst, key, i)
             else:
                 fp = self.task.stat_fingerprint(self.inst, key, i)
-                ok = kind == "claim" and guard_ok(self.task.id)
+                # an author's claim about its own shard stands on authorship; claims about several shards
+                # only on tasks whose measured chance-match rate is under the threshold
+                ok = (kind == "fclaim" and guard_ok(self.task.id, "foreign")) or (
+                    kind == "claim" and (len(key) == 1 or guard_ok(self.task.id, "several")))
                 claim = self.task.claim_fingerprint(self.inst, key, i) if ok else None
+                if claim is not None and kind == "fclaim":
+                    claim = claim.labelled_only()
                 if claim is not None:
                     fp = claim if fp is None else AnyOf((fp, claim))
             self._fp[cache_key] = fp

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, ClassVar
 
-from silo.evidence import AnyOf, Fingerprint, Items, Labelled, Value, Words, answer_fingerprint
+from silo.evidence import AnyOf, Fingerprint, Items, Labelled, Near, Short, Value, Words, answer_fingerprint
 from silo.tasks import register
 from silo.tasks.base import split_even
 from silo.tasks.common import StarReduce
@@ -40,7 +40,10 @@ class CountsReduce(StarReduce):
         totals = [0] * len(self.labels)
         for j in agents:
             totals = [t + c for t, c in zip(totals, self.counts(inst.shards[j].data, inst.params), strict=True)]
-        return self.scalar_fingerprint(totals, inst.params)
+        claim = self.scalar_fingerprint(totals, inst.params)
+        if claim is not None and len(agents) == 1:  # an author's bare statement of its own statistic
+            claim = AnyOf((claim, Short(Value(self.from_counts(totals, inst.params)))))
+        return claim
 
     def scalar_fingerprint(self, totals: list[int], params: dict) -> Fingerprint | None:
         """How a set's scalar sufficient statistic is stated (a claim; None: only as the count vector)."""
@@ -120,13 +123,14 @@ class WordFrequency(CountsReduce):
         return " ".join(data)
 
     def raw_fingerprint(self, inst, j, i):
-        return Words(tuple(inst.shards[j].data))
+        # in order (as pasted): a multiset of 25-30 words over a handful of names is inside any longer
+        # list of the same names by chance
+        return Words(tuple(inst.shards[j].data), ordered=True)
 
     def scalar_fingerprint(self, totals, params):
-        # the word's count beside the word ("apple: 5", "5 apples" is not enough: the number may be anything),
-        # or a bare count of at least 10
+        # the word's count beside the word ("apple: 5") or near it ("5 apples", "apple count so far: 12")
         n = totals[self.labels.index(params["word"])]
-        return AnyOf((Labelled(((params["word"], n),), strong=True), Value(n)))
+        return AnyOf((Labelled(((params["word"], n),), strong=True), Near((params["word"],), n, public=(self.items,))))
 
 
 @register

@@ -90,7 +90,9 @@ class Vote(CountsReduce):
         return ", ".join(data)
 
     def raw_fingerprint(self, inst, j, i):
-        return Words(tuple(inst.shards[j].data))
+        # in order (as pasted): a multiset of 25-30 words over a handful of names is inside any longer
+        # list of the same names by chance
+        return Words(tuple(inst.shards[j].data), ordered=True)
 
 
 @register

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from silo.evidence import AllOf, AnyOf, Items, Value, answer_fingerprint, parse
+from silo.evidence import AllOf, AnyOf, Items, Near, Value, answer_fingerprint, parse
 from silo.tasks import register
 from silo.tasks.common import StarReduce, check_value
 
@@ -123,6 +123,14 @@ class AnyMatch(StarReduce):
         return AnyOf(tuple(alts))
 
 
+    def claim_fingerprint(self, inst, agents, i):
+        # "none of my lines is an ERROR": only for one shard without one (the scorer credits claims of a single
+        # shard only to its own author); a shard with its ERROR line is shown by the line's timestamp instead
+        if len(agents) != 1 or any(map(is_error, inst.shards[next(iter(agents))].data)):
+            return None
+        return Near(("error",), words=_NEGATIONS, also=(("line", "log", "entr"),))  # about its log, not its tools
+
+
 @register
 class AnyMatchV2(AnyMatch):
     """I-04 v2: the one ERROR line is in the log with probability 0.5 at every N."""
@@ -159,6 +167,9 @@ class AnyMatchV1(AnyMatch):
 
     def inherent_chance(self, n_agents):
         return 0.5
+
+
+_NEGATIONS = ("no", "none", "not", "zero", "without", "false", "nothing", "never")
 
 
 def _stamp(line: str) -> int:

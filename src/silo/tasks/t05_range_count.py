@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from silo.evidence import Value
+from silo.evidence import Near
 from silo.tasks import register
 from silo.tasks.t02_word_frequency import CountsReduce
 
@@ -56,7 +56,9 @@ class RangeCount(CountsReduce):
         return totals[1]
 
     def scalar_fingerprint(self, totals, params):
-        return Value(totals[1])  # the inside count (a running count along a chain); weak below 10
+        # the inside count near words that say what it counts ("in range: 12", "a running count of 24")
+        return Near(("range", "inside", "between", "count"), totals[1],
+                    public=(params["lo"], params["hi"], self.items))
 
     def describe(self, n_agents, params):
         return (f"{n_agents} agents each hold a list of integers. Every agent must submit how many integers, "

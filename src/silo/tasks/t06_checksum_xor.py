@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import reduce
 from operator import xor
 
-from silo.evidence import Value
+from silo.evidence import Near
 from silo.tasks import register
 from silo.tasks.base import as_number
 from silo.tasks.common import check_value
@@ -53,7 +53,8 @@ class ChecksumXor(CountsReduce):
         return sum(1 << b for b, c in enumerate(totals) if c % 2)
 
     def scalar_fingerprint(self, totals, params):
-        return Value(self.from_counts(totals, params))  # the XOR itself (decimal, 0x.. or 0b..); weak below 10
+        # the XOR itself (decimal, 0x.. or 0b..) near the word that names it
+        return Near(("xor", "checksum", "parity"), self.from_counts(totals, params), public=(self.items,))
 
     def partial(self, data, agent, params):
         return {"xor": reduce(xor, data, 0), "bit_counts": self.counts(data, params)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from silo.evidence import Items
+from silo.evidence import AllOf, AnyOf, Items
 from silo.tasks import register
 from silo.tasks.base import as_number
 from silo.tasks.common import ShuffleTask, check_value
@@ -96,7 +96,11 @@ class GraphComponents(ShuffleTask):
         if agents >= self.depends_on(inst, i):
             return super().stat_fingerprint(inst, agents, i)
         nodes = sorted({x for j in agents for e in inst.shards[j].data for x in e})
-        return Items(tuple(nodes), domain=(0, inst.params["n_nodes"] - 1))  # naming every node shows no edges
+        # naming every node shows no edges: the touched nodes count without most other node ids, or the
+        # partition so far shows as each of its components (2+ nodes) listed in order
+        touched = Items(tuple(nodes), domain=(0, inst.params["n_nodes"] - 1))
+        groups = [Items(g, ordered=True) for g in _components(e for j in agents for e in inst.shards[j].data)]
+        return AnyOf((touched, AllOf(tuple(groups)))) if len(groups) >= 2 else touched
 
     def partial(self, data, agent, params):
         return spanning_forest(data, params["n_nodes"])[0]
@@ -122,3 +126,21 @@ class GraphComponentsV1(GraphComponents):
         rng.shuffle(edges)
         k = self.edges_per_agent
         return [edges[a * k:(a + 1) * k] for a in range(n_agents)], {"n_nodes": n_nodes}
+
+
+def _components(edges) -> list[tuple[int, ...]]:
+    """Components with 2+ nodes of a set of edges, each sorted (evidence of a partition so far)."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for u, v in edges:
+        parent[find(u)] = find(v)
+    groups: dict[int, list[int]] = {}
+    for x in list(parent):
+        groups.setdefault(find(x), []).append(x)
+    return sorted(tuple(sorted(g)) for g in groups.values() if len(g) >= 2)
