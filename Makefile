@@ -21,9 +21,15 @@ install: $(STAMP)
 browser:
 	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# the embedded model (SmolLM2-135M on llama.cpp, offline) on tasks/quick.toml; re-running resumes
+# the embedded model (SmolLM2-135M on llama.cpp, offline) on tasks/quick.toml beside the scripted reference
+# teams on the same grid (seconds), then one report and one viewer of both; re-running resumes
+REFERENCE_TEAMS := oracle,gossip,premature,miscompute,silent,chatty
 demo: install
 	$(VENV)/bin/silo run --suite quick --concurrency 6 -o runs/demo
+	$(VENV)/bin/silo run --suite quick --team $(REFERENCE_TEAMS) --no-progress -o runs/demo-scripted >/dev/null
+	$(VENV)/bin/silo view runs/demo runs/demo-scripted -o runs/demo/viewer.html
+	$(VENV)/bin/silo report runs/demo runs/demo-scripted --by team -o runs/demo/report
+	@echo "Open runs/demo/report/report.html (the full report) and runs/demo/viewer.html (every agent's conversation)."
 
 lint: install
 	$(VENV)/bin/ruff check src tests scripts

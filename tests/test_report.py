@@ -219,6 +219,7 @@ def test_report_page_in_chromium_headline_first_provenance_warning_nothing_clipp
     (short / "config.json").write_text(json.dumps(cfg))
     r = CliRunner().invoke(main, ["report", str(ref_run), str(short), "-o", str(tmp_path / "rep")])
     assert r.exit_code == 0, r.output
+    assert "WARNING: the runs compared differ in: max_rounds: 100 (ref) vs 4 (short)" in r.output
     head = r.output.split("Headline by team configuration")[1]  # the last table printed: what stays on screen
     assert r.output.index("By level") < r.output.index("Headline") and "| " not in head
     assert {line.split()[0] for line in head.splitlines()[2:] if line.strip()} >= set(TEAMS.split(","))

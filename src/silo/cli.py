@@ -142,7 +142,7 @@ def report(runs, by, out, episodes, no_plots):
     from silo.report import terminal, write_report
 
     tables = load_runs(runs)
-    click.echo(terminal(tables, _csv(by)))
+    click.echo(terminal(tables, _csv(by), sources=list(runs)))
     default = Path(runs[0]) / "report" if len(runs) == 1 else Path("reports/latest")
     path = write_report(tables, out or default, plots=not no_plots, heat_episodes=list(episodes) or None,
                         sources=list(runs))

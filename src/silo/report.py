@@ -119,12 +119,16 @@ def headline(t: Tables) -> pl.DataFrame:
     return out
 
 
-def terminal(t: Tables, by: list[str] | None = None) -> str:
+def terminal(t: Tables, by: list[str] | None = None, sources: list[str | Path] | None = None) -> str:
     """What `silo report` prints: the summary grouped by `by` (with outcome shares), then, last so that it is
-    what stays on screen, the headline by team configuration."""
+    what stays on screen, the headline by team configuration, after a warning if the runs `sources` differ."""
+    from silo.provenance import differences, run_provenance
+
+    diff = differences([run_provenance(p) for p in sources]) if sources and len(sources) > 1 else []
+    warn = "WARNING: the runs compared differ in: " + "; ".join(diff) + "\n\n" if diff else ""
     return ("By " + ", ".join(by or GROUP) + " (shares in percent, 95% intervals)\n"
-            + to_terminal(summary_from_tables(t, by)) + "\n\nHeadline by team configuration (N >= 2 when run; "
-            "95% intervals; n = scored episodes)\n" + to_terminal(headline(t)))
+            + to_terminal(summary_from_tables(t, by)) + "\n\n" + warn + "Headline by team configuration (N >= 2 "
+            "when run; 95% intervals; n = scored episodes)\n" + to_terminal(headline(t)))
 
 
 # ---- the full report ---------------------------------------------------------------------
