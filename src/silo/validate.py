@@ -71,6 +71,8 @@ def run_config(rc: RunConfig) -> RunConfig:
         if not values or any(isinstance(v, str) and not v.strip() for v in values):
             raise ValueError(f"{field} is empty: give at least one value")
     for n in rc.n_agents:
+        if isinstance(n, int) and n < 1:
+            raise ValueError(f"N must be >= 1, got {n}")
         number("N", n, int, 1, MAX_N)
     unknown = [v for v in rc.prompt_variants if v not in VARIANTS]
     if unknown:
