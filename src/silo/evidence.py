@@ -271,7 +271,7 @@ class Near(Fingerprint):
         return False
 
 
-_HEDGES = frozenset({"guess", "probably", "likely", "assume", "maybe", "perhaps", "usually", "estimate", "expect"})
+_HEDGES = frozenset({"guess", "probably", "likely", "assume", "maybe", "perhaps", "estimate", "expect"})
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|[\n;]+")
 _AGENT_ID = re.compile(r"\bagents?\s*#?\d+(?:\s*(?:[-,/&]|and|to)\s*\d+)*", re.IGNORECASE)
 _TOKEN = re.compile(r"\b0[xX][0-9a-fA-F]+\b|\b0[bB][01]+\b|(?<![\w.,])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]*\d)"
@@ -306,6 +306,51 @@ def _nearest(sent: str, keywords: tuple[str, ...], public: tuple[float, ...]) ->
         if best is None or d < best[0]:
             best = (d, v)
     return None if best is None else best[1]
+
+
+_POSSESSIVE = re.compile(r"\bagent\s*#?(\d+)(?:['\u2019]s\b|\s+(?:has|holds|had|reported|reports|says|said|sent)\b)",
+                         re.IGNORECASE)
+_FIRST_PERSON = re.compile(r"\b(?:my|mine|I have|I hold|I count|I found|I got)\b", re.IGNORECASE)
+_COLLECTIVE = re.compile(r"\b(?:total|overall|global|all|every\w*|combined|merged|together|across|so far|running|"
+                         r"answer|sum|union|altogether|through|adding|plus)\b", re.IGNORECASE)
+
+
+def attribution(sentence: str, author: int) -> int | None:
+    """The one shard a sentence attributes its numbers to ("agent 6's max: 9995", "my count is 5"), or None
+    (no attribution, several sources such as "mine and agent 0's", or a collective word: "total",
+    "combined", "running", "answer"). The author naming itself ("agent 3 here") is first person."""
+    if _COLLECTIVE.search(sentence):
+        return None
+    owners = {int(m.group(1)) for m in _POSSESSIVE.finditer(sentence)} - {author}
+    others = {int(m.group(1)) for m in _AGENT.finditer(sentence)} - {author}
+    first = bool(_FIRST_PERSON.search(sentence)) or bool(_POSSESSIVE_SELF(sentence, author))
+    if len(owners) == 1 and others == owners and not first:
+        return owners.pop()
+    return author if first and not others else None
+
+
+_AGENT = re.compile(r"\bagents?\s*#?(\d+)", re.IGNORECASE)
+
+
+def _POSSESSIVE_SELF(sentence: str, author: int) -> bool:  # noqa: N802 - reads as a pattern
+    return any(int(m.group(1)) == author for m in _POSSESSIVE.finditer(sentence))
+
+
+def number_spans(text: str) -> tuple[tuple[int, int, float | int], ...]:
+    """(start, end, value) of every number of `text`, in order, as parse reads them."""
+    text = text.translate(_MINUS)
+    return tuple((m.start(), m.end(), _norm(float(m.group()))) for m in _NUM.finditer(text))
+
+
+def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) offsets of the sentences and lines of `text`."""
+    text = text.translate(_MINUS)
+    out, pos = [], 0
+    for m in _SENTENCE.finditer(text):
+        out.append((pos, m.start()))
+        pos = m.end()
+    out.append((pos, len(text)))
+    return tuple(out)
 
 
 def _has_prefix(words: frozenset[str], keys: tuple[str, ...]) -> bool:

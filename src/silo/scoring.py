@@ -10,9 +10,11 @@ held(i)     reach == 1 and evidence == 1.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import re
+from collections import Counter
+from dataclasses import dataclass, field, replace
 
-from silo.evidence import AnyOf, Fingerprint, Parsed, guard_ok, parse
+from silo.evidence import AnyOf, Fingerprint, Parsed, attribution, guard_ok, number_spans, parse, sentence_spans
 from silo.records import AgentScore, Episode, EpisodeScore, Event, Instance
 from silo.tasks import get_task
 from silo.tasks.base import TaskSpec, _canon
@@ -137,18 +139,14 @@ class Replay:
 
     def _credit(self, i: int, c: _Content, todo: frozenset[int]) -> set[int]:
         p = parse(c.text)
-        paste = self._is_paste(c.author, p)
         got: set[int] = set()
         for s in self._candidates(c, i):
             if not (s & todo) or not s <= c.prov:
                 continue  # nothing new, or a set the author had no evidence of: coincidence, not information
             fp = self._fingerprint(self._stat_kind(s, c), s, i)
-            if fp is not None and paste:
-                fp = fp.without_scalars()
-            if fp is None:
-                continue
             # weak alternatives (a boolean, a small count) count only as the whole answer
-            if fp.matches(p) if s >= self.dep[i] else fp.strict(p):
+            view = self._view(c.author, p, next(iter(s)) if len(s) == 1 else -1)
+            if fp is not None and _hit(fp, p, view, whole=s >= self.dep[i]):
                 got |= s & todo
         for j in todo - got:
             # raw items of j count wherever they appear (reach allows); a statistic of {j} only from an
@@ -158,21 +156,71 @@ class Replay:
                 one = frozenset({j})
                 fp = (self._fingerprint("raw", j, i) if kind == "raw"
                       else self._fingerprint(self._stat_kind(one, c), one, i))
-                if fp is not None and paste and kind != "raw":
-                    fp = fp.without_scalars()
-                if fp is not None and fp.strict(p) and not (j != c.author and fp.strict(self._own(c.author))):
-                    got.add(j)
-                    break
+                if fp is None or not _hit(fp, p, None if kind == "raw" else self._view(c.author, p, j), whole=False):
+                    continue
+                if j != c.author and fp.strict(self._own(c.author)):
+                    continue  # the author's own data already shows it: a coincidence, not a relay
+                got.add(j)
+                break
         return got
 
-    def _is_paste(self, a: int, p: Parsed) -> bool:
-        """Content whose numbers (at least 3) are mostly (80%) the author's own shard's: a paste of its data.
-        A single number equal to a statistic inside it (its own list holding the global max) is a
-        coincidence of the data, not a statement of the statistic, so scalars do not count there."""
-        if len(p.numbers) < 3:
-            return False
-        own = self._own(a).counts
-        return sum(x in own for x in p.numbers) >= 0.8 * len(p.numbers)
+    def _view(self, a: int, p: Parsed, target: int) -> Parsed | None:
+        """What a scalar statistic (one number) may match in content p by author a: p without its pasted
+        data (runs of 3+ numbers all of one shard's data: a list that happens to hold the global max is a
+        coincidence of the data, not a statement of it) and without sentences attributing their numbers to
+        one shard other than `target` ("agent 6's max: 9995" states shard 6's statistic, even when it is
+        also the maximum of a larger set; target -1: a set of several shards). None: nothing to remove."""
+        key = ("view", a, p.text, target)
+        if key not in self._fp:
+            spans = number_spans(p.text)
+            drop = self._pasted(p.text, spans)
+            cut = [(lo, hi) for lo, hi in sentence_spans(p.text)
+                   if (k := attribution(p.text[lo:hi], a)) is not None and k != target]
+            drop |= {n for n, (start, _, _) in enumerate(spans) if any(lo <= start < hi for lo, hi in cut)}
+            if not drop:
+                self._fp[key] = None
+            else:
+                keep = tuple(v for n, (_, _, v) in enumerate(spans) if n not in drop)
+                text = "\n".join(p.text[lo:hi] for lo, hi in sentence_spans(p.text) if (lo, hi) not in cut)
+                q = parse(text)
+                extra = q.counts - Counter(q.numbers)  # thousands-grouped and 0x readings of what is kept
+                self._fp[key] = replace(p, numbers=keep, counts=Counter(keep) + extra, columns=(), text=text)
+        return self._fp[key]  # type: ignore[return-value]
+
+    def _pasted(self, text: str, spans) -> set[int]:
+        """Indices of the numbers of pasted data: runs of 3+ numbers all in one shard's data, with no words
+        between them (an index column or one stray number in between is allowed)."""
+        where = self._holders()
+        drop: set[int] = set()
+        run: list[int] = []
+        common: frozenset | None = None
+        gap = 0
+        for n, (start, _, x) in enumerate(spans):
+            if run and _WORDS_BETWEEN.search(text, spans[run[-1]][1], start):
+                drop.update(run if len(run) >= 3 else ())
+                run, common, gap = [], None, 0
+            holders = where.get(x, frozenset())
+            inter = holders if common is None else common & holders
+            if inter:
+                run.append(n)
+                common, gap = inter, 0
+            elif run and gap == 0:
+                gap = 1  # one stray number (an index) inside the run
+            else:
+                drop.update(run if len(run) >= 3 else ())
+                run, common, gap = ([n], holders, 0) if holders else ([], None, 0)
+        drop.update(run if len(run) >= 3 else ())
+        return drop
+
+    def _holders(self) -> dict:
+        """number -> the shards whose rendered data contain it."""
+        if "holders" not in self._fp:
+            where: dict = {}
+            for sh in self.inst.shards:
+                for x in parse(sh.text).counts:
+                    where.setdefault(x, set()).add(sh.agent)
+            self._fp["holders"] = {x: frozenset(v) for x, v in where.items()}  # type: ignore[assignment]
+        return self._fp["holders"]  # type: ignore[return-value]
 
     def _own(self, a: int) -> Parsed:
         """The author's own shard, parsed: a fingerprint of another shard that its own data already shows
@@ -213,6 +261,21 @@ class Replay:
                     fp = claim if fp is None else AnyOf((fp, claim))
             self._fp[cache_key] = fp
         return self._fp[cache_key]
+
+
+_WORDS_BETWEEN = re.compile(r"[A-Za-z]{2,}")
+
+
+def _hit(fp: Fingerprint, p: Parsed, free: Parsed | None, whole: bool) -> bool:
+    """Whether fp matches content p (all alternatives if `whole`, else strong ones only); with `free` (the
+    scalar view of p, Replay._view) its single-number alternatives must match there."""
+    match = (lambda x, q: x.matches(q)) if whole else (lambda x, q: x.strict(q))
+    if not match(fp, p):
+        return False
+    if free is None:
+        return True
+    rest = fp.without_scalars()
+    return (rest is not None and match(rest, p)) or match(fp, free)
 
 
 def classify(submitted: bool, correct: bool, reach: float, evidence: float) -> str:

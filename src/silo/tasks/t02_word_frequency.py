@@ -123,9 +123,10 @@ class WordFrequency(CountsReduce):
         return " ".join(data)
 
     def raw_fingerprint(self, inst, j, i):
-        # in order (as pasted): a multiset of 25-30 words over a handful of names is inside any longer
-        # list of the same names by chance
-        return Words(tuple(inst.shards[j].data), ordered=True)
+        # in order as held, or sorted (a tidy paste): a multiset of 25-30 words over a handful of names is
+        # inside any longer list of the same names by chance
+        data = tuple(inst.shards[j].data)
+        return AnyOf((Words(data, ordered=True), Words(tuple(sorted(data)), ordered=True)))
 
     def scalar_fingerprint(self, totals, params):
         # the word's count beside the word ("apple: 5") or near it ("5 apples", "apple count so far: 12")

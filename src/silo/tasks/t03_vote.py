@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from silo.evidence import Words
+from silo.evidence import AnyOf, Words
 from silo.tasks import register
 from silo.tasks.base import split_even
 from silo.tasks.t02_word_frequency import CountsReduce
@@ -90,9 +90,10 @@ class Vote(CountsReduce):
         return ", ".join(data)
 
     def raw_fingerprint(self, inst, j, i):
-        # in order (as pasted): a multiset of 25-30 words over a handful of names is inside any longer
-        # list of the same names by chance
-        return Words(tuple(inst.shards[j].data), ordered=True)
+        # in order as held, or sorted (a tidy paste): a multiset of 25-30 words over a handful of names is
+        # inside any longer list of the same names by chance
+        data = tuple(inst.shards[j].data)
+        return AnyOf((Words(data, ordered=True), Words(tuple(sorted(data)), ordered=True)))
 
 
 @register
