@@ -21,8 +21,7 @@ from typing import Any
 from silo import __version__
 from silo.analysis import explain, models_label
 from silo.records import OUTCOMES, Episode, EpisodeScore
-from silo.runner import RunDir
-from silo.scoring import score_episode
+from silo.runner import RunDir, score_safely
 
 SCORER = "silo"
 VALUES = ("S", "P", "H", "solved")
@@ -186,7 +185,7 @@ def export_inspect(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None
     groups: dict[tuple, list] = defaultdict(list)
     for ep in rd.episodes():
         key = (ep.config.team, models_label(ep.config.models or []), ep.config.prompt_variant)
-        groups[key].append(sample(ep, score_episode(ep)))
+        groups[key].append(sample(ep, score_safely(ep)))
     out = Path(out_dir) if out_dir else rd.path / "inspect"
     out.mkdir(parents=True, exist_ok=True)
     paths = []

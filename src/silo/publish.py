@@ -33,8 +33,7 @@ from silo.dataset_rows import (
     score_rows,
 )
 from silo.records import SCHEMA_VERSION, Episode, EpisodeConfig, EpisodeScore, Instance
-from silo.runner import RunDir
-from silo.scoring import score_episode
+from silo.runner import RunDir, score_safely
 from silo.tasks import UnknownTaskError, all_tasks, get_task
 
 KINDS = ("instances", "episodes", "results")
@@ -108,7 +107,7 @@ def collect(run_dir: str | os.PathLike) -> tuple[dict, dict, list[tuple[EpisodeS
         split = f"n{inst.n_agents}"
         instances[inst.task][split][inst.id] = instance_row(inst)
         episodes[inst.task][split].append(episode_row(ep))
-        scores.append((score_episode(ep), ep.config))
+        scores.append((score_safely(ep), ep.config))
     if not scores:
         raise PublishError(f"run directory has no episodes: {rd.path}")
     scores.sort(key=lambda s: s[0].episode_id)

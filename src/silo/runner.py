@@ -291,12 +291,13 @@ class _Meter:
 def score_run(rd: RunDir) -> list[EpisodeScore]:
     """Re-score every episode of a run directory (pure, offline) and write scores.jsonl; an episode that
     cannot be scored gets an error row (and a warning), the others are scored as usual."""
-    scores = sorted((_score_one(ep) for ep in rd.episodes()), key=lambda s: s.episode_id)
+    scores = sorted((score_safely(ep) for ep in rd.episodes()), key=lambda s: s.episode_id)
     rd.write_scores(scores)
     return scores
 
 
-def _score_one(ep: Episode) -> EpisodeScore:
+def score_safely(ep: Episode) -> EpisodeScore:
+    """score_episode, but an episode that cannot be scored gets an error row (with the reason), never raises."""
     try:
         score = score_episode(ep)
     except Exception as e:  # hostile content or a scorer bug: this episode only

@@ -20,8 +20,7 @@ from typing import Any
 
 from silo.analysis import explain
 from silo.records import OUTCOMES, Episode, EpisodeScore, Event
-from silo.runner import RunDir
-from silo.scoring import score_episode
+from silo.runner import RunDir, score_safely
 
 PLACEHOLDER = "__SILO_DATA__"
 SKIPPED_KINDS = {"wait"}  # one per agent per round: noise in a timeline
@@ -186,7 +185,7 @@ def build_view(run_dirs: str | os.PathLike | list, max_content: int = 2000, max_
     summaries, details, runs = [], {}, []
     for rd, name in zip(rds, names, strict=True):
         for ep in rd.episodes():
-            s, d = episode_view(ep, score_episode(ep), max_content, per_episode, max_message)
+            s, d = episode_view(ep, score_safely(ep), max_content, per_episode, max_message)
             s["run"] = name
             s["key"] = ep.id if ep.id not in details else f"{name}/{ep.id}"
             summaries.append(s)
