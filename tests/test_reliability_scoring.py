@@ -2,6 +2,7 @@
 invalid code points; a recorded hostile episode is written and scored like any other."""
 
 import asyncio
+import json
 
 import pytest
 
@@ -61,3 +62,26 @@ def test_hostile_episode_is_recorded_and_scored(tmp_path, answer):
     assert all(a.submitted and not a.correct for s in scores for a in s.agents)
     text = "".join(f.read_text() for f in rd.episode_files())
     assert "\ud800" not in text and len(text) < 2_000_000
+
+
+def test_an_episode_the_scorer_cannot_read_marks_only_that_episode(tmp_path):
+    from click.testing import CliRunner
+
+    from silo.cli import main
+
+    out = tmp_path / "r"
+    args = ["run", "--team", "oracle", "--task", "I-01", "--n", "2", "--protocol", "p2p,broadcast", "--no-progress",
+            "--no-preflight", "-o", str(out)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    f = sorted((out / "episodes").glob("*.json"))[0]
+    ep = json.loads(f.read_text())
+    ep["events"].append({"round": 1, "agent": 1, "kind": "deliver", "msg_id": 999})  # a message never sent
+    f.write_text(json.dumps(ep))
+    scores = score_run(RunDir(out))
+    bad = [s for s in scores if s.episode_id == ep["id"]]
+    assert len(scores) == 2 and bad[0].status == "error" and "scoring failed" in bad[0].error
+    assert [s.status for s in scores if s.episode_id != ep["id"]] == ["complete"]
+    for cmd in (["score", str(out)], ["report", str(out), "-o", str(tmp_path / "rep")],
+                ["view", str(out), "-o", str(tmp_path / "v.html")]):
+        res = CliRunner().invoke(main, cmd)
+        assert res.exit_code == 0 and "Traceback" not in res.output, (cmd, res.output)
