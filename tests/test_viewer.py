@@ -254,7 +254,7 @@ def test_scoring_reason_per_agent_and_nothing_clipped_at_1400px(llm_run, multi):
     multi.goto(multi.url.split("#")[0] + "#" + ep.id)
     whys = multi.locator("#agents td.why").all_inner_texts()
     assert len(whys) == ep.instance.n_agents and all(len(w) > 10 for w in whys)
-    clipped = multi.evaluate("""() => [...document.querySelectorAll('#agents, #conv, #timeline')]
+    clipped = multi.evaluate("""() => [...document.querySelectorAll('#list, #agents, #conv, #timeline')]
         .filter(e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > innerWidth)
         .map(e => e.id)""")
     assert clipped == []
