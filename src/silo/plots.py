@@ -54,7 +54,7 @@ def s_p_h_vs_n(eps: pl.DataFrame, path: Path) -> Path:
             d = agg.filter((pl.col("level") == level) & (pl.col("config") == cfg)).sort("n_agents")
             if d.is_empty():
                 continue
-            x = d.get_column("n_agents").to_numpy() * (1 + 0.03 * (k - (len(configs) - 1) / 2))
+            x = d.get_column("n_agents").to_numpy() * (1 + 0.012 * (k - (len(configs) - 1) / 2))
             for row, m in enumerate(["S", "P", "H"]):
                 axes[row][col].errorbar(x, d.get_column(m).to_numpy() * 100, yerr=_err(d, m), fmt="o-", ms=4,
                                         capsize=3, lw=1.4, color=colors(k % 10),
