@@ -310,3 +310,14 @@ def test_leaderboard_page_sorts_filters_links_and_keeps_reference_rows_apart(ref
             .filter(w => w.scrollWidth > w.clientWidth + 1 && !w.classList.contains('scrolls')).length""")
         assert wide == 0 and pg.evaluate("document.documentElement.scrollWidth") <= 1400
         browser.close()
+
+
+def test_an_episode_without_messages_gets_no_heatmap_and_captions_are_sentences(ref_run, tmp_path):
+    from silo import plots
+
+    t = load_runs([ref_run])
+    silent = t.episodes.filter((pl.col("team") == "silent") & (pl.col("n_agents") == 5)).get_column("episode_id")[0]
+    talky = t.episodes.filter((pl.col("team") == "oracle") & (pl.col("n_agents") == 5)).get_column("episode_id")[0]
+    out = plots.episode_heatmaps(t, tmp_path, [silent, talky])
+    assert [p.name for p, _ in out] == [f"comm_{plots.slug(talky)}.png"]  # the all-zero panel is left out
+    assert out[0][1].startswith(f"Who talked to whom in episode {talky}") and out[0][1].endswith(".")
