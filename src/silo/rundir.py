@@ -102,6 +102,8 @@ class RunDir:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self.skipped: list[str] = []  # unreadable episode files passed over by episodes()
+        self.damaged: list[Path] = []  # unreadable episode files this process moved to damaged/
+        self.locked = False
 
     # ---- one writer at a time ---------------------------------------------------------
     @property
@@ -121,6 +123,7 @@ class RunDir:
             except FileExistsError:
                 holder = self._holder()
                 if holder is not None and holder.get("pid") == os.getpid():
+                    self.locked = True
                     return  # already ours (several commands in one process)
                 if holder is not None and pid_alive(int(holder.get("pid", 0))) and holder.get("host") == me["host"]:
                     raise RunDirError(f"{self.path} is being written by another silo process (pid {holder['pid']}); "
@@ -133,6 +136,7 @@ class RunDir:
             with os.fdopen(fd, "w") as fh:
                 fh.write(json.dumps(me))
             atexit.register(self.unlock)
+            self.locked = True
             return
         raise RunDirError(f"cannot lock run directory {self.path}: the lock keeps changing hands")
 
@@ -184,7 +188,6 @@ class RunDir:
         try:
             self.episodes_dir.mkdir(parents=True, exist_ok=True)
             self.clean_stale()
-            self.heal()
             meta = {"run": rc.model_dump(mode="json"), "shard": shard, "silo_version": __version__,
                     "git": git_hash(), **({"changes": changes} if changes else {})}
             atomic_write(self.path / "config.json", json.dumps(meta, indent=2))
@@ -198,10 +201,10 @@ class RunDir:
             return []
 
     def reopen(self) -> None:
-        """Before resuming: become the only writer, clean up after dead writers, move damaged files aside."""
+        """Before resuming: become the only writer and clean up after dead writers (damaged episode files
+        are moved aside as statuses() reads them)."""
         self.lock()
         self.clean_stale()
-        self.heal()
 
     def clean_stale(self) -> None:
         """Remove temporary files a killed process left behind (never a live writer's, never episodes)."""
@@ -213,20 +216,22 @@ class RunDir:
                 stale.unlink(missing_ok=True)
 
     def heal(self) -> list[Path]:
-        """Move unreadable or partial episode files aside to damaged/ (kept); they count as not done."""
-        moved = []
-        for f in self.episode_files():
-            try:
-                ok = isinstance(json.loads(f.read_bytes()).get("status"), str)
-            except (OSError, ValueError, AttributeError):
-                ok = False
-            if not ok:
-                dest = self.path / "damaged" / f"{f.stem}.{int(time.time())}.json"
-                dest.parent.mkdir(exist_ok=True)
-                os.replace(f, dest)
-                log.warning("unreadable episode file %s moved to %s; it will be re-run", f, dest)
-                moved.append(dest)
-        return moved
+        """Move unreadable or partial episode files aside to damaged/ (kept); they count as not done.
+        statuses() does this as it reads, once this process holds the lock."""
+        before = set(self.damaged)
+        self.statuses()
+        return [p for p in self.damaged if p not in before]
+
+    def _aside(self, f: Path) -> None:
+        dest = self.path / "damaged" / f"{f.stem}.{int(time.time())}.json"
+        try:
+            dest.parent.mkdir(exist_ok=True)
+            os.replace(f, dest)
+        except OSError as e:
+            log.warning("unreadable episode file %s (cannot move it aside: %s); it will be re-run", f, e)
+            return
+        log.warning("unreadable episode file %s moved to %s; it will be re-run", f, dest)
+        self.damaged.append(dest)
 
     def episode_files(self) -> list[Path]:
         return sorted(self.episodes_dir.glob("*.json")) if self.episodes_dir.is_dir() else []
@@ -236,9 +241,13 @@ class RunDir:
         out = {}
         for f in self.episode_files():
             try:
-                out[f.stem] = json.loads(f.read_bytes()).get("status", "error")
-            except (OSError, ValueError):
-                continue  # unreadable: treated as not done, so it is re-run
+                status = json.loads(f.read_bytes()).get("status")
+                if not isinstance(status, str):
+                    raise ValueError("no status")
+                out[f.stem] = status
+            except (OSError, ValueError, AttributeError):
+                if self.locked:  # unreadable: kept aside (the writer only), and re-run as not done
+                    self._aside(f)
         return out
 
     def write_episode(self, ep: Episode) -> str:

@@ -213,9 +213,9 @@ class RunOutcome:
 
 def pending(specs: list[EpisodeSpec], rd: RunDir, force: bool = False) -> tuple[list[EpisodeSpec], int]:
     """Specs still to run: all with force, else those not completed (errored ones are retried)."""
+    status = rd.statuses()  # also moves damaged files aside (kept), --force or not
     if force:
         return specs, 0
-    status = rd.statuses()
     todo = [s for s in specs if status.get(s.id) in (None, "error")]
     return todo, len(specs) - len(todo)
 
