@@ -77,8 +77,8 @@ class WordFrequency(CountsReduce):
     (0-based, i.e. every 10th word starting with the first) are "apple". v2 (a deviation from the
     reference): every other word is "apple" with a probability drawn per shard, uniform in [0, 0.8],
     else one of the 6 other fruits uniformly. In v1 (I-02@1, the reference) every other word was
-    uniform over the 7 fruits, so the total was concentrated enough for the most common total to be
-    right 18% of the time at N = 2 (docs/guessability.md); per-shard rates spread it at every N.
+    uniform over the 7 fruits, so the total was concentrated enough for the expected total to be
+    right 16% of the time at N = 2 and 12% at N = 5 (docs/guessability.md); per-shard rates spread it at every N.
     Star partial: the shard's count of every fruit (the word-count reduce), in a fixed order;
     the bare apple count is usually a number below 10, which proves nothing on its own.
     Raw evidence: the shard's multiset of words.

@@ -26,8 +26,8 @@ class Vote(CountsReduce):
     answer was right 100% of the time at every N, docs/guessability.md).
     Inherent chance 1/4 + 1/(N + 1): naming any fixed candidate is right 1 time in 4, and a
     plurality over N shards is partly visible in each (the winner must lead the sum, so at N = 2
-    it leads one of the two halves in most instances); the own-shard majority is right 58% at
-    N = 2, 42% at 5, 34% at 10, 29% at 20 and about 1/4 from N = 50. The task is kept because no
+    it leads one of the two halves in most instances); the own-shard majority is right 56% at
+    N = 2, 40% at 5, 32% at 10, 29% at 20 and about 1/4 from N = 50. The task is kept because no
     agent can tell from its shard whether its local leader is the winner: the answer needs the sum.
     A tie for the most votes cannot happen (v1: it goes to the alphabetically first tied name).
     Names compare case-insensitively.
@@ -106,6 +106,3 @@ class VoteV1(Vote):
         winner = rng.choice(CANDIDATES)
         votes = [winner if p % 2 == 0 else rng.choice(CANDIDATES) for p in range(self.items * n_agents)]
         return split_even(votes, n_agents), {"candidates": list(CANDIDATES)}
-
-    def inherent_chance(self, n_agents):
-        return 0.25

@@ -87,8 +87,9 @@ class AnyMatch(StarReduce):
         return n_agents / (2 * n_agents - 1) if n_agents > 1 else 0.5
 
     def inherent_chance(self, n_agents):
-        p = self.error_chance(n_agents)
-        return max(p, 1 - p + p / n_agents)  # constant "true"; the own shard (wrong only if the line is elsewhere)
+        # the least any generator allows (v3's p): constant "true" and the own shard are then equally right
+        p = n_agents / (2 * n_agents - 1) if n_agents > 1 else 0.5
+        return max(p, 1 - p + p / n_agents)
 
     def describe(self, n_agents, params):
         return (f"{n_agents} agents each hold some lines of one log file. Each line is a timestamp in "
@@ -164,9 +165,6 @@ class AnyMatchV1(AnyMatch):
                 lines.append(f"[{t}] {m}")
             shards.append(lines)
         return shards, {"pattern": "ERROR"}
-
-    def inherent_chance(self, n_agents):
-        return 0.5
 
 
 _NEGATIONS = ("no", "none", "not", "zero", "without", "false", "nothing", "never")

@@ -19,8 +19,8 @@ class RangeCount(CountsReduce):
     v2 (a deviation from the reference): each agent draws its share of values inside [lo, hi]
     uniformly in [0.1, 0.9]; each value is then inside (uniform on [lo, hi]) with that probability,
     else uniform below lo or above hi (either side with probability 1/2). With every value uniform on [0, 1000]
-    (v1, I-05@1, the reference) the count was concentrated enough for the expected count to be right
-    15% of the time at N = 2 (docs/guessability.md); per-shard windows spread it at every N.
+    (v1, I-05@1, the reference) the count was concentrated enough for the most common count to be right
+    10% of the time at N = 2, the budget's edge (docs/guessability.md); per-shard windows spread it at every N.
     """
 
     id = "I-05"

@@ -15,8 +15,8 @@ class SetUnionSize(StarReduce):
     the reference): uniformly from its own random subset of that range, of random size in 5..30
     (tasks.common.subset_draws).
     With every value uniform on the whole range (v1, I-08@1, the reference) the union size was so
-    concentrated that the most common size was right 28% of the time at N = 2 and the expected size
-    13% at N = 10 and 20 (docs/guessability.md); per-shard windows spread it at every N.
+    concentrated that the expected size was right 24% of the time at N = 2, 16% at 5 and 11-13%
+    at N = 10 and 20 (docs/guessability.md); per-shard subsets spread it at every N.
     Star partial: the shard's set of distinct values, sorted (the union is the reduce; a
     count of distinct values cannot be combined). Evidence: a set of shards is recognised
     by its whole union appearing in the content (about 20-30 values, in any order), or,

@@ -46,8 +46,8 @@ class PatternSearch(ChainTask):
     share and patterns cross piece boundaries; the other characters are D, X, Y, Z, or (15% of
     them) a stray A, B or C that may shift the count. In v1 (II-15@1, the reference's "2 planted
     A..B..C" read per agent: A, B, C, A, B, C at six random positions of every shard) the count was
-    about 2N, so the most common count was right 89% of the time at N = 2 and the own count
-    times N 44% at N = 10 (docs/guessability.md).
+    about 2N, so the own count times N was right 86% of the time at N = 2 and the most common
+    count 44% at N = 10 (docs/guessability.md).
     Inherent chance 1/7 at N = 2 (0 beyond): the own count doubled is right when the other piece
     counts as many, and a piece of 20 characters completes at most 6 matches. The task is kept
     because the count still needs the state carried across every border. The star partial is a

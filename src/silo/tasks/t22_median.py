@@ -18,7 +18,7 @@ class Median(ShuffleTask):
     evidence is a shard's raw multiset of 25 numbers, or the median itself once all shards are upstream.
     v2 (a deviation from the reference): each agent draws its 25 integers uniformly from its own random
     window of [1, 1000] (tasks.common.window_draws). With every value uniform on [1, 1000] (v1, III-22@1)
-    the own shard's median was the global one 14% of the time at N = 2 (docs/guessability.md).
+    the own shard's median was the global one 13% of the time at N = 2 (docs/guessability.md).
     """
 
     id = "III-22"

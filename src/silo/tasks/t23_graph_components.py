@@ -41,7 +41,7 @@ class GraphComponents(ShuffleTask):
     possible, harmless); all edges are shuffled, 20 per agent. In v1 (III-23@1, the reference:
     20N uniform random edges) the graph
     was nearly always one giant component plus a few isolated nodes, and the most common count
-    was right 76% of the time at N = 2 (docs/guessability.md). Oracle partial: the agent's
+    was right 72% of the time at N = 2 (13-39% up to N = 100) (docs/guessability.md). Oracle partial: the agent's
     spanning forest (a sufficient statistic
     for connectivity). Evidence of a set S of shards (below the whole): every node touched by an
     edge of S appears in the content (true of raw edges, any spanning forest, or component lists;
