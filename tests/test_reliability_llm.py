@@ -204,3 +204,21 @@ def test_hostile_replies_are_recorded_scored_and_not_rerun(tmp_path, content):
     assert scores[0].status == "complete" and pending(expand(rc), rd)[1] == 1  # recorded: a resume skips it
     text = rd.episode_files()[0].read_text()
     assert "\ud800" not in text and len(text) < 3_000_000 and n > 0
+
+
+def test_a_custom_server_never_gets_the_providers_key(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-not-for-this-server")
+    with FaultServer(default=("ok", SUBMIT_7)) as fs:
+        s = LLMSettings(model="openai/fault", api_base=fs.base, cache=False, **FAST)
+        asyncio.run(Client(s).complete([{"role": "user", "content": "hi"}]))
+        auth = {k.lower(): v for k, v in fs.headers[0].items()}["authorization"]
+    assert auth == "Bearer sk-no-key"
+
+
+def test_the_provider_key_variable_is_stated_in_the_config():
+    from silo.validate import run_config
+
+    rc = RunConfig(tasks=["I-01"], n_agents=[2], protocols=["p2p"], teams=["llm"], models=["openai/gpt-4o-mini"])
+    assert run_config(rc).extra["api_key_env"] == "OPENAI_API_KEY"
+    custom = rc.model_copy(update={"extra": {"api_base": "http://127.0.0.1:9/v1"}})
+    assert "api_key_env" not in run_config(custom).extra

@@ -85,3 +85,17 @@ def test_an_episode_the_scorer_cannot_read_marks_only_that_episode(tmp_path):
                 ["view", str(out), "-o", str(tmp_path / "v.html")]):
         res = CliRunner().invoke(main, cmd)
         assert res.exit_code == 0 and "Traceback" not in res.output, (cmd, res.output)
+
+
+def test_wait_with_arguments_is_an_error_and_rejected_payloads_are_bounded():
+    from silo.episode import SUBMIT, WAIT, Turn
+    from silo.protocols import protocol_class
+    from silo.records import Limits
+
+    proto = protocol_class("p2p")(2, Limits(), {})
+    turn = Turn(1, 0, proto, 5, [*proto.specs(), WAIT, SUBMIT])
+    ok, msg = turn.do(Action(name="wait", args={"reason": "thinking"}))
+    assert not ok and "no arguments" in msg and not turn.waited
+    ok, _ = turn.do(Action(name="send_message", args={"target_id": 1, "content": "x" * 10_000_000}))
+    assert not ok
+    assert len(json.dumps([e.model_dump() for e in turn.events])) < 10_000  # not the 10 MB payload
