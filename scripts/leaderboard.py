@@ -69,6 +69,8 @@ def config_rows(eps: pl.DataFrame) -> list[dict]:
             row["outcomes"] = {o: _mean(good, o) for o in OUTCOMES}
             if "set_apart" in good.columns:  # self-contained agents, left out of H and the gap
                 row["set_apart"] = int(good.get_column("set_apart").sum() or 0)
+            if "scorer_version" in sel.columns:  # rows of different scoring rules must not be compared
+                row["scorer_version"] = sorted(set(sel.get_column("scorer_version").drop_nulls().to_list()))
             base = ok.filter((pl.col("n_agents") == 1) & (pl.col("team") == team) & (pl.col("models") == models)
                              & (pl.col("prompt_variant") == variant))
             row["S_n1"] = _est("S", base) if base.height else None
