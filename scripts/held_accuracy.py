@@ -255,6 +255,7 @@ def main(argv=None) -> int:
         show(args.show[0], args.show[1], int(args.show[2]), int(args.show[3]))
         return 0
     _ensure_chatty()
+    import silo.scoring  # noqa: F401  (loaded before the workers fork: one scorer for the whole run)
     from silo.tasks import all_tasks
 
     tasks = args.tasks or [t.id for t in all_tasks()]

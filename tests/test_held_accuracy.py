@@ -87,6 +87,12 @@ def test_chatty_runs_through_the_registry_and_logs_its_truth():
     notes = {e.agent: e.data["chatty_truth"] for e in ep.events if e.kind == "note" and "chatty_truth" in e.data}
     assert set(notes) == {s.agent for s in ep.submissions}
     assert all(n["outcome"] in OUTCOMES for n in notes.values())
+    solo = get_task("I-01").make_instance(1, 7)
+    ep = run_sync(run_episode(solo, cfg.model_copy(update={"n_agents": 1, "protocol": "none"}),
+                              scripted_team("chatty", solo, "none")))
+    assert ep.status == "complete" and not any(e.kind == "error" for e in ep.events)
+    with pytest.raises(ValueError, match="p2p, broadcast or sfs"):
+        chatty_team(inst, "blackboard")
 
 
 @pytest.mark.parametrize("task", [t.id for t in all_tasks()])

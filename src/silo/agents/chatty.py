@@ -49,6 +49,9 @@ class ChattyAgent(ScriptedAgent):
 
 def chatty_team(inst: Instance, protocol: str) -> tuple[list[ChattyAgent], Ledger]:
     """One chatty agent per shard, sharing the team's ledger (returned too: the truth's side channel)."""
+    base = parse_protocol_name(protocol).base
+    if base not in ("p2p", "broadcast", "sfs", "none"):
+        raise ValueError(f"the chatty team talks over p2p, broadcast or sfs (or none at N = 1), not {protocol!r}")
     task = get_task(inst.task)
     led = Ledger(task, inst, protocol)
     agents = [ChattyAgent(_Speaker(led, a).program(), led, a) for a in range(inst.n_agents)]
@@ -76,11 +79,13 @@ class _Speaker:
         mode = rng.choices(list(MODES), weights=list(MODES.values()))[0]
         submit_at, patience = rng.randint(1, 4 + self.n // 3), rng.randint(0, 6)
         rnd = 1
+        if self.n == 1:  # nothing to talk over: answer (or not) at once
+            mode, submit_at = ("never" if mode == "never" else "best"), 1
         while True:
             used = 0
             if rnd == 1 or rng.random() < 0.85:
                 used += yield from self._receive()
-            if mode != "never" or rnd <= submit_at:  # say something (in round 1 always), then maybe submit
+            if (mode != "never" or rnd <= submit_at) and self.n > 1:  # say something (round 1: always), maybe submit
                 for _ in range(rng.choice((1, 1, 2, 2, 3) if rnd == 1 else (0, 1, 1, 2, 2, 3, 3))):
                     used += yield from self._speak(rnd, ACTION_BUDGET - 2 - used)
             if mode != "never" and rnd >= submit_at:
@@ -123,6 +128,8 @@ class _Speaker:
 
     # ---- reading ------------------------------------------------------------------------
     def _receive(self):
+        if self.n == 1:
+            return 0
         if self.transport in ("p2p", "broadcast"):
             ok, msgs = yield Action(name="receive_messages")
             for m in msgs if ok else []:
