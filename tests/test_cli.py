@@ -90,8 +90,8 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-def _fault_run(fs, tmp_path, *extra, key="SILO_FAULT_KEY"):
-    return _run("run", "--suite", _fault_suite(tmp_path), "--model", "openai/fault", "--api-base", fs.base,
+def _fault_run(fs, tmp_path, *extra, key="SILO_FAULT_KEY", **options):
+    return _run("run", "--suite", _fault_suite(tmp_path, **options), "--model", "openai/fault", "--api-base", fs.base,
                 "--api-key-env", key, "--no-progress", "-o", str(tmp_path / "r"), *extra)
 
 
@@ -155,7 +155,7 @@ def test_retry_warnings_stay_out_of_the_terminal(tmp_path, fault_key):
 
     with FaultServer(default=("ok", SUBMIT_7)) as fs:
         fs.queue(("ok", "pong"), ("status", 503), ("status", 503))  # preflight, then two retried failures
-        res = _fault_run(fs, tmp_path)
+        res = _fault_run(fs, tmp_path, retries=3)
     assert res.exit_code == 0, res.output
     assert "retrying" not in res.output and "attempt" not in res.output
     eps = [json.loads(f.read_text()) for f in (tmp_path / "r" / "episodes").glob("*.json")]

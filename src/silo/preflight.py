@@ -21,6 +21,7 @@ from silo import local_model
 from silo.records import RunConfig
 
 PROBE_TIMEOUT_S = 15.0
+NOT_MODELS = ("partner:", "scripted:")  # scripted agents inside LLM teams (silo.agents.partners): no endpoint
 PASSING_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
 
 
@@ -51,10 +52,12 @@ def endpoints(rc: RunConfig) -> list[Endpoint]:
     """Distinct endpoints of the LLM agents of a run (none for scripted teams)."""
     if "llm" not in rc.teams:
         return []
-    models = [m.partition("=")[2].strip() if m.partition("=")[0].strip().isdigit() else m
-              for m in rc.models or [local_model.DEFAULT_MODEL]]
     seen: dict[Endpoint, None] = {}
-    for m in models:
+    for entry in rc.models or [local_model.DEFAULT_MODEL]:
+        head, sep, rest = entry.partition("=")
+        m = rest.strip() if sep and (head.strip().isdigit() or head.strip() == "*") else entry.strip()
+        if m.startswith(NOT_MODELS):
+            continue
         x = model_extra(m, rc.extra)
         base = None if local_model.is_local(m) else x.get("api_base")
         seen[Endpoint(m, base, x.get("api_key_env"))] = None

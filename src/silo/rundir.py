@@ -63,7 +63,7 @@ def git_hash() -> str | None:
 RUNTIME_KEYS = frozenset({"api_base", "api_key_env", "cache", "cache_dir", "concurrency", "timeout_s", "retries",
                           "backoff_s", "backoff_max_s", "retry_window_s", "breaker_failures", "breaker_pause_s",
                           "outage_max_s", "no_action_retries", "episode_timeout_s", "input_cost_per_token",
-                          "output_cost_per_token"})
+                          "output_cost_per_token", "per_model", "limit"})  # per_model, limit: silo run (E)
 
 
 def config_diff(old: RunConfig, new: RunConfig) -> tuple[list[str], dict[str, list]]:
