@@ -200,8 +200,10 @@ def provenance_blocks(sources: list[str | Path]) -> list[Block]:
 
     rows = [run_provenance(p) for p in sources]
     fields = [k for k in rows[0] if k not in ("run", "_versions")]
-    table = pl.DataFrame({"field": fields, **{r["run"]: ["-" if r[k] is None else str(r[k]) for k in fields]
-                                              for r in rows}})
+    names = [r["run"] if [x["run"] for x in rows].count(r["run"]) == 1 else f"{r['run']} ({i + 1})"
+             for i, r in enumerate(rows)]  # two run folders of the same name keep a column each
+    table = pl.DataFrame({"field": fields, **{n: ["-" if r[k] is None else str(r[k]) for k in fields]
+                                              for n, r in zip(names, rows, strict=True)}})
     blocks = [Block("h2", "Provenance"), Block("table", table=table)]
     diff = differences(rows)
     if diff:
