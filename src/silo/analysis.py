@@ -144,7 +144,7 @@ def agent_rows(s: EpisodeScore, run: str, ep: Episode | None = None, received: l
     subs = {x.agent: x.answer for x in ep.submissions} if ep else {}
     out = []
     for a in s.agents:
-        row = cfg | {"status": s.status, "agent": a.agent, "model": a.model, "submitted": a.submitted,
+        row = cfg | {"status": s.status, "agent": a.agent, "model": a.model, "role": a.role, "submitted": a.submitted,
                      "submit_round": a.submit_round, "correct": a.correct, "partial": a.partial, "reach": a.reach,
                      "evidence": a.evidence, "held": a.held, "outcome": a.outcome,
                      "self_contained": a.self_contained, "scorer_version": a.scorer_version,

@@ -164,8 +164,8 @@ async def run_episode(instance: Instance, cfg: EpisodeConfig, agents: list[Agent
         if failure is not None:
             status, error = "error", f"{type(failure).__name__}: {failure}"
             break
-        if len(subs) == instance.n_agents:
-            status = "complete"
+        if all(a in subs or getattr(agents[a], "lingers", False) for a in range(instance.n_agents)):
+            status = "complete"  # partners (agents.partners) linger: done when every other agent submitted
             break
     return Episode(
         id=episode_id(cfg, instance.id), config=cfg, instance=instance, events=events,

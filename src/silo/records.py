@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -164,6 +164,8 @@ class AgentScore(Record):
     held: bool
     outcome: Outcome
     model: str | None = None
+    role: str | None = Field(default=None, description=(
+        "What played this agent: 'llm', 'partner:<kind>' or 'scripted:<team>' (filled from team and model)."))
     self_contained: bool = Field(default=False, description=(
         "depends_on is only the agent itself: set apart from H, the gap and the outcome shares "
         "of the headline (its failures are solo errors)."))
@@ -202,6 +204,20 @@ class EpisodeScore(Record):
     set_apart: int = Field(default=0, description="Agents set apart as self-contained (depends_on = itself).")
     scorer_version: int = Field(default=1, description="Version of the scoring rules (silo.scoring.SCORER_VERSION).")
     task_version: int | None = Field(default=None, description="Version of the task generator of the instance.")
+
+    @model_validator(mode="after")
+    def _roles(self) -> EpisodeScore:
+        for a in self.agents:
+            if a.role is None:
+                a.role = role_of(self.team, a.model)
+        return self
+
+
+def role_of(team: str, model: str | None) -> str:
+    """An agent's role: its partner or scripted model entry, else 'llm' in an LLM team, else its scripted team."""
+    if model and model.startswith(("partner:", "scripted:")):
+        return model
+    return "llm" if team == "llm" else f"scripted:{team}"
 
 
 class RunConfig(Record):

@@ -58,7 +58,7 @@ class EpisodeSpec:
 
 
 def resolve_models(models: list[str] | None, n: int) -> list[str] | None:
-    """Per-agent models: plain entries are cycled over agent ids; 'K=model' pins agent K."""
+    """Per-agent models: plain (or '*=model') entries are cycled over agent ids; 'K=model' pins agent K."""
     if not models:
         return None
     pinned, cycle = {}, []
@@ -66,6 +66,8 @@ def resolve_models(models: list[str] | None, n: int) -> list[str] | None:
         head, sep, rest = m.partition("=")
         if sep and head.strip().isdigit():
             pinned[int(head)] = rest.strip()
+        elif sep and head.strip() == "*":  # '*=model': every agent not pinned (e.g. '*=partner:informative')
+            cycle.append(rest.strip())
         else:
             cycle.append(m)
     bad = [k for k in pinned if k >= n]
@@ -142,10 +144,10 @@ TeamFactory = Callable[[Instance, EpisodeConfig], list[Agent]]
 
 def default_team_factory(inst: Instance, cfg: EpisodeConfig) -> list[Agent]:
     """Scripted teams by name; 'llm' builds LLM agents (imported lazily: litellm is slow to import)."""
-    if cfg.team == "llm":
-        from silo.agents.llm_agent import llm_team
+    if cfg.team == "llm":  # LLM agents, with scripted partners where cfg.models names them
+        from silo.agents.partners import team_for
 
-        return llm_team(inst, cfg)
+        return team_for(inst, cfg)
     from silo.agents.scripted import scripted_team
 
     return scripted_team(cfg.team, inst, cfg.protocol)
