@@ -40,7 +40,8 @@ The reference generators (version 1 of every task, as the paper describes them) 
 task as `I-03@1`, or run the `silo-bench-reference` suite. Episodes record `task_version`; `silo report`
 flags a pinned task that is over budget (`silo.guess.guessable`).
 
-Regenerate: `.venv/bin/python scripts/guessability.py` (about {{minutes}} minutes on 2 cores).
+Regenerate: `.venv/bin/python scripts/guessability.py` (last run: {{minutes}} minutes wall clock, 3 CPU-minutes,
+on 2 cores shared with other jobs; generating N = 100 instances of all 30 tasks x 100 seeds takes 16 CPU-seconds).
 """
 
 CHANGES = {
