@@ -226,3 +226,22 @@ def test_missing_embedded_weights_give_the_install_command(monkeypatch, tmp_path
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert "run `silo install-model`" in res.output.strip().splitlines()[-1]
     assert not (tmp_path / "r").exists()
+
+
+def test_tasks_json_and_one_task_with_an_example_instance():
+    from silo.tasks import all_tasks, get_task
+
+    listing = json.loads(_run("tasks", "--json").output)
+    assert [t["id"] for t in listing] == [t.id for t in all_tasks()]
+    assert {"slug", "level", "version", "answer_format", "optimal_topology", "guessable"} <= set(listing[0])
+    res = _run("tasks", "III-21", "--json", "--n", "4")
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    inst = get_task("III-21").make_instance(4, 0)
+    assert d["description"] == inst.description and d["example"]["truth"] == inst.truth
+    assert len(d["example"]["shards"]) == 4 and d["answer_format"] == inst.answer_format
+    text = _run("tasks", "distributed-sort").output  # slugs work too
+    for needle in ("III-21", "answer:", "optimal topology:", "guessability", "(N = 3", "agent 2 shard"):
+        assert needle in text
+    bad = _run("tasks", "nope")
+    assert bad.exit_code == 2 and "unknown task 'nope'" in bad.output

@@ -24,7 +24,7 @@ def summary(t: TaskSpec) -> dict[str, Any]:
     return {"id": t.id, "slug": t.slug, "name": t.name, "level": t.level, "version": t.version,
             "answer_kind": t.answer_kind, "answer_format": t.answer_format, "tolerance": t.tolerance,
             "optimal_topology": t.optimal_topology, "oracle": t.oracle,
-            "guessable": None if row is None else bool(row.get("guessable")),
+            "guessable": None if row is None else bool(row.get("guessable", not row.get("within", True))),
             "source": type(t).__module__}
 
 
@@ -50,11 +50,19 @@ def render(d: dict[str, Any]) -> str:
              f"answer: {d['answer_kind']}, {d['answer_format']}" + (f" (tolerance {d['tolerance']})"
                                                                     if d["tolerance"] else ""),
              f"optimal topology: {d['optimal_topology']} (oracle strategy: {d['oracle']})",
-             "guessability: " + ("not measured" if g is None else json.dumps({k: v for k, v in g.items()
-                                                                              if k not in ("task", "name")})),
+             "guessability (best trivial strategy, share of agents right / budget): " + _guess_text(g),
              "", f"example instance (N = {d['example']['n_agents']}, seed {d['example']['seed']}):",
              "description: " + d["description"]]
     for a, text in enumerate(d["example"]["shards"]):
         lines.append(f"agent {a} shard: {text[:300]}")
     lines.append(f"truth per agent: {json.dumps(d['example']['truth'])[:600]}")
     return "\n".join(lines)
+
+
+def _guess_text(g: dict | None) -> str:
+    if g is None:
+        return "not measured"
+    cells = g.get("cells")
+    if not cells:  # an older table: one rate per strategy
+        return json.dumps({k: v for k, v in g.items() if k not in ("task", "name")})
+    return "; ".join(f"N={n}: {c['best']} {c['rate']:.0%} / {c['budget']:.0%}" for n, c in cells.items())
