@@ -76,7 +76,7 @@ def run_cell(job: tuple[str, str, int, int]) -> list[dict]:
     return rows
 
 
-def summarise(rows: list[dict]) -> dict:
+def summarise(rows: list[dict], examples: bool = True) -> dict:
     """Counts and rates of one group of agent rows (solo agents counted apart)."""
     rest = [r for r in rows if not r["solo"]]
     not_held = [r for r in rest if not r["true_held"]]
@@ -92,7 +92,7 @@ def summarise(rows: list[dict]) -> dict:
             "fn_rate": round(fn / len(held), 5) if held else 0.0,
             "outcome_mismatch": len(mism),
             "confusion": dict(Counter(f"{r['true_outcome']}->{r['outcome']}" for r in mism).most_common()),
-            "examples": cases,
+            **({"examples": cases} if examples else {}),
             "within_budget": (fp / len(not_held) if not_held else 0) <= FP_BUDGET
             and (fn / len(held) if held else 0) <= FN_BUDGET}
 
@@ -148,7 +148,7 @@ def measure(tasks: list[str], protocols, ns, seeds: int, jobs: int, first_seed: 
         by_task[r["task"]].append(r)
         by_cell[f"{r['task']}|{r['protocol']}|{r['n']}"].append(r)
     result = {"overall": summarise(rows), "tasks": {t: summarise(by_task[t]) for t in tasks},
-              "cells": {k: summarise(v) for k, v in sorted(by_cell.items())},
+              "cells": {k: summarise(v, examples=False) for k, v in sorted(by_cell.items())},
               "true_outcomes": dict(Counter(r["true_outcome"] for r in rows if not r["solo"]).most_common()),
               "episodes": len(grid)}
     return result, wall
@@ -172,7 +172,7 @@ def _meta(args, wall: float) -> dict:
             "scorer_version": getattr(silo.scoring, "SCORER_VERSION", None),
             "command": "scripts/held_accuracy.py " + " ".join(sys.argv[1:]),
             "seeds": args.seeds, "first_seed": args.first_seed, "protocols": args.protocols, "n": args.n,
-            "jobs": args.jobs,
+            "jobs": args.jobs, "note": args.note,
             "wall_s": round(wall, 1), "budget": {"fp": FP_BUDGET, "fn": FN_BUDGET}}
 
 
@@ -202,14 +202,14 @@ def write_doc(path: Path, data: dict) -> None:
     conf = ", ".join(f"{k} {v}" for k, v in list(o["confusion"].items())[:8])
     text = f"""## Result (generated: do not edit by hand)
 
-Run: `{meta['command']}` on {meta['machine']}, {meta['date']}, {meta['wall_s']} s with {meta['jobs']} processes;
-scorer at `{meta['commit']}`, scorer version {meta['scorer_version']}. Grid: {len(cur['tasks'])} tasks x
-{', '.join(meta['protocols'])} x N in {{{', '.join(map(str, meta['n']))}}} x {meta['seeds']} seeds = {cur['episodes']}
-episodes, {o['agents']} agents ({o['true_not_held']} truly not held, {o['true_held']} truly held; {o['solo']}
-self-contained agents counted apart).
+Run: `{meta['command']}` on {meta['machine']}, {meta['date']}, {meta['wall_s']} s with {meta['jobs']}
+processes{'; ' + meta['note'] if meta.get('note') else ''}. Scorer at `{meta['commit']}`, scorer version
+{meta['scorer_version']}. Grid: {len(cur['tasks'])} tasks x {', '.join(meta['protocols'])} x N in
+{{{', '.join(map(str, meta['n']))}}} x {meta['seeds']} seeds = {cur['episodes']} episodes, {o['agents']} agents
+({o['true_not_held']} truly not held, {o['true_held']} truly held; {o['solo']} self-contained agents counted apart).
 
 **Overall: FP {o['fp']} ({100 * o['fp_rate']:.2f}%), FN {o['fn']} ({100 * o['fn_rate']:.2f}%); outcome class
-wrong for {o['outcome_mismatch']} agents. Tasks over budget: {', '.join(over) if over else 'none'}.**
+wrong for {o['outcome_mismatch']} agents. Tasks over budget ({len(over)}): {', '.join(over) if over else 'none'}.**
 Most frequent misclassifications (true -> scored): {conf or 'none'}.
 True outcome mix: {', '.join(f'{k} {v}' for k, v in cur['true_outcomes'].items())}.
 
@@ -242,6 +242,7 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline", default=None, help="a result file of another scorer, shown as 'before'")
     ap.add_argument("--show", nargs=4, metavar=("TASK", "PROTOCOL", "N", "SEED"),
                     help="print one episode (e.g. a case from the examples in the result file) and stop")
+    ap.add_argument("--note", default="", help="a remark recorded with the run (e.g. the machine's load)")
     ap.add_argument("--render", default=None, help="rewrite --doc from this result file instead of running")
     args = ap.parse_args(argv)
     if args.render:
