@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from silo.departed import departed_sends
 from silo.metrics import (
     edges_of,
     jaccard,
@@ -98,7 +99,7 @@ def episode_row(s: EpisodeScore, run: str, comm: dict | None = None) -> dict:
         "rounds_to_completion": s.rounds_to_completion, "tool_errors": s.tool_errors,
         "input_tokens": s.usage.input_tokens, "output_tokens": s.usage.output_tokens, "cost_usd": s.usage.cost_usd,
         "tokens_in_per_round": s.usage.input_tokens / rounds, "tokens_out_per_round": s.usage.output_tokens / rounds,
-        "fidelity": None, "leaders": None, "has_leader": None, **(comm or {}),
+        "fidelity": None, "leaders": None, "has_leader": None, "departed_sends": None, **(comm or {}),
     }
 
 
@@ -114,7 +115,8 @@ def communication(ep: Episode) -> tuple[dict, list[dict], list[int]]:
     received = received_counts(rows, n)
     lead = leaders(received, chars=received_chars(rows, n)) if n > 1 else []
     fid = jaccard(edges_of(rows), task_optimal_edges(task, n)) if task is not None else None
-    comm = {"fidelity": fid, "leaders": ",".join(map(str, lead)), "has_leader": bool(lead) if n > 2 else None}
+    comm = {"fidelity": fid, "leaders": ",".join(map(str, lead)), "has_leader": bool(lead) if n > 2 else None,
+            "departed_sends": sum(departed_sends(ep).values())}  # sends to agents that had submitted (departed.py)
     return comm, rows, received
 
 
@@ -142,6 +144,7 @@ def agent_rows(s: EpisodeScore, run: str, ep: Episode | None = None, received: l
     """Agent grain: one row per agent with its answer, truth, reach, evidence, outcome and explanation."""
     cfg = config_row(s, run)
     subs = {x.agent: x.answer for x in ep.submissions} if ep else {}
+    gone = departed_sends(ep) if ep else {}
     out = []
     for a in s.agents:
         row = cfg | {"status": s.status, "agent": a.agent, "model": a.model, "role": a.role, "submitted": a.submitted,
@@ -150,7 +153,8 @@ def agent_rows(s: EpisodeScore, run: str, ep: Episode | None = None, received: l
                      "self_contained": a.self_contained, "scorer_version": a.scorer_version,
                      "answer": _short(subs[a.agent]) if a.agent in subs else None,
                      "truth": _short(ep.instance.truth[a.agent]) if ep else None,
-                     "received": received[a.agent] if received else None}
+                     "received": received[a.agent] if received else None,
+                     "departed_sends": gone.get(a.agent)}
         row["why"] = explain(a.outcome, row)
         out.append(row)
     return out

@@ -27,6 +27,11 @@ class Mailboxes(Protocol):
         self._next_id = 0
         self._pending: list[Message] = []
         self._inbox: dict[int, list[Message]] = {i: [] for i in range(self.n)}
+        self._departed: set[int] = set()  # agents that submitted in an earlier round
+
+    def observe(self, events: list[Event]) -> None:
+        super().observe(events)
+        self._departed |= {e.agent for e in events if e.kind == "submit"}
 
     def _send(self, rnd: int, agent: int, to: list[int], content: str) -> tuple[dict, list[Event]]:
         self.check_content(content, self.limits.max_message_chars)
@@ -35,6 +40,12 @@ class Mailboxes(Protocol):
         self._pending.append(msg)
         ev = Event(round=rnd, agent=agent, kind="send", action=self.send_action, msg_id=msg.id,
                    to=to, content=content, chars=len(content))
+        gone = sorted(self._departed & set(to)) if self.options.get("tell_departed") else []
+        if gone:  # option tell_departed (off by default): the sender learns the message will not be read
+            who = ", ".join(map(str, gone))
+            return {"ok": len(gone) < len(to), "message_id": msg.id, "departed": gone,
+                    "note": f"{'agents' if len(gone) > 1 else 'agent'} {who} {'have' if len(gone) > 1 else 'has'} "
+                            "already submitted and will not read it"}, [ev]
         return {"ok": True, "message_id": msg.id}, [ev]
 
     def end_round(self, rnd: int) -> list[Event]:
