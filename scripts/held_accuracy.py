@@ -72,8 +72,16 @@ def run_cell(job: tuple[str, str, int, int]) -> list[dict]:
     for got, want in zip(score.agents, ledger.final(), strict=True):
         rows.append({"task": task_id, "protocol": protocol, "n": n, "seed": seed, "agent": got.agent,
                      "solo": want["dep"] == [got.agent], "true_held": want["held"], "held": got.held,
-                     "true_outcome": want["outcome"], "outcome": got.outcome, "mode": want["mode"]})
+                     "true_outcome": want["outcome"], "outcome": got.outcome, "mode": want["mode"],
+                     "sole": _sole(want.get("via", {}))})
     return rows
+
+
+def _sole(via: dict[str, list[str]]) -> str:
+    """The kinds of content that alone informed some shard (e.g. 'set': a shard known only from a merged
+    statistic); 'redundant' when every shard was informed by two kinds or more."""
+    kinds = sorted({k[0] for k in via.values() if len(k) == 1})
+    return "+".join(kinds) or "redundant"
 
 
 def summarise(rows: list[dict], examples: bool = True) -> dict:
@@ -93,6 +101,7 @@ def summarise(rows: list[dict], examples: bool = True) -> dict:
             "outcome_mismatch": len(mism),
             "confusion": dict(Counter(f"{r['true_outcome']}->{r['outcome']}" for r in mism).most_common()),
             **({"examples": cases} if examples else {}),
+            "fn_by_sole_kind": dict(Counter(r["sole"] for r in held if not r["held"]).most_common()),
             "within_budget": (fp / len(not_held) if not_held else 0) <= FP_BUDGET
             and (fn / len(held) if held else 0) <= FN_BUDGET}
 
