@@ -114,3 +114,32 @@ def test_models_syntax_and_errors():
         cfg = EpisodeConfig(task="I-01", n_agents=3, protocol=proto, team="llm", models=resolve_models(models, 3))
         with pytest.raises(ValueError, match=msg):
             team_for(inst, cfg)
+
+
+def test_probe_summary_pairs_the_same_instances(tmp_path):
+    """A scripted gossip agent stands in for the LLM: with informative partners it can use what it gets
+    (1), with silent ones it cannot (0), with a liar among informative partners valid only where lucky."""
+    from silo.probes import liar, markdown, paired
+    from silo.records import RunConfig
+    from silo.runner import RunDir, expand, run_specs, score_run
+
+    def run(name, models):
+        rc = RunConfig(tasks=["I-01", "I-07", "II-17"], n_agents=[3], protocols=["p2p", "broadcast"], teams=["llm"],
+                       replicates=2, max_rounds=4, models=models)
+        rd = RunDir(tmp_path / name)
+        rd.init(rc)
+        run_sync(run_specs(expand(rc), rd))
+        score_run(rd)
+        return rd.path
+
+    mixed = run("mixed", ["0=scripted:gossip", "*=partner:informative"])
+    usual = run("usual", ["0=scripted:gossip", "*=partner:silent"])
+    lied = run("liar", ["1=partner:liar", "scripted:gossip"])
+    rows = paired(mixed, usual, role="scripted:gossip")
+    assert [(r["level"], r["protocol"], r["pairs"]) for r in rows] == [(1, "broadcast", 4), (1, "p2p", 4),
+                                                                       (2, "broadcast", 2), (2, "p2p", 2)]
+    assert all((r["can_use"], r["usual"], r["diff"], r["diff_lo"]) == (1.0, 0.0, 1.0, 1.0) for r in rows)
+    lies = liar(lied, role="scripted:gossip")
+    assert all(x["live"] == 1.0 and x["consensus"] == 1.0 for x in lies)  # gossip agents agree on the lie
+    assert {x["level"]: x["valid"] for x in lies if x["protocol"] == "p2p"}[1] < 1.0
+    assert "| 1 | p2p | 4 | 1.00 | 0.00 | 1.00 [1.00, 1.00] |" in markdown(rows, lies)
