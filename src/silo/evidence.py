@@ -25,10 +25,12 @@ _NUM = re.compile(r"(?<![\w.\-])-?\d+(?:\.\d+)?|\d+(?:\.\d+)?")
 _GROUPED = re.compile(r"(?<![\w.,])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]*\d)")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 _BITS = re.compile(r"[01](?:[\s,;\[\]]*[01])*")
-# a count beside its label: apple: 5, "Bob": 9, Carol = 3, Dave 4 votes (label, optional quote/colon/=, number)
-_LABELLED = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)[\"']?\s*(?:[:=]|->|\bis\b|\bhas\b)?\s*(-?\d+(?:\.\d+)?)")
+# a count beside its label: apple: 5, "Bob": 9, Carol = 3, kiwi,2 (CSV), | mango | 6 | (a table row)
+_LABELLED = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)[\"']?[ \t]*(?:[:=,|]|->|\bis\b|\bhas\b|\bwas\b)?[ \t]*"
+                       r"(-?\d+(?:\.\d+)?)")  # on one line: "apple\n6,kiwi" is a table, not a count
 _HEX = re.compile(r"\b0[xX][0-9a-fA-F]+\b|\b0[bB][01]+\b")
 _CELL = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?")
+_JOINERS = frozenset({"and", "or", "then"})
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})
 
 
@@ -67,6 +69,7 @@ def parse(text: str) -> Parsed:
         counts[int(m, 0)] += 1
     seq = tuple(w.lower() for w in _WORD.findall(text))
     words = Counter(seq)
+    seq = tuple(w for w in seq if w not in _JOINERS)  # "apple, kiwi and mango" is one run
     bits = tuple(re.sub(r"[^01]", "", m) for m in _BITS.findall(text))
     labelled = frozenset((w.lower(), _norm(float(v))) for w, v in _LABELLED.findall(text))
     return Parsed(nums, counts, words, bits, labelled, _table_columns(text) if "|" in text else (), text, seq)
@@ -260,7 +263,7 @@ class Near(Fingerprint):
         want = None if self.value is None else _norm(self.value)
         for sent in _sentences(p.text):
             words = _sentence_words(sent)
-            if words & _HEDGES or not _has_prefix(words, self.keywords):
+            if _ROW.match(sent) or words & _HEDGES or not _has_prefix(words, self.keywords):
                 continue
             if not all(_has_prefix(words, g) for g in self.also):
                 continue
@@ -271,11 +274,17 @@ class Near(Fingerprint):
         return False
 
 
+_ROW = re.compile(r"^\s*\|?\s*[\w.\-]+\s*(?:[,|;\t]\s*[\w.\-]*\s*)+$")  # a table or CSV row, not a statement
 _HEDGES = frozenset({"guess", "probably", "likely", "assume", "maybe", "perhaps", "estimate", "expect"})
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|[\n;]+")
 _AGENT_ID = re.compile(r"\bagents?\s*#?\d+(?:\s*(?:[-,/&]|and|to)\s*\d+)*", re.IGNORECASE)
 _TOKEN = re.compile(r"\b0[xX][0-9a-fA-F]+\b|\b0[bB][01]+\b|(?<![\w.,])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]*\d)"
                     r"|(?<![\w.\-])-?\d+(?:\.\d+)?|\d+(?:\.\d+)?")
+
+
+def sentences(text: str) -> tuple[str, ...]:
+    """Sentences and lines of a text, agent ids ("agent 3", "agents 0-1") blanked out."""
+    return _sentences(text)
 
 
 @lru_cache(maxsize=50000)
@@ -336,6 +345,27 @@ def _POSSESSIVE_SELF(sentence: str, author: int) -> bool:  # noqa: N802 - reads 
     return any(int(m.group(1)) == author for m in _POSSESSIVE.finditer(sentence))
 
 
+_NAMED = re.compile(r"\bagents?\s*#?(\d+(?:\s*(?:[-\u2013]|,|and|&|to|\+)\s*(?:agents?\s*)?#?\d+)+)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=50000)
+def named_sets(text: str) -> tuple[frozenset[int], ...]:
+    """Sets of agents a text names together ("agents 3, 5 and 7", "agents 0-3", "agent 1 and agent 2")."""
+    out = []
+    for m in _NAMED.finditer(text.translate(_MINUS)):
+        body = m.group(1)
+        ids: set[int] = set()
+        for part in re.split(r"\s*(?:,|and|&|\+)\s*(?:agents?\s*)?#?", body, flags=re.IGNORECASE):
+            rng = re.match(r"(\d+)\s*(?:-|to)\s*(?:agents?\s*)?#?(\d+)$", part.strip(), re.IGNORECASE)
+            if rng and int(rng.group(2)) - int(rng.group(1)) < 1000:
+                ids.update(range(int(rng.group(1)), int(rng.group(2)) + 1))
+            elif part.strip().isdigit():
+                ids.add(int(part))
+        if len(ids) >= 2:
+            out.append(frozenset(ids))
+    return tuple(dict.fromkeys(out))
+
+
 def number_spans(text: str) -> tuple[tuple[int, int, float | int], ...]:
     """(start, end, value) of every number of `text`, in order, as parse reads them."""
     text = text.translate(_MINUS)
@@ -393,7 +423,10 @@ class AnyOf(Fingerprint):
         return any(f.strict(p) for f in self.parts)
 
     def without_scalars(self) -> Fingerprint | None:
-        parts = tuple(x for x in (f.without_scalars() for f in self.parts) if x is not None)
+        kept = [f.without_scalars() for f in self.parts]
+        if all(x is f for x, f in zip(kept, self.parts, strict=True)):
+            return self  # nothing scalar inside
+        parts = tuple(x for x in kept if x is not None)
         return None if not parts else parts[0] if len(parts) == 1 else AnyOf(parts)
 
     def labelled_only(self) -> Fingerprint | None:

@@ -13,8 +13,20 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
-from silo.evidence import AnyOf, Fingerprint, Parsed, attribution, guard_ok, number_spans, parse, sentence_spans
+from silo.evidence import (
+    AnyOf,
+    Fingerprint,
+    Parsed,
+    attribution,
+    guard_ok,
+    named_sets,
+    number_spans,
+    parse,
+    sentence_spans,
+    sentences,
+)
 from silo.records import AgentScore, Episode, EpisodeScore, Event, Instance
 from silo.tasks import get_task
 from silo.tasks.base import TaskSpec, _canon
@@ -26,7 +38,7 @@ SCORER_VERSION = 2
 author's evidence history, thousands separators / labelled counts, chance-match guards,
 self-contained agents set apart, consensus by the task's checker, round semantics enforced."""
 
-HISTORY = 8  # evidence snapshots of an author offered as candidate sets (most recent first)
+HISTORY = 3  # evidence snapshots of an author offered as candidate sets (most recent first)
 
 
 class ScoringError(ValueError):
@@ -135,6 +147,10 @@ class Replay:
         """Sets whose statistic c may carry: the task's sets from the author's evidence, then its history."""
         sets = list(self.task.candidate_sets(self.inst, c.prov, i))
         sets += [s for s in reversed(c.sets) if s not in sets]
+        # the agents the content names together ("combined summary of agents 3, 5"), with or without its author
+        for named in named_sets(c.text):
+            sets += [s for s in (named & c.prov, (named | {c.author}) & c.prov) if len(s) > 1 and s not in sets]
+        sets += [s for s in self.task.stat_sets(self.inst, parse(c.text), c.prov, i) if s not in sets]
         return sets
 
     def _credit(self, i: int, c: _Content, todo: frozenset[int]) -> set[int]:
@@ -145,8 +161,8 @@ class Replay:
                 continue  # nothing new, or a set the author had no evidence of: coincidence, not information
             fp = self._fingerprint(self._stat_kind(s, c), s, i)
             # weak alternatives (a boolean, a small count) count only as the whole answer
-            view = self._view(c.author, p, next(iter(s)) if len(s) == 1 else -1)
-            if fp is not None and _hit(fp, p, view, whole=s >= self.dep[i]):
+            target = next(iter(s)) if len(s) == 1 else -1
+            if fp is not None and _hit(fp, p, lambda t=target: self._view(c.author, p, t), whole=s >= self.dep[i]):
                 got |= s & todo
         for j in todo - got:
             # raw items of j count wherever they appear (reach allows); a statistic of {j} only from an
@@ -156,7 +172,8 @@ class Replay:
                 one = frozenset({j})
                 fp = (self._fingerprint("raw", j, i) if kind == "raw"
                       else self._fingerprint(self._stat_kind(one, c), one, i))
-                if fp is None or not _hit(fp, p, None if kind == "raw" else self._view(c.author, p, j), whole=False):
+                view = None if kind == "raw" else (lambda t=j: self._view(c.author, p, t))
+                if fp is None or not _hit(fp, p, view, whole=False):
                     continue
                 if j != c.author and fp.strict(self._own(c.author)):
                     continue  # the author's own data already shows it: a coincidence, not a relay
@@ -175,7 +192,8 @@ class Replay:
             spans = number_spans(p.text)
             drop = self._pasted(p.text, spans)
             cut = [(lo, hi) for lo, hi in sentence_spans(p.text)
-                   if (k := attribution(p.text[lo:hi], a)) is not None and k != target]
+                   if (k := attribution(p.text[lo:hi], a)) is not None and k != target
+                   and self._states_own(k, p.text[lo:hi], a)]
             drop |= {n for n, (start, _, _) in enumerate(spans) if any(lo <= start < hi for lo, hi in cut)}
             if not drop:
                 self._fp[key] = None
@@ -186,6 +204,16 @@ class Replay:
                 extra = q.counts - Counter(q.numbers)  # thousands-grouped and 0x readings of what is kept
                 self._fp[key] = replace(p, numbers=keep, counts=Counter(keep) + extra, columns=(), text=text)
         return self._fp[key]  # type: ignore[return-value]
+
+    def _states_own(self, k: int, sentence: str, a: int) -> bool:
+        """Whether a sentence attributed to shard k shows k's own statistic (then it states k's, even where
+        that equals a larger set's: a max, a count); a value that is not k's own is left to the others."""
+        if not 0 <= k < self.inst.n_agents:
+            return False
+        fp = self.task.stat_fingerprint(self.inst, frozenset({k}), a)
+        claim = self.task.claim_fingerprint(self.inst, frozenset({k}), a)
+        q = parse(sentence)
+        return any(f is not None and f.matches(q) for f in (fp, claim))
 
     def _pasted(self, text: str, spans) -> set[int]:
         """Indices of the numbers of pasted data: runs of 3+ numbers all in one shard's data, with no words
@@ -264,18 +292,35 @@ class Replay:
 
 
 _WORDS_BETWEEN = re.compile(r"[A-Za-z]{2,}")
+_ANSWERISH = re.compile(r"\b(?:answers?|result|winner|wins?|won|most|total|overall|global|final(?:ly)?|conclusion|so|"
+                        r"therefore|thus|hence|anywhere|nobody|nowhere|none of (?:us|them)|every(?:one|body)|"
+                        r"all of us|any(?:one)?|there (?:is|are))\b", re.IGNORECASE)
 
 
-def _hit(fp: Fingerprint, p: Parsed, free: Parsed | None, whole: bool) -> bool:
-    """Whether fp matches content p (all alternatives if `whole`, else strong ones only); with `free` (the
-    scalar view of p, Replay._view) its single-number alternatives must match there."""
-    match = (lambda x, q: x.matches(q)) if whole else (lambda x, q: x.strict(q))
-    if not match(fp, p):
+@lru_cache(maxsize=100000)
+def _rest(fp: Fingerprint) -> Fingerprint | None:
+    return fp.without_scalars()
+
+
+def _hit(fp: Fingerprint, p: Parsed, view, whole: bool) -> bool:
+    """Whether fp matches content p (all alternatives if `whole`, else strong ones only). `view` (None, or a
+    callable giving Replay._view of p, computed only when needed): single-number alternatives must match there.
+    """
+    strong = fp.strict(p)
+    if not whole or strong:
+        if not strong:
+            return False
+        rest = _rest(fp)
+        if rest is fp or view is None:
+            return True  # no single-number alternative: nothing to check outside pastes
+        free = view()
+        return free is None or (rest is not None and rest.strict(p)) or fp.strict(free)
+    if not fp.matches(p):
         return False
-    if free is None:
-        return True
-    rest = fp.without_scalars()
-    return (rest is not None and match(rest, p)) or match(fp, free)
+    # only a weak alternative (a name, a boolean, a small number) matched: the whole answer, which must be
+    # stated as one ("the answer is false", "Carol wins"), not merely occur (a name inside pasted ballots)
+    q = (view() if view is not None else None) or p
+    return any(_ANSWERISH.search(sent) and fp.matches(parse(sent)) for sent in sentences(q.text))
 
 
 def classify(submitted: bool, correct: bool, reach: float, evidence: float) -> str:
@@ -320,8 +365,9 @@ def score_episode(ep: Episode) -> EpisodeScore:
     agents = score_agents(ep, task)
     n = ep.instance.n_agents
     ok = ep.status != "error"
-    answers = distinct_answers(task, [s.answer for s in ep.submissions])
     global_task = ep.instance.answer_kind == "global"
+    # consensus is only defined for one global answer
+    answers = distinct_answers(task, [s.answer for s in ep.submissions]) if global_task else 0
     solved = all(a.correct for a in agents)
     sends = [e for e in ep.events if e.kind in ("send", "write")]
     last_submit = max((s.round for s in ep.submissions), default=None)
@@ -363,17 +409,21 @@ def _mean(xs) -> float:
 def distinct_answers(task: TaskSpec, answers: list) -> int:
     """Number of distinct answers under the task's own equivalence: a and b are one answer when the
     checker accepts either as the other (true and "yes" on I-04, 26 and 26.004 within a tolerance);
-    canonical JSON ("984", 984.0 and 984) is the fallback. Classes are formed greedily in submission order."""
+    canonical JSON ("984", 984.0 and 984) first. Classes are formed greedily in submission order."""
     reps: list = []
-    for a in answers:
+    keys: set[str] = set()
+    for raw in dict.fromkeys(json.dumps(a, sort_keys=True) for a in answers):  # identical answers once
+        a = json.loads(raw)
+        key = json.dumps(_canon(a), sort_keys=True)
+        if key in keys:
+            continue
+        keys.add(key)
         if not any(_same(task, a, r) for r in reps):
             reps.append(a)
     return len(reps)
 
 
 def _same(task: TaskSpec, a, b) -> bool:
-    if json.dumps(_canon(a), sort_keys=True) == json.dumps(_canon(b), sort_keys=True):
-        return True
     for x, y in ((a, b), (b, a), (a, _canon(b)), (b, _canon(a))):
         try:  # y stands for the truth: the checker's notion of "x is the same answer as y"
             if task.check(x, y)[0]:

@@ -7,7 +7,7 @@ import json
 import random
 from typing import Any, ClassVar, Literal
 
-from silo.evidence import Fingerprint, Items, answer_fingerprint
+from silo.evidence import Fingerprint, Items, Parsed, answer_fingerprint
 from silo.records import Instance, Shard
 
 
@@ -138,6 +138,11 @@ class TaskSpec:
         an author that had evidence of every shard of the set (as for every statistic since scorer v2),
         and only where the measured chance-match rate is under the threshold (docs/design.md)."""
         return None
+
+    def stat_sets(self, inst: Instance, content: Parsed, within: frozenset[int], i: int) -> list[frozenset[int]]:
+        """Evidence hook: sets S within the author's evidence whose statistic the parsed content may state,
+        found from the content itself (e.g. a subset whose summed counts appear); default none."""
+        return []
 
     def candidate_sets(self, inst: Instance, upstream: frozenset[int], i: int) -> list[frozenset[int]]:
         """Sets of shards whose statistic content may carry (besides singletons).

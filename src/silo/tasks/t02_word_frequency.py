@@ -36,6 +36,35 @@ class CountsReduce(StarReduce):
         """The global answer from the summed count vector."""
         raise NotImplementedError
 
+    def stat_sets(self, inst, content, within, i):
+        # a "combined summary" of some of the shards the author holds: the subsets of `within` whose summed
+        # count vectors appear in the content (an ordered run, or one count beside every label), found by
+        # meeting in the middle (two halves of at most 8 shards each)
+        if not 2 < len(within) <= 16:
+            return []
+        k = len(self.labels)
+        targets = {tuple(content.numbers[n:n + k]) for n in range(len(content.numbers) - k + 1)}
+        for col in content.columns:
+            targets |= {tuple(col[n:n + k]) for n in range(len(col) - k + 1)}
+        by_label = {}
+        for label, v in content.labelled:
+            by_label.setdefault(label, set()).add(v)
+        if all(len(by_label.get(lab.lower(), ())) <= 1 for lab in self.labels) and by_label:
+            targets.add(tuple(next(iter(by_label.get(lab.lower(), {0}))) for lab in self.labels))
+        if not targets:
+            return []
+        shards = sorted(within)
+        vec = {j: self.counts(inst.shards[j].data, inst.params) for j in shards}
+        half = len(shards) // 2
+        left, right = _sums(shards[:half], vec, k), _sums(shards[half:], vec, k)
+        found = []
+        for t in targets:
+            for total, a in left.items():
+                b = right.get(tuple(x - y for x, y in zip(t, total, strict=True)))
+                if b is not None and len(a | b) > 1:
+                    found.append(a | b)
+        return found
+
     def claim_fingerprint(self, inst, agents, i):
         totals = [0] * len(self.labels)
         for j in agents:
@@ -67,6 +96,15 @@ class CountsReduce(StarReduce):
             answer = answer_fingerprint(inst.truth[i], self.tolerance)
             return AnyOf((run, answer)) if answer is not None else run
         return run
+
+
+def _sums(shards: list[int], vec: dict, k: int) -> dict[tuple, frozenset[int]]:
+    """Summed count vector -> one subset of `shards` with that sum."""
+    out: dict[tuple, frozenset[int]] = {(0,) * k: frozenset()}
+    for j in shards:
+        for total, sub in list(out.items()):
+            out.setdefault(tuple(x + y for x, y in zip(total, vec[j], strict=True)), sub | {j})
+    return out
 
 
 @register
