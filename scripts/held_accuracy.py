@@ -227,9 +227,10 @@ True outcome mix: {', '.join(f'{k} {v}' for k, v in cur['true_outcomes'].items()
     if base:
         bm = base["meta"] if "meta" in base else {}
         bo = base["overall"]
-        text += (f"\n\"before\": the same grid and team scored by the scorer at `{bm.get('commit', '?')}` (scorer "
-                 f"version {bm.get('scorer_version')}, before issue 12's rewrite): FP {100 * bo['fp_rate']:.2f}%, "
-                 f"FN {100 * bo['fn_rate']:.2f}%, outcome class wrong for {bo['outcome_mismatch']} agents.\n")
+        text += (f"\n\"before\": the same team and grid run and scored entirely at `{bm.get('commit', '?')}` (scorer "
+                 f"version {bm.get('scorer_version')}, before issue 12's rewrite, with that commit's task generators): "
+                 f"FP {100 * bo['fp_rate']:.2f}%, FN {100 * bo['fn_rate']:.2f}%, outcome class wrong for "
+                 f"{bo['outcome_mismatch']} agents.\n")
     text += "\nPer task x protocol x N counts and example cases are in data/held_accuracy.json.\n"
     old = path.read_text() if path.exists() else f"# Held accuracy\n\n{BEGIN}\n{END}\n"
     if BEGIN not in old or END not in old:
