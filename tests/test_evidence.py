@@ -141,3 +141,20 @@ def test_claims_off_matches_measured_chance_rates():
             rate, off = cm.worst(r[col]), kind in CLAIMS_OFF.get(tid, ())
             # few seeds: a band around the threshold (the script's 20 seeds decide)
             assert rate > CHANCE_THRESHOLD / 2 if off else rate <= 2 * CHANCE_THRESHOLD, (tid, kind, rate)
+
+
+def test_scores_of_an_older_scorer_are_rescored_offline(tmp_path):
+    import shutil
+
+    from silo.analysis import load_run
+
+    run = tmp_path / "run"
+    shutil.copytree(Path(__file__).parent / "data" / "llm_run", run)
+    rows = []
+    for line in (run / "scores.jsonl").read_text().splitlines() if (run / "scores.jsonl").exists() else []:
+        rows.append(json.loads(line) | {"scorer_version": 1})
+    (run / "scores.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    t = load_run(run)
+    assert set(t.episodes.get_column("scorer_version")) == {SCORER_VERSION}
+    lines = (run / "scores.jsonl").read_text().splitlines()
+    assert lines and all(json.loads(x)["scorer_version"] == SCORER_VERSION for x in lines)
