@@ -193,6 +193,19 @@ class TaskSpec:
         )
 
 
+def covering_sets(content: Parsed, within: frozenset[int], items: dict[int, set]) -> list[frozenset[int]]:
+    """stat_sets helper for set statistics (a union of values, the nodes an edge set touches): the largest
+    set of shards whose items all appear in the content, if their union is exactly the content's items
+    of that kind (so a summary of some of the shards an author holds is recognised)."""
+    shown = set(content.counts)
+    inside = frozenset(j for j in within if items[j] and items[j] <= shown)
+    if len(inside) < 2:
+        return []
+    union = set().union(*(items[j] for j in inside))
+    domain = set().union(*items.values())
+    return [inside] if union == shown & domain else []
+
+
 def partial_elements(answer: Any, truth: list) -> float:
     """Level II partial credit: share of positions of the truth list answered correctly."""
     if not isinstance(answer, list):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from silo.evidence import AnyOf, Items, answer_fingerprint
 from silo.tasks import register
+from silo.tasks.base import covering_sets
 from silo.tasks.common import StarReduce, subset_draws
 
 
@@ -54,6 +55,9 @@ class SetUnionSize(StarReduce):
     def combine(self, partials, params):
         size = len(set().union(*map(set, partials)))
         return [size] * len(partials)
+
+    def stat_sets(self, inst, content, within, i):
+        return covering_sets(content, within, {j: set(inst.shards[j].data) for j in within})
 
     def stat_fingerprint(self, inst, agents, i):
         values = tuple(sorted(set().union(*(inst.shards[j].data for j in agents))))

@@ -6,7 +6,7 @@ import json
 
 from silo.evidence import AllOf, AnyOf, Items
 from silo.tasks import register
-from silo.tasks.base import as_number
+from silo.tasks.base import as_number, covering_sets
 from silo.tasks.common import ShuffleTask, check_value
 
 
@@ -101,6 +101,9 @@ class GraphComponents(ShuffleTask):
         touched = Items(tuple(nodes), domain=(0, inst.params["n_nodes"] - 1))
         groups = [Items(g, ordered=True) for g in _components(e for j in agents for e in inst.shards[j].data)]
         return AnyOf((touched, AllOf(tuple(groups)))) if len(groups) >= 2 else touched
+
+    def stat_sets(self, inst, content, within, i):
+        return covering_sets(content, within, {j: {x for e in inst.shards[j].data for x in e} for j in within})
 
     def partial(self, data, agent, params):
         return spanning_forest(data, params["n_nodes"])[0]
