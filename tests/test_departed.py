@@ -74,3 +74,25 @@ def test_analysis_tables_carry_departed_sends_and_roles():
     assert t.episodes["departed_sends"].to_list() == [1]
     assert t.agents.sort("agent")["departed_sends"].to_list() == [0, 1]
     assert t.agents["role"].to_list() == ["llm", "llm"]
+
+
+def test_report_shows_roles_and_departed_sends(tmp_path):
+    from silo.agents.partners import team_for
+    from silo.analysis import build_tables
+    from silo.report import build_report
+    from silo.runner import resolve_models
+    from silo.scoring import score_episode
+
+    inst = get_task("I-01").make_instance(2, 0)
+    cfg = EpisodeConfig(task=inst.task, n_agents=2, protocol="p2p", team="llm", max_rounds=3)
+    gone = run_sync(run_episode(inst, cfg, [_Script(0, []), _Script(1, [])]))
+    inst3 = get_task("I-01").make_instance(3, 0)
+    mcfg = EpisodeConfig(task=inst3.task, n_agents=3, protocol="p2p", team="llm", max_rounds=3,
+                         models=resolve_models(["0=scripted:gossip", "*=partner:informative"], 3))
+    mixed = run_sync(run_episode(inst3, mcfg, team_for(inst3, mcfg)))
+    t = build_tables([score_episode(gone), score_episode(mixed)], [gone, mixed], run="r")
+    heads = [b.text for b in build_report(t, tmp_path, plots=False) if b.kind == "h2"]
+    assert "By agent role" in heads and "Sends to departed agents" in heads
+    t1 = build_tables([score_episode(mixed)], [mixed], run="r")
+    heads = [b.text for b in build_report(t1, tmp_path, plots=False) if b.kind == "h2"]
+    assert "By agent role" in heads and "Sends to departed agents" not in heads

@@ -77,3 +77,34 @@ def markdown(pairs: list[dict], liars: list[dict] | None = None) -> str:
         lines += [f"| {x['level']} | {x['protocol']} | {x['episodes']} | {f(x['valid'])} | {f(x['live'])} | "
                   f"{f(x['consensus'])} |" for x in liars]
     return "\n".join(lines)
+
+
+def report_blocks(t) -> list:
+    """Report sections: agents by role (only when a run mixes roles) and sends to departed agents (when any)."""
+    import polars as pl
+
+    from silo.report import Block
+
+    blocks = []
+    agents = t.agents.filter(pl.col("status") != "error") if t.agents.height else t.agents
+    if "role" in agents.columns and agents.get_column("role").n_unique() > 1:
+        by = (agents.group_by("models", "level", "protocol", "role")
+              .agg(pl.len().alias("agents"), (100 * pl.col("correct").mean()).round(1).alias("S"),
+                   (100 * pl.col("held").mean()).round(1).alias("H"),
+                   (100 * pl.col("submitted").mean()).round(1).alias("submitted"))
+              .sort("models", "level", "protocol", "role"))
+        blocks += [Block("h2", "By agent role"),
+                   Block("p", "Teams with scripted partners (docs/probes.md): S, H and the share that submitted, in "
+                              "percent, per role. Partners never submit; read the llm rows."),
+                   Block("table", table=by)]
+    eps = t.episodes
+    if "departed_sends" in eps.columns and (eps.get_column("departed_sends").fill_null(0) > 0).any():
+        gone = (eps.group_by("models", "protocol", "n_agents")
+                .agg(pl.len().alias("episodes"), pl.col("departed_sends").sum().alias("departed_sends"),
+                     pl.col("messages").sum().alias("messages"))
+                .sort("models", "protocol", "n_agents"))
+        blocks += [Block("h2", "Sends to departed agents"),
+                   Block("p", "Messages (per recipient) sent to an agent that had already submitted, so never read "
+                              "(silo.departed)."),
+                   Block("table", table=gone)]
+    return blocks

@@ -248,6 +248,8 @@ def build_report(t: Tables, out: Path, plots: bool = True, heat_episodes: list[s
                Block("table", table=lvl.select("config", "level", "episodes", *_ci(["gap", *OUTCOMES]),
                                                "no_answer_held"))]
     blocks += _guessable(agents)
+    from silo.probes import report_blocks  # partner roles and departed sends (issue 17), when present
+    blocks += report_blocks(t)
     comm = aggregate(eps.filter(pl.col("n_agents") > 1), ["config", "protocol", "n_agents"],
                      intervals=[*MEANS, "has_leader"])
     blocks += [Block("h2", "Communication and cost (N >= 2)"),
