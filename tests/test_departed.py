@@ -96,3 +96,31 @@ def test_report_shows_roles_and_departed_sends(tmp_path):
     t1 = build_tables([score_episode(mixed)], [mixed], run="r")
     heads = [b.text for b in build_report(t1, tmp_path, plots=False) if b.kind == "h2"]
     assert "By agent role" in heads and "Sends to departed agents" not in heads
+
+
+class _Broadcaster:
+    """Agent 0 submits in round 1; the others broadcast every round and submit in round 2."""
+
+    def __init__(self, me, told):
+        self.me, self.told = me, told
+
+    async def take_turn(self, turn):
+        if self.me == 0:
+            turn.do(Action(name="submit_result", args={"answer": 0}))
+            return
+        self.told.append((self.me, turn.round, turn.do(Action(name="broadcast_message", args={"content": "x"}))[1]))
+        if turn.round == 2:
+            turn.do(Action(name="submit_result", args={"answer": 0}))
+        turn.do(Action(name="wait"))
+
+
+def test_tell_departed_on_broadcast_names_the_departed_and_stays_ok():
+    inst = get_task("I-01").make_instance(3, 0)
+    cfg = EpisodeConfig(task=inst.task, n_agents=3, protocol="broadcast", team="llm", max_rounds=3,
+                        extra={"tell_departed": True})
+    told: list = []
+    ep = run_sync(run_episode(inst, cfg, [_Broadcaster(a, told) for a in range(3)]))
+    late = [r for me, rnd, r in told if rnd == 2]
+    assert [r["departed"] for r in late] == [[0], [0]] and all(r["ok"] for r in late)
+    assert all("departed" not in r for me, rnd, r in told if rnd == 1)
+    assert departed_sends(ep) == {0: 0, 1: 1, 2: 1} and messages_to_departed_only(ep) == 0
