@@ -72,24 +72,28 @@ def parse(text: str) -> Parsed:
     seq = tuple(w for w in seq if w not in _JOINERS)  # "apple, kiwi and mango" is one run
     bits = tuple(re.sub(r"[^01]", "", m) for m in _BITS.findall(text))
     labelled = frozenset((w.lower(), _norm(float(v))) for w, v in _LABELLED.findall(text))
-    return Parsed(nums, counts, words, bits, labelled, _table_columns(text) if "|" in text else (), text, seq)
+    tables = _table_columns(text) if "|" in text or ("," in text and "\n" in text) else ()
+    return Parsed(nums, counts, words, bits, labelled, tables, text, seq)
 
 
 def _table_columns(text: str) -> tuple[tuple[float | int, ...], ...]:
-    """Columns of numbers of every markdown table block (rows of '|'-separated cells, each a lone number)."""
-    out, block = [], []
+    """Columns of numbers of every table block: markdown rows ('|'-separated cells) or CSV rows (2+ lines of
+    ','-separated cells), each column the cells that are a lone number, top to bottom."""
+    out, block, kind = [], [], None
     for line in [*text.splitlines(), ""]:
-        cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.count("|") >= 1 else None
-        if cells and len(cells) >= 2:
+        row = line.strip()
+        sep = "|" if "|" in row else "," if "," in row and row[:1] not in "[{(\"" else None
+        cells = [c.strip() for c in row.strip("|").split(sep)] if sep else None
+        if cells and len(cells) >= 2 and sep == (kind or sep):
             block.append(cells)
+            kind = sep
             continue
         if len(block) >= 2:
-            width = max(map(len, block))
-            for k in range(width):
+            for k in range(max(map(len, block))):
                 col = [c[k] for c in block if k < len(c) and _CELL.fullmatch(c[k])]
                 if len(col) >= 2:
                     out.append(tuple(_norm(float(x.replace(",", ""))) for x in col))
-        block = []
+        block, kind = ([cells], sep) if cells and len(cells) >= 2 else ([], None)
     return tuple(out)
 
 
