@@ -376,6 +376,20 @@ def number_spans(text: str) -> tuple[tuple[int, int, float | int], ...]:
     return tuple((m.start(), m.end(), _norm(float(m.group()))) for m in _NUM.finditer(text))
 
 
+def table_spans(text: str) -> tuple[tuple[int, int], ...]:
+    """(start, end) offsets of table blocks: 2+ consecutive lines that are markdown or CSV rows."""
+    out, pos, block = [], 0, []
+    for line in [*text.split("\n"), None]:
+        if line is not None and _ROW.match(line):
+            block.append((pos, pos + len(line)))
+        else:
+            if len(block) >= 2:
+                out.append((block[0][0], block[-1][1]))
+            block = []
+        pos += len(line) + 1 if line is not None else 0
+    return tuple(out)
+
+
 def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     """(start, end) offsets of the sentences and lines of `text`."""
     text = text.translate(_MINUS)

@@ -26,6 +26,7 @@ from silo.evidence import (
     parse,
     sentence_spans,
     sentences,
+    table_spans,
 )
 from silo.records import AgentScore, Episode, EpisodeScore, Event, Instance
 from silo.tasks import get_task
@@ -194,7 +195,8 @@ class Replay:
             cut = [(lo, hi) for lo, hi in sentence_spans(p.text)
                    if (k := attribution(p.text[lo:hi], a)) is not None and k != target
                    and self._states_own(k, p.text[lo:hi], a)]
-            drop |= {n for n, (start, _, _) in enumerate(spans) if any(lo <= start < hi for lo, hi in cut)}
+            rows = table_spans(p.text)  # numbers in table rows (an index column) are data, not statements
+            drop |= {n for n, (start, _, _) in enumerate(spans) if any(lo <= start < hi for lo, hi in (*cut, *rows))}
             if not drop:
                 self._fp[key] = None
             else:

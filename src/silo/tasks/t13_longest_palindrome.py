@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import string
-from collections import Counter
 from dataclasses import dataclass
 
-from silo.evidence import MIN_ITEMS, Fingerprint, Parsed
+from silo.evidence import MIN_ITEMS, Fingerprint, Parsed, _contains_run
 from silo.tasks import register
 from silo.tasks.base import split_even
 from silo.tasks.common import ChainTask
@@ -23,8 +22,8 @@ def random_palindrome(rng, length: int) -> str:
 class Letters(Fingerprint):
     """A string of letters seen in content: inside one word, or spelled out as single-letter words.
 
-    The second form (e.g. a JSON list of characters) is a multiset test, so it needs at least
-    MIN_ITEMS letters; content in which it is looked for is upstream of the shard's owner."""
+    The second form (e.g. a JSON list or CSV column of characters) must keep the letters in order, and
+    needs at least MIN_ITEMS letters; content in which it is looked for is upstream of the shard's owner."""
 
     text: str
 
@@ -38,7 +37,10 @@ class Letters(Fingerprint):
             return False
         if any(t in w for w in p.words):
             return True
-        return all(p.words.get(c, 0) >= k for c, k in Counter(t).items())
+        # spelled out: the letters in order among the single-letter words (a multiset of letters is inside
+        # any longer list of letters by chance)
+        singles = tuple(w for w in p.wordseq if len(w) == 1)
+        return _contains_run(singles, tuple(t))
 
 
 def longest_palindrome(s: str) -> int:

@@ -100,7 +100,8 @@ class LoadBalance(ShuffleTask):
     def stat_fingerprint(self, inst, agents, i):
         if agents >= self.depends_on(inst, i):
             return super().stat_fingerprint(inst, agents, i)
-        return Items(tuple(sorted((w for j in agents for _, w in inst.shards[j].data), reverse=True)))
+        # as one sorted run (the partial's layout): a few weights in 1..99 are inside any longer list by chance
+        return Items(tuple(sorted((w for j in agents for _, w in inst.shards[j].data), reverse=True)), ordered=True)
 
     def partial(self, data, agent, params):
         return sorted((w for _, w in data), reverse=True)
