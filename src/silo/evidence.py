@@ -376,11 +376,15 @@ def number_spans(text: str) -> tuple[tuple[int, int, float | int], ...]:
     return tuple((m.start(), m.end(), _norm(float(m.group()))) for m in _NUM.finditer(text))
 
 
+_NUMERIC_FIRST = re.compile(r"^\s*\|?\s*-?\d")  # a row led by a number (an index, a data cell), not a label
+
+
 def table_spans(text: str) -> tuple[tuple[int, int], ...]:
-    """(start, end) offsets of table blocks: 2+ consecutive lines that are markdown or CSV rows."""
+    """(start, end) offsets of table blocks: 2+ consecutive markdown or CSV rows led by a number (data, such
+    as an index column); rows led by a label ("sum,1165.78", "| apple | 4 |") state values and stay."""
     out, pos, block = [], 0, []
     for line in [*text.split("\n"), None]:
-        if line is not None and _ROW.match(line):
+        if line is not None and _ROW.match(line) and _NUMERIC_FIRST.match(line):
             block.append((pos, pos + len(line)))
         else:
             if len(block) >= 2:
