@@ -143,3 +143,15 @@ def test_probe_summary_pairs_the_same_instances(tmp_path):
     assert all(x["live"] == 1.0 and x["consensus"] == 1.0 for x in lies)  # gossip agents agree on the lie
     assert {x["level"]: x["valid"] for x in lies if x["protocol"] == "p2p"}[1] < 1.0
     assert "| 1 | p2p | 4 | 1.00 | 0.00 | 1.00 [1.00, 1.00] |" in markdown(rows, lies)
+
+
+def test_partners_linger_through_the_cli_factory(tmp_path):
+    """The factory `silo run` uses wraps LLM-team agents for the progress bar: partners still linger."""
+    from silo.progress import instrumented
+    from silo.records import RunConfig
+    from silo.runner import expand, run_one
+
+    rc = RunConfig(tasks=["I-01"], n_agents=[3], protocols=["p2p"], teams=["llm"], max_rounds=6,
+                   models=["0=scripted:gossip", "*=partner:informative"])
+    ep = run_sync(run_one(expand(rc)[0], instrumented()))
+    assert (ep.status, ep.rounds) == ("complete", 2)

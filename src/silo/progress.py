@@ -92,6 +92,7 @@ class _Reporting:
 
     def __init__(self, agent):
         self.agent = agent
+        self.lingers = getattr(agent, "lingers", False)  # a partner stays without holding the episode open
 
     async def take_turn(self, turn) -> None:
         try:
