@@ -19,6 +19,20 @@ from transcripts.builder import all_transcripts, build, load, reach_sets
 
 PATHS = {p.stem: p for p in all_transcripts()}
 
+# Known misses of scorer v2, kept visible rather than re-written to match the scorer (issue 12 stays
+# open on them). strict: once the scorer classifies one as written, the xfail itself fails.
+KNOWN_MISSES = {
+    "i02_relayed_claim_p2p": "a relayed single-shard count ('they said apple: 24') is switched off: its "
+                             "measured chance match is 2.03%, over the 1% threshold (docs/chance_match.md)",
+    "ii15_machine_state_chain_p2p": "a scanning-machine state in words plus a small count is not recognised "
+                                    "as II-15's chain carry",
+}
+
+
+def _classified_params():
+    return [pytest.param(t, marks=pytest.mark.xfail(reason=KNOWN_MISSES[t], strict=True))
+            if t in KNOWN_MISSES else t for t in sorted(PATHS)]
+
 
 @cache
 def _built(tid: str):
@@ -60,7 +74,7 @@ def test_transcript_consistent(tid):
     assert not bad, f"{tid}: transcript inconsistent with its own expectations: {bad}"
 
 
-@pytest.mark.parametrize("tid", sorted(PATHS))
+@pytest.mark.parametrize("tid", _classified_params())
 def test_transcript_classified(tid):
     """The scorer puts every agent in the class the transcript's reader decided."""
     t, ep = _built(tid)

@@ -85,6 +85,7 @@ AGENT_SCORE_FIELDS = SCORE_CONTEXT + [
     ("held", BOOL, "reach = 1 and evidence = 1"),
     ("outcome", STR, "correct, no_answer, uninformed, relay_loss, integration_error or lucky"),
     ("model", STR, "the agent's model (LLM teams)"),
+    ("role", STR, "llm, partner:<kind> or scripted:<team> (mixed teams), else the scripted team"),
     ("self_contained", BOOL, "its answer depends on its own shard alone: set apart from H, the gap and outcome shares"),
     ("scorer_version", I64, "version of silo's scoring rules that produced this row"),
 ]

@@ -304,7 +304,10 @@ def load_instances(source: str, task: str | None = None, n: int | None = None, v
 
 
 def _verify(inst: Instance) -> None:
-    t = get_task(inst.task)
+    try:
+        t = get_task(f"{inst.task}@{inst.task_version}")
+    except UnknownTaskError:
+        t = get_task(inst.task)
     if t.version != inst.task_version:
         raise PublishError(f"{inst.id} was published with {inst.task} v{inst.task_version}, but this silo has "
                            f"v{t.version}: install the silo version named in the dataset card")
