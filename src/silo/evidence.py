@@ -154,8 +154,35 @@ class Items(Fingerprint):
             return True
         lo, hi = self.domain
         have = set(self._norm)
+        limit = max(2, len(have) // 10)
         extra = sum(1 for x in p.counts if lo <= x <= hi and x not in have)
-        return extra <= max(2, len(have) // 10)
+        return extra <= limit or _section_shows(p.numbers, have, (lo, hi), limit)
+
+
+def _section_shows(nums: tuple, have: set, domain: tuple[int, int], limit: int) -> bool:
+    """Whether one stretch of the content lists every value of `have` with at most `limit` other domain
+    values inside it: a relay that forwards several shards' sets one after another shows each of them,
+    while a listing of the whole domain (every node id) covers a set only with most other ids in between."""
+    lo, hi = domain
+    inside: Counter = Counter()
+    extras: Counter = Counter()
+    start = 0
+    for x in nums:
+        if x in have:
+            inside[x] += 1
+        elif lo <= x <= hi:
+            extras[x] += 1
+        while len(inside) == len(have):
+            if len(extras) <= limit:
+                return True
+            y = nums[start]
+            start += 1
+            bucket = inside if y in have else extras if lo <= y <= hi else None
+            if bucket is not None:
+                bucket[y] -= 1
+                if not bucket[y]:
+                    del bucket[y]
+    return False
 
 
 def _contains_run(seq: tuple, run: tuple) -> bool:

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from silo.evidence import (
     AnyOf,
+    Bits,
     Fingerprint,
     Parsed,
     attribution,
@@ -176,7 +177,10 @@ class Replay:
                 view = None if kind == "raw" else (lambda t=j: self._view(c.author, p, t))
                 if fp is None or not _hit(fp, p, view, whole=False):
                     continue
-                if j != c.author and fp.strict(self._own(c.author)):
+                # (a shard identical to the author's own cannot be told from it: its data arrived either way)
+                if (j != c.author and fp.strict(self._own(c.author)) and self._own_pasted(c.author, p)
+                        and self.inst.shards[j].data != self.inst.shards[c.author].data
+                        and not self._outside_own(fp, p, c.author)):
                     continue  # the author's own data already shows it: a coincidence, not a relay
                 got.add(j)
                 break
@@ -257,6 +261,21 @@ class Replay:
         (II-14's 5 edge cells inside the author's own row) is a coincidence, not a relay."""
         return parse(self.inst.shards[a].text)
 
+    def _own_pasted(self, a: int, p: Parsed) -> bool:
+        """Whether content p shows its author's own raw shard: only then can a match be a coincidence of the
+        author's own data (a relay of shard j by an author whose own shard is identical to j's is a relay)."""
+        fp = self._fingerprint("raw", a, a)
+        return fp is not None and fp.strict(p)
+
+    def _outside_own(self, fp: Fingerprint, p: Parsed, a: int) -> bool:
+        """Whether a 0/1 pattern matches in a run of the content that is not the author's own row: a relay
+        (a star centre forwarding II-14 edge cells that also occur in its own row) is not a coincidence."""
+        if not _has_bits(fp):
+            return False
+        own = self._own(a).bitruns
+        foreign = tuple(r for r in p.bitruns if not any(r in o for o in own))
+        return foreign != () and fp.strict(replace(p, bitruns=foreign))
+
     def _stat_kind(self, s: frozenset[int], c: _Content) -> str:
         """Claims count for the author's own shard, a set of several shards, or one foreign shard whose
         claim differs from the author's own (a relay's own count equals another shard's count far too
@@ -297,6 +316,10 @@ _WORDS_BETWEEN = re.compile(r"[A-Za-z]{2,}")
 _ANSWERISH = re.compile(r"\b(?:answers?|result|winner|wins?|won|most|total|overall|global|final(?:ly)?|conclusion|so|"
                         r"therefore|thus|hence|anywhere|nobody|nowhere|none of (?:us|them)|every(?:one|body)|"
                         r"all of us|any(?:one)?|there (?:is|are))\b", re.IGNORECASE)
+
+
+def _has_bits(fp: Fingerprint) -> bool:
+    return isinstance(fp, Bits) or any(_has_bits(f) for f in getattr(fp, "parts", ()))
 
 
 @lru_cache(maxsize=100000)
