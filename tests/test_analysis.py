@@ -211,3 +211,12 @@ def test_tokens_and_redundancy_per_episode():
     assert (row["tokens_in_per_round"], row["tokens_out_per_round"]) == (200.0, 50.0)
     assert row["optimal_messages"] == 2  # I-01 star at N = 2: one partial in, one answer out
     assert row["redundancy"] == 2.0
+
+
+def test_pinned_task_versions_stay_apart_in_every_table():
+    """A run of I-03@1 (the reference generator) beside I-03 (the default) gives two task keys, never one row."""
+    scores = [run_reference(t, "broadcast", 3, "oracle") for t in ("I-03@1", "I-03")]
+    assert [s.task_version for s in scores] == [1, 2]
+    t = build_tables(scores)
+    assert sorted(t.episodes.get_column("task").to_list()) == ["I-03", "I-03@1"]
+    assert sorted(t.agents.get_column("task").unique().to_list()) == ["I-03", "I-03@1"]

@@ -52,9 +52,19 @@ def models_label(models: Iterable[str | None]) -> str:
 
 def config_row(s: EpisodeScore, run: str) -> dict:
     """Config columns of an episode."""
-    return {"run": run, "task": s.task, "level": s.level, "n_agents": s.n_agents, "protocol": s.protocol,
+    return {"run": run, "task": task_key(s.task, s.task_version), "level": s.level, "n_agents": s.n_agents,
+            "protocol": s.protocol,
             "team": s.team, "models": models_label(a.model for a in s.agents), "prompt_variant": s.prompt_variant,
             "replicate": s.replicate, "instance_id": s.instance_id, "episode_id": s.episode_id}
+
+
+def task_key(task_id: str, version: int | None) -> str:
+    """The task column: the id for the default version, 'I-03@1' for a pinned older one, so every table,
+    report and leaderboard keeps results of different generator versions apart."""
+    try:
+        return get_task(f"{task_id}@{version}").key if version is not None else task_id
+    except UnknownTaskError:
+        return task_id if version is None else f"{task_id}@{version}"
 
 
 def _task(task_id: str):
