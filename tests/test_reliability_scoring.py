@@ -99,3 +99,26 @@ def test_wait_with_arguments_is_an_error_and_rejected_payloads_are_bounded():
     ok, _ = turn.do(Action(name="send_message", args={"target_id": 1, "content": "x" * 10_000_000}))
     assert not ok
     assert len(json.dumps([e.model_dump() for e in turn.events])) < 10_000  # not the 10 MB payload
+
+
+def test_agents_of_an_errored_episode_carry_no_outcome():
+    """An errored episode is not a wrong answer: no agent gets a class, and every table and view still reads it."""
+    from silo.agents.scripted import scripted_team
+    from silo.analysis import agent_rows, build_tables
+    from silo.episode import run_episode, run_sync
+    from silo.records import EpisodeConfig
+    from silo.scoring import score_episode
+    from silo.tasks import get_task
+    from silo.viewer import episode_view
+
+    inst = get_task("I-01").make_instance(3, 0)
+    cfg = EpisodeConfig(task="I-01", n_agents=3, protocol="broadcast", team="premature")
+    ep = run_sync(run_episode(inst, cfg, scripted_team("premature", inst, "broadcast")))
+    assert all(a.outcome is not None for a in score_episode(ep).agents)
+    bad = ep.model_copy(update={"status": "error", "error": "model unreachable"})
+    s = score_episode(bad)
+    assert [a.outcome for a in s.agents] == [None, None, None] and s.success is None
+    rows = agent_rows(s, "run", bad)
+    assert all(r["outcome"] is None and "errored" in r["why"] for r in rows)
+    assert build_tables([s], [bad]).episodes.get_column("status").to_list() == ["error"]
+    assert episode_view(bad, s, 1000, 1000)[0]["outcomes"] == {}

@@ -130,8 +130,10 @@ def communication(ep: Episode) -> tuple[dict, list[dict], list[int]]:
     return comm, rows, received
 
 
-def explain(outcome: str, a: dict) -> str:
+def explain(outcome: str | None, a: dict) -> str:
     """One sentence explaining an agent's outcome from its scores (the automatic failure explanation)."""
+    if outcome is None:
+        return "the episode errored: not scored (errors are never counted as wrong answers)"
     reach, evid = f"{100 * a['reach']:.0f}%", f"{100 * a['evidence']:.0f}%"
     ans = f"answered {a.get('answer') or '?'} (truth {a.get('truth') or '?'})"
     return {

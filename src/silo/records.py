@@ -162,7 +162,8 @@ class AgentScore(Record):
     reach: float = Field(description="Share of depends_on reached by a time-respecting chain.")
     evidence: float = Field(description="Share of depends_on whose information demonstrably arrived.")
     held: bool
-    outcome: Outcome
+    outcome: Outcome | None = Field(description="Exactly one class per agent; None when the episode errored "
+                                                 "(errors are never scored as wrong answers).")
     model: str | None = None
     role: str | None = Field(default=None, description=(
         "What played this agent: 'llm', 'partner:<kind>' or 'scripted:<team>' (filled from team and model)."))

@@ -390,6 +390,8 @@ def score_episode(ep: Episode) -> EpisodeScore:
     agents = score_agents(ep, task)
     n = ep.instance.n_agents
     ok = ep.status != "error"
+    if not ok:  # an errored episode is not a wrong answer: its agents get no outcome class
+        agents = [a.model_copy(update={"outcome": None}) for a in agents]
     global_task = ep.instance.answer_kind == "global"
     # consensus is only defined for one global answer
     answers = distinct_answers(task, [s.answer for s in ep.submissions]) if global_task else 0

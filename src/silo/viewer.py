@@ -141,7 +141,8 @@ def episode_view(ep: Episode, sc: EpisodeScore, max_content: int, max_events: in
     n = ep.instance.n_agents
     outcomes = {o: 0 for o in OUTCOMES}
     for a in sc.agents:
-        outcomes[a.outcome] += 1
+        if a.outcome is not None:  # errored episodes have no outcome classes
+            outcomes[a.outcome] += 1
     summary = {"id": ep.id, "task": ep.instance.task, "level": ep.instance.level, "n": n,
                "protocol": ep.config.protocol, "team": ep.config.team, "variant": ep.config.prompt_variant,
                "status": ep.status, "rounds": ep.rounds, "S": sc.success, "P": sc.partial, "H": sc.held,
