@@ -222,3 +222,20 @@ def test_the_provider_key_variable_is_stated_in_the_config():
     assert run_config(rc).extra["api_key_env"] == "OPENAI_API_KEY"
     custom = rc.model_copy(update={"extra": {"api_base": "http://127.0.0.1:9/v1"}})
     assert "api_key_env" not in run_config(custom).extra
+
+
+def test_prices_given_as_model_arguments_price_an_unpriced_model_and_bound_the_cost(tmp_path):
+    """-M input_cost_per_token=... (model_args) prices a model litellm cannot price, so --max-cost is enforced."""
+    chatty = json.dumps({"name": "broadcast_message", "arguments": {"content": "x"}})
+    with FaultServer(default=("ok", chatty)) as fs:
+        extra = {"api_base": fs.base, "api_key_env": "SILO_FAULT_KEY", "cache": False, **FAST,
+                 "action_mode": "json", "model_args": {"input_cost_per_token": 1e-4, "output_cost_per_token": 2e-4}}
+        rc = RunConfig(tasks=["I-01"], n_agents=[2], protocols=["broadcast"], teams=["llm"],
+                       models=["openai/fault"], replicates=4, max_rounds=20, action_budget=3, extra=extra)
+        rd = RunDir(tmp_path / "r")
+        rd.init(rc)
+        budget = Budget(max_cost=0.5)
+        out = asyncio.run(run_specs(expand(rc), rd, concurrency=2, budget=budget))
+    assert budget.used.cost_usd > 0 and out.stopped and "cost" in out.stopped
+    want = 1e-4 * budget.used.input_tokens + 2e-4 * budget.used.output_tokens
+    assert abs(budget.used.cost_usd - want) <= 1e-9 + 1e-6 * want
