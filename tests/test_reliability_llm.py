@@ -130,17 +130,22 @@ def test_a_dead_endpoint_fails_after_outage_max():
     assert time.monotonic() - t0 < 5
 
 
+def _budgeted_run(fs, tmp_path, budget, **extra):
+    """Four I-01 episodes of two LLM agents that broadcast until stopped, against the fault server."""
+    extra = {"api_base": fs.base, "api_key_env": "SILO_FAULT_KEY", "cache": False, **FAST, "action_mode": "json",
+             **extra}
+    rc = RunConfig(tasks=["I-01"], n_agents=[2], protocols=["broadcast"], teams=["llm"],
+                   models=["openai/fault"], replicates=4, max_rounds=20, action_budget=3, extra=extra)
+    rd = RunDir(tmp_path / "r")
+    rd.init(rc)
+    return asyncio.run(run_specs(expand(rc), rd, concurrency=2, budget=budget))
+
+
 def test_token_ceiling_is_checked_per_model_call(tmp_path):
     chatty = json.dumps({"name": "broadcast_message", "arguments": {"content": "x"}})
     with FaultServer(default=("ok", chatty)) as fs:
-        extra = {"api_base": fs.base, "api_key_env": "SILO_FAULT_KEY", "cache": False, **FAST,
-                 "action_mode": "json"}
-        rc = RunConfig(tasks=["I-01"], n_agents=[2], protocols=["broadcast"], teams=["llm"],
-                       models=["openai/fault"], replicates=4, max_rounds=20, action_budget=3, extra=extra)
-        rd = RunDir(tmp_path / "r")
-        rd.init(rc)
         budget = Budget(max_tokens=5000)
-        out = asyncio.run(run_specs(expand(rc), rd, concurrency=2, budget=budget))
+        out = _budgeted_run(fs, tmp_path, budget)
         calls = len(fs.requests)
     biggest = max(len(json.dumps(r["messages"])) // 4 + 7 for r in fs.requests)
     assert out.stopped and "token budget" in out.stopped
@@ -228,14 +233,9 @@ def test_prices_given_as_model_arguments_price_an_unpriced_model_and_bound_the_c
     """-M input_cost_per_token=... (model_args) prices a model litellm cannot price, so --max-cost is enforced."""
     chatty = json.dumps({"name": "broadcast_message", "arguments": {"content": "x"}})
     with FaultServer(default=("ok", chatty)) as fs:
-        extra = {"api_base": fs.base, "api_key_env": "SILO_FAULT_KEY", "cache": False, **FAST,
-                 "action_mode": "json", "model_args": {"input_cost_per_token": 1e-4, "output_cost_per_token": 2e-4}}
-        rc = RunConfig(tasks=["I-01"], n_agents=[2], protocols=["broadcast"], teams=["llm"],
-                       models=["openai/fault"], replicates=4, max_rounds=20, action_budget=3, extra=extra)
-        rd = RunDir(tmp_path / "r")
-        rd.init(rc)
         budget = Budget(max_cost=0.5)
-        out = asyncio.run(run_specs(expand(rc), rd, concurrency=2, budget=budget))
+        out = _budgeted_run(fs, tmp_path, budget,
+                            model_args={"input_cost_per_token": 1e-4, "output_cost_per_token": 2e-4})
     assert budget.used.cost_usd > 0 and out.stopped and "cost" in out.stopped
     want = 1e-4 * budget.used.input_tokens + 2e-4 * budget.used.output_tokens
     assert abs(budget.used.cost_usd - want) <= 1e-9 + 1e-6 * want
