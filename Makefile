@@ -23,7 +23,7 @@ browser:
 
 # the embedded model (SmolLM2-135M on llama.cpp, offline) on tasks/quick.toml beside the scripted reference
 # teams on the same grid (seconds), then one report and one viewer of both; re-running resumes
-REFERENCE_TEAMS := oracle,gossip,premature,miscompute,silent,chatty
+REFERENCE_TEAMS := oracle,gossip,premature,smalltalk,miscompute,silent,chatty
 demo: install
 	$(VENV)/bin/silo run --suite quick --concurrency 6 -o runs/demo
 	$(VENV)/bin/silo run --suite quick --team $(REFERENCE_TEAMS) --no-progress -o runs/demo-scripted >/dev/null

@@ -113,3 +113,23 @@ def test_consensus_failure_and_unanimity():
 ])
 def test_outcome_classes_are_exclusive_and_complete(submitted, correct, reach, evidence, expected):
     assert classify(submitted, correct, reach, evidence) == expected
+
+
+@pytest.mark.parametrize("protocol", ["p2p", "broadcast", "sfs"])
+def test_a_hello_round_is_not_information(protocol):
+    """The smalltalk team greets everyone (reach complete) and says nothing, then answers from its own shard:
+    every agent that had to communicate is relay_loss when wrong and lucky when right, never held."""
+    from silo.conformance import run_reference
+    from silo.tasks import get_task
+
+    seen = set()
+    for task in ("I-01", "I-03", "I-04", "I-08", "II-11", "II-14", "III-21", "III-23", "III-26"):
+        s = run_reference(task, protocol, 5, "smalltalk")
+        inst = get_task(task).make_instance(5, 0)
+        for a in s.agents:
+            solo = get_task(task).depends_on(inst, a.agent) == {a.agent}
+            assert a.reach == 1.0 and a.submitted, (task, a)
+            allowed = {"correct"} if solo else {"relay_loss", "lucky"}
+            assert a.outcome in allowed and (solo or not a.held), (task, protocol, a.agent, a.outcome)
+            seen.add(a.outcome)
+    assert "relay_loss" in seen

@@ -6,6 +6,8 @@ oracle     the task's optimal topology (star reduce, chain, halo exchange); on a
            finish within R_max on a ring of 100)
 gossip     share raw shards with everyone, then compute
 premature  submit from its own shard only
+smalltalk  greet everyone and wait for every greeting (reach complete, nothing said), then submit from its
+           own shard only: relay_loss (or lucky), the "hello round" that must not count as information
 miscompute gather everything, then submit a deterministically wrong integration
 silent     never submit
 """
@@ -154,6 +156,14 @@ def premature(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
     yield from ctx.submit(ans)
 
 
+def smalltalk(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
+    """Greet everyone, wait for everyone's greeting, then submit what the own shard alone suggests."""
+    if ctx.n > 1:
+        yield from ctx.send(None, "hello", "hello")
+        yield from ctx.collect("hello", set(range(ctx.n)) - {ctx.me})
+    yield from premature(task, ctx, inst)
+
+
 def silent(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
     while True:
         yield from wait()
@@ -161,6 +171,7 @@ def silent(task: TaskSpec, ctx: Ctx, inst: Instance) -> Program:
 
 TEAMS: dict[str, Callable[[TaskSpec, Ctx, Instance], Program]] = {
     "oracle": oracle, "gossip": gossip, "premature": premature, "miscompute": miscompute, "silent": silent,
+    "smalltalk": smalltalk,
     "chatty": silent,  # placeholder: scripted_team builds it with silo.agents.chatty (one shared ledger)
 }
 
