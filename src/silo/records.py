@@ -77,8 +77,11 @@ class Event(Record):
     action: str | None = None
     args: dict[str, Any] = Field(default_factory=dict)
     result: Any = None
-    msg_id: int | None = Field(default=None, description="Message id for send/deliver.")
+    msg_id: int | None = Field(default=None, description="Message id for send (and a one-message deliver).")
     sender: int | None = None
+    msg_ids: list[int] | None = Field(default=None, description=(
+        "deliver: the ids of every message one receive delivered, in delivery order (with `senders`)."))
+    senders: list[int] | None = Field(default=None, description="deliver: the sender of each of `msg_ids`.")
     to: list[int] | None = None
     path: str | None = None
     version: int | None = Field(default=None, description="File version id for write/read.")
@@ -86,6 +89,15 @@ class Event(Record):
     content: str | None = Field(default=None, description="Content sent or written (send/write only).")
     chars: int = 0
     data: dict[str, Any] = Field(default_factory=dict, description="Kind-specific extras (model calls, notes).")
+
+
+def deliveries(e: Event) -> list[tuple[int, int | None]]:
+    """(message id, sender) of each message a deliver event delivered: one receive lists them all
+    (`msg_ids`, `senders`); logs written before that carry one event per message (`msg_id`, `sender`)."""
+    if e.msg_ids is not None:
+        senders = e.senders if e.senders is not None else [None] * len(e.msg_ids)
+        return list(zip(e.msg_ids, senders, strict=True))
+    return [] if e.msg_id is None else [(e.msg_id, e.sender)]
 
 
 class Submission(Record):

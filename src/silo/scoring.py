@@ -29,7 +29,7 @@ from silo.evidence import (
     sentences,
     table_spans,
 )
-from silo.records import AgentScore, Episode, EpisodeScore, Event, Instance
+from silo.records import AgentScore, Episode, EpisodeScore, Event, Instance, deliveries
 from silo.tasks import get_task
 from silo.tasks.base import TaskSpec, _canon
 
@@ -98,7 +98,7 @@ class Replay:
     def _on_write(self, e: Event) -> None:
         self._files[e.version] = self._content(e)
 
-    def _source(self, store: dict[int, _Content], key, e: Event, what: str) -> _Content:
+    def _source(self, store: dict[int, _Content], key, e: Event, what: str, sender: int | None = None) -> _Content:
         """The content an event consumes, checked against the engine's round semantics."""
         c = store.get(key)
         where = f"event {self._n_events} (round {e.round}, agent {e.agent}, {e.kind})"
@@ -107,12 +107,14 @@ class Replay:
         if c.round >= e.round:
             raise ScoringError(f"{where}: {what} {key} from round {c.round} consumed in round {e.round} "
                                "(content is visible from the next round only)")
-        if e.kind != "list" and e.sender is not None and e.sender != c.author:
-            raise ScoringError(f"{where}: {what} {key} was written by agent {c.author}, the log says {e.sender}")
+        sender = e.sender if sender is None else sender
+        if e.kind != "list" and sender is not None and sender != c.author:
+            raise ScoringError(f"{where}: {what} {key} was written by agent {c.author}, the log says {sender}")
         return c
 
     def _on_deliver(self, e: Event) -> None:
-        self._observe(e.agent, self._source(self._msgs, e.msg_id, e, "message"))
+        for msg_id, sender in deliveries(e):  # one receive lists every message it delivered, in order
+            self._observe(e.agent, self._source(self._msgs, msg_id, e, "message", sender))
 
     def _on_read(self, e: Event) -> None:
         self._observe(e.agent, self._source(self._files, e.version, e, "file version"))
