@@ -1,23 +1,74 @@
 """Ray executor: workers run whole episodes; the driver writes every record (same files as local).
 
 Optional: `pip install silo-bench[ray]`. Without --address a local Ray instance is started.
+Run budgets (--max-total-tokens, --max-cost) live in one Ray actor that every worker's model calls
+check before and charge after each call, as the local executor does in-process: a run overshoots by
+at most the calls in flight, not by whole episodes.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 
+from silo import llm
 from silo.episode import run_sync
-from silo.records import Episode, EpisodeConfig, Instance
+from silo.records import Episode, EpisodeConfig, Instance, Usage
 from silo.rundir import RunDir
 from silo.runner import Budget, EpisodeSpec, RunOutcome, run_one
 
 
-def _work(config_json: str, instance_json: str | None, runtime_json: str = "{}") -> str:
-    """Run one episode in a worker; returns the Episode as JSON (plain strings cross the wire)."""
+class BudgetKeeper:
+    """The run budget shared by every worker (held by one Ray actor)."""
+
+    def __init__(self, max_tokens: int | None, max_cost: float | None, used: dict):
+        self.budget = Budget(max_tokens, max_cost, Usage.model_validate(used))
+
+    def exceeded(self) -> str | None:
+        return self.budget.exceeded()
+
+    def charge(self, input_tokens: int, output_tokens: int, cost_usd: float | None) -> None:
+        self.budget.charge(input_tokens, output_tokens, cost_usd)
+
+    def used(self) -> dict:
+        return self.budget.used.model_dump()
+
+
+@dataclass
+class _RemoteMeter:
+    """A worker's view of the shared budget: each model call asks the actor, and charges it."""
+
+    keeper: object
+    charged: Usage = field(default_factory=Usage)
+
+    def exceeded(self) -> str | None:
+        import ray
+
+        return ray.get(self.keeper.exceeded.remote())
+
+    def charge(self, input_tokens: int, output_tokens: int, cost_usd: float | None) -> None:
+        import ray
+
+        ray.get(self.keeper.charge.remote(input_tokens, output_tokens, cost_usd))
+        self.charged.input_tokens += input_tokens
+        self.charged.output_tokens += output_tokens
+        self.charged.cost_usd += cost_usd or 0.0
+
+
+def _work(config_json: str, instance_json: str | None, runtime_json: str = "{}", keeper=None) -> str:
+    """Run one episode in a worker; returns the Episode and what its calls charged, as JSON (plain
+    strings cross the wire)."""
     loaded = Instance.model_validate_json(instance_json) if instance_json else None
     spec = EpisodeSpec(EpisodeConfig.model_validate_json(config_json), loaded, json.loads(runtime_json))
-    return run_sync(run_one(spec)).model_dump_json()
+    meter = _RemoteMeter(keeper) if keeper is not None else None
+    token = llm.use_budget(meter) if meter is not None else None
+    try:
+        ep = run_sync(run_one(spec))
+    finally:
+        if token is not None:
+            llm.release_budget(token)
+    charged = meter.charged.model_dump_json() if meter is not None else "null"
+    return f'{{"episode": {ep.model_dump_json()}, "charged": {charged}}}'
 
 
 def _init(address: str | None, num_cpus: int | None):
@@ -39,28 +90,40 @@ def run_ray(specs: list[EpisodeSpec], rd: RunDir, address: str | None = None, nu
     ray = _init(address, num_cpus or (None if address else 2))
     work = ray.remote(_work)
     budget = budget or Budget()
+    keeper = ray.remote(BudgetKeeper).remote(budget.max_tokens, budget.max_cost, budget.used.model_dump())
     limit = max_in_flight or max(2, 2 * int(ray.cluster_resources().get("CPU", 2)))
     out, bar = RunOutcome(), Progress(len(specs), enabled=progress)
     queue, in_flight = list(specs), []
     try:
         while queue or in_flight:
-            out.stopped = out.stopped or budget.exceeded()
+            out.stopped = out.stopped or ray.get(keeper.exceeded.remote())
             while queue and len(in_flight) < limit and not out.stopped:
                 spec = queue.pop(0)
                 loaded = spec.loaded.model_dump_json() if spec.loaded else None
-                in_flight.append(work.remote(spec.config.model_dump_json(), loaded, json.dumps(spec.runtime)))
+                in_flight.append(work.remote(spec.config.model_dump_json(), loaded, json.dumps(spec.runtime),
+                                             keeper))
             if not in_flight:
                 break
             done, in_flight = ray.wait(in_flight, num_returns=1)
-            ep = Episode.model_validate_json(ray.get(done[0]))
+            ep, charged = _unpack(ray.get(done[0]))
             status = rd.write_episode(ep)
             out.ran += 1
             out.errors += status == "error"
-            budget.add(ep.usage)
+            # usage the calls did not charge themselves (e.g. logged by a scripted agent)
+            u = ep.usage
+            ray.get(keeper.charge.remote(max(0, u.input_tokens - charged.input_tokens),
+                                         max(0, u.output_tokens - charged.output_tokens),
+                                         max(0.0, u.cost_usd - charged.cost_usd)))
             bar.update(ep)
     finally:
         bar.close()
+        budget.used = Usage.model_validate(ray.get(keeper.used.remote()))
     return out
+
+
+def _unpack(blob: str) -> tuple[Episode, Usage]:
+    d = json.loads(blob)
+    return Episode.model_validate(d["episode"]), Usage.model_validate(d["charged"] or {})
 
 
 def shutdown() -> None:
