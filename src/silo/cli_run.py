@@ -50,7 +50,8 @@ def _print_report(scores, rd: RunDir, by: list[str] | None = None) -> None:
 @click.option("--n", "ns", default="1,2,5", show_default=True, help="Comma-separated N values.")
 @click.option("--protocol", "protocols", default="p2p,broadcast,sfs", show_default=True)
 @click.option("--team", "teams", default="llm", show_default=True,
-              help="Comma-separated: llm, oracle, gossip, premature, miscompute, silent.")
+              help="Comma-separated: llm, or scripted reference teams: oracle, gossip, premature, "
+                   "smalltalk, miscompute, silent, chatty.")
 @click.option("--model", default=None, help=f"litellm model for every agent (default {DEFAULT_MODEL}, embedded).")
 @click.option("--models", default=None, help="Heterogeneous team: comma-separated models cycled over agent ids.")
 @click.option("--api-base", "api_bases", multiple=True,
@@ -89,6 +90,9 @@ def _print_report(scores, rd: RunDir, by: list[str] | None = None) -> None:
 @click.option("--no-fail-on-error", is_flag=True, help="Exit 0 whatever the number of errored episodes.")
 @click.option("--instances", default=None,
               help="Run on instances from a published dataset (folder or hub id) instead of generating them.")
+@click.option("--matched", "matched", type=click.Path(file_okay=False), default=None,
+              help="Compute-matched N = 1 baseline of the LLM team run in this directory: one single agent per "
+                   "team episode, stopped when its tokens reach that episode's total (docs/probes.md).")
 @click.option("-o", "--out", type=click.Path(file_okay=False), default="runs/latest", show_default=True)
 @click.pass_context
 def run(ctx, suite, **opts):
@@ -206,10 +210,12 @@ def _finish(rd: RunDir, scores, specs, opts: dict, outcome) -> None:
 
 
 def _run_config(ctx: click.Context, suite: str | None, o: dict) -> RunConfig:
-    """Suite values, overridden by options the user set explicitly."""
+    """Suite values (or a matched run's: its team run's), overridden by options the user set explicitly."""
     from silo.suite import load_suite
 
     base = load_suite(suite) if suite else None
+    if o.get("matched"):
+        base = _matched_base(ctx, suite, o)
 
     def given(name: str) -> bool:
         return base is None or ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT
@@ -235,6 +241,21 @@ def _run_config(ctx: click.Context, suite: str | None, o: dict) -> RunConfig:
     extra["cache"] = not o["no_cache"]
     fields["extra"] = extra
     return RunConfig(**fields)
+
+
+def _matched_base(ctx: click.Context, suite: str | None, o: dict) -> RunConfig:
+    """--matched: the team run's config at N = 1; what to run comes from the team run, not from options."""
+    from silo.matched import matched_config
+
+    if suite:
+        raise click.UsageError("--matched takes its sweep from the team run: drop --suite")
+    fixed = {"--task": "task_list", "--n": "ns", "--protocol": "protocols", "--team": "teams",
+             "--instances": "instances", "--replicates": "replicates", "--seed": "seed", "--prompt-variant": "variants"}
+    for flag, name in fixed.items():
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+            raise click.UsageError(f"--matched takes tasks, N, protocols, replicates, seed and prompts from the "
+                                   f"team run: drop {flag}")
+    return matched_config(o["matched"])
 
 
 def _endpoint_options(extra: dict, o: dict) -> None:
