@@ -1,142 +1,159 @@
-"""Harness benchmarks: how fast silo runs, scores and reports without any model in the loop.
+"""Harness benchmarks: how fast silo runs, scores, reports and views without any model in the loop.
 
-    .venv/bin/python scripts/bench_harness.py [--quick] [--out docs/benchmarks.md]
+    .venv/bin/python scripts/bench_harness.py [--baseline-ref c759050] [--ref HEAD] [--bench grid,stress,scale]
+                                              [--quick] [--json FILE] [--write]
 
-1. the full reference grid (tasks/silo-bench.toml) with the five scripted teams;
-2. a stress episode: N = 100 agents broadcasting and reading every round for 100 rounds.
-Results (with machine facts and the command) are written to the section of docs/benchmarks.md
-between the HARNESS markers; the LLM-path section is written by scripts/bench_llm.py.
+Cases (each a `silo` command line, run once with the previous release's code and once with this code,
+alternating which goes first, so every figure has a paired ratio measured under the same load):
+- grid    the reference grid (tasks/silo-bench.toml) with the oracle team: run, score, report;
+- grid5   the same with five scripted teams (opt-in: --bench grid5);
+- stress  N = 100 agents broadcasting and reading every round for 100 rounds (scripts/bench_chatter.py);
+- scale   the cost vs N curve: gossip over broadcast and oracle star reduce over p2p on I-01 at
+          N = 10, 100, 1,000 (and III-21 star reduce at 1,000); the N = 1,000 runs are also viewed
+          (`silo view`) and opened in headless Chromium.
+Each phase is its own process under /usr/bin/time -v (scripts/bench_phases.py): wall, user+sys CPU
+and peak RSS are that phase's own. With --write the markdown goes between the HARNESS markers of
+docs/benchmarks.md; the LLM-path section is written by scripts/bench_llm.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
 import platform
-import resource
+import shutil
 import tempfile
-import time
 from pathlib import Path
 
-from silo.episode import run_episode
-from silo.records import Action, EpisodeConfig
-from silo.report import summary, to_markdown
-from silo.runner import RunDir, expand, run_specs, score_run
-from silo.scoring import score_episode
-from silo.suite import load_suite
-from silo.tasks import get_task
+from bench_phases import ROOT, Code, dir_mb, env_for, export_ref, measure, silo, worker, working_tree
+from bench_render import render
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
-LOAD_AT_START = os.getloadavg()[0]
-TEAMS = ["oracle", "gossip", "premature", "miscompute", "silent"]
+DOC = ROOT / "docs" / "benchmarks.md"
+GRID5 = "oracle,gossip,premature,miscompute,silent"
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def cases(bench: set[str], quick: bool) -> list[dict]:
+    """The command lines measured; `phases` after `run` work on its run directory."""
+    grid_n = ["--n", "2,5"] if quick else []
+    out = []
+    if "grid" in bench:
+        out.append({"case": "grid", "title": "Reference grid, oracle team",
+                    "run": ["run", "--suite", "silo-bench", "--team", "oracle", "--concurrency", "1", *grid_n],
+                    "phases": ["score", "report"]})
+    if "grid5" in bench:
+        out.append({"case": "grid5", "title": "Reference grid, five scripted teams",
+                    "run": ["run", "--suite", "silo-bench", "--team", GRID5, "--concurrency", "1", *grid_n],
+                    "phases": ["score", "report"]})
+    if "stress" in bench:
+        n, r = ("20", "20") if quick else ("100", "100")
+        out.append({"case": "stress", "title": f"Stress: N = {n} broadcasting every round for {r} rounds",
+                    "run": ["--plugin", "bench_chatter", "run", "--task", "I-01", "--n", n, "--protocol", "broadcast",
+                            "--team", "chatter", "--max-rounds", r], "phases": ["score"]})
+    if "scale" in bench:
+        ns = (10, 50) if quick else (10, 100, 1000)
+        combos = (("gossip", "broadcast", "I-01"), ("oracle", "p2p", "I-01"), ("oracle", "p2p", "III-21"))
+        for team, proto, task in combos:
+            for n in ns:
+                if task == "III-21" and n != ns[-1]:
+                    continue
+                big = n == ns[-1]
+                out.append({"case": f"{task}-{team}-{proto}-n{n}", "title": f"{task} {team} over {proto}, N = {n:,}",
+                            "curve": (task, team, proto, n),
+                            "run": ["run", "--task", task, "--n", str(n), "--protocol", proto, "--team", team],
+                            "phases": ["score", "view", "open"] if big else ["score"]})
+    return out
 
 
-def bench_grid(quick: bool) -> dict:
-    """Run, score and report the reference grid with every scripted team."""
-    rc = load_suite("silo-bench").model_copy(update={"teams": TEAMS})
-    if quick:
-        rc = rc.model_copy(update={"n_agents": [1, 2, 5, 10]})
-    specs = expand(rc)
-    with tempfile.TemporaryDirectory() as tmp:
-        rd = RunDir(tmp)
-        rd.init(rc)
-        t0 = time.perf_counter()
-        asyncio.run(run_specs(specs, rd, concurrency=1))
-        t_run = time.perf_counter() - t0
-        turns = events = 0
-        for ep in rd.episodes():
-            turns += len({(e.round, e.agent) for e in ep.events if e.agent >= 0})
-            events += len(ep.events)
-        disk = sum(f.stat().st_size for f in rd.episode_files())
-        t0 = time.perf_counter()
-        scores = score_run(rd)
-        t_score = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        to_markdown(summary(scores))
-        t_report = time.perf_counter() - t0
-    return {"episodes": len(specs), "run_s": t_run, "eps_per_s": len(specs) / t_run, "turns": turns,
-            "turns_per_s": turns / t_run, "events": events, "disk_mb": disk / 1e6, "score_s": t_score,
-            "report_s": t_report, "peak_mb": _peak_mb()}
+def phase_argv(phase: str, d: Path) -> list[str]:
+    if phase == "score":
+        return silo(["score", str(d)])
+    if phase == "report":
+        return silo(["report", str(d), "-o", str(d / "report")])
+    if phase == "view":
+        return silo(["view", str(d), "-o", str(d / "viewer.html")])
+    raise ValueError(phase)
 
 
-class Chatter:
-    """Load generator: reads its mailbox and broadcasts a short message every round, never submits."""
-
-    async def take_turn(self, turn) -> None:
-        turn.do(Action(name="receive_messages"))
-        turn.do(Action(name="broadcast_message", args={"content": f"agent {turn.agent} round {turn.round}"}))
-        turn.do(Action(name="wait"))
-
-
-def bench_stress(n: int = 100, rounds: int = 100) -> dict:
-    """N agents x R rounds of broadcast chatter: the engine's and scorer's worst everyday case."""
-    inst = get_task("I-01").make_instance(n)
-    cfg = EpisodeConfig(task="I-01", n_agents=n, protocol="broadcast", team="chatter", max_rounds=rounds)
-    t0 = time.perf_counter()
-    ep = asyncio.run(run_episode(inst, cfg, [Chatter() for _ in range(n)]))
-    t_run = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    score_episode(ep)
-    t_score = time.perf_counter() - t0
-    deliveries = sum(e.kind == "deliver" for e in ep.events)
-    return {"n": n, "rounds": ep.rounds, "events": len(ep.events), "deliveries": deliveries, "run_s": t_run,
-            "score_s": t_score, "json_mb": len(ep.model_dump_json()) / 1e6, "peak_mb": _peak_mb()}
+def run_side(case: dict, code: Code, tmp: Path, log: Path) -> dict:
+    """Every phase of one case with one code tree, each in its own process."""
+    d = tmp / f"{case['case']}-{code.label[:7]}"
+    env, cwd = env_for(code), code.src.parent
+    res = {"phases": {}}
+    res["phases"]["run"] = measure(silo([*case["run"], "--no-progress", "-o", str(d)]), env, cwd, log)
+    res["disk_mb"] = dir_mb(d)
+    res["episodes_mb"] = dir_mb(d / "episodes") if (d / "episodes").is_dir() else None
+    for ph in case["phases"]:
+        if ph == "open":
+            res["open"] = worker(code, "open", str(d / "viewer.html"))
+            continue
+        res["phases"][ph] = measure(phase_argv(ph, d), env, cwd, log)
+    res.update(worker(code, "count", str(d)))
+    shutil.rmtree(d, ignore_errors=True)
+    return res
 
 
-def render(grid: dict, stress: dict, quick: bool) -> str:
-    cmd = "python scripts/bench_harness.py" + (" --quick" if quick else "")
-    return "\n".join([
-        "<!-- HARNESS:BEGIN -->",
-        "## Harness (scripted teams, no model)",
-        "",
-        f"Command: `{cmd}` on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"load average {LOAD_AT_START:.1f} when it started (other work on the machine slows these numbers).",
-        "",
-        f"**Reference grid{' (N <= 10 only)' if quick else ''}** x 5 scripted teams, one process, one core:",
-        "",
-        "| episodes | run | episodes/s | agent-turns | agent-turns/s | events | on disk | score | report | peak RSS |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-        f"| {grid['episodes']:,} | {grid['run_s']:.1f} s | {grid['eps_per_s']:.1f} | {grid['turns']:,} | "
-        f"{grid['turns_per_s']:,.0f} | {grid['events']:,} | {grid['disk_mb']:.0f} MB | {grid['score_s']:.1f} s | "
-        f"{grid['report_s']:.2f} s | {grid['peak_mb']:.0f} MB |",
-        "",
-        f"**Stress**: N = {stress['n']} agents broadcasting and reading every round for {stress['rounds']} rounds:",
-        "",
-        "| events | deliveries | run | score | episode JSON | peak RSS |",
-        "|---|---|---|---|---|---|",
-        f"| {stress['events']:,} | {stress['deliveries']:,} | {stress['run_s']:.1f} s | {stress['score_s']:.1f} s | "
-        f"{stress['json_mb']:.0f} MB | {stress['peak_mb']:.0f} MB |",
-        "<!-- HARNESS:END -->",
-    ])
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--baseline-ref", default="c759050", help="git ref of the previous release to pair against")
+    ap.add_argument("--baseline-src", help="use this src/ folder as the baseline instead of exporting the ref")
+    ap.add_argument("--no-baseline", action="store_true", help="measure this code only (no ratios)")
+    ap.add_argument("--ref", help="measure this git ref (exported) instead of the working tree")
+    ap.add_argument("--bench", default="grid,stress,scale", help="comma-separated: grid, grid5, stress, scale")
+    ap.add_argument("--quick", action="store_true", help="small sizes (to try the script)")
+    ap.add_argument("--json", default=None, help="also write the raw results here")
+    ap.add_argument("--write", action="store_true", help="write the section into docs/benchmarks.md")
+    ap.add_argument("--render", metavar="JSON", help="only render (and --write) the results saved by an earlier --json")
+    args = ap.parse_args()
+    if args.render:
+        meta = json.loads(Path(args.render).read_text())
+        return emit(render(meta), args.write)
+    with tempfile.TemporaryDirectory(prefix="silo-bench-") as t:
+        tmp = Path(t)
+        cur = export_ref(args.ref, tmp / "cur") if args.ref else working_tree()
+        base = None
+        if not args.no_baseline:
+            base = (Code(Path(args.baseline_src).resolve().parent.name, Path(args.baseline_src).resolve())
+                    if args.baseline_src else export_ref(args.baseline_ref, tmp / "base"))
+        log = Path(args.json or tmp / "x").with_suffix(".log")
+        meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                "load_start": os.getloadavg(), "current": cur.label, "baseline": base.label if base else None,
+                "argv": ["python", "scripts/bench_harness.py", *os.sys.argv[1:]], "results": []}
+        for i, case in enumerate(cases(set(args.bench.split(",")), args.quick)):
+            sides = [("current", cur)] + ([("baseline", base)] if base else [])
+            if i % 2 == 0:
+                sides.reverse()  # alternate which code goes first, so drifting load does not favour one side
+            rec = {k: v for k, v in case.items() if k != "phases"}
+            for name, code in sides:
+                rec[name] = run_side(case, code, tmp, log)
+                print(f"{case['case']} [{name}]: " + ", ".join(
+                    f"{p} {m['wall_s']:.1f}s {m['rss_mb']:.0f}MB rc={m['rc']}" for p, m in rec[name]["phases"].items()),
+                    flush=True)
+            meta["results"].append(rec)
+            if args.json:
+                Path(args.json).write_text(json.dumps(meta, indent=1, default=str))
+        meta["load_end"] = os.getloadavg()
+    if args.json:
+        Path(args.json).write_text(json.dumps(meta, indent=1, default=str))
+    emit(render(meta), args.write)
+
+
+def emit(text: str, write: bool) -> None:
+    print(text)
+    if write:
+        write_section(text, "<!-- HARNESS:BEGIN -->", "<!-- HARNESS:END -->")
+        print(f"wrote {DOC}")
 
 
 def write_section(text: str, begin: str, end: str) -> None:
     """Replace (or append) one marked section of docs/benchmarks.md."""
-    intro = "# Benchmarks\n\nNumbers produced by the scripts named in each section.\n"
-    doc = DOC.read_text() if DOC.exists() else intro
+    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
     if begin in doc:
         head, rest = doc.split(begin, 1)
         doc = head + text + rest.split(end, 1)[1]
     else:
         doc = doc.rstrip() + "\n\n" + text + "\n"
     DOC.write_text(doc)
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="grid with N <= 10 only")
-    args = ap.parse_args()
-    stress = bench_stress()
-    print(f"stress: {stress}")
-    grid = bench_grid(args.quick)
-    print(f"grid: {grid}")
-    write_section(render(grid, stress, args.quick), "<!-- HARNESS:BEGIN -->", "<!-- HARNESS:END -->")
-    print(f"wrote {DOC}")
 
 
 if __name__ == "__main__":
