@@ -30,7 +30,7 @@ __all__ = ["EpisodeSpec", "RunDir", "RunDirError", "atomic_write", "expand", "ru
 
 
 log = logging.getLogger(__name__)
-RUN_ONLY_KEYS = {"instances_source"} | RUNTIME_KEYS  # RunConfig.extra keys kept out of an episode's config
+RUN_ONLY_KEYS = {"instances_source", "matched_to"} | RUNTIME_KEYS  # RunConfig.extra keys kept out of episode configs
 DEFAULT_EPISODE_TIMEOUT_S = 4 * 3600.0
 
 
@@ -159,11 +159,14 @@ def _errored(spec: EpisodeSpec, inst: Instance, error: str) -> Episode:
 
 
 async def run_one(spec: EpisodeSpec, factory: TeamFactory = default_team_factory) -> Episode:
-    """Run one episode within its wall-clock limit; any failure is recorded as an errored episode."""
+    """Run one episode within its wall-clock limit; any failure is recorded as an errored episode. An episode
+    with `extra.token_budget` (a compute-matched single agent, silo.matched) has its agents capped at it."""
+    from silo.matched import TOKEN_BUDGET, capped
+
     inst = spec.instance
     runtime_cfg = spec.config.model_copy(update={"extra": {**spec.config.extra, **spec.runtime}})
     try:
-        agents = factory(inst, runtime_cfg)
+        agents = capped(factory(inst, runtime_cfg), spec.config.extra.get(TOKEN_BUDGET))
     except (AgentFailure, OSError, RuntimeError, ValueError, KeyError) as e:
         return _errored(spec, inst, f"{type(e).__name__}: {e}")
     limit = float(spec.runtime.get("episode_timeout_s") or DEFAULT_EPISODE_TIMEOUT_S)

@@ -100,6 +100,10 @@ def episode_specs(rc: RunConfig):
     """Episode specs of a run config: generated, or over instances loaded from a dataset."""
     from silo.runner import expand, expand_loaded
 
+    if rc.extra.get("matched_to"):  # compute-matched single agents of a team run (silo.matched)
+        from silo.matched import matched_specs
+
+        return limit_per_task(matched_specs(rc), rc.extra.get("limit"))
     source = rc.extra.get("instances_source")
     if not source:
         return limit_per_task(expand(rc), rc.extra.get("limit"))
