@@ -141,3 +141,27 @@ def test_ratio_bootstrap_is_rcc():
     e = ratio_bootstrap([0.0, 1.0], [1.0, 1.0])
     assert e.value == pytest.approx(0.5) and (e.lo, e.hi) == (0.0, 1.0)
     assert math.isnan(ratio_bootstrap([0.3], [0.0]).value)  # no baseline success: undefined
+
+
+def test_normal_quantile_is_scipys_to_the_bit():
+    from silo.stats import _z
+
+    assert _z(0.95) == float(st.norm.ppf(0.975))
+    assert _z(0.9) == float(st.norm.ppf(0.95))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_cluster_bootstrap_is_scipys_bootstrap_to_the_bit(seed):
+    # the interval is computed without scipy (slow to import); it must equal scipy.stats.bootstrap's exactly
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 60))
+    clusters = rng.integers(0, max(2, n // int(rng.integers(1, 4))), n)
+    values = rng.choice([0.0, 0.25, 0.5, 1.0], n) if seed % 2 else rng.normal(0, 1, n)
+    for conf in (0.95, 0.9):
+        got = cluster_bootstrap(values, clusters, conf=conf, n_resamples=2000 - 17 * seed)
+        _, idx = np.unique(clusters, return_inverse=True)
+        sums, counts = np.bincount(idx, weights=values), np.bincount(idx).astype(float)
+        ref = st.bootstrap((sums, counts), lambda s, c, axis=-1: np.sum(s, axis=axis) / np.sum(c, axis=axis),
+                           paired=True, vectorized=True, n_resamples=2000 - 17 * seed, confidence_level=conf,
+                           method="percentile", rng=np.random.default_rng(20240601)).confidence_interval
+        assert (got.lo, got.hi) == (float(ref.low), float(ref.high))

@@ -9,7 +9,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as st
 
 CONF = 0.95
 N_RESAMPLES = 2000
@@ -32,6 +31,16 @@ class Estimate:
 
 
 NAN = float("nan")
+_Z = {0.95: 1.959963984540054}  # scipy.stats.norm.ppf(0.975), to the bit (tests/test_stats.py checks it)
+
+
+def _z(conf: float) -> float:
+    """The two-sided normal quantile of `conf`; scipy (slow to import) only for an unusual level."""
+    if conf not in _Z:
+        from scipy import stats as st
+
+        _Z[conf] = float(st.norm.ppf(1 - (1 - conf) / 2))
+    return _Z[conf]
 
 
 def wilson(k: int, n: int, conf: float = CONF) -> Estimate:
@@ -40,7 +49,7 @@ def wilson(k: int, n: int, conf: float = CONF) -> Estimate:
         raise ValueError(f"wilson needs 0 <= k <= n, got k={k}, n={n}")
     if n == 0:
         return Estimate(NAN, NAN, NAN, 0, "wilson")
-    z = st.norm.ppf(1 - (1 - conf) / 2)
+    z = _z(conf)
     p = k / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
@@ -53,7 +62,7 @@ def wilson(k: int, n: int, conf: float = CONF) -> Estimate:
 
 def wilson_share(p: float, n: int, conf: float = CONF) -> tuple[float, float]:
     """Wilson bounds for an observed proportion p (not necessarily k/n with integer k) over n trials."""
-    z = st.norm.ppf(1 - (1 - conf) / 2)
+    z = _z(conf)
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(max(p * (1 - p), 0.0) / n + z * z / (4 * n * n)) / denom
@@ -94,14 +103,25 @@ def cluster_bootstrap(values, clusters, conf: float = CONF, n_resamples: int = N
             lo, hi = wilson_share(mean, k, conf)
             return Estimate(mean, lo, hi, len(v), "wilson-clusters")
         return Estimate(mean, mean, mean, len(v), "bootstrap")
-    res = st.bootstrap((sums, counts), _ratio, paired=True, vectorized=True, n_resamples=n_resamples,
-                       confidence_level=conf, method="percentile", rng=np.random.default_rng(seed))
-    ci = res.confidence_interval
-    return Estimate(mean, float(ci.low), float(ci.high), len(v), "bootstrap")
+    lo, hi = _percentile_bootstrap(sums, counts, conf, n_resamples, seed)
+    return Estimate(mean, lo, hi, len(v), "bootstrap")
 
 
-def _ratio(sums, counts, axis=-1):
-    return np.sum(sums, axis=axis) / np.sum(counts, axis=axis)
+def _percentile_bootstrap(sums, counts, conf: float, n_resamples: int, seed: int) -> tuple[float, float]:
+    """The percentile interval of sum(sums) / sum(counts) over resampled clusters: the same draws and
+    arithmetic as scipy.stats.bootstrap(paired=True, vectorized=True, method="percentile") with
+    rng=np.random.default_rng(seed) (tests/test_stats.py compares the two), without importing scipy."""
+    idx = np.random.default_rng(seed).integers(0, len(sums), (n_resamples, len(sums)), dtype="int64")
+    theta = np.sort(np.sum(sums[idx], axis=-1) / np.sum(counts[idx], axis=-1))
+    alpha = np.asarray((1 - conf) / 2, dtype=float)
+    p = np.stack((alpha, 1 - alpha))
+    n = float(len(theta))
+    jg = p * n + (1 - p)  # Hyndman-Fan type 7 ("linear"), as scipy.stats.quantile computes it
+    j = jg // 1 - 1
+    g = np.where(j < 0, 0.0, jg % 1)
+    j, jp1 = np.clip(j, 0, n - 1).astype(np.int64), np.clip(jg // 1, 0, n - 1).astype(np.int64)
+    q = (1 - g) * theta[j] + g * theta[jp1]
+    return float(q[0]), float(q[1])
 
 
 def mcnemar_exact(b: int, c: int) -> float:
@@ -110,6 +130,8 @@ def mcnemar_exact(b: int, c: int) -> float:
         raise ValueError("discordant counts must be non-negative")
     if b + c == 0:
         return 1.0
+    from scipy import stats as st
+
     return float(min(1.0, 2 * st.binom.cdf(min(b, c), b + c, 0.5)))
 
 
@@ -121,6 +143,8 @@ def wilcoxon_paired(x, y) -> tuple[float, int]:
     nz = int(np.count_nonzero(np.abs(d) > 1e-12))
     if nz == 0:
         return 1.0, 0
+    from scipy import stats as st
+
     res = st.wilcoxon(d, zero_method="wilcox", alternative="two-sided")
     return float(res.pvalue), nz
 
