@@ -81,6 +81,10 @@ def run_side(case: dict, code: Code, tmp: Path, log: Path) -> dict:
     env, cwd = env_for(code), code.src.parent
     res = {"phases": {}}
     res["phases"]["run"] = measure(silo([*case["run"], "--no-progress", "-o", str(d)]), env, cwd, log)
+    if res["phases"]["run"]["rc"]:
+        tail = log.read_text(errors="replace").strip().splitlines()[-3:]
+        raise SystemExit(f"error: {case['case']} with {code.label}: silo run exited {res['phases']['run']['rc']}: "
+                         + " | ".join(tail))
     res["disk_mb"] = dir_mb(d)
     res["episodes_mb"] = dir_mb(d / "episodes") if (d / "episodes").is_dir() else None
     for ph in case["phases"]:
@@ -98,6 +102,7 @@ def main() -> None:
     ap.add_argument("--baseline-ref", default="c759050", help="git ref of the previous release to pair against")
     ap.add_argument("--baseline-src", help="use this src/ folder as the baseline instead of exporting the ref")
     ap.add_argument("--no-baseline", action="store_true", help="measure this code only (no ratios)")
+    ap.add_argument("--only-baseline", action="store_true", help="measure the baseline only (a 'before' record)")
     ap.add_argument("--ref", help="measure this git ref (exported) instead of the working tree")
     ap.add_argument("--bench", default="grid,stress,scale", help="comma-separated: grid, grid5, stress, scale")
     ap.add_argument("--quick", action="store_true", help="small sizes (to try the script)")
@@ -120,7 +125,7 @@ def main() -> None:
                 "load_start": os.getloadavg(), "current": cur.label, "baseline": base.label if base else None,
                 "argv": ["python", "scripts/bench_harness.py", *os.sys.argv[1:]], "results": []}
         for i, case in enumerate(cases(set(args.bench.split(",")), args.quick)):
-            sides = [("current", cur)] + ([("baseline", base)] if base else [])
+            sides = ([] if args.only_baseline else [("current", cur)]) + ([("baseline", base)] if base else [])
             if i % 2 == 0:
                 sides.reverse()  # alternate which code goes first, so drifting load does not favour one side
             rec = {k: v for k, v in case.items() if k != "phases"}

@@ -39,11 +39,13 @@ def git(*args: str) -> str:
 
 
 def export_ref(ref: str, parent: Path) -> Code:
-    """Export src/ of a git ref into a temporary folder (nothing in the repository is touched)."""
+    """Export src/ of a git ref into a temporary folder (nothing in the repository is touched); tasks/ and
+    data/ too, which src/silo/suites and src/silo/data link to."""
     commit = git("rev-parse", "--verify", f"{ref}^{{commit}}")
     dest = parent / commit[:7]
     dest.mkdir(parents=True)
-    tar = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "src"], check=True, capture_output=True).stdout
+    tar = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "src", "tasks", "data"], check=True,
+                         capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(dest)], input=tar, check=True)
     return Code(commit[:7], dest / "src", commit)
 
