@@ -241,16 +241,20 @@ def report_blocks(sources) -> list:
     import polars as pl
 
     from silo.report import Block
-    from silo.runner import RunDir
+    from silo.runner import RunDir, RunDirError
 
     blocks = []
     for src in sources or []:
         rc = RunDir(src).saved_config()
         if rc is None or MATCHED_TO not in rc.extra:
             continue
-        rows = cells(equal_budget(pair_rows(rc.extra[MATCHED_TO], src)))
-        blocks += [Block("h2", f"Compute-matched single agent ({src} against {rc.extra[MATCHED_TO]})"),
-                   Block("p", "S in percent. RCC = 1 - S(N=k) / S(N=1) with the usual N = 1 agent, and at equal "
+        blocks.append(Block("h2", f"Compute-matched single agent ({src} against {rc.extra[MATCHED_TO]})"))
+        try:
+            rows = cells(equal_budget(pair_rows(rc.extra[MATCHED_TO], src)))
+        except (RunDirError, OSError, ValueError) as e:  # the team run moved or was never scored
+            blocks.append(Block("warn", f"no equal-budget table: {e}"))
+            continue
+        blocks += [Block("p", "S in percent. RCC = 1 - S(N=k) / S(N=1) with the usual N = 1 agent, and at equal "
                               "budget with the N = 1 agent given each team episode's tokens; S team - S matched "
                               "> 0: the team beats one agent with the same compute (docs/probes.md)."),
                    Block("table", table=pl.DataFrame(rows, schema=HEADER, orient="row"))]
