@@ -5,6 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from silo import episode_io
 from silo.cli import main
 
 
@@ -34,7 +35,7 @@ def test_bad_input_is_one_line_and_nonzero(args, needle, tmp_path):
 def test_unreadable_episode_file_is_a_clear_warning_and_the_rest_is_scored(tmp_path):
     out = tmp_path / "r"
     assert _run("run", "--team", "oracle", "--task", "I-01", "--n", "2", "--no-progress", "-o", str(out)).exit_code == 0
-    next((out / "episodes").glob("*.json")).write_text("{not json")
+    next((out / "episodes").glob("*.jsonl.gz")).write_text("{not json")
     res = _run("score", str(out))  # one damaged file never blocks a command (resume moves it aside: test_reliability)
     assert "Traceback" not in res.output
     assert len((out / "scores.jsonl").read_text().splitlines()) == 2  # the other two episodes
@@ -158,7 +159,7 @@ def test_retry_warnings_stay_out_of_the_terminal(tmp_path, fault_key):
         res = _fault_run(fs, tmp_path, retries=3)
     assert res.exit_code == 0, res.output
     assert "retrying" not in res.output and "attempt" not in res.output
-    eps = [json.loads(f.read_text()) for f in (tmp_path / "r" / "episodes").glob("*.json")]
+    eps = [episode_io.load_dict(f) for f in episode_io.files(tmp_path / "r" / "episodes")]
     retried = [e for ep in eps for e in ep["events"] if e["kind"] == "model_call" and e["data"].get("error")]
     assert len(retried) == 2  # the attempts are in the episode logs
 

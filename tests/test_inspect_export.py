@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from silo import episode_io
 from silo.agents.llm_agent import replay_messages
 from silo.cli import main
 from silo.records import Episode
@@ -24,10 +25,10 @@ def runs(tmp_path_factory):
     res = CliRunner().invoke(main, ["run", "--team", "oracle,premature", "--task", "I-01,II-11", "--n", "1,3",
                                     "--protocol", "p2p", "--no-progress", "-o", str(root / "scripted")])
     assert res.exit_code == 0, res.output
-    f = next(f for f in sorted((root / "scripted" / "episodes").glob("*.json")) if "-n3-" in f.name)
-    ep = Episode.model_validate_json(f.read_text())
+    f = next(f for f in episode_io.files(root / "scripted" / "episodes") if "-n3-" in f.name)
+    ep = episode_io.read(f)
     ep.status, ep.error = "error", "AgentFailure: agent 1 (m): timed out"
-    f.write_text(ep.model_dump_json())
+    episode_io.write(f.parent, ep)
     shutil.copytree(Path(__file__).parent / "data" / "llm_run", root / "llm_run")
     return root / "scripted", root / "llm_run"
 
@@ -44,7 +45,7 @@ def test_one_log_per_configuration_one_sample_per_episode_scores_match(runs, tmp
     scripted, _ = runs
     paths = _export(scripted, tmp_path / "out")
     assert len(paths) == 2 and all(p.suffix == ".eval" for p in paths)
-    eps = {f.stem: Episode.model_validate_json(f.read_text()) for f in (scripted / "episodes").glob("*.json")}
+    eps = {ep.id: ep for ep in map(episode_io.read, episode_io.files(scripted / "episodes"))}
     seen = set()
     for p in paths:
         lg = log.read_eval_log(str(p))

@@ -25,10 +25,10 @@ def test_evaluate_runs_a_sweep_and_returns_episode_scores(tmp_path):
     by_team = {r["team"]: r["S"] for r in silo.aggregate(df, ["team"], metrics=["S"], intervals=["S"]).to_dicts()}
     assert by_team["oracle"] == 1.0 and by_team["premature"] < 0.5  # premature answers from its own shard
     assert json.loads((out / "results.json").read_text())["episodes"]["total"] == 8
-    files = {f.name: f.stat().st_mtime_ns for f in (out / "episodes").glob("*.json")}
+    files = {f.name: f.stat().st_mtime_ns for f in (out / "episodes").glob("*.jsonl.gz")}
     again = silo.evaluate(tasks=["I-01", "II-11"], n_agents=[2, 3], protocols=["p2p"],
                           teams=["oracle", "premature"], out=out)  # resumes: nothing re-run
-    assert {f.name: f.stat().st_mtime_ns for f in (out / "episodes").glob("*.json")} == files
+    assert {f.name: f.stat().st_mtime_ns for f in (out / "episodes").glob("*.jsonl.gz")} == files
     assert again.sort("episode_id").select("S").equals(df.sort("episode_id").select("S"))
 
 

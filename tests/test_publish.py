@@ -16,6 +16,7 @@ import yaml
 from click.testing import CliRunner
 from datasets import get_dataset_config_names, load_dataset
 
+from silo import episode_io
 from silo.cli import main
 from silo.dataset_rows import INSTANCE_FIELDS
 from silo.publish import (
@@ -28,7 +29,7 @@ from silo.publish import (
     upload,
     write_dataset,
 )
-from silo.records import Episode, Event
+from silo.records import Event
 from silo.scoring import SCORER_VERSION
 from silo.tasks import all_tasks, get_task
 
@@ -44,12 +45,13 @@ def _one_task_per_level() -> list[str]:
 
 def _plant_leak(run: Path) -> str:
     """An agent echoes a key into a message and a note: the publisher must redact it."""
-    f = next(f for f in sorted((run / "episodes").glob("*.json")) if "-p2p-oracle-" in f.name and "-n3-" in f.name)
-    ep = Episode.model_validate_json(f.read_text())
+    f = next(f for f in episode_io.files(run / "episodes") if "-p2p-oracle-" in f.name and "-n3-" in f.name)
+    ep = episode_io.read(f)
     send = next(e for e in ep.events if e.kind == "send")
     send.content = send.content + " " + PLANTED["OPENAI_API_KEY"]
     ep.events.append(Event(round=ep.rounds, agent=0, kind="note", data={"text": "token " + PLANTED["HF_TOKEN"]}))
-    f.write_text(ep.model_dump_json())
+    f.unlink()  # written unredacted, as an old-format file: the run directory mixes both formats
+    (f.parent / f"{ep.id}.json").write_text(ep.model_dump_json())
     return ep.id
 
 
@@ -75,7 +77,7 @@ def pub(tmp_path_factory):
 
 
 def _episode_files(run: Path) -> list[dict]:
-    return [json.loads(f.read_text()) for f in sorted((run / "episodes").glob("*.json"))]
+    return [episode_io.load_dict(f) for f in episode_io.files(run / "episodes")]
 
 
 def _load(folder: Path, config: str, tmp_path) -> dict:
@@ -205,7 +207,7 @@ def test_load_instances_equals_generated(pub):
 def test_load_episodes_equals_the_run(pub):
     run, out, leaked = pub
     got = {e.id: e for e in load_episodes(str(out))}
-    src = {f.stem: Episode.model_validate_json(f.read_text()) for f in (run / "episodes").glob("*.json")}
+    src = {ep.id: ep for ep in map(episode_io.read, episode_io.files(run / "episodes"))}
     assert set(got) == set(src)
     assert all(got[k] == src[k] for k in src if k != leaked)
 
@@ -330,7 +332,7 @@ def test_conversation_rebuild_snippet_on_the_card_runs_with_datasets_alone(tmp_p
     ns: dict = {}
     with contextlib.redirect_stdout(io.StringIO()) as printed:
         exec(compile(code, "card-snippet", "exec"), ns)  # noqa: S102 - the card's own code, under test
-    ep = Episode.model_validate_json(next((run / "episodes").glob("*.json")).read_text())
+    ep = episode_io.read(episode_io.files(run / "episodes")[0])
     got = ns["requests_of"](ns["episodes"][0])
     assert set(got) == set(range(ep.instance.n_agents))
     for agent in range(ep.instance.n_agents):

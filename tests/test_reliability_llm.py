@@ -9,6 +9,7 @@ import time
 import pytest
 
 from fault_server import FaultServer
+from silo import episode_io
 from silo.agents.llm_agent import llm_team
 from silo.episode import run_episode
 from silo.llm import Client, LLMError, LLMSettings
@@ -207,7 +208,7 @@ def test_hostile_replies_are_recorded_scored_and_not_rerun(tmp_path, content):
     scores = score_run(rd)
     assert len(scores) == 1
     assert scores[0].status == "complete" and pending(expand(rc), rd)[1] == 1  # recorded: a resume skips it
-    text = rd.episode_files()[0].read_text()
+    text = episode_io.text(rd.episode_files()[0])
     assert "\ud800" not in text and len(text) < 3_000_000 and n > 0
 
 

@@ -8,6 +8,7 @@ import sys
 from click.testing import CliRunner
 
 from silo.cli import main
+from silo.episode_io import load_dict
 from silo.rundir import RunDir
 
 SWEEP = ["run", "--team", "oracle", "--task", "I-01", "--n", "2", "--protocol", "p2p,broadcast", "--no-progress",
@@ -19,7 +20,7 @@ def _cli(*args):
 
 
 def _records(files):
-    return {f.name: {k: v for k, v in json.loads(f.read_text()).items() if k != "wall_s"} for f in files}
+    return {f.name: {k: v for k, v in load_dict(f).items() if k != "wall_s"} for f in files}
 
 
 def _holder(path):
@@ -37,13 +38,13 @@ def test_a_second_writer_is_refused_naming_the_holder_then_a_dead_holder_is_take
         res = _cli(*SWEEP, "-o", str(out))
         assert res.exit_code != 0 and f"pid {proc.pid}" in res.output and "Traceback" not in res.output
         assert len(res.output.strip().splitlines()) == 1
-        assert not (out / "episodes").exists() or not list((out / "episodes").glob("*.json"))  # nothing ran
+        assert not (out / "episodes").exists() or not list((out / "episodes").glob("*.jsonl.gz"))  # nothing ran
     finally:
         proc.kill()
         proc.wait()
     res = _cli(*SWEEP, "-o", str(out))  # the holder is dead: its lock is stale
     assert res.exit_code == 0, res.output
-    assert len(list((out / "episodes").glob("*.json"))) == 2
+    assert len(list((out / "episodes").glob("*.jsonl.gz"))) == 2
 
 
 def test_stale_cleanup_never_touches_a_live_writers_temp_files(tmp_path):
@@ -65,16 +66,17 @@ def test_stale_cleanup_never_touches_a_live_writers_temp_files(tmp_path):
 def test_resume_moves_damaged_files_aside_and_reruns_them(tmp_path):
     out = tmp_path / "r"
     assert _cli(*SWEEP, "-o", str(out)).exit_code == 0
-    files = sorted((out / "episodes").glob("*.json"))
+    files = sorted((out / "episodes").glob("*.jsonl.gz"))
     good = _records(files)
-    files[0].write_text(files[0].read_text()[:100])  # partial (a full disk, a copy cut short)
+    data = files[0].read_bytes()
+    files[0].write_bytes(data[: len(data) - 20])  # partial (a full disk, a copy cut short): its first line reads
     files[1].write_text("")  # empty
     res = _cli("resume", str(out), "--no-progress", "--no-preflight")
     assert res.exit_code == 0, res.output
     assert "2 to run" in res.output
     damaged = sorted(p.name for p in (out / "damaged").iterdir())
     assert len(damaged) == 2  # kept, never deleted
-    assert _records((out / "episodes").glob("*.json")) == good  # re-run, identical
+    assert _records((out / "episodes").glob("*.jsonl.gz")) == good  # re-run, identical
     assert len((out / "scores.jsonl").read_text().splitlines()) == 2
 
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from silo.records import Action, RunConfig
+from silo import episode_io
+from silo.records import Action, Episode, RunConfig
 from silo.runner import RunDir, expand, run_specs, score_run
 from silo.tasks import all_tasks
 
@@ -60,7 +61,7 @@ def test_hostile_episode_is_recorded_and_scored(tmp_path, answer):
     scores = score_run(rd)
     assert len(scores) == 3 and all(s.status != "error" for s in scores)  # bounded, not lost
     assert all(a.submitted and not a.correct for s in scores for a in s.agents)
-    text = "".join(f.read_text() for f in rd.episode_files())
+    text = "".join(episode_io.text(f) for f in rd.episode_files())
     assert "\ud800" not in text and len(text) < 2_000_000
 
 
@@ -73,10 +74,10 @@ def test_an_episode_the_scorer_cannot_read_marks_only_that_episode(tmp_path):
     args = ["run", "--team", "oracle", "--task", "I-01", "--n", "2", "--protocol", "p2p,broadcast", "--no-progress",
             "--no-preflight", "-o", str(out)]
     assert CliRunner().invoke(main, args).exit_code == 0
-    f = sorted((out / "episodes").glob("*.json"))[0]
-    ep = json.loads(f.read_text())
+    f = episode_io.files(out / "episodes")[0]
+    ep = episode_io.load_dict(f)
     ep["events"].append({"round": 1, "agent": 1, "kind": "deliver", "msg_id": 999})  # a message never sent
-    f.write_text(json.dumps(ep))
+    episode_io.write(f.parent, Episode.model_validate(ep))
     scores = score_run(RunDir(out))
     bad = [s for s in scores if s.episode_id == ep["id"]]
     assert len(scores) == 2 and bad[0].status == "error" and "scoring failed" in bad[0].error

@@ -1,6 +1,7 @@
 """Secret scan: a key planted everywhere a user (or a misbehaving server) might put it never reaches any file
 that run, report, view and publish write, nor the model-call cache."""
 
+import gzip
 import json
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import polars as pl
 from click.testing import CliRunner
 
 from fault_server import FaultServer
+from silo import episode_io
 from silo.cli import main
 
 KEY = "sk-PLANTED-scan-0123456789abcdef"
@@ -25,6 +27,8 @@ def _texts(root: Path):
             continue
         if f.suffix == ".parquet":
             yield f, json.dumps(pl.read_parquet(f).to_dicts(), default=str)
+        elif f.suffix == ".gz":  # episode files: search the decompressed text
+            yield f, gzip.decompress(f.read_bytes()).decode("utf-8", "replace")
         else:
             yield f, f.read_bytes().decode("utf-8", "replace")
 
@@ -48,7 +52,7 @@ def test_no_key_reaches_disk(tmp_path, monkeypatch):
         assert res.exit_code == 0, res.output
         auth = {h.get("Authorization") or h.get("authorization") for h in fs.headers}
     assert auth == {f"Bearer {KEY}"}
-    eps = [json.loads(f.read_text()) for f in (out / "episodes").glob("*.json")]
+    eps = [episode_io.load_dict(f) for f in episode_io.files(out / "episodes")]
     assert any(ep["status"] == "error" for ep in eps)  # the 401 (its body quoted the key) ended one episode
     assert any("***" in json.dumps(ep) for ep in eps)  # the echoes were recorded, masked
     # places a user might put the key itself are refused, without echoing it

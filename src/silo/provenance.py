@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from silo.records import Episode
+from silo import episode_io
 
 # the model settings recorded in RunConfig.extra / EpisodeConfig.extra that change what a model does
 SETTINGS = ("temperature", "max_tokens", "action_mode", "context_window", "prefill", "api_base")
@@ -44,8 +44,7 @@ def _prompt_version(files: list[Path]) -> int | None:
     for f in files:
         if "-llm-" not in f.name:
             continue
-        ep = Episode.model_validate_json(f.read_text())
-        for e in ep.events:
+        for e in episode_io.events(f):
             if e.kind == "model_call" and "prompt_version" in e.data:
                 return e.data["prompt_version"]
     return None
@@ -71,7 +70,7 @@ def run_provenance(path: str | os.PathLike) -> dict:
     p = Path(path)
     meta = json.loads((p / "config.json").read_text()) if (p / "config.json").is_file() else {}
     rc = meta.get("run", {})
-    files = sorted((p / "episodes").glob("*.json")) if (p / "episodes").is_dir() else []
+    files = episode_io.files(p / "episodes")
     llm = "llm" in (rc.get("teams") or [])
     extra = (rc.get("extra") or {}) if llm else {}  # scripted teams use no model and no model settings
     times = [f.stat().st_mtime for f in files]

@@ -1,7 +1,8 @@
 """Run directories on disk: config, one atomically written file per episode, derived scores.
 
     config.json           the resolved RunConfig, shard, package version and git hash
-    episodes/<id>.json    one self-contained Episode record per file (written via rename)
+    episodes/<id>.jsonl.gz  one self-contained Episode per file, compressed JSON Lines (written via
+                          rename; silo.episode_io, docs/storage.md); <id>.json files of older runs still read
     scores.jsonl          EpisodeScore records (derived; `silo score` rebuilds it)
     .lock                 pid of the process writing the run (one writer at a time)
     damaged/              unreadable episode files moved aside on resume (kept, then re-run)
@@ -22,10 +23,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from silo import __version__
+from silo import __version__, episode_io
 from silo.records import Episode, EpisodeScore, RunConfig
 from silo.redact import redact
-from silo.sanitize import clean
 
 log = logging.getLogger(__name__)
 _TMP_PID = re.compile(r"\.(\d+)(?:\.\d+)?\.tmp$")
@@ -223,7 +223,8 @@ class RunDir:
         return [p for p in self.damaged if p not in before]
 
     def _aside(self, f: Path) -> None:
-        dest = self.path / "damaged" / f"{f.stem}.{int(time.time())}.json"
+        suffix = episode_io.SUFFIX if f.name.endswith(episode_io.SUFFIX) else episode_io.OLD_SUFFIX
+        dest = self.path / "damaged" / f"{episode_io.episode_id(f)}.{int(time.time())}{suffix}"
         try:
             dest.parent.mkdir(exist_ok=True)
             os.replace(f, dest)
@@ -234,17 +235,16 @@ class RunDir:
         self.damaged.append(dest)
 
     def episode_files(self) -> list[Path]:
-        return sorted(self.episodes_dir.glob("*.json")) if self.episodes_dir.is_dir() else []
+        """One file per episode id, either format (episode_io.files)."""
+        return episode_io.files(self.episodes_dir)
 
     def statuses(self) -> dict[str, str]:
-        """Episode id -> status of every readable episode file (cheap: no full validation)."""
+        """Episode id -> status of every readable episode file (cheap: a new file's first line and its
+        last 8 bytes; an old file is parsed but not validated)."""
         out = {}
         for f in self.episode_files():
             try:
-                status = json.loads(f.read_bytes()).get("status")
-                if not isinstance(status, str):
-                    raise ValueError("no status")
-                out[f.stem] = status
+                out[episode_io.episode_id(f)] = episode_io.status(f)
             except (OSError, ValueError, AttributeError):
                 if self.locked:  # unreadable: kept aside (the writer only), and re-run as not done
                     self._aside(f)
@@ -255,9 +255,7 @@ class RunDir:
         errored. Returns the status written."""
         try:
             # null fields are left out (a quarter of the bytes of a big event log); loading restores them
-            text, status = _episode_json(ep)
-            atomic_write(self.episodes_dir / f"{ep.id}.json", text)
-            return status
+            return episode_io.write(self.episodes_dir, ep)
         except OSError as e:
             raise RunDirError(f"cannot write episode {ep.id} to {self.episodes_dir}: {e.strerror or e}; "
                               "episodes already written are intact") from e
@@ -272,7 +270,7 @@ class RunDir:
         self.skipped = []
         for f in self.episode_files():
             try:
-                ep = Episode.model_validate_json(f.read_bytes())
+                ep = episode_io.read(f)
             except (OSError, ValueError) as e:
                 self.skipped.append(f.name)
                 log.warning("unreadable episode file %s skipped (%s); `silo resume` re-runs it",
@@ -304,23 +302,6 @@ class RunDir:
         return out
 
 
-def _episode_json(ep: Episode) -> tuple[str, str]:
-    """The episode as JSON; content that cannot be serialised is bounded first, and if even that
-    fails the episode is recorded as an error (the record of one episode never sinks the run)."""
-    try:
-        return ep.model_dump_json(exclude_none=True), ep.status
-    except (ValueError, TypeError, RecursionError) as e:
-        reason = str(e).splitlines()[0][:300]
-    try:
-        fixed = Episode.model_validate(clean(ep.model_dump(exclude_none=True)))
-        return fixed.model_dump_json(exclude_none=True), ep.status
-    except (ValueError, TypeError, RecursionError):
-        pass
-    marked = Episode(id=ep.id, config=ep.config, instance=ep.instance, events=[], submissions=[], status="error",
-                     error=f"the episode could not be recorded: {reason}", rounds=ep.rounds, usage=ep.usage)
-    return marked.model_dump_json(exclude_none=True), "error"
-
-
 def merge_runs(out: RunDir, sources: list[RunDir]) -> int:
     """Join shard slices of one sweep into `out`; all sources must hold the same run config."""
     configs = [s.saved_config() for s in sources]
@@ -331,11 +312,31 @@ def merge_runs(out: RunDir, sources: list[RunDir]) -> int:
         raise RunDirError("cannot merge runs of different configs")
     out.init(configs[0])
     copied = 0
+    have = {episode_io.episode_id(t): t for t in out.episode_files()}
     for src in sources:
         for f in src.episode_files():
-            target = out.episodes_dir / f.name
-            if target.exists() and json.loads(target.read_bytes()).get("status") != "error":
+            eid = episode_io.episode_id(f)
+            if eid in have and _status_or_none(have[eid]) not in (None, "error"):
                 continue  # keep a completed copy over an errored one
-            atomic_write(target, f.read_text())
+            _copy_episode(f, out.episodes_dir)
+            have[eid] = out.episodes_dir / f.name
             copied += 1
     return copied
+
+
+def _status_or_none(f: Path) -> str | None:
+    try:
+        return episode_io.status(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _copy_episode(f: Path, directory: Path) -> None:
+    """Copy an episode file (either format) as it is; the other format's file of that id is removed."""
+    eid = episode_io.episode_id(f)
+    if f.name.endswith(episode_io.SUFFIX):
+        episode_io.write_bytes(directory / f.name, f.read_bytes())  # written redacted, line by line
+        (directory / f"{eid}{episode_io.OLD_SUFFIX}").unlink(missing_ok=True)
+    else:
+        atomic_write(directory / f.name, f.read_text())
+        episode_io.path_for(directory, eid).unlink(missing_ok=True)

@@ -1,0 +1,249 @@
+"""Episode files: a compressed JSON Lines format that streams, and the single reader of old and new files.
+
+    episodes/<id>.jsonl.gz   written by this version (docs/storage.md)
+    episodes/<id>.json       one Episode JSON document (schema 1, written before); still read everywhere
+
+A .jsonl.gz file is two gzip members. The first holds one line, the meta: the format, the episode id
+and status, the event count, and the CRC-32 and length of the second member's uncompressed bytes. The
+second holds the Episode record without its events (one line), then one Event per line. `status()`
+decompresses only the meta and compares the CRC and length with the gzip trailer (the file's last 8
+bytes), so listing a run is cheap and a truncated file is still caught; `read()` checks everything.
+Files are written whole to a temporary file and renamed, so a killed writer never leaves a partial one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from silo.records import Episode, Event
+from silo.redact import redact
+from silo.sanitize import clean
+
+SUFFIX = ".jsonl.gz"
+OLD_SUFFIX = ".json"
+FORMAT = "silo.episode.jsonl"
+FORMAT_VERSION = 1
+LEVEL = 6  # gzip level: see docs/storage.md for the measurement behind it
+_CHUNK = 1 << 20  # characters of JSON Lines redacted and compressed at a time
+
+
+class EpisodeFileError(ValueError):
+    """An episode file that cannot be read: not gzip, cut short, or not this format."""
+
+
+def episode_id(path: Path) -> str:
+    """The episode id a file holds, from its name."""
+    name = path.name
+    return name[: -len(SUFFIX)] if name.endswith(SUFFIX) else name.removesuffix(OLD_SUFFIX)
+
+
+def files(directory: Path) -> list[Path]:
+    """One file per episode id, sorted by id; where an id has both formats the new file wins (the old
+    one is what a killed rewrite left behind)."""
+    if not directory.is_dir():
+        return []
+    by_id: dict[str, Path] = {}
+    for f in directory.iterdir():
+        if f.name.startswith(".") or not (f.name.endswith(SUFFIX) or f.name.endswith(OLD_SUFFIX)):
+            continue
+        eid = episode_id(f)
+        if eid not in by_id or f.name.endswith(SUFFIX):
+            by_id[eid] = f
+    return [by_id[k] for k in sorted(by_id)]
+
+
+def path_for(directory: Path, eid: str) -> Path:
+    return directory / f"{eid}{SUFFIX}"
+
+
+# ---- writing ------------------------------------------------------------------------------------------
+def _member(chunks: Iterator[str]) -> tuple[bytes, int, int]:
+    """One gzip member of the redacted text chunks: (bytes, CRC-32, uncompressed length)."""
+    comp = zlib.compressobj(LEVEL, zlib.DEFLATED, 31)
+    out, crc, size = io.BytesIO(), 0, 0
+    for text in chunks:
+        raw = redact(text).encode("utf-8", errors="replace")
+        crc, size = zlib.crc32(raw, crc), size + len(raw)
+        out.write(comp.compress(raw))
+    out.write(comp.flush())
+    return out.getvalue(), crc, size
+
+
+def _lines(ep: Episode) -> Iterator[str]:
+    """The record line, then one line per event, in chunks of about _CHUNK characters."""
+    buf = [ep.model_dump_json(exclude={"events"}, exclude_none=True) + "\n"]
+    size = len(buf[0])
+    for e in ep.events:
+        line = e.model_dump_json(exclude_none=True)
+        buf.append(line)
+        buf.append("\n")
+        size += len(line) + 1
+        if size >= _CHUNK:
+            yield "".join(buf)
+            buf, size = [], 0
+    if buf:
+        yield "".join(buf)
+
+
+def encode(ep: Episode) -> tuple[bytes, str]:
+    """The episode as the bytes of a .jsonl.gz file, and the status written. Content that cannot be
+    serialised is bounded first, and if even that fails the episode is recorded as an error (the record
+    of one episode never sinks the run)."""
+    try:
+        return _encode(ep), ep.status
+    except (ValueError, TypeError, RecursionError) as e:
+        reason = str(e).splitlines()[0][:300]
+    try:
+        fixed = Episode.model_validate(clean(ep.model_dump(exclude_none=True)))
+        return _encode(fixed), ep.status
+    except (ValueError, TypeError, RecursionError):
+        pass
+    marked = Episode(id=ep.id, config=ep.config, instance=ep.instance, events=[], submissions=[], status="error",
+                     error=f"the episode could not be recorded: {reason}", rounds=ep.rounds, usage=ep.usage)
+    return _encode(marked), "error"
+
+
+def _encode(ep: Episode) -> bytes:
+    body, crc, size = _member(_lines(ep))
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "id": ep.id, "status": ep.status,
+            "events": len(ep.events), "crc32": crc, "size": size}
+    head, _, _ = _member(iter([json.dumps(meta) + "\n"]))
+    return head + body
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temporary file (named with the writer's pid), fsync and rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write(directory: Path, ep: Episode) -> str:
+    """Write one episode as <id>.jsonl.gz (an old <id>.json of the same id is removed after); returns the
+    status written."""
+    data, status = encode(ep)
+    write_bytes(path_for(directory, ep.id), data)
+    (directory / f"{ep.id}{OLD_SUFFIX}").unlink(missing_ok=True)
+    return status
+
+
+# ---- reading ------------------------------------------------------------------------------------------
+def meta(path: Path) -> dict:
+    """The meta line of a .jsonl.gz file, checked against the file's gzip trailer (cheap: reads the
+    first member and the last 8 bytes)."""
+    with open(path, "rb") as fh:
+        d = zlib.decompressobj(31)
+        text = b""
+        while not d.eof:
+            block = fh.read(4096)
+            if not block:
+                raise EpisodeFileError(f"{path.name}: cut short in its first line")
+            try:
+                text += d.decompress(block)
+            except zlib.error as e:
+                raise EpisodeFileError(f"{path.name}: not a gzip file ({e})") from None
+            if len(text) > 1 << 20:
+                raise EpisodeFileError(f"{path.name}: no meta line")
+        try:
+            m = json.loads(text)
+        except ValueError:
+            raise EpisodeFileError(f"{path.name}: unreadable meta line") from None
+        if not isinstance(m, dict) or m.get("format") != FORMAT:
+            raise EpisodeFileError(f"{path.name}: not a silo episode file")
+        if m.get("format_version") != FORMAT_VERSION:
+            raise EpisodeFileError(f"{path.name}: episode format version {m.get('format_version')} is not "
+                                   f"{FORMAT_VERSION}; read it with the silo version that wrote it")
+        fh.seek(0, 2)
+        if fh.tell() < 8:
+            raise EpisodeFileError(f"{path.name}: cut short")
+        fh.seek(-8, 2)
+        crc, size = struct.unpack("<II", fh.read(8))
+    if (crc, size) != (m.get("crc32"), (m.get("size") or 0) % (1 << 32)):
+        raise EpisodeFileError(f"{path.name}: cut short or damaged (its end does not match its first line)")
+    return m
+
+
+def status(path: Path) -> str:
+    """The status of an episode file of either format; raises OSError/ValueError if it is unreadable."""
+    if path.name.endswith(SUFFIX):
+        s = meta(path).get("status")
+    else:
+        s = json.loads(path.read_bytes()).get("status")
+    if not isinstance(s, str):
+        raise EpisodeFileError(f"{path.name}: no status")
+    return s
+
+
+def _body(path: Path) -> Iterator[bytes]:
+    """The record line then every event line of a .jsonl.gz file (gzip checks its CRC at the end)."""
+    meta(path)
+    try:
+        with gzip.open(path, "rb") as fh:
+            fh.readline()  # the meta line
+            yield from fh
+    except (EOFError, OSError, zlib.error) as e:
+        raise EpisodeFileError(f"{path.name}: cut short or damaged ({e})") from None
+
+
+def read(path: Path) -> Episode:
+    """The Episode of a file of either format (raises OSError/ValueError if it is unreadable)."""
+    if not path.name.endswith(SUFFIX):
+        return Episode.model_validate_json(path.read_bytes())
+    lines = _body(path)
+    record = next(lines, None)
+    if record is None or not record.startswith(b"{"):
+        raise EpisodeFileError(f"{path.name}: no episode record")
+    events = b",".join(line.rstrip(b"\n") for line in lines)
+    return Episode.model_validate_json(b'{"events":[' + events + b"]," + record[1:])
+
+
+def header(path: Path) -> dict:
+    """The episode record without its events, as JSON values (new files: without reading the events)."""
+    if not path.name.endswith(SUFFIX):
+        d = json.loads(path.read_bytes())
+        d.pop("events", None)
+        return d
+    record = next(_body(path), None)
+    if record is None:
+        raise EpisodeFileError(f"{path.name}: no episode record")
+    return json.loads(record)
+
+
+def events(path: Path) -> Iterator[Event]:
+    """The events of an episode one at a time: a new file is never held whole in memory."""
+    if not path.name.endswith(SUFFIX):
+        yield from read(path).events
+        return
+    lines = _body(path)
+    next(lines, None)
+    for line in lines:
+        yield Event.model_validate_json(line)
+
+
+def load_dict(path: Path) -> dict:
+    """The whole episode as JSON values (events included), for tools and tests that look at raw fields."""
+    if not path.name.endswith(SUFFIX):
+        return json.loads(path.read_bytes())
+    lines = _body(path)
+    d = json.loads(next(lines))
+    return {**d, "events": [json.loads(line) for line in lines]}
+
+
+def text(path: Path) -> str:
+    """The file's JSON text as stored (decompressed for a new file): what a secret or size check reads."""
+    raw = path.read_bytes()
+    return (gzip.decompress(raw) if path.name.endswith(SUFFIX) else raw).decode("utf-8", "replace")

@@ -1,0 +1,163 @@
+"""Episode files on disk (silo.episode_io): the compressed JSON Lines format, old <id>.json files beside it,
+damaged and cut-short files, and a writer killed mid-write."""
+
+import gzip
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from silo import episode_io
+from silo.cli import main
+from silo.rundir import RunDir, merge_runs
+from silo.runner import score_run
+
+SWEEP = ["run", "--team", "oracle,gossip", "--task", "I-01", "--n", "2,3", "--protocol", "p2p,broadcast",
+         "--no-progress", "--no-preflight"]
+LLM_RUN = Path(__file__).parent / "data" / "llm_run"  # committed by an older silo: <id>.json, schema 1
+
+
+def _cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("storage") / "r"
+    res = _cli(*SWEEP, "-o", out)
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns(".lock"))
+    return dst
+
+
+def _to_old(f: Path) -> Path:
+    """Rewrite one episode file as an old-format <id>.json, byte for byte what silo wrote before."""
+    ep = episode_io.read(f)
+    old = f.parent / f"{ep.id}.json"
+    old.write_text(ep.model_dump_json(exclude_none=True))
+    f.unlink()
+    return old
+
+
+def _scores(out: Path) -> list[dict]:
+    return [{k: v for k, v in json.loads(line).items() if k != "wall_s"}
+            for line in (out / "scores.jsonl").read_text().splitlines()]
+
+
+def test_a_run_writes_jsonl_gz_that_reads_back_whole_and_streams(run):
+    files = sorted((run / "episodes").iterdir())
+    assert len(files) == 8 and all(f.name.endswith(".jsonl.gz") for f in files)
+    for f in files:
+        lines = gzip.decompress(f.read_bytes()).decode().splitlines()
+        meta, record, events = json.loads(lines[0]), json.loads(lines[1]), [json.loads(x) for x in lines[2:]]
+        assert meta["format"] == "silo.episode.jsonl" and meta["events"] == len(events) > 0
+        ep = episode_io.read(f)
+        assert ep.id == record["id"] == meta["id"] == episode_io.episode_id(f) and ep.status == meta["status"]
+        assert [e.model_dump(exclude_none=True) for e in ep.events] == events  # one event per line, in order
+        assert list(episode_io.events(f)) == ep.events
+        assert episode_io.header(f) == ep.model_dump(mode="json", exclude={"events"}, exclude_none=True)
+        assert episode_io.load_dict(f) == ep.model_dump(mode="json", exclude_none=True)
+    assert RunDir(run).statuses() == {episode_io.episode_id(f): episode_io.read(f).status for f in files}
+
+
+def test_old_json_files_read_and_score_the_same_as_converted(tmp_path):
+    old = _copy(LLM_RUN, tmp_path / "old")
+    new = _copy(LLM_RUN, tmp_path / "new")
+    eps = list(RunDir(old).episodes())
+    assert eps and RunDir(old).statuses() == {e.id: e.status for e in eps}
+    for f in RunDir(new).episode_files():
+        f.unlink()
+    for ep in eps:
+        RunDir(new).write_episode(ep)
+    assert [f.name.endswith(".jsonl.gz") for f in RunDir(new).episode_files()] == [True] * len(eps)
+    assert list(RunDir(new).episodes()) == eps
+    score_run(RunDir(old))
+    score_run(RunDir(new))
+    assert _scores(old) == _scores(new)
+    assert list(episode_io.events(RunDir(old).episode_files()[0])) == eps[0].events
+
+
+def test_a_mixed_directory_resumes_merges_and_a_new_file_wins_over_an_old_one(run, tmp_path):
+    mixed = _copy(run, tmp_path / "mixed")
+    files = RunDir(mixed).episode_files()
+    olds = [_to_old(f) for f in files[:4]]
+    assert sorted(f.name for f in RunDir(mixed).episode_files()) == sorted(
+        [f.name for f in olds] + [f.name for f in files[4:]])
+    res = _cli("resume", mixed, "--no-progress", "--no-preflight")
+    assert res.exit_code == 0 and "8 done, 0 to run" in res.output, res.output
+    assert _scores(mixed) == _scores(run)
+    # an id with both files (a rewrite killed between its rename and the old file's removal): the new one counts
+    stale = olds[0].read_text().replace('"status":"complete"', '"status":"error"')
+    new = episode_io.path_for(olds[0].parent, episode_io.episode_id(olds[0]))
+    shutil.copy(run / "episodes" / new.name, new)
+    olds[0].write_text(stale)
+    assert new in RunDir(mixed).episode_files() and olds[0] not in RunDir(mixed).episode_files()
+    assert RunDir(mixed).statuses()[episode_io.episode_id(new)] == "complete"
+    # merge: a completed copy of either format beats an errored one, and one file per id is left
+    errored = _copy(run, tmp_path / "errored")
+    victim = RunDir(errored).episode_files()[5]
+    ep = episode_io.read(victim)
+    ep.status, ep.error = "error", "AgentFailure: test"
+    RunDir(errored).write_episode(ep)
+    out = tmp_path / "merged"
+    assert merge_runs(RunDir(out), [RunDir(errored), RunDir(mixed)]) >= 1
+    merged = RunDir(out).episode_files()
+    assert len(merged) == len(list((out / "episodes").iterdir())) == 8
+    assert RunDir(out).statuses() == RunDir(run).statuses()
+    assert sorted(e.id for e in RunDir(out).episodes()) == sorted(e.id for e in RunDir(run).episodes())
+
+
+def test_cut_short_and_damaged_gz_files_are_moved_aside_and_rerun(run, tmp_path):
+    out = _copy(run, tmp_path / "r")
+    files = RunDir(out).episode_files()
+    data = files[0].read_bytes()
+    files[0].write_bytes(data[: len(data) // 2])  # the first line still reads: the trailer check catches it
+    files[1].write_bytes(data[:5])  # cut inside the first line
+    files[2].write_bytes(b"{not gzip")
+    for f in files[:3]:
+        with pytest.raises(ValueError):
+            episode_io.status(f)
+        with pytest.raises(ValueError):
+            episode_io.read(f)
+    rd = RunDir(out)
+    assert len(list(rd.episodes())) == 5 and len(rd.skipped) == 3  # skipped, named, never fatal
+    res = _cli("resume", out, "--no-progress", "--no-preflight")
+    assert res.exit_code == 0 and "5 done, 3 to run" in res.output, res.output
+    damaged = sorted(p.name for p in (out / "damaged").iterdir())
+    assert len(damaged) == 3 and all(n.endswith(".jsonl.gz") for n in damaged)  # kept as they were
+    assert _scores(out) == _scores(run)
+
+
+def test_a_writer_killed_mid_write_leaves_whole_files_or_none(run, tmp_path):
+    """SIGKILL a process rewriting a large episode over and over: the file is always whole (old or new)."""
+    d = tmp_path / "r"
+    big = max(RunDir(run).episodes(), key=lambda e: len(e.events))
+    big.events = big.events * 60
+    src = tmp_path / "big"
+    (src / "episodes").mkdir(parents=True)
+    RunDir(src).write_episode(big)
+    code = ("import sys; from silo.rundir import RunDir; ep = next(RunDir(sys.argv[1]).episodes()); "
+            "rd = RunDir(sys.argv[2]); rd.episodes_dir.mkdir(parents=True, exist_ok=True); print('go', flush=True)\n"
+            "while True:\n    rd.write_episode(ep)")
+    for delay in (0.05, 0.2, 0.4):
+        proc = subprocess.Popen([sys.executable, "-c", code, str(src), str(d)], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "go"
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        RunDir(d).clean_stale()
+        assert not list((d / "episodes").glob(".*.tmp"))
+        for f in RunDir(d).episode_files():
+            assert episode_io.read(f) == big
+    assert RunDir(d).statuses() == {big.id: big.status}
