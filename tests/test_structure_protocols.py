@@ -8,7 +8,7 @@ from silo.agents.scripted import ScriptedAgent, scripted_team
 from silo.episode import Turn, run_episode
 from silo.protocols import UnknownProtocolError, protocol_class
 from silo.protocols.graph import build_graph, graph_from_world
-from silo.records import Action, EpisodeConfig
+from silo.records import Action, EpisodeConfig, deliveries
 from silo.runner import expand
 from silo.scoring import Replay, score_episode
 from silo.suite import load_suite
@@ -104,7 +104,7 @@ def test_reach_never_crosses_a_non_edge_and_floods_one_hop_per_round():
     n, rounds = 10, 3
     ep = _episode("I-01", "p2p:ring", n, max_rounds=rounds)
     ring = {frozenset((i, (i + 1) % n)) for i in range(n)}  # independent of silo.protocols.graph
-    delivered = {e.msg_id: e.agent for e in ep.events if e.kind == "deliver"}
+    delivered = {m: e.agent for e in ep.events if e.kind == "deliver" for m, _ in deliveries(e)}
     senders = {e.msg_id: e.agent for e in ep.events if e.kind == "send"}
     assert delivered and all(frozenset((senders[m], r)) in ring for m, r in delivered.items())
     rep = Replay(get_task("I-01"), ep.instance).run(ep.events)
@@ -261,7 +261,7 @@ def test_proposals_are_visible_next_round_and_delivered_once():
     p.end_round(1)
     ok, props, evs = _do(p, 2, 1, "read_proposals")
     assert props == [{"proposal_id": res["proposal_id"], "from": 0, "round": 1, "answer": 984}]
-    assert [e.kind for e in evs] == ["action", "deliver"] and evs[1].sender == 0
+    assert [e.kind for e in evs] == ["action", "deliver"] and deliveries(evs[1]) == [(res["proposal_id"], 0)]
     assert [e.kind for e in _do(p, 2, 1, "read_proposals")[2]] == ["action"]  # already delivered
     _, bc, _ = _do(p, 2, 2, "broadcast_message", content="hi")
     assert bc["message_id"] != res["proposal_id"]  # one id space for messages and proposals

@@ -38,8 +38,8 @@ INSTANCE_FIELDS = [
 USAGE = {"calls": I64, "input_tokens": I64, "output_tokens": I64, "cached_tokens": I64,
          "cost_usd": F64, "latency_s": F64}
 EVENT = {"round": I64, "agent": I64, "kind": STR, "action": STR, "args": STR, "result": STR, "msg_id": I64,
-         "sender": I64, "to": List(I64), "path": STR, "version": I64, "versions": List(I64), "content": STR,
-         "chars": I64, "data": STR}
+         "sender": I64, "msg_ids": List(I64), "senders": List(I64), "to": List(I64), "path": STR, "version": I64,
+         "versions": List(I64), "content": STR, "chars": I64, "data": STR}
 
 EPISODE_FIELDS = [
     ("id", STR, "episode id: instance id, protocol, team and a hash of the config"),
@@ -64,8 +64,9 @@ EPISODE_FIELDS = [
     ("submissions", List({"agent": I64, "round": I64, "answer": STR}), "final answers (answer as JSON)"),
     ("events", List(EVENT),
      "the append-only event log: send, deliver, write, read, list, delete, submit, wait, error, action, "
-     "model_call, note; args, result and data are JSON strings"),
-    ("schema_version", I64, "silo record schema version"),
+     "model_call, note; args, result and data are JSON strings; a deliver lists every message one receive "
+     "delivered (msg_ids, senders; schema_version 1 episodes: one deliver per message, msg_id and sender)"),
+    ("schema_version", I64, "episode record schema version (2: one deliver per receive; 1: one per message)"),
 ]
 
 SCORE_CONTEXT = [

@@ -7,6 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SCHEMA_VERSION = 1
+# Episode files only. 2: one `deliver` event per receive, listing every message it delivered (msg_ids,
+# senders); 1: one `deliver` event per message (msg_id, sender). Readers accept both (see deliveries()).
+EPISODE_SCHEMA_VERSION = 2
 
 Outcome = Literal["correct", "no_answer", "uninformed", "relay_loss", "integration_error", "lucky"]
 OUTCOMES: tuple[str, ...] = ("correct", "no_answer", "uninformed", "relay_loss", "integration_error", "lucky")
@@ -148,7 +151,7 @@ class EpisodeConfig(Record):
 class Episode(Record):
     """A self-contained episode: config, the instance itself, the event log and the outcome."""
 
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = EPISODE_SCHEMA_VERSION
     id: str
     config: EpisodeConfig
     instance: Instance

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from silo.episode import Turn, run_episode, run_sync
-from silo.records import Action, Episode, EpisodeConfig, Instance
+from silo.records import Action, Episode, EpisodeConfig, Instance, deliveries
 from silo.tasks import get_task
 from silo.tasks.base import wrong_answer
 
@@ -247,8 +247,9 @@ def reach_sets(ep: Episode) -> dict[int, frozenset[int]]:
             msgs[e.msg_id] = frozenset(k[e.agent])
         elif e.kind == "write":
             files[e.version] = frozenset(k[e.agent])
-        elif e.kind == "deliver":
-            k[e.agent] |= msgs[e.msg_id]
+        elif e.kind == "deliver":  # one receive lists every message it delivered (old logs: one each)
+            for m, _ in deliveries(e):
+                k[e.agent] |= msgs[m]
         elif e.kind == "read":
             k[e.agent] |= files[e.version]
         elif e.kind == "list":
@@ -271,7 +272,8 @@ def show(tid: str) -> str:
             out.append(f"r{e.round} agent {e.agent} {e.kind} -> {e.to if e.kind == 'send' else e.path}:\n"
                        + "\n".join("    " + line for line in (e.content or "").splitlines()))
         elif e.kind in ("deliver", "read", "list", "submit"):
-            what = {"deliver": e.msg_id, "read": e.path, "list": e.versions, "submit": e.args.get("answer")}[e.kind]
+            what = {"deliver": [m for m, _ in deliveries(e)], "read": e.path, "list": e.versions,
+                    "submit": e.args.get("answer")}[e.kind]
             out.append(f"r{e.round} agent {e.agent} {e.kind} {what}")
     scores = {a.agent: a for a in score_episode(ep).agents}
     for x in t.expect:

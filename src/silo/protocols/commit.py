@@ -1,8 +1,9 @@
 """A commitment layer usable with any protocol (`<protocol>+commit`).
 
 propose(answer)   a proposal visible to every agent from the next round (read_proposals);
-                  logged as a `send` to all others, each fetch as a `deliver`, so the scorer's
-                  reach and evidence follow proposals like messages.
+                  logged as a `send` to all others; each read_proposals that fetches proposals
+                  for the first time logs one `deliver` listing them, so the scorer's reach and
+                  evidence follow proposals like messages.
 submit_result     may declare `agrees_with`: ids of proposals whose answer the agent endorses
                   (proposals it has seen, or its own). Ids it cannot endorse never block the
                   answer: they are dropped and logged as an error event.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from silo.protocols.base import Protocol, spec
-from silo.protocols.messaging import Mailboxes
+from silo.protocols.messaging import Mailboxes, deliver_event
 from silo.records import ActionSpec, Event
 from silo.tasks.base import _canon
 
@@ -103,11 +104,11 @@ class CommitLayer(Protocol):
         seen = self._delivered.setdefault(agent, set())
         events = [Event(round=rnd, agent=agent, kind="action", action="read_proposals",
                         result={"count": len(self._proposals)})]
-        for p in self._proposals:
-            if p.agent != agent and p.id not in seen:  # first fetch of someone else's proposal: it reached us
-                seen.add(p.id)
-                events.append(Event(round=rnd, agent=agent, kind="deliver", action="read_proposals", msg_id=p.id,
-                                    sender=p.agent, chars=len(json.dumps(p.answer, ensure_ascii=False))))
+        new = [p for p in self._proposals if p.agent != agent and p.id not in seen]
+        if new:  # first fetch of someone else's proposal: it reached us (one deliver event lists them all)
+            seen.update(p.id for p in new)
+            events.append(deliver_event(rnd, agent, "read_proposals", [
+                (p.id, p.agent, len(json.dumps(p.answer, ensure_ascii=False))) for p in new]))
         return [p.public() for p in self._proposals], events
 
     def check_submit(self, rnd: int, agent: int, args: dict) -> dict:

@@ -7,6 +7,13 @@ from dataclasses import dataclass
 from silo.protocols.base import Protocol, spec
 from silo.records import Event
 
+
+def deliver_event(rnd: int, agent: int, action: str, msgs: list[tuple[int, int, int]]) -> Event:
+    """The one deliver event of a receive: (message id, sender, chars) of each message, in delivery order."""
+    return Event(round=rnd, agent=agent, kind="deliver", action=action, msg_ids=[m[0] for m in msgs],
+                 senders=[m[1] for m in msgs], chars=sum(m[2] for m in msgs))
+
+
 RECEIVE = spec("receive_messages", "Fetch every message delivered to you since your last call.")
 
 
@@ -60,8 +67,9 @@ class Mailboxes(Protocol):
         msgs, self._inbox[agent] = self._inbox[agent], []
         events = [Event(round=rnd, agent=agent, kind="action", action="receive_messages",
                         result={"count": len(msgs)})]
-        events += [Event(round=rnd, agent=agent, kind="deliver", action="receive_messages",
-                         msg_id=m.id, sender=m.sender, chars=len(m.content)) for m in msgs]
+        if msgs:  # one deliver event per receive, listing every message it delivered in order
+            events.append(deliver_event(rnd, agent, "receive_messages", [(m.id, m.sender, len(m.content))
+                                                                         for m in msgs]))
         return [{"from": m.sender, "round": m.round, "content": m.content} for m in msgs], events
 
 
