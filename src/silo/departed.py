@@ -11,21 +11,30 @@ so ("agent k has already submitted ...") instead of a plain ok; the count is the
 
 from __future__ import annotations
 
-from silo.records import Episode
+from silo.records import Episode, Event
+
+
+def left_rounds(ep: Episode) -> dict[int, int]:
+    """Round in which each agent that submitted did so."""
+    return {s.agent: s.round for s in ep.submissions}
+
+
+def departed_recipients(e: Event, left: dict[int, int]) -> list[int]:
+    """Recipients of a send event that had submitted in an earlier round (they never read it)."""
+    return [k for k in e.to or [] if left.get(k, e.round) < e.round] if e.kind == "send" else []
 
 
 def departed_sends(ep: Episode) -> dict[int, int]:
     """Per sending agent: (message, recipient) pairs sent to an agent that submitted in an earlier round."""
-    left = {s.agent: s.round for s in ep.submissions}
+    left = left_rounds(ep)
     out = {a: 0 for a in range(ep.instance.n_agents)}
     for e in ep.events:
         if e.kind == "send" and e.agent >= 0:
-            out[e.agent] += sum(1 for k in e.to or [] if left.get(k, e.round) < e.round)
+            out[e.agent] += len(departed_recipients(e, left))
     return out
 
 
 def messages_to_departed_only(ep: Episode) -> int:
     """Messages none of whose recipients could read them any more."""
-    left = {s.agent: s.round for s in ep.submissions}
-    return sum(1 for e in ep.events if e.kind == "send" and e.to
-               and all(left.get(k, e.round) < e.round for k in e.to))
+    left = left_rounds(ep)
+    return sum(1 for e in ep.events if e.kind == "send" and e.to and len(departed_recipients(e, left)) == len(e.to))

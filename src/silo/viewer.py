@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from silo.analysis import explain
-from silo.records import OUTCOMES, Episode, EpisodeScore, Event
+from silo.departed import departed_recipients, departed_sends, left_rounds
+from silo.records import OUTCOMES, Episode, EpisodeScore, Event, deliveries
 from silo.runner import RunDir, score_safely
 
 PLACEHOLDER = "__SILO_DATA__"
 SKIPPED_KINDS = {"wait"}  # one per agent per round: noise in a timeline
 USAGE_KEYS = {"model", "input_tokens", "output_tokens", "cached_tokens", "cost_usd", "latency_s"}
+LISTED = 8  # messages of one delivery named in its timeline line; the rest are counted
 
 
 class ViewerError(ValueError):
@@ -51,7 +53,7 @@ def event_view(e: Event, n: int, limit: int) -> dict | None:
         s = "to all" if len(to) == n - 1 and n > 2 else "to " + ", ".join(f"A{t}" for t in to)
         s += f" (msg {e.msg_id})"
     elif k == "deliver":
-        s = f"from A{e.sender} (msg {e.msg_id}, {e.chars} chars)"
+        s = _delivery_line(e)
     elif k in ("write", "read", "delete"):
         s = f"{e.path}" + (f" v{e.version}" if e.version is not None else "")
         s += f" by A{e.sender}" if k == "read" and e.sender is not None else ""
@@ -70,6 +72,15 @@ def event_view(e: Event, n: int, limit: int) -> dict | None:
     else:
         s = _cut(_js(e.data or e.args), limit)
     return {"r": e.round, "a": e.agent, "k": k, "s": s, "c": _cut(e.content, limit) if e.content else ""}
+
+
+def _delivery_line(e: Event) -> str:
+    """What one receive delivered: senders and message ids (the first LISTED), count and total chars."""
+    got = deliveries(e)
+    named = ", ".join(f"A{s} (msg {m})" for m, s in got[:LISTED])
+    more = f" and {len(got) - LISTED} more" if len(got) > LISTED else ""
+    count = f"{len(got)} messages, " if len(got) > 1 else ""
+    return f"from {named}{more} ({count}{e.chars} chars)"
 
 
 def _model_call_text(d: dict, limit: int) -> str:
@@ -128,8 +139,10 @@ def heatmap(ep: Episode) -> list[list[int]]:
     n = ep.instance.n_agents
     m = [[0] * n for _ in range(n)]
     for e in ep.events:
-        if e.kind == "deliver" and e.sender is not None:
-            m[e.sender][e.agent] += 1
+        if e.kind == "deliver":
+            for _, sender in deliveries(e):
+                if sender is not None:
+                    m[sender][e.agent] += 1
         elif e.kind == "read" and e.sender is not None and e.sender != e.agent:
             m[e.sender][e.agent] += 1
     return m
@@ -149,16 +162,25 @@ def episode_view(ep: Episode, sc: EpisodeScore, max_content: int, max_events: in
                "solved": sc.solved, "consensus_failure": sc.consensus_failure, "messages": sc.messages,
                "outcomes": {k: v for k, v in outcomes.items() if v}, "scorer_version": sc.scorer_version}
     subs = {s.agent: s for s in ep.submissions}
+    gone = departed_sends(ep)  # per sender: (message, recipient) pairs sent to agents that had submitted
+    summary["departed"] = sum(gone.values())
     agents = []
     for a in sc.agents:
         sub = subs.get(a.agent)
         row = {"agent": a.agent, "answer": _cut(_js(sub.answer), max_content) if sub else None,
                "truth": _cut(_js(ep.instance.truth[a.agent]), max_content), "round": a.submit_round,
                "correct": a.correct, "partial": a.partial, "reach": a.reach, "evidence": a.evidence,
-               "held": a.held, "outcome": a.outcome, "model": a.model, "self_contained": a.self_contained}
+               "held": a.held, "outcome": a.outcome, "model": a.model, "self_contained": a.self_contained,
+               "departed": gone.get(a.agent, 0)}
         row["why"] = explain(a.outcome, {**row, "submit_round": a.submit_round})
         agents.append(row)
-    events = [v for v in (event_view(e, n, max_content) for e in ep.events) if v is not None]
+    events, left = [], left_rounds(ep)
+    for e in ep.events:
+        v = event_view(e, n, max_content)
+        if v is not None:
+            if lost := departed_recipients(e, left):  # a send some recipients never read: they had submitted
+                v["gone"] = lost
+            events.append(v)
     detail = {"description": _cut(ep.instance.description, 2000), "error": ep.error, "agents": agents,
               "heat": heatmap(ep), "events": events[:max_events], "events_total": len(events),
               "usage": ep.usage.model_dump(), "instance": ep.instance.id,
