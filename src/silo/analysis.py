@@ -15,12 +15,12 @@ import polars as pl
 
 from silo.departed import departed_sends
 from silo.metrics import (
-    edges_of,
+    MESSAGE_KINDS,
     jaccard,
     leaders,
+    link_counts,
+    link_summary,
     message_rows,
-    received_chars,
-    received_counts,
     redundancy,
     task_optimal_edges,
 )
@@ -42,7 +42,12 @@ class Tables:
 
     episodes: pl.DataFrame
     agents: pl.DataFrame
-    messages: pl.DataFrame
+    messages: pl.DataFrame  # empty when built with messages=False (`silo report` does not need it)
+    links: pl.DataFrame | None = None  # the message grain summed per (episode, sender, receiver): n rows
+
+    def __post_init__(self):
+        if self.links is None:
+            self.links = _links_of(self.messages)
 
 
 def models_label(models: Iterable[str | None]) -> str:
@@ -119,15 +124,26 @@ def _share(xs: list[bool]) -> float:
 
 def communication(ep: Episode) -> tuple[dict, list[dict], list[int]]:
     """Per-episode topology fidelity and emergent leaders, the message rows, and messages received per agent."""
-    rows = message_rows(ep)
+    comm, _, received = _communication(ep, link_counts(ep), {})
+    return comm, message_rows(ep), received
+
+
+def _communication(ep: Episode, links: dict, cache: dict) -> tuple[dict, dict[int, int], list[int]]:
+    """Fidelity, leaders and departed sends of an episode from its link_counts; also the departed sends
+    per agent and the messages received per agent. `cache` keeps each (task, N)'s optimal edges."""
     n = ep.instance.n_agents
-    task = _task(ep.instance.task)
-    received = received_counts(rows, n)
-    lead = leaders(received, chars=received_chars(rows, n)) if n > 1 else []
-    fid = jaccard(edges_of(rows), task_optimal_edges(task, n)) if task is not None else None
-    comm = {"fidelity": fid, "leaders": ",".join(map(str, lead)), "has_leader": bool(lead) if n > 2 else None,
-            "departed_sends": sum(departed_sends(ep).values())}  # sends to agents that had submitted (departed.py)
-    return comm, rows, received
+    edges, received, chars = link_summary(links, n)
+    key = (ep.instance.task, n)
+    if key not in cache:
+        task = _task(ep.instance.task)
+        cache[key] = task_optimal_edges(task, n) if task is not None else False
+    optimal = cache[key]
+    lead = leaders(received, chars=chars) if n > 1 else []
+    gone = departed_sends(ep)  # sends to agents that had submitted (departed.py)
+    comm = {"fidelity": jaccard(edges, optimal) if optimal is not False else None,
+            "leaders": ",".join(map(str, lead)), "has_leader": bool(lead) if n > 2 else None,
+            "departed_sends": sum(gone.values())}
+    return comm, gone, received
 
 
 def explain(outcome: str | None, a: dict) -> str:
@@ -147,16 +163,27 @@ def explain(outcome: str | None, a: dict) -> str:
     }[outcome]
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def _short(x, limit: int = 60) -> str:
-    s = json.dumps(x, separators=(",", ":"))
+    """json.dumps(x) cut to `limit` characters; encodes only the first ~limit characters of a big value."""
+    parts, size = [], 0
+    for chunk in _JSON.iterencode(x):  # the pure-Python encoder yields as it goes: same text as json.dumps
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    s = "".join(parts)
     return s if len(s) <= limit else s[:limit - 3] + "..."
 
 
-def agent_rows(s: EpisodeScore, run: str, ep: Episode | None = None, received: list[int] | None = None) -> list[dict]:
+def agent_rows(s: EpisodeScore, run: str, ep: Episode | None = None, received: list[int] | None = None,
+               cfg: dict | None = None, gone: dict[int, int] | None = None) -> list[dict]:
     """Agent grain: one row per agent with its answer, truth, reach, evidence, outcome and explanation."""
-    cfg = config_row(s, run)
+    cfg = cfg or config_row(s, run)
     subs = {x.agent: x.answer for x in ep.submissions} if ep else {}
-    gone = departed_sends(ep) if ep else {}
+    gone = gone if gone is not None else departed_sends(ep) if ep else {}
     out = []
     for a in s.agents:
         row = cfg | {"status": s.status, "agent": a.agent, "model": a.model, "role": a.role, "submitted": a.submitted,
@@ -176,25 +203,60 @@ _MSG_SCHEMA = {**_CONFIG_SCHEMA, "round": pl.Int64, "kind": pl.Utf8, "sender": p
                "chars": pl.Int64}
 
 
-def build_tables(scores: list[EpisodeScore], episodes: Iterable[Episode] = (), run: str = "") -> Tables:
-    """Tables from score records and (optionally) the episode records for event-level metrics."""
+def build_tables(scores: list[EpisodeScore], episodes: Iterable[Episode] = (), run: str = "",
+                 messages: bool = True) -> Tables:
+    """Tables from score records and (optionally) the episode records for event-level metrics.
+
+    Episodes are read one at a time and only small per-episode facts are kept; `messages=False` leaves
+    the message grain (a row per message and recipient) empty, keeping only its per-link sums (`links`).
+    An episode needs only its send, write and read events (metrics.MESSAGE_KINDS)."""
     by_id = {s.episode_id: s for s in scores}
-    ep_rows, ag_rows, msg_rows, seen = [], [], [], set()
+    ep_rows, ag_rows, msg_rows, seen, cache = [], [], [], set(), {}
+    link_cols: dict[str, list] = {"episode_id": [], "sender": [], "receiver": [], "n": []}
     for ep in episodes:
         s = by_id.get(ep.id)
         if s is None:
             continue
-        comm, rows, received = communication(ep)
+        links = link_counts(ep)
+        comm, gone, received = _communication(ep, links, cache)
         cfg = config_row(s, run)
         ep_rows.append(episode_row(s, run, comm))
-        ag_rows += agent_rows(s, run, ep, received)
-        msg_rows += [cfg | r for r in rows]
+        ag_rows += agent_rows(s, run, ep, received, cfg, gone)
+        if messages:
+            msg_rows += [cfg | r for r in message_rows(ep)]
+        for (snd, rcv), (k, _) in links.items():
+            link_cols["episode_id"].append(ep.id)
+            link_cols["sender"].append(snd)
+            link_cols["receiver"].append(rcv)
+            link_cols["n"].append(k)
         seen.add(ep.id)
     for s in scores:
         if s.episode_id not in seen:
             ep_rows.append(episode_row(s, run))
             ag_rows += agent_rows(s, run)
-    return Tables(_frame(ep_rows, _CONFIG_SCHEMA), _frame(ag_rows, _CONFIG_SCHEMA), _frame(msg_rows, _MSG_SCHEMA))
+    eps = _frame(ep_rows, _CONFIG_SCHEMA)
+    return Tables(eps, _frame(ag_rows, _CONFIG_SCHEMA), _frame(msg_rows, _MSG_SCHEMA), _links(link_cols, eps))
+
+
+_LINK_KEYS = ["run", "episode_id", "protocol", "n_agents", "team"]
+_LINK_SCHEMA = {"run": pl.Utf8, "episode_id": pl.Utf8, "protocol": pl.Utf8, "n_agents": pl.Int64, "team": pl.Utf8,
+                "sender": pl.Int64, "receiver": pl.Int64, "n": pl.Int64}
+
+
+def _links(cols: dict[str, list], eps: pl.DataFrame) -> pl.DataFrame:
+    """The per-link frame with the episode's run, protocol, N and team joined on."""
+    if not cols["episode_id"]:
+        return pl.DataFrame(schema=_LINK_SCHEMA)
+    df = pl.DataFrame(cols, schema={k: _LINK_SCHEMA[k] for k in cols})
+    return df.join(eps.select(_LINK_KEYS), on="episode_id", how="left").select(list(_LINK_SCHEMA))
+
+
+def _links_of(msgs: pl.DataFrame) -> pl.DataFrame:
+    """The per-link frame of a message-grain frame (Tables built by hand)."""
+    if not len(msgs):
+        return pl.DataFrame(schema=_LINK_SCHEMA)
+    keys = [*_LINK_KEYS, "sender", "receiver"]
+    return msgs.group_by(keys, maintain_order=True).agg(pl.len().cast(pl.Int64).alias("n")).select(list(_LINK_SCHEMA))
 
 
 def _frame(rows: list[dict], schema: dict) -> pl.DataFrame:
@@ -204,8 +266,9 @@ def _frame(rows: list[dict], schema: dict) -> pl.DataFrame:
         [pl.col(c).cast(t) for c, t in schema.items() if c in rows[0]])
 
 
-def load_run(path: str | Path, events: bool = True) -> Tables:
-    """Tables of one run directory; scores it first if scores.jsonl is missing."""
+def load_run(path: str | Path, events: bool = True, messages: bool = True) -> Tables:
+    """Tables of one run directory; scores it first if scores.jsonl is missing. `messages=False` leaves the
+    message grain empty (see build_tables)."""
     rd = RunDir(path)
     if not rd.path.is_dir():
         raise RunDirError(f"not a run directory: {path}")
@@ -213,13 +276,21 @@ def load_run(path: str | Path, events: bool = True) -> Tables:
     if not scores or any(x.scorer_version != SCORER_VERSION or x.agents and x.agents[0].scorer_version != SCORER_VERSION
                          for x in scores):
         scores = score_run(rd)  # missing or scored by older rules: re-score offline from the episode records
-    return build_tables(scores, rd.episodes() if events else (), run=rd.path.name)
+    return build_tables(scores, _episodes(rd) if events else (), run=rd.path.name, messages=messages)
 
 
-def load_runs(paths: Iterable[str | Path], events: bool = True) -> Tables:
+def _episodes(rd: RunDir) -> Iterable[Episode]:
+    """The run's episodes holding only the events the tables read, where the run directory can skip the rest."""
+    try:
+        return rd.episodes(kinds=MESSAGE_KINDS)
+    except TypeError:  # a RunDir without the kinds filter: whole episodes
+        return rd.episodes()
+
+
+def load_runs(paths: Iterable[str | Path], events: bool = True, messages: bool = True) -> Tables:
     """Tables of several runs, concatenated; an episode id seen twice keeps its last run's copy."""
     paths = list(paths)
-    parts = [load_run(p, events) for p in paths]
+    parts = [load_run(p, events, messages) for p in paths]
     if not parts:
         raise ValueError("no run directories given")
 
@@ -233,11 +304,15 @@ def load_runs(paths: Iterable[str | Path], events: bool = True) -> Tables:
         raise RunDirError(f"no episodes in {', '.join(map(str, paths))}")
     keep = eps.select("episode_id", "run")
     agents = cat([p.agents for p in parts], ["episode_id", "agent"]).join(keep, on=["episode_id", "run"], how="semi")
-    msgs = pl.concat([p.messages for p in parts if len(p.messages)], how="diagonal_relaxed") \
-        if any(len(p.messages) for p in parts) else parts[0].messages
-    if len(msgs):
-        msgs = msgs.join(keep, on=["episode_id", "run"], how="semi")
-    return Tables(eps, agents, msgs)
+    msgs = _kept([p.messages for p in parts], keep)
+    return Tables(eps, agents, msgs, _kept([p.links for p in parts], keep))
+
+
+def _kept(frames: list[pl.DataFrame], keep: pl.DataFrame) -> pl.DataFrame:
+    """Frames of several runs concatenated, only the rows of the episodes kept."""
+    df = pl.concat([f for f in frames if len(f)], how="diagonal_relaxed") if any(len(f) for f in frames) \
+        else frames[0]
+    return df.join(keep, on=["episode_id", "run"], how="semi") if len(df) else df
 
 
 def filter_tables(t: Tables, **where) -> Tables:
@@ -248,4 +323,7 @@ def filter_tables(t: Tables, **where) -> Tables:
                 raise ValueError(f"unknown column {k!r}; config columns: {', '.join(CONFIG)}")
             df = df.filter(pl.col(k).cast(pl.Utf8) == str(v))
         return df
-    return Tables(f(t.episodes), f(t.agents), f(t.messages) if len(t.messages) else t.messages)
+    eps = f(t.episodes)
+    links = t.links.join(eps.select("episode_id", "run"), on=["episode_id", "run"], how="semi") \
+        if len(t.links) else t.links
+    return Tables(eps, f(t.agents), f(t.messages) if len(t.messages) else t.messages, links)

@@ -79,19 +79,53 @@ def task_optimal_edges(task, n: int) -> set[Edge] | None:
     return optimal_edges(getattr(task, "optimal_topology", None), n)
 
 
-def message_rows(ep: Episode) -> list[dict]:
-    """Event/message grain: one row per (send, recipient), per write, and per read of another agent's file."""
-    rows = []
+def _messages(ep: Episode):
+    """(round, kind, sender, receiver, chars) per (send, recipient), per write (receiver None), and per read
+    of another agent's file: the rows of the message grain."""
     for e in ep.events:
         if e.kind == "send":
             for r in e.to or []:
                 if r != e.agent:
-                    rows.append({"round": e.round, "kind": "send", "sender": e.agent, "receiver": r, "chars": e.chars})
+                    yield e.round, "send", e.agent, r, e.chars
         elif e.kind == "write":
-            rows.append({"round": e.round, "kind": "write", "sender": e.agent, "receiver": None, "chars": e.chars})
+            yield e.round, "write", e.agent, None, e.chars
         elif e.kind == "read" and e.sender is not None and e.sender != e.agent:
-            rows.append({"round": e.round, "kind": "read", "sender": e.sender, "receiver": e.agent, "chars": e.chars})
-    return rows
+            yield e.round, "read", e.sender, e.agent, e.chars
+
+
+MESSAGE_KINDS = frozenset({"send", "write", "read"})  # the only events the message grain reads
+
+
+def message_rows(ep: Episode) -> list[dict]:
+    """Event/message grain: one row per (send, recipient), per write, and per read of another agent's file."""
+    return [{"round": t, "kind": k, "sender": s, "receiver": r, "chars": c} for t, k, s, r, c in _messages(ep)]
+
+
+def link_counts(ep: Episode) -> dict[tuple[int, int | None], list[int]]:
+    """The message grain summed per (sender, receiver): [rows, characters]; receiver None for writes."""
+    out: dict[tuple[int, int | None], list[int]] = {}
+    for _, _, s, r, c in _messages(ep):
+        x = out.get((s, r))
+        if x is None:
+            out[(s, r)] = [1, c]
+        else:
+            x[0] += 1
+            x[1] += c
+    return out
+
+
+def link_summary(links: dict[tuple[int, int | None], list[int]], n: int) -> tuple[set[Edge], list[int], list[int]]:
+    """Edges, messages received and characters received per agent, from link_counts (the same numbers as
+    edges_of, received_counts and received_chars of the message rows)."""
+    got, chars = [0] * n, [0] * n
+    edges = set()
+    for (s, r), (k, c) in links.items():
+        if r is not None:
+            edges.add((s, r))
+            if 0 <= r < n:
+                got[r] += k
+                chars[r] += c
+    return edges, got, chars
 
 
 def edges_of(rows: list[dict]) -> set[Edge]:

@@ -133,11 +133,11 @@ def protocol_level_heatmap(eps: pl.DataFrame, path: Path, metric: str = "S") -> 
     return _save(fig, path)
 
 
-def comm_heatmap(msgs: pl.DataFrame, n: int, title: str, path: Path) -> Path:
-    """Sender x receiver message counts of one episode."""
+def comm_heatmap(links: pl.DataFrame, n: int, title: str, path: Path) -> Path:
+    """Sender x receiver message counts of one episode (`links`: sender, receiver, n as in Tables.links)."""
     m = np.zeros((n, n), dtype=int)
-    for s, r in msgs.filter(pl.col("receiver").is_not_null()).select("sender", "receiver").iter_rows():
-        m[s, r] += 1
+    for s, r, k in links.filter(pl.col("receiver").is_not_null()).select("sender", "receiver", "n").iter_rows():
+        m[s, r] += k
     fig, ax = plt.subplots(figsize=(1.2 + 0.45 * n, 1.0 + 0.45 * n))
     im = ax.imshow(m, cmap="Blues", vmin=0, vmax=max(1, int(m.max())))
     if n <= 20:
@@ -177,9 +177,9 @@ def standard_plots(eps: pl.DataFrame, out: Path) -> list[tuple[Path, str]]:
 
 def pick_episodes(t: Tables, k: int = 3) -> list[str]:
     """A few episodes worth a sender x receiver heatmap: per protocol, the busiest at the largest N."""
-    if not len(t.messages):
+    if not len(t.links):
         return []
-    counts = t.messages.group_by("episode_id", "protocol", "n_agents", "team").agg(pl.len().alias("m"))
+    counts = t.links.group_by("episode_id", "protocol", "n_agents", "team").agg(pl.col("n").sum().alias("m"))
     llm_first = pl.when(pl.col("team") == "llm").then(0).otherwise(1)
     best = counts.sort([llm_first, pl.col("n_agents"), pl.col("m"), pl.col("episode_id")],
                        descending=[False, True, True, False]).unique("protocol", keep="first", maintain_order=True)
@@ -195,12 +195,12 @@ def episode_heatmaps(t: Tables, out: Path, ids: list[str] | None = None) -> list
         if row.is_empty():
             raise KeyError(f"episode {eid!r} is not in the runs given")
         r = row.row(0, named=True)
-        msgs = t.messages.filter(pl.col("episode_id") == eid) if len(t.messages) else t.messages
-        if not len(msgs) or msgs.filter(pl.col("receiver").is_not_null()).is_empty():
+        links = t.links.filter(pl.col("episode_id") == eid) if len(t.links) else t.links
+        if not len(links) or links.filter(pl.col("receiver").is_not_null()).is_empty():
             continue
         title = f"{eid}\n{r['team']} {r['protocol']} N={r['n_agents']} S={100 * (r['S'] or 0):.0f}%"
         caption = (f"Who talked to whom in episode {eid} ({r['team']}, {r['protocol']}, N = {r['n_agents']}): "
                    "messages from each sender (rows) to each receiver (columns); under the shared file system, "
                    "reads of another agent's files.")
-        paths.append((comm_heatmap(msgs, r["n_agents"], title, out / f"comm_{slug(eid)}.png"), caption))
+        paths.append((comm_heatmap(links, r["n_agents"], title, out / f"comm_{slug(eid)}.png"), caption))
     return paths
