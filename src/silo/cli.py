@@ -141,7 +141,7 @@ def report(runs, by, out, episodes, no_plots):
     from silo.analysis import load_runs
     from silo.report import terminal, write_report
 
-    tables = load_runs(runs)
+    tables = load_runs(runs, messages=False)  # the report needs only the per-link sums of the message grain
     click.echo(terminal(tables, _csv(by), sources=list(runs)))
     default = Path(runs[0]) / "report" if len(runs) == 1 else Path("reports/latest")
     path = write_report(tables, out or default, plots=not no_plots, heat_episodes=list(episodes) or None,
