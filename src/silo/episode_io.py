@@ -64,32 +64,34 @@ def path_for(directory: Path, eid: str) -> Path:
 
 
 # ---- writing ------------------------------------------------------------------------------------------
-def _member(chunks: Iterator[str]) -> tuple[bytes, int, int]:
-    """One gzip member of the redacted text chunks: (bytes, CRC-32, uncompressed length)."""
+def _member(chunks: Iterator[bytes]) -> tuple[bytes, int, int]:
+    """One gzip member of the UTF-8 chunks, each redacted: (bytes, CRC-32, uncompressed length)."""
     comp = zlib.compressobj(LEVEL, zlib.DEFLATED, 31)
     out, crc, size = io.BytesIO(), 0, 0
-    for text in chunks:
-        raw = redact(text).encode("utf-8", errors="replace")
+    for chunk in chunks:
+        text = chunk.decode("utf-8", errors="replace")
+        masked = redact(text)
+        raw = chunk if masked is text else masked.encode("utf-8", errors="replace")
         crc, size = zlib.crc32(raw, crc), size + len(raw)
         out.write(comp.compress(raw))
     out.write(comp.flush())
     return out.getvalue(), crc, size
 
 
-def _lines(ep: Episode) -> Iterator[str]:
-    """The record line, then one line per event, in chunks of about _CHUNK characters."""
-    buf = [ep.model_dump_json(exclude={"events"}, exclude_none=True) + "\n"]
+def _lines(ep: Episode) -> Iterator[bytes]:
+    """The record line, then one line per event, in chunks of about _CHUNK bytes."""
+    dump = Event.__pydantic_serializer__.to_json  # what model_dump_json calls, without its str round trip
+    buf = [ep.model_dump_json(exclude={"events"}, exclude_none=True).encode()]
     size = len(buf[0])
     for e in ep.events:
-        line = e.model_dump_json(exclude_none=True)
+        line = dump(e, exclude_none=True)
         buf.append(line)
-        buf.append("\n")
         size += len(line) + 1
         if size >= _CHUNK:
-            yield "".join(buf)
+            yield b"\n".join(buf) + b"\n"
             buf, size = [], 0
     if buf:
-        yield "".join(buf)
+        yield b"\n".join(buf) + b"\n"
 
 
 def encode(ep: Episode) -> tuple[bytes, str]:
@@ -114,7 +116,7 @@ def _encode(ep: Episode) -> bytes:
     body, crc, size = _member(_lines(ep))
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "id": ep.id, "status": ep.status,
             "events": len(ep.events), "crc32": crc, "size": size}
-    head, _, _ = _member(iter([json.dumps(meta) + "\n"]))
+    head, _, _ = _member(iter([json.dumps(meta).encode() + b"\n"]))
     return head + body
 
 
