@@ -125,17 +125,21 @@ def test_cut_short_and_damaged_gz_files_are_moved_aside_and_rerun(run, tmp_path)
     files[0].write_bytes(data[: len(data) // 2])  # the first line still reads: the trailer check catches it
     files[1].write_bytes(data[:5])  # cut inside the first line
     files[2].write_bytes(b"{not gzip")
-    for f in files[:3]:
+    old = _to_old(files[3])
+    old.write_text(old.read_text()[:100])  # an old-format file cut short, beside the new ones
+    files[3] = old
+    for f in files[:4]:
         with pytest.raises(ValueError):
             episode_io.status(f)
         with pytest.raises(ValueError):
             episode_io.read(f)
     rd = RunDir(out)
-    assert len(list(rd.episodes())) == 5 and len(rd.skipped) == 3  # skipped, named, never fatal
+    assert len(list(rd.episodes())) == 4 and len(rd.skipped) == 4  # skipped, named, never fatal
     res = _cli("resume", out, "--no-progress", "--no-preflight")
-    assert res.exit_code == 0 and "5 done, 3 to run" in res.output, res.output
+    assert res.exit_code == 0 and "4 done, 4 to run" in res.output, res.output
     damaged = sorted(p.name for p in (out / "damaged").iterdir())
-    assert len(damaged) == 3 and all(n.endswith(".jsonl.gz") for n in damaged)  # kept as they were
+    assert sorted(".jsonl.gz" if n.endswith(".jsonl.gz") else n[-5:] for n in damaged) == [".json"] + [".jsonl.gz"] * 3
+    assert all(f.name.endswith(".jsonl.gz") for f in RunDir(out).episode_files())  # re-run in the new format
     assert _scores(out) == _scores(run)
 
 
