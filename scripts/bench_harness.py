@@ -108,11 +108,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes (to try the script)")
     ap.add_argument("--json", default=None, help="also write the raw results here")
     ap.add_argument("--write", action="store_true", help="write the section into docs/benchmarks.md")
-    ap.add_argument("--render", metavar="JSON", help="only render (and --write) the results saved by an earlier --json")
+    ap.add_argument("--render", metavar="JSON", nargs="+",
+                    help="only render (and --write) the results saved by earlier --json runs (one section)")
     args = ap.parse_args()
     if args.render:
-        meta = json.loads(Path(args.render).read_text())
-        return emit(render(meta), args.write)
+        return emit(render([json.loads(Path(f).read_text()) for f in args.render]), args.write)
     with tempfile.TemporaryDirectory(prefix="silo-bench-") as t:
         tmp = Path(t)
         cur = export_ref(args.ref, tmp / "cur") if args.ref else working_tree()
@@ -123,7 +123,7 @@ def main() -> None:
         log = Path(args.json or tmp / "x").with_suffix(".log")
         meta = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                 "load_start": os.getloadavg(), "current": cur.label, "baseline": base.label if base else None,
-                "argv": ["python", "scripts/bench_harness.py", *os.sys.argv[1:]], "results": []}
+                "argv": ["python", "scripts/bench_harness.py", *os.sys.argv[1:]], "quick": args.quick, "results": []}
         for i, case in enumerate(cases(set(args.bench.split(",")), args.quick)):
             sides = ([] if args.only_baseline else [("current", cur)]) + ([("baseline", base)] if base else [])
             if i % 2 == 0:
@@ -140,7 +140,7 @@ def main() -> None:
         meta["load_end"] = os.getloadavg()
     if args.json:
         Path(args.json).write_text(json.dumps(meta, indent=1, default=str))
-    emit(render(meta), args.write)
+    emit(render([meta]), args.write)
 
 
 def emit(text: str, write: bool) -> None:

@@ -32,7 +32,7 @@ def _find(results: list[dict], case: str) -> dict | None:
     return next((r for r in results if r["case"] == case), None)
 
 
-def targets(results: list[dict]) -> list[str]:
+def targets(results: list[dict], load: float) -> list[str]:
     """Issue 16's targets that this harness measures: before, after, met?"""
     rows = []
 
@@ -58,9 +58,9 @@ def targets(results: list[dict]) -> list[str]:
     row("3. grid (oracle): run directory on disk <= 50 MB", "grid", lambda s: s and s["disk_mb"], 50, "MB")
     if not rows:
         return []
-    return ["Times are judged on user + system CPU seconds: with the load average near 10 on 2 cores, wall time "
-            "here is several times what one process takes on a quiet machine (each phase is one process on one "
-            "core, so on a quiet machine wall is about its CPU time).", "",
+    return [f"Times are judged on user + system CPU seconds: with the load average at {load:.0f} on 2 cores, wall "
+            "time here is up to several times what one process takes on a quiet machine (each phase is one process "
+            "on one core, so on a quiet machine wall is about its CPU time).", "",
             "| target | before | after | met? |", "|---|---|---|---|", *rows]
 
 
@@ -127,20 +127,28 @@ def viewer(results: list[dict]) -> list[str]:
     return out + [""]
 
 
-def render(meta: dict) -> str:
-    res = meta["results"]
+def _invocation(meta: dict) -> str:
     la, lb = meta["load_start"], meta.get("load_end", meta["load_start"])
+    return (f"`{' '.join(meta['argv'])}`: before = {meta['baseline'] or 'not run'}, after = {meta['current']}; "
+            f"load average (1, 5, 15 min) {la[0]:.1f}, {la[1]:.1f}, {la[2]:.1f} at the start, "
+            f"{lb[0]:.1f}, {lb[1]:.1f}, {lb[2]:.1f} at the end")
+
+
+def render(metas: list[dict]) -> str:
+    """One section from one or more invocations (each pairs its own before and after)."""
+    res = [r for m in metas for r in m["results"]]
+    load = max(max(m["load_start"][0], m.get("load_end", m["load_start"])[0]) for m in metas)
     head = [
         "<!-- HARNESS:BEGIN -->", "## Harness (scripted teams, no model)", "",
-        f"Command: `{' '.join(meta['argv'])}` on {meta['machine']}; load average (1, 5, 15 min) "
-        f"{la[0]:.1f}, {la[1]:.1f}, {la[2]:.1f} at the start and {lb[0]:.1f}, {lb[1]:.1f}, {lb[2]:.1f} at the end. "
-        f"**Before** = the previous release's code ({meta['baseline'] or 'not run'}), **after** = "
-        f"{meta['current']}, run alternately in the same invocation. Every phase is its own process under "
+        f"Machine: {metas[0]['machine']}, shared with other work. Commands:", "",
+        *[f"- {_invocation(m)}" for m in metas], "",
+        "**Before** = the previous release's code, **after** = this code, run alternately in the same invocation "
+        "(case by case, which side goes first alternates). Every phase is its own process under "
         "`/usr/bin/time -v`: its wall time, user + system CPU and peak RSS are its own (`silo run` includes "
         "the run's scoring and summary table, as a user sees it). The machine is shared and noisy: read the "
         "after/before ratios (CPU ratios are the steadiest), not absolute seconds.", ""]
     body = []
-    t = targets(res)
+    t = targets([r for m in metas if not m.get("quick") for r in m["results"]], load)
     if t:
         body += ["Targets of issue 16 measured here:", "", *t, ""]
     for r in res:
