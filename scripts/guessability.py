@@ -1,15 +1,19 @@
 """Compute the guessability table of every task version: data/guessability.json and docs/guessability.md.
 
     .venv/bin/python scripts/guessability.py [--instances 100] [--jobs 2]
+    .venv/bin/python scripts/guessability.py --only II-14,II-14@2   # recompute changed task versions only
 
 Every cell is N in {2, 5, 10, 20, 50, 100} x (at least) 100 fresh instances (400 at N <= 10), every
 strategy of silo.guess; defaults are the "after" table, pinned older versions the "before" one.
+With --only, the other rows are kept from data/guessability.json: instances come from fixed suite seeds,
+so an unchanged task version gives the same row.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -52,7 +56,9 @@ CHANGES = {
     "I-05": "a per-shard share of values inside the range, uniform in [0.1, 0.9]",
     "I-08": "each agent draws from its own random subset of range(15N)",
     "II-13": "a planted palindrome of random length 10..40 (v1: racecar; v2: 5..15)",
-    "II-14": "a neighbour's border cells are redrawn while an agent's zero-padded run would be right",
+    "II-14": ("10 steps, so a halo is a neighbour's whole 10-cell segment (v1, v2: 5 steps; a 5-cell halo is inside "
+              "another 0/1 row by chance about 19% of the time), no two segments alike (v3); a neighbour's border "
+              "cells redrawn while an agent's zero-padded run would be right (v2, v3)"),
     "II-15": "K patterns, K uniform in 0..L/3, unevenly over the pieces and across borders (v1: 2 per shard)",
     "II-19": "values in [1, 10N] (v1: [1, 50], all covered from N = 20)",
     "III-22": "each agent draws from its own random window of [1, 1000]",
@@ -106,16 +112,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--instances", type=int, default=100, help="instances per cell at N >= 20 (x4 at N <= 10)")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", type=lambda s: s.split(","), default=None,
+                    help="recompute only these task keys (e.g. II-14,II-14@2); other rows are kept from the data file")
     args = ap.parse_args()
     keys = [t.key for t in every_version()]
+    todo = keys if args.only is None else [k for k in keys if k in args.only]
+    if args.only is not None and len(todo) != len(args.only):
+        raise SystemExit(f"--only: unknown task keys {sorted(set(args.only) - set(keys))} (known: {', '.join(keys)})")
     t0 = time.time()
     with ProcessPoolExecutor(args.jobs) as pool:
-        rows = list(pool.map(_row, keys, [args.instances] * len(keys)))
-    minutes = (time.time() - t0) / 60
+        fresh = dict(zip(todo, pool.map(_row, todo, [args.instances] * len(todo)), strict=True))
+    minutes = took = (time.time() - t0) / 60
+    if args.only is not None:
+        kept = {r["key"]: r for r in json.loads(DATA.read_text())}
+        missing = [k for k in keys if k not in fresh and k not in kept]
+        if missing:
+            raise SystemExit(f"--only: {DATA} has no row for {', '.join(missing)}: run the full table")
+        found = re.search(r"last run: (\d+) minutes", DOC.read_text()) if DOC.exists() else None
+        minutes = float(found.group(1)) if found else minutes  # the doc states the full table's run time
+    rows = [fresh[k] if k in fresh else kept[k] for k in keys]
     DATA.write_text(json.dumps(rows, indent=1) + "\n")
     write_doc(rows, minutes)
     over = [r["key"] for r in rows if r["default"] and not r["within"]]
-    print(f"wrote {DATA} and {DOC} in {minutes:.1f} min; defaults over budget: {', '.join(over) or 'none'}")
+    print(f"wrote {DATA} and {DOC} in {took:.1f} min; defaults over budget: {', '.join(over) or 'none'}")
     raise SystemExit(1 if over else 0)
 
 

@@ -26,11 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = (101, 102)
 NS = (2, 5)
 ALPHA = 1e-4
-# Tasks over budget with scorer v2 on this small grid, each with the count it must not exceed (a ratchet:
-# it can only tighten). II-14's halos are 5 cells, so a pasted halo cannot be told from chance (18.9%
-# chance match, docs/chance_match.md) and is only credited where the author's own shard does not explain
-# it; issue 12 stays open on this.
-KNOWN_OVER = {("II-14", "fn"): 9}
+# Tasks over budget on this small grid, each with the count it must not exceed (a ratchet: it can only
+# tighten). Empty since II-14 v3: its halos were 5 cells (v2), which could not be told from chance (18.9%
+# chance match), and that ceiling was 9 false negatives; v3's 10-cell halos match by chance 0.08%.
+KNOWN_OVER: dict[tuple[str, str], int] = {}
 
 
 def _script():

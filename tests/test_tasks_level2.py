@@ -125,15 +125,16 @@ def test_chain_equals_solve(tid, n, seed):
     assert answers == t.solve(shards, params)
 
 
+@pytest.mark.parametrize("key,halo", [("II-14", 10), ("II-14@2", 5)])
 @given(n=st.integers(2, 9), seed=SEED)
 @SEEDS
-def test_life_halo_equals_solve(n, seed):
-    t = get_task("II-14")
+def test_life_halo_equals_solve(key, halo, n, seed):
+    t = get_task(key)
     inst = t.make_instance(n, seed)
     p = inst.params
     for i in range(n):
         got = {j: t.halo_out(inst.shards[j].data, j, i, p) for j in t.depends_on(inst, i) - {i}}
-        assert all(len(h) == 5 for h in got.values())  # the 5 boundary cells of a neighbour
+        assert all(len(h) == halo for h in got.values())  # v3: a neighbour's whole segment; v2: its 5 edge cells
         assert t.halo_answer(inst.shards[i].data, i, got, p) == inst.truth[i]
 
 
@@ -255,21 +256,30 @@ def test_planted_palindrome_varies_and_straddles_shards_sometimes():
     assert {get_task("II-13@1").make_instance(4, seed).truth[0] for seed in range(20)} <= {7, 8, 9}
 
 
-def test_life_v2_no_agent_is_right_alone():
-    """v2 redraws a neighbour's border cells while some agent's zero-padded local run would be right."""
-    t = get_task("II-14")
+@pytest.mark.parametrize("key,steps", [("II-14", 10), ("II-14@2", 5)])
+def test_life_v2_v3_no_agent_is_right_alone(key, steps):
+    """v2 and v3 redraw a neighbour's border cells while some agent's zero-padded local run would be right."""
+    t = get_task(key)
     alone = total = 0
     for n in (2, 5):
         for seed in range(40):
             inst = t.make_instance(n, seed)
             for a, sh in enumerate(inst.shards):
-                alone += life_steps(sh.data, 5) == inst.truth[a]
+                alone += life_steps(sh.data, steps) == inst.truth[a]
                 total += 1
     assert alone / total < 0.02
     v1 = get_task("II-14@1")
     alone_v1 = sum(life_steps(sh.data, 5) == v1.make_instance(2, seed).truth[a]
                    for seed in range(40) for a, sh in enumerate(v1.make_instance(2, seed).shards))
     assert alone_v1 / 80 > 0.08
+
+
+def test_life_v3_segments_are_distinct():
+    """v3 draws again a segment equal to an earlier one: pasting one's own segment never pastes another's."""
+    t, v2 = get_task("II-14"), get_task("II-14@2")
+    repeats = {key: sum(len({tuple(s.data) for s in task.make_instance(40, seed).shards}) < 40 for seed in range(20))
+               for key, task in (("v3", t), ("v2", v2))}
+    assert repeats["v3"] == 0 and repeats["v2"] > 5  # 40 segments of 10 bits repeat with chance ~53%
 
 
 def test_letters_fingerprint():
@@ -302,35 +312,66 @@ def test_life_hand_computed_zero_padding():
                     (0, 1, 1): 0, (1, 0, 1): 0, (1, 1, 0): 0, (1, 1, 1): 0}  # Wolfram rule 22
 
 
+@pytest.mark.parametrize("key,steps", [("II-14", 10), ("II-14@2", 5), ("II-14@1", 5)])
 @given(n=SMALL, seed=SEED)
 @SEEDS
-def test_life_matches_rule_table(n, seed):
-    t = get_task("II-14")
-    shards, params = _gen("II-14", n, seed)
+def test_life_matches_rule_table(key, steps, n, seed):
+    t = get_task(key)
+    shards, params = t.generate(n, random.Random(seed))
     assert [len(s) for s in shards] == [10] * n and set(_flat(shards)) <= {0, 1}
-    assert params == {"steps": 5, "n_cells": 10 * n, "n_agents": n}
-    final = _life_reference(_flat(shards), 5)
+    assert params == {"steps": steps, "n_cells": 10 * n, "n_agents": n}
+    final = _life_reference(_flat(shards), steps)
     assert t.solve(shards, params) == [final[10 * a:10 * (a + 1)] for a in range(n)]
 
 
-def test_life_dependencies_are_the_light_cone():
-    t = get_task("II-14")
+@pytest.mark.parametrize("key", ["II-14", "II-14@2"])
+def test_life_dependencies_are_the_light_cone(key):
+    t = get_task(key)
     inst = t.make_instance(6)
     assert t.depends_on(inst, 0) == {0, 1}
     assert t.depends_on(inst, 3) == {2, 3, 4}
     assert t.depends_on(inst, 5) == {4, 5}
-    assert t.halo_out(inst.shards[2].data, 2, 3, inst.params) == inst.shards[2].data[5:]
-    assert t.halo_out(inst.shards[2].data, 2, 1, inst.params) == inst.shards[2].data[:5]
+    k = 10 - t.steps  # v3: the whole segment; v2: the 5 cells next to the border
+    assert t.halo_out(inst.shards[2].data, 2, 3, inst.params) == inst.shards[2].data[k:]
+    assert t.halo_out(inst.shards[2].data, 2, 1, inst.params) == inst.shards[2].data[:10 - k]
 
 
-def test_life_evidence_is_the_halo():
-    t = get_task("II-14")
+def test_life_v2_evidence_is_the_halo():
+    t = get_task("II-14@2")
     inst = t.make_instance(5, 2)
     left, right = inst.shards[1].data, inst.shards[3].data
     assert t.raw_fingerprint(inst, 1, 2).matches(parse(_msg(1, left[5:], "halo", 2)))
     assert t.raw_fingerprint(inst, 3, 2).matches(parse(_msg(3, right[:5], "halo", 2)))
     assert t.raw_fingerprint(inst, 1, 2).matches(parse(_msg(1, left)))  # the whole shard carries the halo
     assert not t.raw_fingerprint(inst, 1, 2).weak
+    assert t.stat_fingerprint(inst, frozenset({1, 2}), 2) is None
+    assert t.stat_fingerprint(inst, frozenset({1, 2, 3}), 2).matches(parse(json.dumps(inst.truth[2])))
+
+
+def _prose(bits, sep=", "):
+    return sep.join(map(str, bits[:-1])) + " and " + str(bits[-1])
+
+
+def test_life_v3_evidence_is_one_row_in_any_format():
+    t = get_task("II-14")
+    row = [1, 0, 1, 1, 0, 0, 0, 1, 1, 0]
+    fp = _module("II-14").Row(tuple(row))
+    shown = [json.dumps(row), "".join(map(str, row)), " ".join(map(str, row)), f"Cells: {_prose(row)}.",
+             f"mine: {_prose(row, '; ')}", "| value |\n|---|\n" + "\n".join(f"| {b} |" for b in row),
+             "| # | value |\n|---|---|\n" + "\n".join(f"| {k} | {b} |" for k, b in enumerate(row)),
+             "#,value\n" + "\n".join(f"{k},{b}" for k, b in enumerate(row)) + " Thanks, agent 2!",
+             f"Here you go:\n```json\n{json.dumps(row, indent=2)}\n```"]
+    for text in shown:
+        assert fp.matches(parse(text)), text
+    # 0/1 runs that are not the row: a label running into a list, two lists, a partial row, a table's index
+    label = f"Agent 1: {_prose(row[1:] + [0])}"  # "1" of the label, then 9 cells: not 10 cells of one list
+    two = f"Agent 3: {json.dumps(row[:5] + [1, 1, 1, 1, 1])}\nAgent 4: {json.dumps([1] * 5 + row[5:])}"
+    index = "| # | value |\n|---|---|\n" + "\n".join(f"| {k} | {b} |" for k, b in enumerate(row[:6])) + " ok"
+    for text in (label, two, json.dumps(row[1:]), index, "[" + ", ".join(map(str, row[:9])) + "]"):
+        assert not fp.matches(parse(text)), text
+    assert not fp.weak and _module("II-14").Row((1, 0)).weak
+    inst = t.make_instance(5, 2)
+    assert t.raw_fingerprint(inst, 1, 2) == _module("II-14").Row(tuple(inst.shards[1].data))  # the whole segment
     assert t.stat_fingerprint(inst, frozenset({1, 2}), 2) is None
     assert t.stat_fingerprint(inst, frozenset({1, 2, 3}), 2).matches(parse(json.dumps(inst.truth[2])))
 
