@@ -114,6 +114,15 @@ def _case(r: dict) -> str:
     return f"{r['task']} {r['protocol']} {r['n']} {r['seed']} agent {r['agent']}"
 
 
+def _delivered(e) -> list:
+    """The message ids one deliver event delivered (batched events list several; older code: one msg_id)."""
+    try:
+        from silo.records import deliveries
+    except ImportError:  # a scorer older than batched deliveries
+        return [e.msg_id]
+    return [m for m, _ in deliveries(e)]
+
+
 def show(task_id: str, protocol: str, n: int, seed: int) -> None:
     """Print one episode's messages and files, and every agent's scorer view next to its truth."""
     _ensure_chatty()
@@ -133,7 +142,7 @@ def show(task_id: str, protocol: str, n: int, seed: int) -> None:
             where = f"to {e.to}" if e.kind == "send" else f"file {e.path} v{e.version}"
             print(f"--- round {e.round}, agent {e.agent} {e.kind} {where} (id {e.msg_id})\n{e.content}")
         elif e.kind in ("deliver", "read"):
-            print(f"    round {e.round}: agent {e.agent} {e.kind}s {e.msg_id if e.kind == 'deliver' else e.path}")
+            print(f"    round {e.round}: agent {e.agent} {e.kind}s {_delivered(e) if e.kind == 'deliver' else e.path}")
         elif e.kind == "submit":
             print(f"=== round {e.round}, agent {e.agent} submits {json.dumps(e.args.get('answer'))[:300]}")
     for got, want in zip(score_episode(ep).agents, ledger.final(), strict=True):
