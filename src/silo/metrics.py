@@ -187,12 +187,13 @@ def estimate(col: str, g: pl.DataFrame) -> Estimate:
 
     Rates (episode-level yes/no) get a Wilson interval when every episode is a distinct instance;
     when instances repeat (e.g. protocols pooled), they and all means are resampled by instance."""
-    sub = g.select(col, "instance_id").drop_nulls()
-    clusters = sub.get_column("instance_id")
+    x, clusters = g.get_column(col), g.get_column("instance_id")
+    if x.null_count() or clusters.null_count():  # Series operations: no query plan per metric and group
+        keep = x.is_not_null() & clusters.is_not_null()
+        x, clusters = x.filter(keep), clusters.filter(keep)
     if col in RATES and clusters.n_unique() == len(clusters):
-        x = sub.get_column(col)
         return wilson(int(x.cast(pl.Int64).sum() or 0), len(x))
-    vals = sub.get_column(col).cast(pl.Float64).to_numpy()
+    vals = x.cast(pl.Float64).to_numpy()
     return cluster_bootstrap(vals, clusters.to_numpy(), share=col in SHARES or col in RATES)
 
 
@@ -205,8 +206,11 @@ def aggregate(episodes: pl.DataFrame, by: list[str], metrics: list[str] | None =
     if missing:
         raise KeyError(f"unknown column(s) {missing}; available: {episodes.columns}")
     rows = []
+    ok_status = pl.col("status") != "error"
+    scored = episodes.filter(ok_status).partition_by(by, as_dict=True, maintain_order=True) if len(episodes) else {}
+    none = episodes.clear()
     for key, g in episodes.partition_by(by, as_dict=True, maintain_order=True).items():
-        ok = g.filter(pl.col("status") != "error")
+        ok = scored.get(key, none)
         row = dict(zip(by, key, strict=True)) | {
             "episodes": len(ok), "instances": ok.get_column("instance_id").n_unique(), "errors": len(g) - len(ok)}
         for m in metrics:
