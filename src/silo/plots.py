@@ -20,6 +20,7 @@ from silo.records import OUTCOMES  # noqa: E402
 OUTCOME_COLORS = {"correct": "#2ca02c", "lucky": "#98df8a", "uninformed": "#ff7f0e", "relay_loss": "#ffd92f",
                   "integration_error": "#d62728", "no_answer": "#7f7f7f"}
 MAX_CONFIGS = 8
+HEATMAP_MAX_CELLS = 24  # a sender x receiver heatmap is drawn at most this many 0.45-inch cells wide
 DPI = 110
 
 
@@ -138,7 +139,8 @@ def comm_heatmap(links: pl.DataFrame, n: int, title: str, path: Path) -> Path:
     m = np.zeros((n, n), dtype=int)
     for s, r, k in links.filter(pl.col("receiver").is_not_null()).select("sender", "receiver", "n").iter_rows():
         m[s, r] += k
-    fig, ax = plt.subplots(figsize=(1.2 + 0.45 * n, 1.0 + 0.45 * n))
+    side = 0.45 * min(n, HEATMAP_MAX_CELLS)  # beyond 24 agents the cells shrink: the canvas stays ~12 inches
+    fig, ax = plt.subplots(figsize=(1.2 + side, 1.0 + side))
     im = ax.imshow(m, cmap="Blues", vmin=0, vmax=max(1, int(m.max())))
     if n <= 20:
         for (a, b), v in np.ndenumerate(m):
