@@ -65,6 +65,7 @@ __all__ = ["BUDGET_PREFIX", "DEFAULT_CONTEXT", "NO_KEY", "TRANSIENT_STATUS", "Br
            "is_priced", "is_transient", "release_budget", "retry_after", "supports_tools", "use_budget"]
 
 log = logging.getLogger(__name__)
+LOCAL_PROVIDER = "hosted_vllm"  # litellm provider the embedded llama.cpp server (OpenAI-compatible) is called as
 
 
 def _litellm():
@@ -116,12 +117,17 @@ class Client:
         self.s = settings
         self.replicate = replicate
         self.cache = CallCache(settings.cache_dir) if settings.cache else None
+        self._last_grammar: tuple[dict, str] | None = None
 
     def _endpoint(self) -> tuple[str, str | None, str | None]:
         """(litellm model, api base, api key) for this call. The key comes only from the variable the
         run names; a server given by --api-base without one gets a dummy key (never OPENAI_API_KEY)."""
         if local_model.is_local(self.s.model):
-            return local_model.resolve(self.s.model)
+            model, base, key = local_model.resolve(self.s.model)
+            # litellm's provider for OpenAI-compatible self-hosted servers: the same request body, but sent
+            # by litellm's own HTTP handler, not the OpenAI SDK, whose per-call validation of every
+            # message is most of litellm's CPU time per request (see the LLM section of docs/benchmarks.md)
+            return f"{LOCAL_PROVIDER}/{model.split('/', 1)[-1]}", base, key
         key = None
         if self.s.api_key_env:
             redact.register(self.s.api_key_env)
@@ -211,8 +217,8 @@ class Client:
         return f"{self.s.model}@{'embedded' if local_model.is_local(self.s.model) else self.s.api_base}"
 
     async def _attempt(self, messages, tools, response_format) -> Reply:
-        if local_model.is_local(self.s.model):  # first use starts the server; keep the loop responsive
-            await asyncio.to_thread(local_model.resolve, self.s.model)
+        if local_model.is_local(self.s.model) and not local_model.server_for(self.s.model).running:
+            await asyncio.to_thread(local_model.resolve, self.s.model)  # first use starts it; keep the loop responsive
         model, base, key = self._endpoint()
         litellm = _litellm()
         kwargs: dict[str, Any] = {"model": model, "messages": messages, "timeout": self.s.timeout_s,
@@ -224,7 +230,7 @@ class Client:
         if tools:
             kwargs["tools"] = tools
         if response_format and local_model.is_local(self.s.model):
-            kwargs["extra_body"] = {"grammar": local_model.grammar(response_format)}
+            kwargs["extra_body"] = {"grammar": self._grammar(response_format)}
         elif response_format:
             kwargs["response_format"] = response_format
         async with semaphore(f"{model}@{base}", self.s.concurrency):
@@ -235,6 +241,12 @@ class Client:
             reply.cost_usd = (reply.input_tokens * self.s.input_cost_per_token
                               + reply.output_tokens * (self.s.output_cost_per_token or 0.0))
         return reply
+
+    def _grammar(self, response_format: dict) -> str:
+        """The embedded server's grammar of a response format (an agent sends the same one every call)."""
+        if self._last_grammar is None or self._last_grammar[0] != response_format:
+            self._last_grammar = (response_format, local_model.grammar(response_format))
+        return self._last_grammar[1]
 
     def _scrub(self, text: str) -> str:
         key = os.environ.get(self.s.api_key_env) if self.s.api_key_env else None
