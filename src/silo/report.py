@@ -250,6 +250,8 @@ def build_report(t: Tables, out: Path, plots: bool = True, heat_episodes: list[s
     blocks += _guessable(agents)
     from silo.probes import report_blocks  # partner roles and departed sends (issue 17), when present
     blocks += report_blocks(t)
+    from silo.matched import report_blocks as matched_blocks  # compute-matched single agent (issue 17.5)
+    blocks += matched_blocks(sources)
     comm = aggregate(eps.filter(pl.col("n_agents") > 1), ["config", "protocol", "n_agents"],
                      intervals=[*MEANS, "has_leader"])
     blocks += [Block("h2", "Communication and cost (N >= 2)"),
