@@ -263,7 +263,8 @@ class _Speaker:
             if ts:
                 t = rng.choice(ts)
                 who = "The answer" if not sem.segmented else f"Agent {t}, your answer"
-                return f"{who} is {render(self.inst.truth[t], style, rng)}", {Fact("ans", t)}
+                return f"{who} is {render(self.inst.truth[t], _answer_style(self.inst.truth[t], style), rng)}", \
+                    {Fact("ans", t)}
         if kind == "sublist":
             js = [j for j in raws if sem.withheld[j] is not None]
             if js:
@@ -275,7 +276,8 @@ class _Speaker:
             value = corrupt(self.task.partial(sem.data[j], j, params), rng, self.words)
             return f"Summary of agent {j}'s shard: {render(value, style, rng)}", set()
         if kind == "wrong_answer":
-            return f"I think the answer is {render(self._wrong(self.inst.truth[self.me]), style, rng)}", set()
+            wrong = self._wrong(self.inst.truth[self.me])
+            return f"I think the answer is {render(wrong, _answer_style(wrong, style), rng)}", set()
         if kind == "decoy":
             size = items_of(sem.data[self.me])
             return rng.choice(decoys(params, self.n, self.me, rnd, size)), set()
@@ -283,4 +285,10 @@ class _Speaker:
 
 
 _NOT_YET = object()
+
+
+def _answer_style(value, style: str) -> str:
+    """An answer that is a word (I-03's winner) is written as the word: a table of its letters is how data
+    strings (II-13, II-15) are pasted, not how anyone names a winner."""
+    return "prose" if isinstance(value, str) and style in ("markdown", "csv") else style
 
