@@ -156,7 +156,7 @@ def pair_rows(team_dir: str | Path, matched_dir: str | Path) -> list[dict]:
     from silo.runner import RunDir
 
     team_scores = {s.episode_id: s for s in RunDir(team_dir).scores()}
-    usual = {(s.instance_id, s.prompt_variant): s.success for s in team_scores.values()
+    usual = {_usual_key(s): s.success for s in team_scores.values()
              if s.n_agents == 1 and s.team == "llm" and s.status != "error"}
     mrd = RunDir(matched_dir)
     matched = {s.episode_id: s for s in mrd.scores()}
@@ -170,10 +170,15 @@ def pair_rows(team_dir: str | Path, matched_dir: str | Path) -> list[dict]:
             continue  # the team episode was re-run since: this budget is stale
         rows.append({"task": task_key(t.task, t.task_version), "level": t.level, "n_agents": t.n_agents,
                      "protocol": t.protocol, "instance_id": m.instance_id, "S_team": t.success,
-                     "S_single": usual.get((m.instance_id, m.prompt_variant)), "S_matched": m.success,
+                     "S_single": usual.get(_usual_key(m)), "S_matched": m.success,
                      "budget": budget, "used": ep.usage.input_tokens + ep.usage.output_tokens,
                      "stopped": any(e.kind == "note" and "token_budget" in e.data for e in ep.events)})
     return sorted(rows, key=lambda r: (r["n_agents"], r["protocol"], r["task"], r["instance_id"]))
+
+
+def _usual_key(s) -> tuple:
+    """The usual N = 1 agent a matched one is compared with: same instance, prompt and model."""
+    return s.instance_id, s.prompt_variant, s.agents[0].model if s.agents else None
 
 
 def equal_budget(rows: list[dict]) -> list[dict]:
