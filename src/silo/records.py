@@ -80,8 +80,10 @@ class Event(Record):
     action: str | None = None
     args: dict[str, Any] = Field(default_factory=dict)
     result: Any = None
-    msg_id: int | None = Field(default=None, description="Message id for send (and a one-message deliver).")
-    sender: int | None = None
+    msg_id: int | None = Field(default=None, description=(
+        "Message id of a send; in schema-1 episodes also of a deliver (one deliver event per message then)."))
+    sender: int | None = Field(default=None, description=(
+        "read: author of the file version read; deliver in schema-1 episodes: the message's sender."))
     msg_ids: list[int] | None = Field(default=None, description=(
         "deliver: the ids of every message one receive delivered, in delivery order (with `senders`)."))
     senders: list[int] | None = Field(default=None, description="deliver: the sender of each of `msg_ids`.")
