@@ -75,23 +75,25 @@ def phase_argv(phase: str, d: Path) -> list[str]:
     raise ValueError(phase)
 
 
-def run_side(case: dict, code: Code, tmp: Path, log: Path) -> dict:
+def run_side(case: dict, code: Code, tmp: Path, log: Path, cap: float) -> dict:
     """Every phase of one case with one code tree, each in its own process."""
     d = tmp / f"{case['case']}-{code.label[:7]}"
     env, cwd = env_for(code), code.src.parent
     res = {"phases": {}}
-    res["phases"]["run"] = measure(silo([*case["run"], "--no-progress", "-o", str(d)]), env, cwd, log)
-    if res["phases"]["run"]["rc"]:
-        tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-        raise SystemExit(f"error: {case['case']} with {code.label}: silo run exited {res['phases']['run']['rc']}: "
-                         + " | ".join(tail))
+    res["phases"]["run"] = measure(silo([*case["run"], "--no-progress", "-o", str(d)]), env, cwd, log, cap)
+    if res["phases"]["run"]["rc"]:  # killed at the memory cap, or failed: later phases have nothing to read
+        tail = log.read_text(errors="replace").strip().splitlines()[-2:]
+        print(f"warning: {case['case']} with {code.label}: silo run exited {res['phases']['run']['rc']}: "
+              + " | ".join(tail), flush=True)
+        shutil.rmtree(d, ignore_errors=True)
+        return res
     res["disk_mb"] = dir_mb(d)
     res["episodes_mb"] = dir_mb(d / "episodes") if (d / "episodes").is_dir() else None
     for ph in case["phases"]:
         if ph == "open":
             res["open"] = worker(code, "open", str(d / "viewer.html"))
             continue
-        res["phases"][ph] = measure(phase_argv(ph, d), env, cwd, log)
+        res["phases"][ph] = measure(phase_argv(ph, d), env, cwd, log, cap)
     res.update(worker(code, "count", str(d)))
     shutil.rmtree(d, ignore_errors=True)
     return res
@@ -106,6 +108,7 @@ def main() -> None:
     ap.add_argument("--ref", help="measure this git ref (exported) instead of the working tree")
     ap.add_argument("--bench", default="grid,stress,scale", help="comma-separated: grid, grid5, stress, scale")
     ap.add_argument("--quick", action="store_true", help="small sizes (to try the script)")
+    ap.add_argument("--max-rss-mb", type=float, default=4000, help="stop a phase whose RSS passes this (MB)")
     ap.add_argument("--json", default=None, help="also write the raw results here")
     ap.add_argument("--write", action="store_true", help="write the section into docs/benchmarks.md")
     ap.add_argument("--render", metavar="JSON", nargs="+",
@@ -130,7 +133,7 @@ def main() -> None:
                 sides.reverse()  # alternate which code goes first, so drifting load does not favour one side
             rec = {k: v for k, v in case.items() if k != "phases"}
             for name, code in sides:
-                rec[name] = run_side(case, code, tmp, log)
+                rec[name] = run_side(case, code, tmp, log, args.max_rss_mb)
                 print(f"{case['case']} [{name}]: " + ", ".join(
                     f"{p} {m['wall_s']:.1f}s {m['rss_mb']:.0f}MB rc={m['rc']}" for p, m in rec[name]["phases"].items()),
                     flush=True)

@@ -74,17 +74,38 @@ def _parse_time(text: str) -> dict:
             "rss_mb": int(grab("Maximum resident set size")) / 1024}
 
 
-def measure(argv: list[str], env: dict, cwd: Path, log: Path) -> dict:
-    """Run one phase in its own process; wall, user+sys CPU, its own peak RSS, load average at start."""
+MAX_RSS_MB = 4000  # a phase past this is stopped (recorded as "> cap"): the old code's N = 1,000 gossip took 21 GB
+
+
+def measure(argv: list[str], env: dict, cwd: Path, log: Path, max_rss_mb: float = MAX_RSS_MB) -> dict:
+    """Run one phase in its own process; wall, user+sys CPU, its own peak RSS, load average at start.
+
+    A phase whose RSS passes max_rss_mb is killed (a shared machine must not meet the OOM killer);
+    its record says so (`killed`, rss_mb = the cap as a lower bound)."""
+    import psutil
     if not os.path.exists(TIME):
         raise SystemExit(f"error: {TIME} not found (Debian: apt-get install time)")
     load = os.getloadavg()[0]
+    killed = False
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf, open(log, "ab") as out:
         t0 = time.perf_counter()
-        rc = subprocess.run([TIME, "-v", "-o", tf.name, *argv], env=env, cwd=cwd, stdout=out, stderr=out).returncode
+        p = subprocess.Popen([TIME, "-v", "-o", tf.name, *argv], env=env, cwd=cwd, stdout=out, stderr=out)
+        while p.poll() is None:
+            try:
+                kids = psutil.Process(p.pid).children(recursive=True)
+                rss = sum(k.memory_info().rss for k in kids) / 2**20
+            except psutil.Error:
+                rss = 0
+            if rss > max_rss_mb:
+                killed = True
+                for k in kids:
+                    k.kill()
+            time.sleep(0.25)
         wall = time.perf_counter() - t0
         rec = _parse_time(Path(tf.name).read_text())
-    rec.update(rc=rc, load=load, wall_s=rec["wall_s"] or wall)
+    rec.update(rc=p.returncode, load=load, wall_s=rec["wall_s"] or wall, killed=killed)
+    if killed:
+        rec.update(rss_mb=max(rec["rss_mb"], max_rss_mb), rc=-9)
     return rec
 
 

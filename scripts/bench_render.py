@@ -10,6 +10,8 @@ def _cmd(argv: list[str]) -> str:
 
 
 def _m(m: dict | None) -> str:
+    if m and m.get("killed"):
+        return f"**stopped at {m['rss_mb']:,.0f} MB** after {m['wall_s']:.0f} s / {m['cpu_s']:.0f} s"
     return "-" if not m else f"{m['wall_s']:.1f} s / {m['cpu_s']:.1f} s / {m['rss_mb']:,.0f} MB" + (
         f" (exit {m['rc']})" if m["rc"] else "")
 
@@ -19,9 +21,12 @@ def _x(a: float | None, b: float | None) -> str:
 
 
 def _peak(side: dict | None, phases=("run", "score", "view")) -> float | None:
+    """Peak RSS over the phases; negative = killed at the cap (a lower bound)."""
     if not side:
         return None
-    return max(side["phases"][p]["rss_mb"] for p in phases if p in side["phases"])
+    ms = [side["phases"][p] for p in phases if p in side["phases"]]
+    peak = max(m["rss_mb"] for m in ms)
+    return -peak if any(m.get("killed") for m in ms) else peak
 
 
 def _phase(side: dict | None, p: str, key: str) -> float | None:
@@ -42,8 +47,8 @@ def targets(results: list[dict], load: float) -> list[str]:
             return
         b, a = get(r.get("baseline")), get(r.get("current"))
         def fmt(v):
-            return "-" if v is None else f"{v:,.1f} {unit}"
-        met = "-" if a is None else ("met" if a <= limit else "**not met**")
+            return "-" if v is None else f"> {-v:,.0f} {unit} (stopped)" if v < 0 else f"{v:,.1f} {unit}"
+        met = "-" if a is None else ("met" if 0 <= a <= limit else "**not met**")
         rows.append(f"| {what} | {fmt(b)} | {fmt(a)} | {met} |")
 
     row("1. stress N = 100 x 100: peak RSS <= 300 MB (run, score)", "stress", lambda s: _peak(s), 300, "MB")
@@ -55,7 +60,7 @@ def targets(results: list[dict], load: float) -> list[str]:
     row("3. grid (oracle): `silo score` <= 5 s (CPU)", "grid", lambda s: _phase(s, "score", "cpu_s"), 5, "s")
     row("3. grid (oracle): `silo report` <= 5 s (CPU)", "grid", lambda s: _phase(s, "report", "cpu_s"), 5, "s")
     row("3. grid (oracle): `silo report` <= 400 MB", "grid", lambda s: _phase(s, "report", "rss_mb"), 400, "MB")
-    row("3. grid (oracle): run directory on disk <= 50 MB", "grid", lambda s: s and s["disk_mb"], 50, "MB")
+    row("3. grid (oracle): run directory on disk <= 50 MB", "grid", lambda s: s and s.get("disk_mb"), 50, "MB")
     if not rows:
         return []
     return [f"Times are judged on user + system CPU seconds: with the load average at {load:.0f} on 2 cores, wall "
@@ -66,18 +71,20 @@ def targets(results: list[dict], load: float) -> list[str]:
 
 def paired(r: dict) -> list[str]:
     b, c = r.get("baseline"), r.get("current")
-    later = ", then " + ", ".join(f"`silo {p} RUN`" for p in (c or b)["phases"] if p != "run")
-    out = [f"**{r['title']}**: `{_cmd(r['run'])}`{later if len((c or b)['phases']) > 1 else ''}", "",
+    phases = list(dict.fromkeys([*(b or {}).get("phases", {}), *(c or {}).get("phases", {})]))
+    later = ", then " + ", ".join(f"`silo {p} RUN`" for p in phases if p != "run")
+    out = [f"**{r['title']}**: `{_cmd(r['run'])}`{later if len(phases) > 1 else ''}", "",
            "| phase | before: wall / CPU / peak RSS | after: wall / CPU / peak RSS | after/before: wall, CPU, RSS | "
            "load at start (before, after) |", "|---|---|---|---|---|"]
-    for p in (c or b)["phases"]:
+    for p in phases:
         mb, mc = b and b["phases"].get(p), c and c["phases"].get(p)
         ratio = ", ".join(_x(mb and mb[k], mc and mc[k]) for k in ("wall_s", "cpu_s", "rss_mb"))
         load = ", ".join(f"{m['load']:.1f}" if m else "-" for m in (mb, mc))
         out.append(f"| {p} | {_m(mb)} | {_m(mc)} | {ratio} | {load} |")
-    disk = [f"{s['disk_mb']:,.1f} MB" if s else "-" for s in (b, c)]
-    out.append(f"| run directory on disk | {disk[0]} | {disk[1]} | {_x(b and b['disk_mb'], c and c['disk_mb'])} | |")
-    ev = [f"{s.get('events', 0):,} events, {s.get('deliveries', 0):,} deliveries" if s else "-" for s in (b, c)]
+    disk = [f"{s['disk_mb']:,.1f} MB" if s and "disk_mb" in s else "-" for s in (b, c)]
+    out.append(f"| run directory on disk | {disk[0]} | {disk[1]} | "
+               f"{_x(b and b.get('disk_mb'), c and c.get('disk_mb'))} | |")
+    ev = [f"{s['events']:,} events, {s['deliveries']:,} deliveries" if s and "events" in s else "-" for s in (b, c)]
     out.append(f"| episodes: events (message deliveries) | {ev[0]} | {ev[1]} | "
                f"{_x(b and b.get('events'), c and c.get('events'))} events | |")
     return out + [""]
@@ -94,6 +101,10 @@ def curve(results: list[dict]) -> list[str]:
         for side in SIDES:
             s = r.get(side)
             if not s:
+                continue
+            if "score" not in s["phases"]:
+                out.append(f"| {task} {team} {proto} | {n:,} | {'before' if side == 'baseline' else 'after'} | | | "
+                           f"{_m(s['phases']['run'])} | | | | |")
                 continue
             ru, sc = s["phases"]["run"], s["phases"]["score"]
             per = 1000 * sc["cpu_s"] / s["deliveries"] if s.get("deliveries") else 0
