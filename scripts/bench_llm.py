@@ -2,16 +2,20 @@
 
 Requests are the exact `act` calls logged in a run directory (default runs/demo, written by
 `make demo`): messages rebuilt with `replay_messages`, the same response schema, sampling and seed.
-Each pass starts a fresh embedded server (cold prompt cache) and sends every request once, at a
-fixed concurrency:
+Each pass starts a fresh embedded server (cold prompt cache), sends one short warm-up request
+(outside the timing: the first litellm call of a process pays its lazy imports, reported apart),
+then every request once, at a fixed concurrency:
 
   raw     HTTP POST of the body the server receives (urllib threads, no litellm, no silo);
   client  silo.llm.Client.complete (litellm, retries, accounting) with the disk cache off.
 
-The difference in wall time per request is what the LLM path adds on top of the server. Results
-are written to a marked section of docs/benchmarks.md.
+Raw and client passes are paired, `--repeats` times per concurrency (order alternating), and the
+overhead is each pair's client wall / raw wall - 1: a ratio is stable on a shared machine, an
+absolute time is not. A second table splits the CPU time of one request between litellm and silo
+against a canned local server (tests/fault_server.py in another process, so only this process's
+CPU is counted). The section is printed, or written to `--out` (docs/benchmarks.md has its marks).
 
-    python scripts/bench_llm.py [RUN_DIR] [--agents 24] [--concurrency 1 12]
+    python scripts/bench_llm.py [RUN_DIR] [--agents 24] [--concurrency 1 12] [--repeats 3] [--out FILE]
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -31,12 +37,16 @@ from pathlib import Path
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_harness import write_section  # noqa: E402
-from silo import local_model  # noqa: E402
+from silo import llm, local_model  # noqa: E402
 from silo.agents.llm_agent import replay_messages  # noqa: E402
 from silo.llm import Client, LLMSettings, _litellm  # noqa: E402
 from silo.rundir import RunDir  # noqa: E402
 
 MODEL = local_model.DEFAULT_MODEL
+BEGIN, END = "<!-- LLM:BEGIN -->", "<!-- LLM:END -->"
+WARMUP = {"messages": [{"role": "user", "content": "Say hi."}], "fmt": None,
+          "sampling": {"max_tokens": 1, "seed": 1000}}
+TESTS = Path(__file__).resolve().parents[1] / "tests"
 
 
 def logged_conversations(run_dir: str, limit: int) -> list[list[dict]]:
@@ -66,19 +76,28 @@ def _in_parallel(convs: list[list[dict]], concurrency: int, one) -> list[tuple[f
     return [r for conv in per_conv for r in conv]
 
 
+def _post(url: str, body: bytes) -> dict:
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=600) as resp:
+        return json.loads(resp.read())
+
+
+def raw_body(r: dict) -> bytes:
+    """The body the embedded server receives for a logged request."""
+    body = {"model": "smollm2-135m", "messages": r["messages"], **r["sampling"]}
+    if r["fmt"]:
+        body["grammar"] = local_model.grammar(r["fmt"])
+    return json.dumps(body).encode()
+
+
 def raw_pass(convs: list[list[dict]], concurrency: int) -> dict:
     """Send each request's server body with urllib: the server's own speed on these requests."""
-    base = local_model.resolve(MODEL)[1]
+    url = f"{local_model.resolve(MODEL)[1]}/chat/completions"
+    _post(url, raw_body(WARMUP))
 
     def one(r: dict) -> tuple[float, int]:
-        body = {"model": "smollm2-135m", "messages": r["messages"], **r["sampling"]}
-        if r["fmt"]:
-            body["grammar"] = local_model.grammar(r["fmt"])
-        req = urllib.request.Request(f"{base}/chat/completions", data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
         t0 = time.perf_counter()
-        with urllib.request.urlopen(req, timeout=600) as resp:
-            usage = json.loads(resp.read())["usage"]
+        usage = _post(url, raw_body(r))["usage"]
         return time.perf_counter() - t0, int(usage["completion_tokens"])
 
     t0 = time.perf_counter()
@@ -86,32 +105,38 @@ def raw_pass(convs: list[list[dict]], concurrency: int) -> dict:
     return _summary(time.perf_counter() - t0, res)
 
 
-def client_pass(convs: list[list[dict]], concurrency: int) -> dict:
-    """Send the same requests, in the same pattern, through silo.llm.Client (litellm), cache off."""
+def client_pass(convs: list[list[dict]], concurrency: int, provider: str | None = None) -> dict:
+    """Send the same requests, in the same pattern, through silo.llm.Client (litellm), cache off;
+    `provider`: the litellm provider the embedded server is called as (default: silo's)."""
     first = convs[0][0]["sampling"]
     settings = LLMSettings(model=MODEL, cache=False, concurrency=concurrency, timeout_s=600.0,
                            max_tokens=first["max_tokens"])
 
+    async def call(r: dict) -> tuple[float, int]:
+        client = Client(settings, r["sampling"].get("seed", 1000) - 1000)
+        t0 = time.perf_counter()
+        reply = await client.complete(r["messages"], None, r["fmt"])
+        return time.perf_counter() - t0, reply.output_tokens
+
     async def conversation(conv: list[dict], sem: asyncio.Semaphore) -> list[tuple[float, int]]:
-        out = []
         async with sem:
-            for r in conv:
-                client = Client(settings, r["sampling"].get("seed", 1000) - 1000)
-                t0 = time.perf_counter()
-                reply = await client.complete(r["messages"], None, r["fmt"])
-                out.append((time.perf_counter() - t0, reply.output_tokens))
-        return out
+            return [await call(r) for r in conv]
 
-    async def run() -> list[tuple[float, int]]:
+    async def run() -> tuple[float, list[tuple[float, int]]]:
+        warm = (await call(WARMUP))[0]
         sem = asyncio.Semaphore(concurrency)
-        await asyncio.to_thread(local_model.resolve, MODEL)
+        t0 = time.perf_counter()
         per_conv = await asyncio.gather(*(conversation(c, sem) for c in convs))
-        return [r for conv in per_conv for r in conv]
+        return time.perf_counter() - t0, [r for conv in per_conv for r in conv], warm
 
-    _litellm()  # import once outside the timing (~5 s; a run pays it once per process)
-    t0 = time.perf_counter()
-    res = asyncio.run(run())
-    return _summary(time.perf_counter() - t0, res)
+    _litellm()
+    local_model.resolve(MODEL)  # the server starts outside the timing, as in the raw pass
+    default, llm.LOCAL_PROVIDER = llm.LOCAL_PROVIDER, provider or llm.LOCAL_PROVIDER
+    try:
+        wall, res, warm = asyncio.run(run())
+    finally:
+        llm.LOCAL_PROVIDER = default
+    return {**_summary(wall, res), "warmup_s": round(warm, 3)}
 
 
 def _summary(wall: float, res: list[tuple[float, int]]) -> dict:
@@ -131,41 +156,128 @@ def fresh(fn, convs: list[list[dict]], concurrency: int) -> dict:
         local_model.close_all()
 
 
-def render(rows: list[tuple[int, dict, dict]], source: str, n: int, n_conv: int) -> str:
+def before_pass(convs: list[list[dict]], concurrency: int) -> dict:
+    """The client pass as before this change: the embedded server called as litellm's openai/ provider."""
+    return client_pass(convs, concurrency, "openai")
+
+
+PASSES = [("raw", raw_pass), ("before", before_pass), ("client", client_pass)]
+
+
+def paired(convs: list[list[dict]], concurrency: int, repeats: int) -> list[dict[str, dict]]:
+    """`repeats` sets of (raw, before, client) passes, the order rotating so a drift in load favours none."""
+    sets = []
+    for i in range(repeats):
+        res = {name: fresh(fn, convs, concurrency) for name, fn in PASSES[i % 3:] + PASSES[:i % 3]}
+        print(f"concurrency {concurrency} set {i + 1}: {res}", flush=True)
+        sets.append(res)
+    return sets
+
+
+def cpu_split(r: dict, n: int) -> list[tuple[str, float, float]]:
+    """CPU and wall ms per request of each layer against a canned server in another process."""
+    code = f"import sys,time; sys.path.insert(0, {str(TESTS)!r}); from fault_server import FaultServer\n" \
+           "with FaultServer() as fs:\n    print(fs.base, flush=True); time.sleep(3600)"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    base = proc.stdout.readline().strip()
+    srv = local_model.server_for(MODEL)
+    srv._server, srv._address = "canned", base.removesuffix("/v1")  # the Client's embedded path, canned replies
+    litellm, loop = _litellm(), asyncio.new_event_loop()
+    kw = {"messages": r["messages"], "timeout": 600.0, "num_retries": 0, "max_retries": 0, "api_base": base,
+          "api_key": local_model.DUMMY_KEY, "extra_body": {"grammar": local_model.grammar(r["fmt"])}, **r["sampling"]}
+    cache_dir = tempfile.mkdtemp(prefix="bench_llm_cache_")
+    top = r["sampling"]["max_tokens"]
+    clients = {c: Client(LLMSettings(model=MODEL, cache=c, cache_dir=cache_dir, max_tokens=top)) for c in (False, True)}
+    seq = iter(range(10**9))
+
+    def cached_miss():  # a fresh replicate each call: a cache miss, then the reply is stored
+        clients[True].replicate = next(seq)
+        return clients[True].complete(r["messages"], None, r["fmt"])
+
+    url = f"{base}/chat/completions"
+    layers = [("HTTP POST (urllib), no litellm", lambda: asyncio.to_thread(_post, url, raw_body(r))),
+              ("litellm.acompletion, openai/ provider (the OpenAI SDK; before)",
+               lambda: litellm.acompletion(model="openai/smollm2-135m", **kw)),
+              ("litellm.acompletion, hosted_vllm/ provider (now)",
+               lambda: litellm.acompletion(model="hosted_vllm/smollm2-135m", **kw)),
+              ("silo Client.complete, cache off (the client passes above)",
+               lambda: clients[False].complete(r["messages"], None, r["fmt"])),
+              ("silo Client.complete, cache on (miss + store, as in a run)", cached_miss)]
+    out = []
+    try:
+        for name, make in layers:
+            t0 = time.perf_counter()
+            loop.run_until_complete(make())
+            FIRST.setdefault(name, time.perf_counter() - t0)  # the first call of the process: lazy imports
+            for _ in range(10):
+                loop.run_until_complete(make())
+            c0, w0 = time.process_time(), time.perf_counter()
+            for _ in range(n):
+                loop.run_until_complete(make())
+            out.append((name, (time.process_time() - c0) / n * 1000, (time.perf_counter() - w0) / n * 1000))
+    finally:
+        srv._server = srv._address = None
+        proc.kill()
+    return out
+
+
+def _spread(xs: list[float], fmt: str) -> str:
+    return f"{fmt.format(statistics.median(xs))} (range {fmt.format(min(xs))} to {fmt.format(max(xs))})"
+
+
+def _overhead(res: dict, path: str) -> tuple[float, float]:
+    """(% of wall, ms per request) that a client path adds over the raw pass of the same set."""
+    raw, cli = res["raw"], res[path]
+    return (cli["wall_s"] / raw["wall_s"] - 1) * 100, (cli["wall_s"] - raw["wall_s"]) / raw["requests"] * 1000
+
+
+def render(rows, split, source: str, n: int, n_conv: int, repeats: int) -> str:
     s = local_model.ServerSettings.from_env()
     lines = [
-        "<!-- LLM:BEGIN -->",
-        "## LLM path vs the embedded server's raw throughput",
-        "",
-        f"Command: `python scripts/bench_llm.py {source}` on {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; load average {os.getloadavg()[0]:.1f} at the end. Server: "
-        f"{s.slots} slots x {s.ctx_per_slot} ctx, {s.threads} threads.",
-        "",
-        f"The {n} `act` requests of {n_conv} agents logged by `make demo` (messages, JSON-schema grammar,",
-        "seed), sent raw over HTTP and through `silo.llm.Client` (litellm, our retries and accounting; cache",
-        "off), each pass on a fresh server, litellm imported beforehand. As in a run, each agent's requests",
-        "go in order (each extends the previous prompt) and `concurrency` agents talk at once.",
-        "Overhead = (client wall - raw wall) / requests.",
-        "",
-        "| concurrency | path | wall | output tokens | tokens/s | mean latency | median latency |",
+        BEGIN, "## LLM path vs the embedded server's raw throughput", "",
+        f"Command: `python scripts/bench_llm.py {source} --agents {n_conv} --repeats {repeats}` on "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"load average {os.getloadavg()[0]:.1f} at the end (the machine is shared). "
+        f"Server: {s.slots} slots x {s.ctx_per_slot} ctx, {s.threads} threads.", "",
+        f"The {n} `act` requests of {n_conv} agents logged by `make demo` (messages, JSON-schema grammar, seed), sent",
+        "raw over HTTP and through `silo.llm.Client` (litellm, our retries and accounting; cache off), each pass on a",
+        "fresh server after one warm-up request. As in a run, each agent's requests go in order (each extends the",
+        "previous prompt) and `concurrency` agents talk at once. Each set runs three passes (order rotating): raw,",
+        "the client as before (embedded server called as litellm's openai/ provider, through the OpenAI SDK) and the",
+        "client now (litellm's hosted_vllm/ provider); overhead = client wall / raw wall - 1 within the set.", "",
+        "| concurrency | set | raw wall | before: client wall | before: overhead | now: client wall | now: overhead |",
         "|---|---|---|---|---|---|---|",
     ]
-    for conc, raw, cli in rows:
-        for name, r in (("raw", raw), ("client", cli)):
-            lines.append(f"| {conc} | {name} | {r['wall_s']} s | {r['output_tokens']:,} | {r['tokens_per_s']} | "
-                         f"{r['mean_latency_s']} s | {r['median_latency_s']} s |")
+    for conc, sets in rows:
+        for i, res in enumerate(sets, 1):
+            (b, bms), (c, cms) = _overhead(res, "before"), _overhead(res, "client")
+            lines.append(f"| {conc} | {i} | {res['raw']['wall_s']} s | {res['before']['wall_s']} s | {b:+.1f}% "
+                         f"({bms:+.0f} ms/request) | {res['client']['wall_s']} s | {c:+.1f}% ({cms:+.0f} ms/request) |")
     lines.append("")
-    for conc, raw, cli in rows:
-        per = (cli["wall_s"] - raw["wall_s"]) / raw["requests"] * 1000
-        share = (cli["wall_s"] - raw["wall_s"]) / raw["wall_s"] * 100
-        lines.append(f"- concurrency {conc}: the LLM path adds {per:.0f} ms per request ({share:+.1f}% of wall).")
-    if len(rows) > 1:
-        (c0, r0, _), (c1, r1, _) = rows[0], rows[-1]
-        lines.append(f"- the raw server itself: {c1} agents at once take {r1['wall_s'] / r0['wall_s']:.2f}x the wall "
-                     f"time of {c0} at a time on these requests (prompt processing of each turn's new tokens, "
-                     f"not decoding, bounds a 2-core machine; parallel slots help decode-heavy work only).")
-    lines.append("<!-- LLM:END -->")
+    for conc, sets in rows:
+        for path, label in (("before", "before"), ("client", "now")):
+            shares = [_overhead(res, path)[0] for res in sets]
+            per = [_overhead(res, path)[1] for res in sets]
+            lines.append(f"- concurrency {conc}, {label}: the LLM path adds {_spread(shares, '{:+.1f}%')} of wall, "
+                         f"{_spread(per, '{:+.0f} ms')} per request, over {len(sets)} sets.")
+    first = list(FIRST.values())
+    lines += [f"- once per process, not in the figures above: the first litellm call takes {first[1]:.2f} s "
+              f"(lazy imports; the first through the other provider {first[2]:.2f} s), against "
+              f"{first[0] * 1000:.0f} ms for the first raw POST.", "",
+              "CPU time of this process per request against a canned server (tests/fault_server.py, in another",
+              f"process), median of {len(split)} runs of {SPLIT_N} requests each (the last logged request of the "
+              "first agent):", "",
+              "| layer | CPU per request | wall per request |", "|---|---|---|"]
+    for k, (name, _, _) in enumerate(split[0]):
+        cpu = statistics.median(run[k][1] for run in split)
+        wall = statistics.median(run[k][2] for run in split)
+        lines.append(f"| {name} | {cpu:.2f} ms | {wall:.2f} ms |")
+    lines.append(END)
     return "\n".join(lines)
+
+
+SPLIT_N = 50
+FIRST: dict[str, float] = {}
 
 
 def main() -> None:
@@ -173,21 +285,22 @@ def main() -> None:
     ap.add_argument("run_dir", nargs="?", default="runs/demo")
     ap.add_argument("--agents", type=int, default=24, help="conversations (agents) to replay")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 12])
-    ap.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
+    ap.add_argument("--repeats", type=int, default=3, help="raw/client pairs per concurrency")
+    ap.add_argument("--out", help="write the section to this file (docs/benchmarks.md: replace its marked section)")
     args = ap.parse_args()
     convs = logged_conversations(args.run_dir, args.agents)
     n = sum(len(c) for c in convs)
-    rows = []
-    for conc in args.concurrency:
-        raw = fresh(raw_pass, convs, conc)
-        print(f"concurrency {conc} raw:    {raw}", flush=True)
-        cli = fresh(client_pass, convs, conc)
-        print(f"concurrency {conc} client: {cli}", flush=True)
-        rows.append((conc, raw, cli))
-    text = render(rows, args.run_dir, n, len(convs))
+    split = [cpu_split(convs[0][-1], SPLIT_N) for _ in range(3)]
+    for name, cpu, wall in split[0]:
+        print(f"{name}: cpu {cpu:.2f} ms, wall {wall:.2f} ms", flush=True)
+    rows = [(conc, paired(convs, conc, args.repeats)) for conc in args.concurrency]
+    print(json.dumps({"rows": rows, "split": split, "first": FIRST}), flush=True)  # to re-render if need be
+    text = render(rows, split, args.run_dir, n, len(convs), args.repeats)
     print(text)
-    if not args.no_write:
-        write_section(text, "<!-- LLM:BEGIN -->", "<!-- LLM:END -->")
+    if args.out and Path(args.out).name == "benchmarks.md":
+        write_section(text, BEGIN, END)
+    elif args.out:
+        Path(args.out).write_text(text + "\n")
 
 
 if __name__ == "__main__":
