@@ -34,8 +34,13 @@ _JOINERS = frozenset({"and", "or", "then"})
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})
 
 
+_BIG = 10 ** 300  # ints up to here convert to float (beyond it float() raises, as it always has)
+
+
 def _norm(x: float) -> float | int:
     """Normalise a number so 3, 3.0 and '3.00' compare equal."""
+    if type(x) is int and -_BIG < x < _BIG:  # the common case, unchanged by the general rule below
+        return x
     return int(x) if float(x).is_integer() else round(float(x), 6)
 
 
@@ -186,12 +191,19 @@ def _section_shows(nums: tuple, have: set, domain: tuple[int, int], limit: int) 
 
 
 def _contains_run(seq: tuple, run: tuple) -> bool:
+    """Whether `run` occurs in `seq` as a contiguous stretch (tuple.index finds each start candidate in C)."""
     n = len(run)
-    first = run[0]
-    for k in range(len(seq) - n + 1):
-        if seq[k] == first and seq[k:k + n] == run:
+    first, stop = run[0], len(seq) - n + 1
+    if stop <= 0:
+        return False
+    k = -1
+    while True:
+        try:
+            k = seq.index(first, k + 1, stop)
+        except ValueError:
+            return False
+        if seq[k:k + n] == run:
             return True
-    return False
 
 
 @dataclass(frozen=True)

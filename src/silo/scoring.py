@@ -78,10 +78,15 @@ class Replay:
         self._files: dict[int, _Content] = {}
         self._fp: dict[tuple, Fingerprint | None] = {}
         self._n_events = 0
+        # dep - evid per agent: an agent with nothing missing needs no evidence search
+        self._missing = [set(self.dep[a]) - self.evid[a] for a in range(n)]
+        self._on = {"send": self._on_send, "write": self._on_write, "deliver": self._on_deliver,
+                    "read": self._on_read, "list": self._on_list, "submit": self._on_submit}
 
     def run(self, events: list[Event]) -> Replay:
+        on = self._on
         for e in events:
-            handler = getattr(self, f"_on_{e.kind}", None)
+            handler = on.get(e.kind)
             if handler:
                 handler(e)
             self._n_events += 1
@@ -101,16 +106,18 @@ class Replay:
     def _source(self, store: dict[int, _Content], key, e: Event, what: str, sender: int | None = None) -> _Content:
         """The content an event consumes, checked against the engine's round semantics."""
         c = store.get(key)
-        where = f"event {self._n_events} (round {e.round}, agent {e.agent}, {e.kind})"
         if c is None:
-            raise ScoringError(f"{where}: {what} {key} was never {'sent' if what == 'message' else 'written'}")
+            raise ScoringError(f"{self._where(e)}: {what} {key} was never {'sent' if what == 'message' else 'written'}")
         if c.round >= e.round:
-            raise ScoringError(f"{where}: {what} {key} from round {c.round} consumed in round {e.round} "
+            raise ScoringError(f"{self._where(e)}: {what} {key} from round {c.round} consumed in round {e.round} "
                                "(content is visible from the next round only)")
         sender = e.sender if sender is None else sender
-        if e.kind != "list" and sender is not None and sender != c.author:
-            raise ScoringError(f"{where}: {what} {key} was written by agent {c.author}, the log says {sender}")
+        if sender is not None and sender != c.author and e.kind != "list":
+            raise ScoringError(f"{self._where(e)}: {what} {key} was written by agent {c.author}, the log says {sender}")
         return c
+
+    def _where(self, e: Event) -> str:
+        return f"event {self._n_events} (round {e.round}, agent {e.agent}, {e.kind})"
 
     def _on_deliver(self, e: Event) -> None:
         for msg_id, sender in deliveries(e):  # one receive lists every message it delivered, in order
@@ -130,7 +137,10 @@ class Replay:
 
     def _observe(self, i: int, c: _Content) -> None:
         self.reach[i] |= c.upstream
-        todo = (c.upstream & self.dep[i]) - self.evid[i]
+        missing = self._missing[i]
+        if not missing:
+            return
+        todo = c.upstream & missing
         if not todo:
             return
         if self.inst.answer_kind == "global":
@@ -143,6 +153,7 @@ class Replay:
             got = self._credit(i, c, todo)
         if got:
             self.evid[i] |= got
+            missing -= got
             snap = frozenset(self.evid[i])
             if snap not in self.hist[i]:
                 self.hist[i].append(snap)
@@ -369,13 +380,14 @@ def score_agents(ep: Episode, task: TaskSpec) -> list[AgentScore]:
     subs = {s.agent: s for s in ep.submissions}
     models = ep.config.models or []
     out = []
+    check = _memo_check(task)
     for a in range(inst.n_agents):
         dep = rep.dep[a]
         reach_set, evid_set = rep.at_submit.get(a, (frozenset(rep.reach[a]), frozenset(rep.evid[a])))
         reach = len(reach_set & dep) / len(dep)
         evid = len(evid_set & dep) / len(dep)
         sub = subs.get(a)
-        correct, partial = task.check(sub.answer, inst.truth[a]) if sub else (False, 0.0)
+        correct, partial = check(sub.answer, inst.truth[a]) if sub else (False, 0.0)
         out.append(AgentScore(
             episode_id=ep.id, agent=a, submitted=sub is not None, submit_round=sub.round if sub else None,
             correct=correct, partial=round(partial, 6), reach=round(reach, 6), evidence=round(evid, 6),
@@ -384,6 +396,22 @@ def score_agents(ep: Episode, task: TaskSpec) -> list[AgentScore]:
             scorer_version=SCORER_VERSION,
         ))
     return out
+
+
+def _memo_check(task: TaskSpec):
+    """task.check, computed once per distinct (answer, truth): a global answer is the same list for every
+    agent (a checker is a pure function of its two values; repr tells apart what JSON equality would not)."""
+    seen: dict[tuple[str, str], tuple[bool, float]] = {}
+
+    def check(answer, truth):
+        try:
+            key = (repr(answer), repr(truth))
+        except RecursionError:  # a hostile answer nested too deeply to key: check it as it is
+            return task.check(answer, truth)
+        if key not in seen:
+            seen[key] = task.check(answer, truth)
+        return seen[key]
+    return check
 
 
 def score_episode(ep: Episode) -> EpisodeScore:
