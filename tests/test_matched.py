@@ -66,7 +66,8 @@ def test_matched_single_agent_gets_the_team_total_and_stops_at_it(tmp_path, faul
     rows = pair_rows(team, matched)
     assert [(r["S_team"], r["S_single"], r["S_matched"], r["stopped"]) for r in rows] == [(0.0, 0.0, 0.0, True)] * 2
     blocks = report_blocks([team, matched])  # a section for the matched run only
-    assert [b.kind for b in blocks] == ["h2", "p", "table"] and blocks[2].table.row(0)[:4] == ("2", "broadcast", "1", "2")
+    assert [b.kind for b in blocks] == ["h2", "p", "table"]
+    assert blocks[2].table.row(0)[:4] == ("2", "broadcast", "1", "2")
     res = CliRunner().invoke(main, ["resume", str(matched), "--no-progress", "--no-preflight"])
     assert res.exit_code == 0 and "2 episodes" in res.output and "2 done, 0 to run" in res.output
 
