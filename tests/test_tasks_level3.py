@@ -435,6 +435,27 @@ def test_load_balance_hand_example_and_checker():
     assert t.check([1.0, 12, 10], ans) == (False, 0.0)
 
 
+def test_load_balance_evidence_hooks():
+    """Raw: each [id, weight] adjacent (a numbered table of sorted weights lists every id but pairs none);
+    an unnamed combined summary is found from its weights; the answer's fields in any order."""
+    t = get_task("III-29")
+    inst = inst_of("III-29", 5, 3)
+    data = inst.shards[2].data
+    raw = t.raw_fingerprint(inst, 2, 0)
+    assert raw.matches(parse(json.dumps(data))) and raw.matches(parse(json.dumps(list(reversed(data)))))
+    weights = sorted((w for j in (1, 2, 3) for _, w in inst.shards[j].data), reverse=True)
+    table = "| # | value |\n|---|---|\n" + "\n".join(f"| {k} | {w} |" for k, w in enumerate(weights))
+    assert not raw.matches(parse(table))  # ids 0..53 and the weights are all there, as index and values only
+    sets = t.stat_sets(inst, parse("Combined summary: " + json.dumps(weights)), frozenset(range(5)), 0)
+    assert frozenset({1, 2, 3}) in sets
+    assert t.stat_fingerprint(inst, frozenset({1, 2, 3}), 0).matches(parse(table))
+    truth = inst.truth[0]
+    said = f"min_load: {truth['min_load']}; variance: {truth['variance']}; max_load: {truth['max_load']}"
+    assert t.stat_fingerprint(inst, frozenset(range(5)), 0).matches(parse("The answer is " + said))
+    wrong = said.replace(str(truth["max_load"]), str(truth["max_load"] + 1))
+    assert not t.stat_fingerprint(inst, frozenset(range(5)), 0).matches(parse("The answer is " + wrong))
+
+
 # ---- III-30 matrix multiply -----------------------------------------------------------------------------------------
 
 @settings(max_examples=30, deadline=None)

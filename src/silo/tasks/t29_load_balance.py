@@ -6,10 +6,12 @@ import heapq
 import json
 from fractions import Fraction
 
-from silo.evidence import Items
+from silo.evidence import AnyOf, Items, Labelled
 from silo.tasks import register
 from silo.tasks.base import as_number, split_even
 from silo.tasks.common import ShuffleTask, as_json
+from silo.tasks.t02_word_frequency import _sums
+from silo.tasks.t18_list_ranking import Pairs
 
 FIELDS = ("variance", "max_load", "min_load")
 
@@ -34,6 +36,19 @@ def summary(loads: list[int]) -> dict:
     return {"variance": float(round(var, 2)), "max_load": max(loads), "min_load": min(loads)}
 
 
+def _descending_runs(p) -> set[tuple]:
+    """Maximal non-increasing runs (3+ numbers) of the content's numbers and table columns, each also without
+    its first one or two numbers (a label such as "agents 8, 9: 7, 7, 6" may lead into the run)."""
+    runs = set()
+    for seq in (p.numbers, *p.columns):
+        start = 0
+        for k in range(1, len(seq) + 1):
+            if k == len(seq) or seq[k] > seq[k - 1]:
+                runs |= {tuple(seq[start + d:k]) for d in range(3) if k - start - d >= 3}
+                start = k
+    return runs
+
+
 @register
 class LoadBalance(ShuffleTask):
     """Schedule all tasks on N machines (one per agent) with greedy LPT; answer variance, max and min load.
@@ -47,7 +62,7 @@ class LoadBalance(ShuffleTask):
     population variance of the N loads, rounded to 2 dp, accepted within 0.01; loads must be exact.
     Partial credit: share of the 3 fields correct. The loads depend only on the multiset of
     weights, so the oracle partial and the evidence of a set of shards is its weight multiset;
-    raw shards: their ids and weights.
+    raw shards: each task's id and weight as adjacent numbers (in any order of tasks).
     """
 
     id = "III-29"
@@ -97,11 +112,50 @@ class LoadBalance(ShuffleTask):
               for f in FIELDS]
         return all(ok), sum(ok) / len(FIELDS)
 
+    def raw_fingerprint(self, inst, j, i):
+        # each [id, weight] as adjacent numbers: the ids are a run of consecutive integers, so any index column
+        # (a numbered table of weights) lists them all, and weights 1..10 are in any longer list of light tasks
+        return Pairs(tuple((k, w) for k, w in inst.shards[j].data))
+
     def stat_fingerprint(self, inst, agents, i):
         if agents >= self.depends_on(inst, i):
-            return super().stat_fingerprint(inst, agents, i)
+            # the answer in its field order, or each value beside its field name in any order
+            named = Labelled(tuple((f, inst.truth[i][f]) for f in FIELDS))
+            return AnyOf((super().stat_fingerprint(inst, agents, i), named))
         # as one sorted run (the partial's layout): a few weights in 1..99 are inside any longer list by chance
         return Items(tuple(sorted((w for j in agents for _, w in inst.shards[j].data), reverse=True)), ordered=True)
+
+    def stat_sets(self, inst, content, within, i):
+        # a "combined summary" of some of the shards the author holds, named or not: the subsets of `within`
+        # whose weights, taken together, are exactly a descending run of the content (meeting in the middle)
+        if not 1 < len(within) <= 16:
+            return []
+        shards = sorted(within)
+        values = sorted({w for j in shards for _, w in inst.shards[j].data})
+        col = {v: k for k, v in enumerate(values)}
+        targets = set()
+        for run in _descending_runs(content):
+            if all(x in col for x in run):
+                vec = [0] * len(values)
+                for x in run:
+                    vec[col[x]] += 1
+                targets.add(tuple(vec))
+        if not targets:
+            return []
+        vec = {}
+        for j in shards:
+            vec[j] = [0] * len(values)
+            for _, w in inst.shards[j].data:
+                vec[j][col[w]] += 1
+        half = len(shards) // 2
+        left, right = _sums(shards[:half], vec, len(values)), _sums(shards[half:], vec, len(values))
+        found = []
+        for t in targets:
+            for total, a in left.items():
+                b = right.get(tuple(x - y for x, y in zip(t, total, strict=True)))
+                if b is not None and len(a | b) > 1:
+                    found.append(a | b)
+        return found
 
     def partial(self, data, agent, params):
         return sorted((w for _, w in data), reverse=True)
