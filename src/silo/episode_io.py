@@ -220,13 +220,34 @@ def _split(path: Path) -> tuple[bytes, bytes, bytes]:
     return head, record, lines
 
 
-def read(path: Path) -> Episode:
-    """The Episode of a file of either format (raises OSError/ValueError if it is unreadable)."""
+def read(path: Path, kinds: frozenset[str] | None = None) -> Episode:
+    """The Episode of a file of either format (raises OSError/ValueError if it is unreadable). With
+    `kinds`, the Episode holds only the events of those kinds; a new file's other lines are skipped
+    unparsed (what `silo report` reads: metrics.MESSAGE_KINDS)."""
     if not path.name.endswith(SUFFIX):
-        return Episode.model_validate_json(path.read_bytes())
+        if kinds is None:
+            return Episode.model_validate_json(path.read_bytes())
+        d = json.loads(path.read_bytes())
+        if isinstance(d, dict) and isinstance(d.get("events"), list):
+            d["events"] = [e for e in d["events"] if isinstance(e, dict) and e.get("kind") in kinds]
+        return Episode.model_validate(d)
     _, record, lines = _split(path)
-    events = lines.rstrip(b"\n").replace(b"\n", b",")  # one JSON value per line: no raw newline inside
+    if kinds is None:
+        events = lines.rstrip(b"\n").replace(b"\n", b",")  # one JSON value per line: no raw newline inside
+    else:
+        want = {k.encode() for k in kinds}
+        events = b",".join(x for x in lines.split(b"\n") if _kind(x) in want)
     return Episode.model_validate_json(b'{"events":[' + events + b"]," + record[1:])
+
+
+_KIND = b'"kind":"'
+
+
+def _kind(line: bytes) -> bytes | None:
+    """An event line's kind, unparsed: round and agent (numbers) are written first, so the line's first
+    "kind" key is the event's own."""
+    i = line.find(_KIND)
+    return None if i < 0 else line[i + 8:line.find(b'"', i + 8)]
 
 
 def header(path: Path) -> dict:

@@ -260,9 +260,10 @@ class RunDir:
             raise RunDirError(f"cannot write episode {ep.id} to {self.episodes_dir}: {e.strerror or e}; "
                               "episodes already written are intact") from e
 
-    def episodes(self):
+    def episodes(self, kinds: frozenset[str] | None = None):
         """Yield every readable episode record, one at a time (bounded memory); an unreadable file is
-        skipped with a warning and listed in self.skipped (`silo resume` moves it aside and re-runs it)."""
+        skipped with a warning and listed in self.skipped (`silo resume` moves it aside and re-runs it).
+        With `kinds`, each episode holds only the events of those kinds (episode_io.read)."""
         if not self.path.is_dir():
             raise RunDirError(f"not a run directory: {self.path}")
         if not self.episodes_dir.is_dir():
@@ -270,7 +271,7 @@ class RunDir:
         self.skipped = []
         for f in self.episode_files():
             try:
-                ep = episode_io.read(f)
+                ep = episode_io.read(f, kinds)
             except (OSError, ValueError) as e:
                 self.skipped.append(f.name)
                 log.warning("unreadable episode file %s skipped (%s); `silo resume` re-runs it",
