@@ -220,3 +220,36 @@ def test_pinned_task_versions_stay_apart_in_every_table():
     t = build_tables(scores)
     assert sorted(t.episodes.get_column("task").to_list()) == ["I-03", "I-03@1"]
     assert sorted(t.agents.get_column("task").unique().to_list()) == ["I-03", "I-03@1"]
+
+
+@pytest.mark.parametrize("old_format", [False, True])
+def test_report_tables_from_skimmed_episodes_equal_the_full_ones(tmp_path, old_format):
+    # `silo report` reads only send/write/read events and keeps per-link sums: same tables as the full read
+    from silo import episode_io
+    from silo.analysis import load_run
+    from silo.metrics import MESSAGE_KINDS
+    from silo.runner import RunDir
+
+    rd = RunDir(tmp_path / "run")
+    rd.episodes_dir.mkdir(parents=True)
+    scores = []
+    for task, protocol, team in [("I-01", "broadcast", "oracle"), ("I-01", "sfs", "gossip"),
+                                 ("II-11", "p2p", "premature")]:
+        inst = get_task(task).make_instance(4, 0)
+        cfg = EpisodeConfig(task=inst.task, n_agents=4, protocol=protocol, team=team)
+        e = asyncio.run(run_episode(inst, cfg, scripted_team(team, inst, protocol)))
+        if old_format:  # a run written before episode_io: one JSON document per episode
+            (rd.episodes_dir / f"{e.id}.json").write_text(e.model_dump_json(exclude_none=True))
+        else:
+            episode_io.write(rd.episodes_dir, e)
+        scores.append(score_episode(e))
+    rd.write_scores(scores)
+    full, skim = list(rd.episodes()), list(rd.episodes(kinds=MESSAGE_KINDS))
+    assert [[x for x in e.events if x.kind in MESSAGE_KINDS] for e in full] == [e.events for e in skim]
+    assert {x.kind for e in full for x in e.events} > MESSAGE_KINDS  # the skim did leave events out
+    whole = build_tables(scores, full, run="run")
+    lean = load_run(rd.path, messages=False)
+    assert lean.episodes.equals(whole.episodes) and lean.agents.equals(whole.agents)
+    assert lean.messages.is_empty() and whole.messages.height > 0
+    assert lean.links.sort(pl.all()).equals(whole.links.sort(pl.all()))  # sums of the message rows
+    assert lean.links.get_column("n").sum() == whole.messages.height

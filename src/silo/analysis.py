@@ -43,7 +43,7 @@ class Tables:
     episodes: pl.DataFrame
     agents: pl.DataFrame
     messages: pl.DataFrame  # empty when built with messages=False (`silo report` does not need it)
-    links: pl.DataFrame | None = None  # the message grain summed per (episode, sender, receiver): n rows
+    links: pl.DataFrame | None = None  # the message grain summed per (run, episode_id, sender, receiver): n rows
 
     def __post_init__(self):
         if self.links is None:
@@ -168,6 +168,10 @@ _JSON = json.JSONEncoder(separators=(",", ":"))
 
 def _short(x, limit: int = 60) -> str:
     """json.dumps(x) cut to `limit` characters; encodes only the first ~limit characters of a big value."""
+    if not isinstance(x, list | dict) or len(x) <= limit // 2 and not any(
+            isinstance(v, list | dict) for v in (x.values() if isinstance(x, dict) else x)):
+        s = json.dumps(x, separators=(",", ":"))  # a scalar or a short flat list: the C encoder is quicker
+        return s if len(s) <= limit else s[:limit - 3] + "..."
     parts, size = [], 0
     for chunk in _JSON.iterencode(x):  # the pure-Python encoder yields as it goes: same text as json.dumps
         parts.append(chunk)
@@ -234,28 +238,26 @@ def build_tables(scores: list[EpisodeScore], episodes: Iterable[Episode] = (), r
         if s.episode_id not in seen:
             ep_rows.append(episode_row(s, run))
             ag_rows += agent_rows(s, run)
-    eps = _frame(ep_rows, _CONFIG_SCHEMA)
-    return Tables(eps, _frame(ag_rows, _CONFIG_SCHEMA), _frame(msg_rows, _MSG_SCHEMA), _links(link_cols, eps))
+    return Tables(_frame(ep_rows, _CONFIG_SCHEMA), _frame(ag_rows, _CONFIG_SCHEMA), _frame(msg_rows, _MSG_SCHEMA),
+                  _links(link_cols, run))
 
 
-_LINK_KEYS = ["run", "episode_id", "protocol", "n_agents", "team"]
-_LINK_SCHEMA = {"run": pl.Utf8, "episode_id": pl.Utf8, "protocol": pl.Utf8, "n_agents": pl.Int64, "team": pl.Utf8,
-                "sender": pl.Int64, "receiver": pl.Int64, "n": pl.Int64}
+_LINK_SCHEMA = {"run": pl.Utf8, "episode_id": pl.Utf8, "sender": pl.Int64, "receiver": pl.Int64, "n": pl.Int64}
 
 
-def _links(cols: dict[str, list], eps: pl.DataFrame) -> pl.DataFrame:
-    """The per-link frame with the episode's run, protocol, N and team joined on."""
+def _links(cols: dict[str, list], run: str) -> pl.DataFrame:
+    """The per-link frame (run, episode_id, sender, receiver, n); join the episodes table for more."""
     if not cols["episode_id"]:
         return pl.DataFrame(schema=_LINK_SCHEMA)
     df = pl.DataFrame(cols, schema={k: _LINK_SCHEMA[k] for k in cols})
-    return df.join(eps.select(_LINK_KEYS), on="episode_id", how="left").select(list(_LINK_SCHEMA))
+    return df.with_columns(pl.lit(run, pl.Utf8).alias("run")).select(list(_LINK_SCHEMA))
 
 
 def _links_of(msgs: pl.DataFrame) -> pl.DataFrame:
     """The per-link frame of a message-grain frame (Tables built by hand)."""
     if not len(msgs):
         return pl.DataFrame(schema=_LINK_SCHEMA)
-    keys = [*_LINK_KEYS, "sender", "receiver"]
+    keys = ["run", "episode_id", "sender", "receiver"]
     return msgs.group_by(keys, maintain_order=True).agg(pl.len().cast(pl.Int64).alias("n")).select(list(_LINK_SCHEMA))
 
 

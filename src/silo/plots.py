@@ -181,7 +181,8 @@ def pick_episodes(t: Tables, k: int = 3) -> list[str]:
     """A few episodes worth a sender x receiver heatmap: per protocol, the busiest at the largest N."""
     if not len(t.links):
         return []
-    counts = t.links.group_by("episode_id", "protocol", "n_agents", "team").agg(pl.col("n").sum().alias("m"))
+    counts = (t.links.group_by("episode_id", "run").agg(pl.col("n").sum().alias("m"))
+              .join(t.episodes.select("episode_id", "run", "protocol", "n_agents", "team"), on=["episode_id", "run"]))
     llm_first = pl.when(pl.col("team") == "llm").then(0).otherwise(1)
     best = counts.sort([llm_first, pl.col("n_agents"), pl.col("m"), pl.col("episode_id")],
                        descending=[False, True, True, False]).unique("protocol", keep="first", maintain_order=True)
