@@ -246,6 +246,7 @@ def test_report_tables_from_skimmed_episodes_equal_the_full_ones(tmp_path, old_f
     rd.write_scores(scores)
     full, skim = list(rd.episodes()), list(rd.episodes(kinds=MESSAGE_KINDS))
     assert [[x for x in e.events if x.kind in MESSAGE_KINDS] for e in full] == [e.events for e in skim]
+    assert [e.model_copy(update={"events": []}) for e in full] == [e.model_copy(update={"events": []}) for e in skim]
     assert {x.kind for e in full for x in e.events} > MESSAGE_KINDS  # the skim did leave events out
     whole = build_tables(scores, full, run="run")
     lean = load_run(rd.path, messages=False)

@@ -232,11 +232,12 @@ def read(path: Path, kinds: frozenset[str] | None = None) -> Episode:
             d["events"] = [e for e in d["events"] if isinstance(e, dict) and e.get("kind") in kinds]
         return Episode.model_validate(d)
     _, record, lines = _split(path)
-    if kinds is None:
-        events = lines.rstrip(b"\n").replace(b"\n", b",")  # one JSON value per line: no raw newline inside
-    else:
+    if kinds is not None:  # json.loads then validate: about half the peak memory of validate_json on a big record
         want = {k.encode() for k in kinds}
-        events = b",".join(x for x in lines.split(b"\n") if _kind(x) in want)
+        d = json.loads(record)
+        d["events"] = [json.loads(x) for x in lines.split(b"\n") if _kind(x) in want]
+        return Episode.model_validate(d)
+    events = lines.rstrip(b"\n").replace(b"\n", b",")  # one JSON value per line: no raw newline inside
     return Episode.model_validate_json(b'{"events":[' + events + b"]," + record[1:])
 
 
