@@ -165,3 +165,17 @@ def test_a_writer_killed_mid_write_leaves_whole_files_or_none(run, tmp_path):
         for f in RunDir(d).episode_files():
             assert episode_io.read(f) == big
     assert RunDir(d).statuses() == {big.id: big.status}
+
+
+def test_convert_run_rewrites_old_files_in_place_with_the_same_episodes(run, tmp_path):
+    out = _copy(run, tmp_path / "r")
+    for f in RunDir(out).episode_files()[:5]:
+        _to_old(f)
+    before = list(RunDir(out).episodes())
+    script = Path(__file__).resolve().parents[1] / "scripts" / "convert_run.py"
+    proc = subprocess.run([sys.executable, str(script), str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("converted 5 episode files"), proc.stderr
+    assert all(f.name.endswith(".jsonl.gz") for f in (out / "episodes").iterdir())
+    assert list(RunDir(out).episodes()) == before
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "nope")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "not a run directory" in proc.stderr
