@@ -13,93 +13,30 @@ False-positive guards (evidence is approximate, reach is exact):
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
+
+from silo.evidence_text import (  # noqa: F401 - the text helpers are importable from here as before
+    _HEDGES,
+    _ROW,
+    _TOKEN,
+    _WORD,
+    Parsed,
+    _has_prefix,
+    _nearest,
+    _norm,
+    _sentence_words,
+    _sentences,
+    attribution,
+    named_sets,
+    number_spans,
+    parse,
+    sentence_spans,
+    sentences,
+    table_spans,
+)
 
 MIN_ITEMS = 3
-# a number: optional sign (not the hyphen of a range like "10-20" or an id like "r-5"), digits, decimals
-_NUM = re.compile(r"(?<![\w.\-])-?\d+(?:\.\d+)?|\d+(?:\.\d+)?")
-# thousands-grouped: 1,234 or 1,234,567.89 (no space after the commas, groups of exactly 3 digits)
-_GROUPED = re.compile(r"(?<![\w.,])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]*\d)")
-_WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
-_BITS = re.compile(r"[01](?:[\s,;\[\]]*[01])*")
-# a count beside its label: apple: 5, "Bob": 9, Carol = 3, kiwi,2 (CSV), | mango | 6 | (a table row)
-_LABELLED = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)[\"']?[ \t]*(?:[:=,|]|->|\bis\b|\bhas\b|\bwas\b)?[ \t]*"
-                       r"(-?\d+(?:\.\d+)?)")  # on one line: "apple\n6,kiwi" is a table, not a count
-_HEX = re.compile(r"\b0[xX][0-9a-fA-F]+\b|\b0[bB][01]+\b")
-_CELL = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?")
-_JOINERS = frozenset({"and", "or", "then"})
-_MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})
-
-
-_BIG = 10 ** 300  # ints up to here convert to float (beyond it float() raises, as it always has)
-
-
-def _norm(x: float) -> float | int:
-    """Normalise a number so 3, 3.0 and '3.00' compare equal."""
-    if type(x) is int and -_BIG < x < _BIG:  # the common case, unchanged by the general rule below
-        return x
-    return int(x) if float(x).is_integer() else round(float(x), 6)
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """Tokens of one piece of content, parsed once.
-
-    numbers: every number in order ("1,234" is read as 1 and 234, so compact lists like "[1,2,3]"
-    stay three numbers); counts: the multiset of numbers plus thousands-grouped readings ("1,234"
-    also counts as 1234) and 0x / 0b literals; labelled: (label, number) pairs of a number right after a word."""
-
-    numbers: tuple[float | int, ...]
-    counts: Counter = field(compare=False)
-    words: Counter = field(compare=False)
-    bitruns: tuple[str, ...]
-    labelled: frozenset = field(default=frozenset(), compare=False)
-    columns: tuple[tuple[float | int, ...], ...] = ()  # number columns of markdown tables, top to bottom
-    text: str = field(default="", compare=False, repr=False)  # the normalised text (for Near)
-    wordseq: tuple[str, ...] = field(default=(), compare=False, repr=False)  # lowercase words in order
-
-
-@lru_cache(maxsize=50000)
-def parse(text: str) -> Parsed:
-    """Extract numbers (in order), thousands-grouped numbers, words, labelled counts and 0/1 runs."""
-    text = text.translate(_MINUS)
-    nums = tuple(_norm(float(m)) for m in _NUM.findall(text))
-    counts = Counter(nums)
-    for m in _GROUPED.findall(text):
-        counts[_norm(float(m.replace(",", "")))] += 1
-    for m in _HEX.findall(text):  # 0x1a, 0b1010: also counted as the integer they spell
-        counts[int(m, 0)] += 1
-    seq = tuple(w.lower() for w in _WORD.findall(text))
-    words = Counter(seq)
-    seq = tuple(w for w in seq if w not in _JOINERS)  # "apple, kiwi and mango" is one run
-    bits = tuple(re.sub(r"[^01]", "", m) for m in _BITS.findall(text))
-    labelled = frozenset((w.lower(), _norm(float(v))) for w, v in _LABELLED.findall(text))
-    tables = _table_columns(text) if "|" in text or ("," in text and "\n" in text) else ()
-    return Parsed(nums, counts, words, bits, labelled, tables, text, seq)
-
-
-def _table_columns(text: str) -> tuple[tuple[float | int, ...], ...]:
-    """Columns of numbers of every table block: markdown rows ('|'-separated cells) or CSV rows (2+ lines of
-    ','-separated cells), each column the cells that are a lone number, top to bottom."""
-    out, block, kind = [], [], None
-    for line in [*text.splitlines(), ""]:
-        row = line.strip()
-        sep = "|" if "|" in row else "," if "," in row and row[:1] not in "[{(\"" else None
-        cells = [c.strip() for c in row.strip("|").split(sep)] if sep else None
-        if cells and len(cells) >= 2 and sep == (kind or sep):
-            block.append(cells)
-            kind = sep
-            continue
-        if len(block) >= 2:
-            for k in range(max(map(len, block))):
-                col = [c[k] for c in block if k < len(c) and _CELL.fullmatch(c[k])]
-                if len(col) >= 2:
-                    out.append(tuple(_norm(float(x.replace(",", ""))) for x in col))
-        block, kind = ([cells], sep) if cells and len(cells) >= 2 else ([], None)
-    return tuple(out)
 
 
 class Fingerprint:
@@ -316,136 +253,6 @@ class Near(Fingerprint):
                 return True
         return False
 
-
-_ROW = re.compile(r"^\s*\|?\s*[\w.\-]+\s*(?:[,|;\t]\s*[\w.\-]*\s*)+$")  # a table or CSV row, not a statement
-_HEDGES = frozenset({"guess", "probably", "likely", "assume", "maybe", "perhaps", "estimate", "expect"})
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|[\n;]+")
-_AGENT_ID = re.compile(r"\bagents?\s*#?\d+(?:\s*(?:[-,/&]|and|to)\s*\d+)*", re.IGNORECASE)
-_TOKEN = re.compile(r"\b0[xX][0-9a-fA-F]+\b|\b0[bB][01]+\b|(?<![\w.,])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]*\d)"
-                    r"|(?<![\w.\-])-?\d+(?:\.\d+)?|\d+(?:\.\d+)?")
-
-
-def sentences(text: str) -> tuple[str, ...]:
-    """Sentences and lines of a text, agent ids ("agent 3", "agents 0-1") blanked out."""
-    return _sentences(text)
-
-
-@lru_cache(maxsize=50000)
-def _sentences(text: str) -> tuple[str, ...]:
-    """Sentences and lines of a text, agent ids blanked out."""
-    return tuple(_AGENT_ID.sub(lambda m: " " * len(m.group()), s) for s in _SENTENCE.split(text) if s.strip())
-
-
-@lru_cache(maxsize=50000)
-def _sentence_words(sent: str) -> frozenset[str]:
-    return frozenset(w.lower() for w in _WORD.findall(sent))
-
-
-@lru_cache(maxsize=50000)
-def _nearest(sent: str, keywords: tuple[str, ...], public: tuple[float, ...]) -> float | int | None:
-    """The number (not a public one) closest in characters to an occurrence of a keyword."""
-    nums = []
-    for m in _TOKEN.finditer(sent):
-        t = m.group()
-        v = int(t, 0) if t[:2].lower() in ("0x", "0b") else _norm(float(t.replace(",", "")))
-        if v not in public:
-            nums.append((m.start(), m.end(), v))
-    keys = [(m.start(), m.end()) for m in re.finditer(r"\b(?:" + "|".join(map(re.escape, keywords)) + ")",
-                                                      sent, re.IGNORECASE)]
-    best = None
-    for a, b, v in nums:
-        d = min(max(ka - b, a - kb, 0) for ka, kb in keys)
-        if best is None or d < best[0]:
-            best = (d, v)
-    return None if best is None else best[1]
-
-
-_POSSESSIVE = re.compile(r"\bagent\s*#?(\d+)(?:['\u2019]s\b|\s+(?:has|holds|had|reported|reports|says|said|sent)\b)",
-                         re.IGNORECASE)
-_FIRST_PERSON = re.compile(r"\b(?:my|mine|I have|I hold|I count|I found|I got)\b", re.IGNORECASE)
-_COLLECTIVE = re.compile(r"\b(?:total|overall|global|all|every\w*|combined|merged|together|across|so far|running|"
-                         r"answer|sum|union|altogether|through|adding|plus)\b", re.IGNORECASE)
-
-
-def attribution(sentence: str, author: int) -> int | None:
-    """The one shard a sentence attributes its numbers to ("agent 6's max: 9995", "my count is 5"), or None
-    (no attribution, several sources such as "mine and agent 0's", or a collective word: "total",
-    "combined", "running", "answer"). The author naming itself ("agent 3 here") is first person."""
-    if _COLLECTIVE.search(sentence):
-        return None
-    owners = {int(m.group(1)) for m in _POSSESSIVE.finditer(sentence)} - {author}
-    others = {int(m.group(1)) for m in _AGENT.finditer(sentence)} - {author}
-    first = bool(_FIRST_PERSON.search(sentence)) or bool(_POSSESSIVE_SELF(sentence, author))
-    if len(owners) == 1 and others == owners and not first:
-        return owners.pop()
-    return author if first and not others else None
-
-
-_AGENT = re.compile(r"\bagents?\s*#?(\d+)", re.IGNORECASE)
-
-
-def _POSSESSIVE_SELF(sentence: str, author: int) -> bool:  # noqa: N802 - reads as a pattern
-    return any(int(m.group(1)) == author for m in _POSSESSIVE.finditer(sentence))
-
-
-_NAMED = re.compile(r"\bagents?\s*#?(\d+(?:\s*(?:[-\u2013]|,|and|&|to|\+)\s*(?:agents?\s*)?#?\d+)+)", re.IGNORECASE)
-
-
-@lru_cache(maxsize=50000)
-def named_sets(text: str) -> tuple[frozenset[int], ...]:
-    """Sets of agents a text names together ("agents 3, 5 and 7", "agents 0-3", "agent 1 and agent 2")."""
-    out = []
-    for m in _NAMED.finditer(text.translate(_MINUS)):
-        body = m.group(1)
-        ids: set[int] = set()
-        for part in re.split(r"\s*(?:,|and|&|\+)\s*(?:agents?\s*)?#?", body, flags=re.IGNORECASE):
-            rng = re.match(r"(\d+)\s*(?:-|to)\s*(?:agents?\s*)?#?(\d+)$", part.strip(), re.IGNORECASE)
-            if rng and int(rng.group(2)) - int(rng.group(1)) < 1000:
-                ids.update(range(int(rng.group(1)), int(rng.group(2)) + 1))
-            elif part.strip().isdigit():
-                ids.add(int(part))
-        if len(ids) >= 2:
-            out.append(frozenset(ids))
-    return tuple(dict.fromkeys(out))
-
-
-def number_spans(text: str) -> tuple[tuple[int, int, float | int], ...]:
-    """(start, end, value) of every number of `text`, in order, as parse reads them."""
-    text = text.translate(_MINUS)
-    return tuple((m.start(), m.end(), _norm(float(m.group()))) for m in _NUM.finditer(text))
-
-
-_NUMERIC_FIRST = re.compile(r"^\s*\|?\s*-?\d")  # a row led by a number (an index, a data cell), not a label
-
-
-def table_spans(text: str) -> tuple[tuple[int, int], ...]:
-    """(start, end) offsets of table blocks: 2+ consecutive markdown or CSV rows led by a number (data, such
-    as an index column); rows led by a label ("sum,1165.78", "| apple | 4 |") state values and stay."""
-    out, pos, block = [], 0, []
-    for line in [*text.split("\n"), None]:
-        if line is not None and _ROW.match(line) and _NUMERIC_FIRST.match(line):
-            block.append((pos, pos + len(line)))
-        else:
-            if len(block) >= 2:
-                out.append((block[0][0], block[-1][1]))
-            block = []
-        pos += len(line) + 1 if line is not None else 0
-    return tuple(out)
-
-
-def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
-    """(start, end) offsets of the sentences and lines of `text`."""
-    text = text.translate(_MINUS)
-    out, pos = [], 0
-    for m in _SENTENCE.finditer(text):
-        out.append((pos, m.start()))
-        pos = m.end()
-    out.append((pos, len(text)))
-    return tuple(out)
-
-
-def _has_prefix(words: frozenset[str], keys: tuple[str, ...]) -> bool:
-    return any(w.startswith(k) for w in words for k in keys)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,144 @@
+"""How content is credited: what a scalar statistic may match in (content without its pasted data and
+without sentences stating another shard's value), the author's own-data coincidence checks, and _hit,
+which applies a fingerprint's strong and weak alternatives. Mixed into silo.replay.Replay.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import replace
+from functools import lru_cache
+
+from silo.evidence import Bits, Fingerprint, Parsed
+from silo.evidence_text import attribution, number_spans, parse, sentence_spans, sentences, table_spans
+
+
+class ContentViews:
+    """Replay's views of content; uses the replay's task, inst, _fp (cache) and _fingerprint."""
+
+    def _view(self, a: int, p: Parsed, target: int) -> Parsed | None:
+        """What a scalar statistic (one number) may match in content p by author a: p without its pasted
+        data (runs of 3+ numbers all of one shard's data: a list that happens to hold the global max is a
+        coincidence of the data, not a statement of it) and without sentences attributing their numbers to
+        one shard other than `target` ("agent 6's max: 9995" states shard 6's statistic, even when it is
+        also the maximum of a larger set; target -1: a set of several shards). None: nothing to remove."""
+        key = ("view", a, p.text, target)
+        if key not in self._fp:
+            spans = number_spans(p.text)
+            drop = self._pasted(p.text, spans)
+            cut = [(lo, hi) for lo, hi in sentence_spans(p.text)
+                   if (k := attribution(p.text[lo:hi], a)) is not None and k != target
+                   and self._states_own(k, p.text[lo:hi], a)]
+            rows = table_spans(p.text)  # numbers in table rows (an index column) are data, not statements
+            drop |= {n for n, (start, _, _) in enumerate(spans) if any(lo <= start < hi for lo, hi in (*cut, *rows))}
+            if not drop:
+                self._fp[key] = None
+            else:
+                keep = tuple(v for n, (_, _, v) in enumerate(spans) if n not in drop)
+                text = "\n".join(p.text[lo:hi] for lo, hi in sentence_spans(p.text) if (lo, hi) not in cut)
+                q = parse(text)
+                extra = q.counts - Counter(q.numbers)  # thousands-grouped and 0x readings of what is kept
+                self._fp[key] = replace(p, numbers=keep, counts=Counter(keep) + extra, columns=(), text=text)
+        return self._fp[key]  # type: ignore[return-value]
+
+    def _states_own(self, k: int, sentence: str, a: int) -> bool:
+        """Whether a sentence attributed to shard k shows k's own statistic (then it states k's, even where
+        that equals a larger set's: a max, a count); a value that is not k's own is left to the others."""
+        if not 0 <= k < self.inst.n_agents:
+            return False
+        fp = self.task.stat_fingerprint(self.inst, frozenset({k}), a)
+        claim = self.task.claim_fingerprint(self.inst, frozenset({k}), a)
+        q = parse(sentence)
+        return any(f is not None and f.matches(q) for f in (fp, claim))
+
+    def _pasted(self, text: str, spans) -> set[int]:
+        """Indices of the numbers of pasted data: runs of 3+ numbers all in one shard's data, with no words
+        between them (an index column or one stray number in between is allowed)."""
+        where = self._holders()
+        drop: set[int] = set()
+        run: list[int] = []
+        common: frozenset | None = None
+        gap = 0
+        for n, (start, _, x) in enumerate(spans):
+            if run and _WORDS_BETWEEN.search(text, spans[run[-1]][1], start):
+                drop.update(run if len(run) >= 3 else ())
+                run, common, gap = [], None, 0
+            holders = where.get(x, frozenset())
+            inter = holders if common is None else common & holders
+            if inter:
+                run.append(n)
+                common, gap = inter, 0
+            elif run and gap == 0:
+                gap = 1  # one stray number (an index) inside the run
+            else:
+                drop.update(run if len(run) >= 3 else ())
+                run, common, gap = ([n], holders, 0) if holders else ([], None, 0)
+        drop.update(run if len(run) >= 3 else ())
+        return drop
+
+    def _holders(self) -> dict:
+        """number -> the shards whose rendered data contain it."""
+        if "holders" not in self._fp:
+            where: dict = {}
+            for sh in self.inst.shards:
+                for x in parse(sh.text).counts:
+                    where.setdefault(x, set()).add(sh.agent)
+            self._fp["holders"] = {x: frozenset(v) for x, v in where.items()}  # type: ignore[assignment]
+        return self._fp["holders"]  # type: ignore[return-value]
+
+    def _own(self, a: int) -> Parsed:
+        """The author's own shard, parsed: a fingerprint of another shard that its own data already shows
+        (II-14's 5 edge cells inside the author's own row) is a coincidence, not a relay."""
+        return parse(self.inst.shards[a].text)
+
+    def _own_pasted(self, a: int, p: Parsed) -> bool:
+        """Whether content p shows its author's own raw shard: only then can a match be a coincidence of the
+        author's own data (a relay of shard j by an author whose own shard is identical to j's is a relay)."""
+        fp = self._fingerprint("raw", a, a)
+        return fp is not None and fp.strict(p)
+
+    def _outside_own(self, fp: Fingerprint, p: Parsed, a: int) -> bool:
+        """Whether a 0/1 pattern matches in a run of the content that is not the author's own row: a relay
+        (a star centre forwarding II-14 edge cells that also occur in its own row) is not a coincidence."""
+        if not _has_bits(fp):
+            return False
+        own = self._own(a).bitruns
+        foreign = tuple(r for r in p.bitruns if not any(r in o for o in own))
+        return foreign != () and fp.strict(replace(p, bitruns=foreign))
+
+
+_WORDS_BETWEEN = re.compile(r"[A-Za-z]{2,}")
+_ANSWERISH = re.compile(r"\b(?:answers?|result|winner|wins?|won|most|total|overall|global|final(?:ly)?|conclusion|so|"
+                        r"therefore|thus|hence|anywhere|nobody|nowhere|none of (?:us|them)|every(?:one|body)|"
+                        r"all of us|any(?:one)?|there (?:is|are))\b", re.IGNORECASE)
+
+
+def _has_bits(fp: Fingerprint) -> bool:
+    return isinstance(fp, Bits) or any(_has_bits(f) for f in getattr(fp, "parts", ()))
+
+
+@lru_cache(maxsize=100000)
+def _rest(fp: Fingerprint) -> Fingerprint | None:
+    return fp.without_scalars()
+
+
+def _hit(fp: Fingerprint, p: Parsed, view, whole: bool) -> bool:
+    """Whether fp matches content p (all alternatives if `whole`, else strong ones only). `view` (None, or a
+    callable giving Replay._view of p, computed only when needed): single-number alternatives must match there.
+    """
+    strong = fp.strict(p)
+    if not whole or strong:
+        if not strong:
+            return False
+        rest = _rest(fp)
+        if rest is fp or view is None:
+            return True  # no single-number alternative: nothing to check outside pastes
+        free = view()
+        return free is None or (rest is not None and rest.strict(p)) or fp.strict(free)
+    if not fp.matches(p):
+        return False
+    # only a weak alternative (a name, a boolean, a small number) matched: the whole answer, which must be
+    # stated as one ("the answer is false", "Carol wins"), not merely occur (a name inside pasted ballots)
+    q = (view() if view is not None else None) or p
+    return any(_ANSWERISH.search(sent) and fp.matches(parse(sent)) for sent in sentences(q.text))

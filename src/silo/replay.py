@@ -1,0 +1,209 @@
+"""Replay: reach and evidence sets of every agent, built by replaying an episode's event log.
+
+reach(i) grows along time-respecting chains (messages delivered, files written then read); evidence(i)
+grows when content i observed demonstrably carries a shard's information (silo.credit decides what
+matches). The scorer (silo.scoring) and the sufficiency tool (protocols/sufficiency.py) both use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from silo.credit import ContentViews, _hit
+from silo.evidence import AnyOf, Fingerprint, guard_ok
+from silo.evidence_text import named_sets, parse
+from silo.records import Event, Instance, deliveries
+from silo.tasks.base import TaskSpec
+
+HISTORY = 3  # evidence snapshots of an author offered as candidate sets (most recent first)
+
+
+class ScoringError(ValueError):
+    """An event log the engine cannot produce (e.g. a read of a version written in the same round)."""
+
+
+@dataclass
+class _Content:
+    author: int
+    round: int
+    text: str
+    upstream: frozenset[int]  # the author's reach K at send/write time
+    prov: frozenset[int]  # the shards the author had evidence of (its reach where evidence is not tracked)
+    sets: tuple[frozenset[int], ...]  # earlier evidence sets of the author: candidate statistics
+    credited: frozenset[int] | None = None  # cache for receiver-independent (global) tasks
+
+
+@dataclass
+class Replay(ContentViews):
+    """Reach and evidence sets of every agent, built by replaying the event log."""
+
+    task: TaskSpec
+    inst: Instance
+    reach: list[set[int]] = field(default_factory=list)
+    evid: list[set[int]] = field(default_factory=list)
+    at_submit: dict[int, tuple[frozenset[int], frozenset[int]]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = self.inst.n_agents
+        self.reach = [{a} for a in range(n)]
+        self.evid = [{a} for a in range(n)]
+        self.dep = [self.task.depends_on(self.inst, a) for a in range(n)]
+        self.hist: list[list[frozenset[int]]] = [[] for _ in range(n)]
+        self._msgs: dict[int, _Content] = {}
+        self._files: dict[int, _Content] = {}
+        self._fp: dict[tuple, Fingerprint | None] = {}
+        self._n_events = 0
+        # dep - evid per agent: an agent with nothing missing needs no evidence search
+        self._missing = [set(self.dep[a]) - self.evid[a] for a in range(n)]
+        self._on = {"send": self._on_send, "write": self._on_write, "deliver": self._on_deliver,
+                    "read": self._on_read, "list": self._on_list, "submit": self._on_submit}
+
+    def run(self, events: list[Event]) -> Replay:
+        on = self._on
+        for e in events:
+            handler = on.get(e.kind)
+            if handler:
+                handler(e)
+            self._n_events += 1
+        return self
+
+    def _content(self, e: Event) -> _Content:
+        a = e.agent
+        prov = frozenset(self.evid[a] | (self.reach[a] - self.dep[a]))
+        return _Content(a, e.round, e.content or "", frozenset(self.reach[a]), prov, tuple(self.hist[a][-HISTORY:]))
+
+    def _on_send(self, e: Event) -> None:
+        self._msgs[e.msg_id] = self._content(e)
+
+    def _on_write(self, e: Event) -> None:
+        self._files[e.version] = self._content(e)
+
+    def _source(self, store: dict[int, _Content], key, e: Event, what: str, sender: int | None = None) -> _Content:
+        """The content an event consumes, checked against the engine's round semantics."""
+        c = store.get(key)
+        if c is None:
+            raise ScoringError(f"{self._where(e)}: {what} {key} was never {'sent' if what == 'message' else 'written'}")
+        if c.round >= e.round:
+            raise ScoringError(f"{self._where(e)}: {what} {key} from round {c.round} consumed in round {e.round} "
+                               "(content is visible from the next round only)")
+        sender = e.sender if sender is None else sender
+        if sender is not None and sender != c.author and e.kind != "list":
+            raise ScoringError(f"{self._where(e)}: {what} {key} was written by agent {c.author}, the log says {sender}")
+        return c
+
+    def _where(self, e: Event) -> str:
+        return f"event {self._n_events} (round {e.round}, agent {e.agent}, {e.kind})"
+
+    def _on_deliver(self, e: Event) -> None:
+        for msg_id, sender in deliveries(e):  # one receive lists every message it delivered, in order
+            self._observe(e.agent, self._source(self._msgs, msg_id, e, "message", sender))
+
+    def _on_read(self, e: Event) -> None:
+        self._observe(e.agent, self._source(self._files, e.version, e, "file version"))
+
+    def _on_list(self, e: Event) -> None:
+        # a listing reveals names, which can carry data: reach (a necessary condition) counts it;
+        # evidence does not, since short answers collide with ids and counters in path names
+        for v in e.versions or []:
+            self.reach[e.agent] |= self._source(self._files, v, e, "file version").upstream
+
+    def _on_submit(self, e: Event) -> None:
+        self.at_submit.setdefault(e.agent, (frozenset(self.reach[e.agent]), frozenset(self.evid[e.agent])))
+
+    def _observe(self, i: int, c: _Content) -> None:
+        self.reach[i] |= c.upstream
+        missing = self._missing[i]
+        if not missing:
+            return
+        todo = c.upstream & missing
+        if not todo:
+            return
+        if self.inst.answer_kind == "global":
+            # global answers: what a content proves does not depend on who reads it; a broadcast
+            # read by N-1 agents is examined once
+            if c.credited is None:
+                c.credited = frozenset(self._credit(0, c, c.upstream & self.dep[0]))
+            got = c.credited & todo
+        else:
+            got = self._credit(i, c, todo)
+        if got:
+            self.evid[i] |= got
+            missing -= got
+            snap = frozenset(self.evid[i])
+            if snap not in self.hist[i]:
+                self.hist[i].append(snap)
+
+    def _candidates(self, c: _Content, i: int) -> list[frozenset[int]]:
+        """Sets whose statistic c may carry: the task's sets from the author's evidence, then its history."""
+        sets = list(self.task.candidate_sets(self.inst, c.prov, i))
+        sets += [s for s in reversed(c.sets) if s not in sets]
+        # the agents the content names together ("combined summary of agents 3, 5"), with or without its author
+        for named in named_sets(c.text):
+            sets += [s for s in (named & c.prov, (named | {c.author}) & c.prov) if len(s) > 1 and s not in sets]
+        sets += [s for s in self.task.stat_sets(self.inst, parse(c.text), c.prov, i) if s not in sets]
+        return sets
+
+    def _credit(self, i: int, c: _Content, todo: frozenset[int]) -> set[int]:
+        p = parse(c.text)
+        got: set[int] = set()
+        for s in self._candidates(c, i):
+            if not (s & todo) or not s <= c.prov:
+                continue  # nothing new, or a set the author had no evidence of: coincidence, not information
+            fp = self._fingerprint(self._stat_kind(s, c), s, i)
+            # weak alternatives (a boolean, a small count) count only as the whole answer
+            target = next(iter(s)) if len(s) == 1 else -1
+            if fp is not None and _hit(fp, p, lambda t=target: self._view(c.author, p, t), whole=s >= self.dep[i]):
+                got |= s & todo
+        for j in todo - got:
+            # raw items of j count wherever they appear (reach allows); a statistic of {j} only from an
+            # author that had evidence of j
+            kinds = ("raw", "stat") if j in c.prov else ("raw",)
+            for kind in kinds:
+                one = frozenset({j})
+                fp = (self._fingerprint("raw", j, i) if kind == "raw"
+                      else self._fingerprint(self._stat_kind(one, c), one, i))
+                view = None if kind == "raw" else (lambda t=j: self._view(c.author, p, t))
+                if fp is None or not _hit(fp, p, view, whole=False):
+                    continue
+                # (a shard identical to the author's own cannot be told from it: its data arrived either way)
+                if (j != c.author and fp.strict(self._own(c.author)) and self._own_pasted(c.author, p)
+                        and self.inst.shards[j].data != self.inst.shards[c.author].data
+                        and not self._outside_own(fp, p, c.author)):
+                    continue  # the author's own data already shows it: a coincidence, not a relay
+                got.add(j)
+                break
+        return got
+    def _stat_kind(self, s: frozenset[int], c: _Content) -> str:
+        """Claims count for the author's own shard, a set of several shards, or one foreign shard whose
+        claim differs from the author's own (a relay's own count equals another shard's count far too
+        often to tell them apart: docs/chance_match.md)."""
+        if len(s) > 1 or s == {c.author}:
+            return "claim"
+        return "fclaim" if self._claim_differs(s, c.author) else "stat"
+
+    def _claim_differs(self, s: frozenset[int], author: int) -> bool:
+        key = ("differs", s, author)
+        if key not in self._fp:
+            own = self.task.claim_fingerprint(self.inst, frozenset({author}), author)
+            other = self.task.claim_fingerprint(self.inst, s, author)
+            self._fp[key] = other is not None and other != own  # type: ignore[assignment]
+        return bool(self._fp[key])
+
+    def _fingerprint(self, kind: str, key, i: int) -> Fingerprint | None:
+        cache_key = (kind, key, i if self.inst.answer_kind == "segmented" or kind == "raw" else -1)
+        if cache_key not in self._fp:
+            if kind == "raw":
+                fp = self.task.raw_fingerprint(self.inst, key, i)
+            else:
+                fp = self.task.stat_fingerprint(self.inst, key, i)
+                # an author's claim about its own shard stands on authorship; claims about several shards
+                # only on tasks whose measured chance-match rate is under the threshold
+                ok = (kind == "fclaim" and guard_ok(self.task.id, "foreign")) or (
+                    kind == "claim" and (len(key) == 1 or guard_ok(self.task.id, "several")))
+                claim = self.task.claim_fingerprint(self.inst, key, i) if ok else None
+                if claim is not None and kind == "fclaim":
+                    claim = claim.labelled_only()
+                if claim is not None:
+                    fp = claim if fp is None else AnyOf((fp, claim))
+            self._fp[cache_key] = fp
+        return self._fp[cache_key]
