@@ -234,6 +234,7 @@ def build_tables(scores: list[EpisodeScore], episodes: Iterable[Episode] = (), r
             link_cols["receiver"].append(rcv)
             link_cols["n"].append(k)
         seen.add(ep.id)
+        del ep, links  # not held while the next episode is read
     for s in scores:
         if s.episode_id not in seen:
             ep_rows.append(episode_row(s, run))

@@ -278,6 +278,7 @@ class RunDir:
                             f, str(e).splitlines()[0][:200])
                 continue
             yield ep
+            del ep  # not held while the next file is read: one episode in memory at a time
 
     def write_scores(self, scores: list[EpisodeScore]) -> Path:
         out = self.path / "scores.jsonl"
