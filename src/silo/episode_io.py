@@ -231,14 +231,21 @@ def read(path: Path, kinds: frozenset[str] | None = None) -> Episode:
         if isinstance(d, dict) and isinstance(d.get("events"), list):
             d["events"] = [e for e in d["events"] if isinstance(e, dict) and e.get("kind") in kinds]
         return Episode.model_validate(d)
+    if kinds is None:  # streamed, one event validated per line: the whole text is never held (the grid's
+        # largest episode: peak RSS 215 MB, against 304 MB joining the lines into one JSON document)
+        body = _body(path)
+        record = next(body, None)
+        if record is None or not record.startswith(b"{"):
+            raise EpisodeFileError(f"{path.name}: no episode record")
+        ep = Episode.model_validate_json(b'{"events":[],' + record[1:])
+        ep.events = [Event.model_validate_json(line) for line in body]
+        return ep
     _, record, lines = _split(path)
-    if kinds is not None:  # json.loads then validate: about half the peak memory of validate_json on a big record
-        want = {k.encode() for k in kinds}
-        d = json.loads(record)
-        d["events"] = [json.loads(x) for x in lines.split(b"\n") if _kind(x) in want]
-        return Episode.model_validate(d)
-    events = lines.rstrip(b"\n").replace(b"\n", b",")  # one JSON value per line: no raw newline inside
-    return Episode.model_validate_json(b'{"events":[' + events + b"]," + record[1:])
+    # json.loads then validate: about half the peak memory of validate_json on a big record
+    want = {k.encode() for k in kinds}
+    d = json.loads(record)
+    d["events"] = [json.loads(x) for x in lines.split(b"\n") if _kind(x) in want]
+    return Episode.model_validate(d)
 
 
 _KIND = b'"kind":"'
