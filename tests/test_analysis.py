@@ -254,3 +254,14 @@ def test_report_tables_from_skimmed_episodes_equal_the_full_ones(tmp_path, old_f
     assert lean.messages.is_empty() and whole.messages.height > 0
     assert lean.links.sort(pl.all()).equals(whole.links.sort(pl.all()))  # sums of the message rows
     assert lean.links.get_column("n").sum() == whole.messages.height
+
+
+def test_rcc_interval_does_not_depend_on_row_order():
+    # the bootstrap draws tasks by position: the tasks must come in a fixed order, whatever polars' group_by does
+    tasks = ["I-01", "I-02", "I-03", "I-04", "I-05", "I-06", "I-07", "I-08"]
+    scores = [ep(f"b{i}", ["correct"], n=1, protocol="none", team="a", task=t) for i, t in enumerate(tasks)]
+    scores += [ep(f"k{i}", ["correct"] * (i % 3) + ["uninformed"] * (3 - i % 3), team="a", task=t)
+               for i, t in enumerate(tasks)]
+    e = build_tables(scores).episodes
+    runs = [rcc(e.sample(fraction=1.0, shuffle=True, seed=k), ["team", "n_agents"]) for k in range(8)]
+    assert all(r.equals(runs[0]) for r in runs) and runs[0].get_column("RCC_lo").is_not_nan().all()

@@ -243,7 +243,9 @@ def rcc(episodes: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     base = (ok.filter(pl.col("n_agents") == 1).group_by([*team, "task"]).agg(pl.col("S").mean().alias("S1")))
     multi = ok.filter(pl.col("n_agents") > 1)
     keys = list(dict.fromkeys([*by, *team]))
-    per_task = multi.group_by([*keys, "task"]).agg(pl.col("S").mean().alias("Sk")).join(base, on=[*team, "task"])
+    # sorted: group_by order is arbitrary, and the bootstrap draws tasks by position (same seed, same interval)
+    per_task = multi.group_by([*keys, "task"]).agg(pl.col("S").mean().alias("Sk")).join(base, on=[*team, "task"]) \
+        .sort([*keys, "task"])
     rows = []
     for key, g in per_task.partition_by(keys, as_dict=True, maintain_order=True).items():
         e = ratio_bootstrap(g.get_column("Sk").to_numpy(), g.get_column("S1").to_numpy())
