@@ -16,12 +16,15 @@ from silo.replay import HISTORY, Replay, ScoringError  # noqa: F401 - importable
 from silo.tasks import get_task
 from silo.tasks.base import TaskSpec, _canon
 
-SCORER_VERSION = 2
+SCORER_VERSION = 3
 """Version of the scoring rules; recorded in every score row, bumped whenever a rule changes.
 
 1: provenance by reach (the author's K). 2: provenance by evidence, candidate sets from the
 author's evidence history, thousands separators / labelled counts, chance-match guards,
-self-contained agents set apart, consensus by the task's checker, round semantics enforced."""
+self-contained agents set apart, consensus by the task's checker, round semantics enforced.
+3: III-29's evidence hooks (a raw shard as its [id, weight] pairs in any order, unnamed combined
+summaries found from their weights, answer fields labelled in any order). New task versions bring
+their own hooks (II-14 v3) without a bump: every score row records its task version."""
 
 
 def classify(submitted: bool, correct: bool, reach: float, evidence: float) -> str:
