@@ -131,8 +131,10 @@ def test_schema_1_episodes_score_as_the_old_code_scored_them(tmp_path):
         want = dict(old[ep.id])
         for s in (now, want):
             s["usage"].pop("latency_s")
+            s.pop("scorer_version")  # scorer 3 changed III-29's hooks only: these tasks score as under 2
             for a in s["agents"]:
                 a.pop("role", None)  # filled on load from team and model
+                a.pop("scorer_version")
         assert now == want
         new = _batched(ep)
         assert sum(e.kind == "deliver" for e in new.events) < sum(e.kind == "deliver" for e in ep.events)
