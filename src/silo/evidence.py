@@ -172,16 +172,19 @@ class Words(Fingerprint):
     strong: bool = False
     ordered: bool = False  # as a contiguous run, in order (a pasted list), not just somewhere
 
+    def __post_init__(self):  # the lowercase run and multiset, made once (not compared: derived)
+        object.__setattr__(self, "_run", tuple(v.lower() for v in self.values))
+        object.__setattr__(self, "_need", tuple(Counter(self._run).items()))
+
     @property
     def weak(self) -> bool:  # type: ignore[override]
         return not self.strong and len(self.values) < MIN_ITEMS
 
     def matches(self, p: Parsed) -> bool:
         if self.ordered:
-            run = tuple(v.lower() for v in self.values)
-            return bool(run) and _contains_run(p.wordseq, run)
-        need = Counter(v.lower() for v in self.values)
-        return bool(need) and all(p.words.get(w, 0) >= c for w, c in need.items())
+            return bool(self._run) and _contains_run(p.wordseq, self._run)
+        words = p.words
+        return bool(self._need) and all(words.get(w, 0) >= c for w, c in self._need)
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,10 @@ class Replay(ContentViews):
         # the agents the content names together ("combined summary of agents 3, 5"), with or without its author
         for named in named_sets(c.text):
             sets += [s for s in (named & c.prov, (named | {c.author}) & c.prov) if len(s) > 1 and s not in sets]
-        sets += [s for s in self.task.stat_sets(self.inst, parse(c.text), c.prov, i) if s not in sets]
+        key = ("stat_sets", c.text, c.prov, i)  # a file read again, or the same text sent twice: searched once
+        if key not in self._fp:
+            self._fp[key] = list(self.task.stat_sets(self.inst, parse(c.text), c.prov, i))  # type: ignore[assignment]
+        sets += [s for s in self._fp[key] if s not in sets]  # type: ignore[union-attr]
         return sets
 
     def _credit(self, i: int, c: _Content, todo: frozenset[int]) -> set[int]:

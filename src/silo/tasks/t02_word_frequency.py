@@ -7,6 +7,7 @@ statistic is a fixed vector of counts (word counts, vote tallies, range buckets,
 from __future__ import annotations
 
 from collections import Counter
+from operator import sub as _minus
 from typing import Any, ClassVar
 
 from silo.evidence import AnyOf, Fingerprint, Items, Labelled, Near, Short, Value, Words, answer_fingerprint
@@ -55,12 +56,18 @@ class CountsReduce(StarReduce):
             return []
         shards = sorted(within)
         vec = {j: self.counts(inst.shards[j].data, inst.params) for j in shards}
+        # every subset sum lies between the sums of the negative and of the positive components: a target
+        # outside those bounds is no subset's sum (skipped unsearched; the same sets are found)
+        lo = [sum(min(v[n], 0) for v in vec.values()) for n in range(k)]
+        hi = [sum(max(v[n], 0) for v in vec.values()) for n in range(k)]
         half = len(shards) // 2
         left, right = _sums(shards[:half], vec, k), _sums(shards[half:], vec, k)
         found = []
         for t in targets:
+            if not all(a <= x <= b for a, x, b in zip(lo, t, hi, strict=True)):
+                continue
             for total, a in left.items():
-                b = right.get(tuple(x - y for x, y in zip(t, total, strict=True)))
+                b = right.get(tuple(map(_minus, t, total)))
                 if b is not None and len(a | b) > 1:
                     found.append(a | b)
         return found
