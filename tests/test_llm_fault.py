@@ -21,6 +21,15 @@ def settings(fs, **kw):
                        **{**FAST, **kw})
 
 
+@pytest.fixture(scope="module", autouse=True)
+def litellm_warmed():
+    """The first litellm call of a process pays its lazy imports (seconds on a loaded machine): not under
+    the 3 s deadline of the first test, which would see a timeout it did not inject."""
+    with FaultServer() as fs:
+        s = LLMSettings(model="openai/fault", api_base=fs.base, cache=False, retries=0, timeout_s=300)
+        asyncio.run(Client(s).complete([{"role": "user", "content": "warm-up"}]))
+
+
 @pytest.fixture(autouse=True)
 def fault_key(monkeypatch):
     monkeypatch.setenv("SILO_FAULT_KEY", "sk-fault-secret-123")
