@@ -8,10 +8,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from silo.evidence import AnyOf, Value, answer_fingerprint
+from silo.evidence import AnyOf, Items, Value, answer_fingerprint
 from silo.tasks import register
 from silo.tasks.base import _canon, as_number, split_even
 from silo.tasks.common import ChainTask, as_list
+from silo.tasks.t18_list_ranking import Pairs
 
 
 def check_list(answer: Any, truth: list, tol: float = 0.0) -> tuple[bool, float]:
@@ -69,9 +70,10 @@ class PrefixSum(ChainTask):
 
     depends_on(i) = {0..i}. The sum of any set S of shards inside 0..i is a sufficient piece of
     what agent i needs (it needs the total of shards 0..i-1), so stat_fingerprint(S, i) is that
-    sum (a Value; every shard sum is >= 15, so never weak). Sets reaching beyond i count only as
+    sum (a Value; every shard sum is >= 15, so never weak), or for S = {0..k}, k < i, agent k's
+    answer (its prefix sums, the last of which is that total). Sets reaching beyond i count only as
     the answer itself. Guards: a Value is only credited for sets upstream of the content it is
-    found in; raw shards need all 15 numbers (default multiset fingerprint)."""
+    found in; raw shards need all 15 numbers in their order (an ordered run, or down a table column)."""
 
     id = "II-11"
     slug = "prefix-sum"
@@ -115,10 +117,22 @@ class PrefixSum(ChainTask):
     def candidate_sets(self, inst, upstream, i):
         return prefix_candidates(upstream, i)
 
+    def raw_fingerprint(self, inst, j, i):
+        # in order, as one run (or down a table column), or every value right after its position (global or
+        # within the slice: "position 15: 23"): a multiset of 15 values in [1, 50] is inside a longer paste
+        # of other shards by chance (the chatty grid: a bundle of six shards showed a seventh)
+        data = inst.shards[j].data
+        start = bounds(sum(len(s.data) for s in inst.shards), inst.n_agents)[j][0]
+        return AnyOf((Items(tuple(data), ordered=True), Pairs(tuple((start + k, v) for k, v in enumerate(data))),
+                      Pairs(tuple(enumerate(data)))))
+
     def stat_fingerprint(self, inst, agents, i):
         dep = _prefix(i)
         if agents <= dep:
             total = Value(sum(sum(inst.shards[j].data) for j in agents))
+            k = max(agents)
+            if k < i and agents == _prefix(k):  # agent k's answer ends with the total of 0..k (in a table too)
+                total = AnyOf((total, answer_fingerprint(inst.truth[k])))
             return AnyOf((total, answer_fingerprint(inst.truth[i]))) if agents == dep else total
         return answer_fingerprint(inst.truth[i]) if agents >= dep else None
 
