@@ -236,8 +236,9 @@ True outcome mix: {', '.join(f'{k} {v}' for k, v in cur['true_outcomes'].items()
     if base:
         bm = base["meta"] if "meta" in base else {}
         bo = base["overall"]
-        text += (f"\n\"before\": the same team and grid run and scored entirely at `{bm.get('commit', '?')}` (scorer "
-                 f"version {bm.get('scorer_version')}, before issue 12's rewrite, with that commit's task generators): "
+        text += (f"\n\"before\": the same grid run and scored entirely at `{bm.get('commit', '?')}` (scorer "
+                 f"version {bm.get('scorer_version')}, with that commit's task generators and chatty team"
+                 f"{'; ' + base['label'] if base.get('label') else ''}): "
                  f"FP {100 * bo['fp_rate']:.2f}%, FN {100 * bo['fn_rate']:.2f}%, outcome class wrong for "
                  f"{bo['outcome_mismatch']} agents.\n")
     text += "\nPer task x protocol x N counts and example cases are in data/held_accuracy.json.\n"
@@ -259,6 +260,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(ROOT / "data" / "held_accuracy.json"))
     ap.add_argument("--doc", default=str(ROOT / "docs" / "held_accuracy.md"), help="'' to skip")
     ap.add_argument("--baseline", default=None, help="a result file of another scorer, shown as 'before'")
+    ap.add_argument("--baseline-label", default="", help="what the baseline is, said in the doc")
     ap.add_argument("--show", nargs=4, metavar=("TASK", "PROTOCOL", "N", "SEED"),
                     help="print one episode (e.g. a case from the examples in the result file) and stop")
     ap.add_argument("--note", default="", help="a remark recorded with the run (e.g. the machine's load)")
@@ -268,7 +270,7 @@ def main(argv=None) -> int:
         data = json.loads(Path(args.render).read_text())
         if args.baseline:
             b = json.loads(Path(args.baseline).read_text())
-            data["baseline"] = {**b["current"], "meta": b["meta"]}
+            data["baseline"] = {**b["current"], "meta": b["meta"], "label": args.baseline_label}
         write_doc(Path(args.doc), data)
         return 0
     if args.show:
@@ -283,7 +285,7 @@ def main(argv=None) -> int:
     data = {"meta": _meta(args, wall), "current": result}
     if args.baseline:
         b = json.loads(Path(args.baseline).read_text())
-        data["baseline"] = {**b["current"], "meta": b["meta"]}
+        data["baseline"] = {**b["current"], "meta": b["meta"], "label": args.baseline_label}
     Path(args.out).write_text(json.dumps(data, indent=1) + "\n")
     if args.doc:
         write_doc(Path(args.doc), data)
