@@ -23,7 +23,8 @@ SCORER_VERSION = 3
 author's evidence history, thousands separators / labelled counts, chance-match guards,
 self-contained agents set apart, consensus by the task's checker, round semantics enforced.
 3: III-29's evidence hooks (a raw shard as its [id, weight] pairs in any order, unnamed combined
-summaries found from their weights, answer fields labelled in any order). New task versions bring
+summaries found from their weights, answer fields labelled in any order) and II-11's (a raw shard
+in order, agent k's answer as the total of shards 0..k). New task versions bring
 their own hooks (II-14 v3) without a bump: every score row records its task version."""
 
 
