@@ -2,7 +2,9 @@
 
 Larger N is opt-in (CI time): SILO_CONFORMANCE_N=200,500,1000 adds those N for every task and protocol
 (select tasks with -k, e.g. `-k "I-01 or III-21"`); a cell at N = 1,000 takes minutes (gossip over p2p
-is N^2 = 10^6 messages).
+is N^2 = 10^6 messages). Chain tasks (oracle "chain": the carry passes agent to agent, N - 1 rounds)
+are left out past N = 100: a chain of 200 cannot finish within R_max = 100 rounds (II-11 sfs at
+N = 200 ran out of rounds at agent 100), as p2p:ring cannot in the structured conformance.
 """
 
 import os
@@ -16,7 +18,7 @@ EXTRA_N = tuple(int(x) for x in os.environ.get("SILO_CONFORMANCE_N", "").replace
 CASES = [(t.id, p, n) for t in all_tasks() for p in ("p2p", "broadcast", "sfs") for n in CONFORMANCE_N
          if not (n == 1 and p != "p2p")]  # N = 1 has no protocol: run it once
 CASES += [(t.id, p, n) for t in all_tasks() for p in ("p2p", "broadcast", "sfs") for n in EXTRA_N
-          if n not in CONFORMANCE_N]
+          if n not in CONFORMANCE_N and not (t.oracle == "chain" and n > 100)]
 
 
 @pytest.mark.parametrize("task,protocol,n", CASES, ids=[f"{t}-{p}-{n}" for t, p, n in CASES])
