@@ -217,7 +217,9 @@ def _provenance(meta: dict) -> list[str]:
     lines = [f"- silo package version: `{meta.get('silo_version')}`",
              f"- silo git commit that published: `{meta.get('git') or 'unknown'}`",
              f"- run produced by silo `{meta.get('run_silo_version')}`, git commit `{meta.get('run_git') or '?'}`",
-             f"- record schema version: {meta.get('schema_version')}"]
+             f"- record schema version: {meta.get('schema_version')} (instances, scores); episodes as written: "
+             "the `schema_version` column of the episodes dataset (2: one deliver event per receive; 1: one per "
+             "message)"]
     if meta.get("run"):
         lines.append(f"- run sweep: `{meta['run']}`")
     return lines

@@ -32,7 +32,7 @@ from silo.dataset_rows import (
     row_to_instance,
     score_rows,
 )
-from silo.records import SCHEMA_VERSION, Episode, EpisodeConfig, EpisodeScore, Instance
+from silo.records import EPISODE_SCHEMA_VERSION, SCHEMA_VERSION, Episode, EpisodeConfig, EpisodeScore, Instance
 from silo.runner import RunDir, score_safely
 from silo.tasks import UnknownTaskError, all_tasks, get_task
 
@@ -136,7 +136,8 @@ def publish_run(run_dir: str | os.PathLike, out_dir: str | os.PathLike, leaderbo
         tasks[task] = {"id": task, "name": tname, "level": row["level"], "version": row["task_version"],
                        "answer_kind": kind}
     meta = {"silo_version": __version__, "git": _git_hash(), "run_silo_version": run_meta.get("silo_version"),
-            "run_git": run_meta.get("git"), "schema_version": SCHEMA_VERSION, "repo": repo,
+            "run_git": run_meta.get("git"), "schema_version": SCHEMA_VERSION,
+            "episode_schema_version": EPISODE_SCHEMA_VERSION, "repo": repo,
             "run": _js(run_meta.get("run", {})), "tasks": [tasks[t] for t in sorted(tasks, key=_task_order)]}
     meta = scrub(meta, secrets)
     inst_tables = _ordered(instances, lambda d: [d[k] for k in sorted(d)])
