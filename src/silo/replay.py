@@ -129,9 +129,12 @@ class Replay(ContentViews):
         if got:
             self.evid[i] |= got
             missing -= got
-            snap = frozenset(self.evid[i])
-            if snap not in self.hist[i]:
-                self.hist[i].append(snap)
+            # evidence only grows, so a new snapshot differs from every earlier one; only the last
+            # HISTORY are ever read (_content), so only those are kept: memory O(N * HISTORY), not O(N^2)
+            h = self.hist[i]
+            h.append(frozenset(self.evid[i]))
+            if len(h) > HISTORY:
+                del h[0]
 
     def _candidates(self, c: _Content, i: int) -> list[frozenset[int]]:
         """Sets whose statistic c may carry: the task's sets from the author's evidence, then its history."""
