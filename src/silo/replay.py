@@ -47,16 +47,25 @@ class Replay(ContentViews):
         n = self.inst.n_agents
         self.reach = [{a} for a in range(n)]
         self.evid = [{a} for a in range(n)]
-        self.dep = [self.task.depends_on(self.inst, a) for a in range(n)]
+        self._interned: dict[frozenset[int], frozenset[int]] = {}
+        self.dep = [self._fz(self.task.depends_on(self.inst, a)) for a in range(n)]
         self.hist: list[list[frozenset[int]]] = [[] for _ in range(n)]
         self._msgs: dict[int, _Content] = {}
         self._files: dict[int, _Content] = {}
         self._fp: dict[tuple, Fingerprint | None] = {}
         self._n_events = 0
+        self._snaps: dict[int, tuple] = {}
         # dep - evid per agent: an agent with nothing missing needs no evidence search
         self._missing = [set(self.dep[a]) - self.evid[a] for a in range(n)]
         self._on = {"send": self._on_send, "write": self._on_write, "deliver": self._on_deliver,
                     "read": self._on_read, "list": self._on_list, "submit": self._on_submit}
+
+    def _fz(self, s) -> frozenset[int]:
+        """s as a frozenset shared with every equal one of this replay (at N = 1,000 each agent's
+        depends_on, and its reach and evidence at submit, are often the same 1,000 ids: one copy, not one
+        per agent). Only for sets made once per agent: the table keeps what it holds alive."""
+        f = frozenset(s)
+        return self._interned.setdefault(f, f)
 
     def run(self, events: list[Event]) -> Replay:
         on = self._on
@@ -69,8 +78,18 @@ class Replay(ContentViews):
 
     def _content(self, e: Event) -> _Content:
         a = e.agent
-        prov = frozenset(self.evid[a] | (self.reach[a] - self.dep[a]))
-        return _Content(a, e.round, e.content or "", frozenset(self.reach[a]), prov, tuple(self.hist[a][-HISTORY:]))
+        upstream, prov = self._snapshot(a)
+        return _Content(a, e.round, e.content or "", upstream, prov, tuple(self.hist[a][-HISTORY:]))
+
+    def _snapshot(self, a: int) -> tuple[frozenset[int], frozenset[int]]:
+        """(reach, provenance) of agent a now, shared by every content it makes until either grows:
+        a star centre's N - 1 sends hold one pair of sets, not N - 1 (memory O(N) per state, not O(N^2))."""
+        key = (len(self.reach[a]), len(self.evid[a]))  # both only grow: unchanged sizes, unchanged sets
+        got = self._snaps.get(a)
+        if got is None or got[0] != key:
+            prov = frozenset(self.evid[a] | (self.reach[a] - self.dep[a]))
+            got = self._snaps[a] = (key, frozenset(self.reach[a]), prov)
+        return got[1], got[2]
 
     def _on_send(self, e: Event) -> None:
         self._msgs[e.msg_id] = self._content(e)
@@ -108,7 +127,7 @@ class Replay(ContentViews):
             self.reach[e.agent] |= self._source(self._files, v, e, "file version").upstream
 
     def _on_submit(self, e: Event) -> None:
-        self.at_submit.setdefault(e.agent, (frozenset(self.reach[e.agent]), frozenset(self.evid[e.agent])))
+        self.at_submit.setdefault(e.agent, (self._fz(self.reach[e.agent]), self._fz(self.evid[e.agent])))
 
     def _observe(self, i: int, c: _Content) -> None:
         self.reach[i] |= c.upstream

@@ -23,7 +23,7 @@ from silo.episode import Agent, AgentFailure, episode_id, run_episode
 from silo.protocols import protocol_class
 from silo.records import Episode, EpisodeConfig, EpisodeScore, Instance, RunConfig, Usage
 from silo.rundir import RUNTIME_KEYS, RunDir, RunDirError, atomic_write
-from silo.scoring import score_episode
+from silo.scoring import SCORED_KINDS, score_episode
 from silo.tasks import get_task
 
 __all__ = ["EpisodeSpec", "RunDir", "RunDirError", "atomic_write", "expand", "run_specs", "score_run"]
@@ -296,7 +296,8 @@ class _Meter:
 def score_run(rd: RunDir) -> list[EpisodeScore]:
     """Re-score every episode of a run directory (pure, offline) and write scores.jsonl; an episode that
     cannot be scored gets an error row (and a warning), the others are scored as usual."""
-    scores = sorted((score_safely(ep) for ep in rd.episodes()), key=lambda s: s.episode_id)
+    # only the events scoring reads are loaded: an N = 1,000 episode is mostly waits and action echoes
+    scores = sorted((score_safely(ep) for ep in rd.episodes(kinds=SCORED_KINDS)), key=lambda s: s.episode_id)
     rd.write_scores(scores)
     return scores
 

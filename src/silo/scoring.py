@@ -16,6 +16,9 @@ from silo.replay import HISTORY, Replay, ScoringError  # noqa: F401 - importable
 from silo.tasks import get_task
 from silo.tasks.base import TaskSpec, _canon
 
+SCORED_KINDS = frozenset({"send", "write", "deliver", "read", "list", "submit", "error"})
+"""The event kinds scoring reads (waits, action echoes, model calls and notes are not needed)."""
+
 SCORER_VERSION = 3
 """Version of the scoring rules; recorded in every score row, bumped whenever a rule changes.
 
