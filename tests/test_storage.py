@@ -143,6 +143,21 @@ def test_cut_short_and_damaged_gz_files_are_moved_aside_and_rerun(run, tmp_path)
     assert _scores(out) == _scores(run)
 
 
+def test_a_file_damaged_inside_with_its_length_intact_is_moved_aside_and_rerun(run, tmp_path):
+    out = _copy(run, tmp_path / "r")
+    f = RunDir(out).episode_files()[0]
+    data = bytearray(f.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte in the events; first line and gzip trailer intact
+    f.write_bytes(bytes(data))
+    assert episode_io.meta(RunDir(run).episode_files()[0])["zcrc32"]  # the undamaged copy passes
+    with pytest.raises(ValueError, match="damaged"):
+        episode_io.status(f)
+    res = _cli("resume", out, "--no-progress", "--no-preflight")
+    assert res.exit_code == 0 and "7 done, 1 to run" in res.output, res.output
+    assert [p.name.split(".")[0] for p in (out / "damaged").iterdir()] == [f.name.split(".")[0]]
+    assert _scores(out) == _scores(run)
+
+
 def test_a_writer_killed_mid_write_leaves_whole_files_or_none(run, tmp_path):
     """SIGKILL a process rewriting a large episode over and over: the file is always whole (old or new)."""
     d = tmp_path / "r"

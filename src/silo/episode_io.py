@@ -4,10 +4,11 @@
     episodes/<id>.json       one Episode JSON document (schema 1, written before); still read everywhere
 
 A .jsonl.gz file is two gzip members. The first holds one line, the meta: the format, the episode id
-and status, the event count, and the CRC-32 and length of the second member's uncompressed bytes. The
-second holds the Episode record without its events (one line), then one Event per line. `status()`
-decompresses only the meta and compares the CRC and length with the gzip trailer (the file's last 8
-bytes), so listing a run is cheap and a truncated file is still caught; `read()` checks everything.
+and status, the event count, the CRC-32 and length of the second member's uncompressed bytes, and the
+CRC-32 of its compressed bytes (`zcrc32`). The second holds the Episode record without its events (one
+line), then one Event per line. `status()` decompresses only the meta, compares the CRC and length with
+the gzip trailer (the file's last 8 bytes) and the compressed bytes with `zcrc32`, so listing a run is
+cheap and a truncated or damaged file is still caught; `read()` checks everything.
 Files are written whole to a temporary file and renamed, so a killed writer never leaves a partial one.
 """
 
@@ -115,7 +116,7 @@ def encode(ep: Episode) -> tuple[bytes, str]:
 def _encode(ep: Episode) -> bytes:
     body, crc, size = _member(_lines(ep))
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "id": ep.id, "status": ep.status,
-            "events": len(ep.events), "crc32": crc, "size": size}
+            "events": len(ep.events), "crc32": crc, "size": size, "zcrc32": zlib.crc32(body)}
     head, _, _ = _member(iter([json.dumps(meta).encode() + b"\n"]))
     return head + body
 
@@ -169,14 +170,26 @@ def meta(path: Path) -> dict:
         if m.get("format_version") != FORMAT_VERSION:
             raise EpisodeFileError(f"{path.name}: episode format version {m.get('format_version')} is not "
                                    f"{FORMAT_VERSION}; read it with the silo version that wrote it")
+        body_at = fh.tell() - len(d.unused_data)  # where the second member (record and events) starts
         fh.seek(0, 2)
         if fh.tell() < 8:
             raise EpisodeFileError(f"{path.name}: cut short")
         fh.seek(-8, 2)
         crc, size = struct.unpack("<II", fh.read(8))
-    if (crc, size) != (m.get("crc32"), (m.get("size") or 0) % (1 << 32)):
-        raise EpisodeFileError(f"{path.name}: cut short or damaged (its end does not match its first line)")
+        if (crc, size) != (m.get("crc32"), (m.get("size") or 0) % (1 << 32)):
+            raise EpisodeFileError(f"{path.name}: cut short or damaged (its end does not match its first line)")
+        if "zcrc32" in m and _crc_from(fh, body_at) != m["zcrc32"]:
+            # damage inside an intact-length file: caught from the compressed bytes, without decompressing
+            raise EpisodeFileError(f"{path.name}: damaged (its bytes do not match its first line)")
     return m
+
+
+def _crc_from(fh, offset: int) -> int:
+    fh.seek(offset)
+    crc = 0
+    while block := fh.read(1 << 20):
+        crc = zlib.crc32(block, crc)
+    return crc
 
 
 def status(path: Path) -> str:
