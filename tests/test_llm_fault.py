@@ -206,7 +206,8 @@ def test_cache_replays_an_episode_exactly_and_keeps_replicates_apart(tmp_path):
     assert view(first) == view(second)
     assert all(e.data["cached"] for e in second.events if e.kind == "model_call")
     assert first.usage.input_tokens == second.usage.input_tokens > 0
-    assert other.submissions[0].answer == 99
+    # the other replicate asked the server: one of its two agents (whichever called first) took the queued 99
+    assert sorted(s.answer for s in other.submissions) == [7, 99]
 
 
 def test_history_is_elided_near_the_context_window():
