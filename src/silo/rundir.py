@@ -36,17 +36,8 @@ class RunDirError(Exception):
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file, fsync and rename: a crash never leaves a partial file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", errors="replace") as fh:
-            fh.write(redact(text))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    """Write redacted text via a temporary file, fsync and rename: a crash never leaves a partial file."""
+    episode_io.write_bytes(path, redact(text).encode("utf-8", errors="replace"))
 
 
 def git_hash() -> str | None:
