@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from fault_server import FaultServer
 from silo.cli import main
-from silo.matched import SPENT, equal_budget, markdown, pair_rows, report_blocks
+from silo.analysis import load_runs
+from silo.matched import SPENT, equal_budget, markdown, pair_rows, report_blocks, without_matched
 from silo.records import Episode, EpisodeConfig
 from silo.runner import Budget, EpisodeSpec, RunDir, run_specs
 
@@ -66,10 +67,29 @@ def test_matched_single_agent_gets_the_team_total_and_stops_at_it(tmp_path, faul
     rows = pair_rows(team, matched)
     assert [(r["S_team"], r["S_single"], r["S_matched"], r["stopped"]) for r in rows] == [(0.0, 0.0, 0.0, True)] * 2
     blocks = report_blocks([team, matched])  # a section for the matched run only
-    assert [b.kind for b in blocks] == ["h2", "p", "table"]
-    assert blocks[2].table.row(0)[:4] == ("2", "broadcast", "1", "2")
+    assert [b.kind for b in blocks] == ["h2", "p", "p", "table"]
+    assert "left out of every other table" in blocks[1].text
+    assert blocks[3].table.row(0)[:4] == ("2", "broadcast", "1", "2")
+    assert [b.kind for b in report_blocks([matched])] == ["h2", "p", "table"]  # alone: nothing to set apart
+    _matched_runs_are_not_a_second_single_agent_baseline(team, matched)
     res = CliRunner().invoke(main, ["resume", str(matched), "--no-progress", "--no-preflight"])
     assert res.exit_code == 0 and "2 episodes" in res.output and "2 done, 0 to run" in res.output
+
+
+def _matched_runs_are_not_a_second_single_agent_baseline(team, matched):
+    """Reported together, the matched N = 1 episodes stay out of the general tables (and so of S(N=1) and
+    RCC); reported alone, a matched run keeps them."""
+    both = load_runs([team, matched], messages=False)
+    assert sorted(both.episodes["run"].unique()) == ["matched", "team"]
+    kept, apart = without_matched(both, [team, matched])
+    assert apart == ["matched"]
+    assert kept.episodes["run"].unique().to_list() == ["team"] and len(kept.episodes) == 4
+    assert set(kept.agents["run"].unique()) == {"team"}
+    alone, none = without_matched(load_runs([matched], messages=False), [matched])
+    assert none == [] and len(alone.episodes) == 2
+    res = CliRunner().invoke(main, ["report", str(team), str(matched), "--no-plots", "-o", str(team.parent / "rep")])
+    assert res.exit_code == 0, res.output
+    assert "matched run(s) matched: left out of the general tables" in res.output
 
 
 def _spec(fs, budget: int | None, max_rounds: int = 3) -> EpisodeSpec:

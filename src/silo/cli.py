@@ -141,7 +141,13 @@ def report(runs, by, out, episodes, no_plots):
     from silo.analysis import load_runs
     from silo.report import terminal, write_report
 
+    from silo.matched import without_matched
+
     tables = load_runs(runs, messages=False)  # the report needs only the per-link sums of the message grain
+    tables, apart = without_matched(tables, runs)  # a matched N = 1 agent is not a second N = 1 baseline
+    if apart:
+        click.echo(f"matched run(s) {', '.join(apart)}: left out of the general tables and RCC (their own "
+                   f"section compares them with their team run)", err=True)
     click.echo(terminal(tables, _csv(by), sources=list(runs)))
     default = Path(runs[0]) / "report" if len(runs) == 1 else Path("reports/latest")
     path = write_report(tables, out or default, plots=not no_plots, heat_episodes=list(episodes) or None,

@@ -254,6 +254,9 @@ def report_blocks(sources) -> list:
         if rc is None or MATCHED_TO not in rc.extra:
             continue
         blocks.append(Block("h2", f"Compute-matched single agent ({src} against {rc.extra[MATCHED_TO]})"))
+        if len(sources) > 1 and not all(is_matched_run(s) for s in sources):
+            blocks.append(Block("p", f"The episodes of {Path(src).name} are left out of every other table and "
+                                     f"of the RCC above (a matched agent is not a second N = 1 baseline)."))
         try:
             rows = cells(equal_budget(pair_rows(rc.extra[MATCHED_TO], src)))
         except (RunDirError, OSError, ValueError) as e:  # the team run moved or was never scored
@@ -264,3 +267,32 @@ def report_blocks(sources) -> list:
                               "> 0: the team beats one agent with the same compute (docs/probes.md)."),
                    Block("table", table=pl.DataFrame(rows, schema=HEADER, orient="row"))]
     return blocks
+
+
+def is_matched_run(src) -> bool:
+    """Whether a run directory is a matched run (`silo run --matched`), read from its saved config."""
+    from silo.runner import RunDir
+
+    rc = RunDir(src).saved_config()
+    return rc is not None and MATCHED_TO in rc.extra
+
+
+def without_matched(tables, sources) -> tuple:
+    """The report's tables without the episodes of matched runs, when other runs are reported beside them.
+
+    A matched agent is an N = 1 agent on a token budget: left in, it would join the usual N = 1 agent in
+    S(N=1) and every RCC, and pose as a second single-agent baseline. Its own section (report_blocks)
+    compares it with its team run. Returns (tables, the run names set apart)."""
+    from silo.analysis import Tables
+
+    sources = [str(s) for s in sources or []]
+    matched = [s for s in sources if is_matched_run(s)]
+    if not matched or len(matched) == len(sources):
+        return tables, []
+    names = {Path(s).name for s in matched}
+    eps = tables.episodes.filter(~tables.episodes["run"].is_in(sorted(names)))
+    keep = eps.select("episode_id", "run")
+
+    def kept(df):
+        return df.join(keep, on=["episode_id", "run"], how="semi") if df is not None and len(df) else df
+    return Tables(eps, kept(tables.agents), kept(tables.messages), kept(tables.links)), sorted(names)
