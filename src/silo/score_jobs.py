@@ -57,7 +57,7 @@ def _score(ep: Episode) -> tuple[EpisodeScore, str | None]:
 def score_file(path: Path) -> Scored:
     """Read one episode file (the events scoring reads) and score it; never raises for a bad file."""
     try:
-        ep = episode_io.read(path, SCORED_KINDS)
+        ep = episode_io.read_scored(path, SCORED_KINDS)
     except (OSError, ValueError) as e:
         return Scored(path, None, str(e).splitlines()[0][:200])
     return Scored(path, *_score(ep))

@@ -81,16 +81,23 @@ def check_key(answer, truth) -> bytes:
 
 def _memo_check(task: TaskSpec):
     """task.check, computed once per distinct (answer, truth): a global answer is the same list for every
-    agent (a checker is a pure function of its two values, and check_key is as discriminating as repr)."""
+    agent (a checker is a pure function of its two values, and check_key is as discriminating as repr).
+    Objects seen before are found by identity first (episode_io.read_scored gives equal answers one object;
+    the values belong to the episode being scored, alive while the memo is)."""
     seen: dict[bytes, tuple[bool, float]] = {}
+    same: dict[tuple[int, int], tuple[bool, float]] = {}
 
     def check(answer, truth):
+        ids = (id(answer), id(truth))
+        if ids in same:
+            return same[ids]
         try:
             key = check_key(answer, truth)
         except (ValueError, RecursionError):  # a hostile answer nested too deeply to key: check it as it is
             return task.check(answer, truth)
         if key not in seen:
             seen[key] = task.check(answer, truth)
+        same[ids] = seen[key]
         return seen[key]
     return check
 
