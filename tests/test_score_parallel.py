@@ -112,3 +112,17 @@ def test_cli_score_jobs(run, tmp_path):
     assert _rows(out) == _rows(run)
     res = _cli("score", out, "--jobs", "0")
     assert res.exit_code == 2 and "--jobs" in res.output
+
+
+def _score_in(path):
+    score_run(RunDir(path), jobs=2)
+
+
+def test_a_daemonic_process_scores_in_itself(run, tmp_path):
+    if "fork" not in score_jobs.mp.get_all_start_methods():
+        pytest.skip("needs fork")
+    out = _copy(run, tmp_path / "r")
+    child = score_jobs.mp.get_context("fork").Process(target=_score_in, args=(out,), daemon=True)  # may not fork
+    child.start()
+    child.join(300)
+    assert child.exitcode == 0 and _rows(out) == _rows(run)

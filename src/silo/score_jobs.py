@@ -65,9 +65,11 @@ def score_file(path: Path) -> Scored:
 
 def workers(jobs: int | None, files: int) -> int:
     """Worker processes for `files` files: `jobs` (default os.cpu_count(), and 1 for a small run), at most
-    one per file; 1 means in this process."""
+    one per file; 1 means in this process (always inside a daemonic process, which may not have children)."""
     if jobs is not None and jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {jobs}")
+    if mp.current_process().daemon:
+        return 1
     n = jobs if jobs is not None else (os.cpu_count() or 1) if files >= MIN_PARALLEL else 1
     return max(1, min(n, files))
 
