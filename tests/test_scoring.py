@@ -133,3 +133,47 @@ def test_a_hello_round_is_not_information(protocol):
             assert a.outcome in allowed and (solo or not a.held), (task, protocol, a.agent, a.outcome)
             seen.add(a.outcome)
     assert "relay_loss" in seen
+
+
+KEYED = [1, 1.0, True, "1", " 1", 0, 0.0, -0.0, False, None, "", [], {}, [1], [[1]], (1,), [1, 2], [2, 1],
+         {"a": 1, "b": 2}, {"b": 2, "a": 1}, {"a": 1.0, "b": 2}, 10**400, -(10**400), float("inf"), "x" * 5000,
+         [True, 1], [1, True], {"1": 1}, {1: 1}]
+
+
+def test_check_keys_tell_apart_every_value_repr_does():
+    from silo.scoring import check_key
+
+    keys = {}
+    for a in KEYED:
+        for t in (1, [1, 2]):
+            keys.setdefault(check_key(a, t), set()).add((repr(a), repr(t)))
+    assert all(len(reprs) == 1 for reprs in keys.values())  # one key, one (answer, truth) as repr sees it
+    assert len(keys) == 2 * len(KEYED)
+    # equal values built apart (as each agent's submission is parsed apart) share a key: the memo hits
+    text = json.dumps([{"a": [1, 2.5, "x", None, True]}, 10**30, "mot"])
+    assert check_key(json.loads(text), json.loads(text)) == check_key(json.loads(text), json.loads(text))
+
+
+@pytest.mark.parametrize("task_id", ["I-01", "I-04", "II-11", "II-14", "III-21", "III-29"])
+def test_the_memoised_check_agrees_with_the_checker_in_any_order(task_id):
+    from silo.scoring import _memo_check
+    from silo.tasks import get_task
+
+    task = get_task(task_id)
+    truths = get_task(task_id).make_instance(3, 0).truth
+    deep = 0
+    for _ in range(2500):  # deeper than marshal keys (2,000): checked unkeyed
+        deep = [deep]
+    answers = [*KEYED, *truths, *(json.loads(json.dumps(t)) for t in truths), deep, "yes", "true", "984"]
+    want = [[_outcome(task.check, a, t) for t in truths] for a in answers]
+    for order in (answers, answers[::-1]):
+        check = _memo_check(task)
+        got = {id(a): [_outcome(check, a, t) for t in truths] for a in order}
+        assert [got[id(a)] for a in answers] == want
+
+
+def _outcome(check, a, t):
+    try:
+        return check(a, t)
+    except Exception as e:  # noqa: BLE001 - a checker that raises must raise the same through the memo
+        return type(e).__name__

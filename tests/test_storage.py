@@ -194,3 +194,53 @@ def test_convert_run_rewrites_old_files_in_place_with_the_same_episodes(run, tmp
     assert list(RunDir(out).episodes()) == before
     proc = subprocess.run([sys.executable, str(script), str(tmp_path / "nope")], capture_output=True, text=True)
     assert proc.returncode == 2 and "not a run directory" in proc.stderr
+
+
+def test_record_lines_parse_as_json_loads_with_equal_answers_shared():
+    from silo import record_line
+
+    m = [[3, 6, 10], [1, 3, 1]]
+    line = json.dumps({"id": "x", "instance": {"truth": [m, m, m, 5, 50, 5]},
+                       "submissions": [{"agent": 0, "round": 3, "answer": m}, {"agent": 1, "round": 3, "answer": m},
+                                       {"agent": 4, "round": 4, "answer": 5}, {"agent": 5, "round": 4, "answer": 5}]},
+                      separators=(",", ":")).encode()
+    d = record_line.loads(line)
+    assert d == json.loads(line)
+    truth, subs = d["instance"]["truth"], d["submissions"]
+    assert truth[0] is truth[1] is truth[2] is subs[0]["answer"] is subs[1]["answer"]
+    assert truth[4] == 50 and truth[3] is not truth[4]  # "5" is a prefix of "50", not the same value
+    cases = [line, line.replace(b",", b" ,\n "), line.replace(b":", b" : "), b' {"a":1} ', b"{}", b'{"a":1}{',
+             b'{"truth":[1,1]}', b'{"instance":{"truth":[[1],[1],[1, 2]]},"submissions":[{"answer":[1]}]}',
+             b'{"a":1,"a":2}', b'{"instance":{"truth":[1,1,]}}', b'{"instance":[]}', b'{1:2}', b'[1]', b'"s"',
+             b"", b"{", b'{"a":NaN}', b'{"instance":{"truth":["\\ud800","\\ud800"]}}', "{\"é\":1}".encode()]
+    for text in cases:
+        try:
+            want = json.loads(text)
+        except ValueError as e:
+            with pytest.raises(type(e)):
+                record_line.loads(text)
+            continue
+        got = record_line.loads(text)
+        assert got == want or (got != got and want != want), text  # NaN: equal as text
+
+
+def test_read_scored_gives_the_scored_kinds_of_read_and_the_same_scores(run, tmp_path):
+    from silo.records import LEAN_SKIPPED, Event
+    from silo.scoring import SCORED_KINDS, score_episode
+
+    old = _copy(run, tmp_path / "old")
+    for f in RunDir(old).episode_files()[:3]:
+        _to_old(f)
+    for f in RunDir(run).episode_files() + RunDir(old).episode_files():
+        full, lean = episode_io.read(f), episode_io.read_scored(f, SCORED_KINDS)
+        want = [e for e in full.events if e.kind in SCORED_KINDS]
+        assert len(lean.events) == len(want) > 0
+        for a, b in zip(lean.events, want, strict=True):
+            assert a.model_dump() == b.model_dump(exclude=None if type(a) is Event else set(LEAN_SKIPPED))
+        assert lean.model_dump(exclude={"events"}) == full.model_dump(exclude={"events"})
+        assert score_episode(lean) == score_episode(full)
+    with pytest.raises(ValueError):  # a damaged file is refused as read() refuses it
+        bad = tmp_path / "bad" / RunDir(run).episode_files()[0].name
+        bad.parent.mkdir()
+        bad.write_bytes(RunDir(run).episode_files()[0].read_bytes()[:300])
+        episode_io.read_scored(bad, SCORED_KINDS)

@@ -121,9 +121,12 @@ def generate(suite, task_list, ns, seed, replicates, out):
 
 @main.command()
 @click.argument("run_dir", type=click.Path())
-def score(run_dir):
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: one per CPU; 1 scores in this process).")
+@click.option("--no-progress", is_flag=True, help="No progress bar (there is none when stderr is not a terminal).")
+def score(run_dir, jobs, no_progress):
     """Re-score a run directory offline from its episode records."""
-    scores = score_run(RunDir(run_dir))
+    scores = score_run(RunDir(run_dir), jobs=jobs, progress=not no_progress)
     click.echo(f"scored {len(scores)} episodes -> {Path(run_dir) / 'scores.jsonl'}")
 
 

@@ -23,7 +23,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from silo.records import Episode, Event
+from silo import record_line
+from silo.records import Episode, Event, ScoredEvent
 from silo.redact import redact
 from silo.sanitize import clean
 
@@ -261,6 +262,25 @@ def read(path: Path, kinds: frozenset[str] | None = None) -> Episode:
     d["events"] = []
     ep = Episode.model_validate(d)
     ep.events = [Event.model_validate_json(x) for x in lines.split(b"\n") if _kind(x) in want]
+    return ep
+
+
+def read_scored(path: Path, kinds: frozenset[str]) -> Episode:
+    """What scoring reads of an episode file: the events of `kinds` only. A new file, its CRCs checked as it
+    is decompressed, gives lean events (records.ScoredEvent: an event line's args, result and data are
+    skipped unparsed) and a record whose equal truth entries and answers are one object (record_line); the
+    record is validated as always. An old <id>.json file is read in full, as read(path, kinds) does."""
+    if not path.name.endswith(SUFFIX):
+        return read(path, kinds)
+    _, record, lines = _split(path)
+    d = record_line.loads(record)
+    if not isinstance(d, dict):
+        raise EpisodeFileError(f"{path.name}: no episode record")
+    d["events"] = []
+    ep = Episode.model_validate(d)
+    want = {k.encode() for k in kinds}
+    lean = ScoredEvent.model_validate_json
+    ep.events = [lean(x) for x in lines.split(b"\n") if _kind(x) in want]
     return ep
 
 

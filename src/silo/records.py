@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 SCHEMA_VERSION = 1
 # Episode files only. 2: one `deliver` event per receive, listing every message it delivered (msg_ids,
@@ -94,6 +94,15 @@ class Event(Record):
     content: str | None = Field(default=None, description="Content sent or written (send/write only).")
     chars: int = 0
     data: dict[str, Any] = Field(default_factory=dict, description="Kind-specific extras (model calls, notes).")
+
+
+LEAN_SKIPPED = ("args", "result", "data")
+ScoredEvent = create_model(
+    "ScoredEvent", __config__=ConfigDict(extra="ignore"), __doc__=(
+        "An Event as scoring reads it: every field but args, result and data (an agent's submitted answer, a "
+        "listing's names, model-call extras), which a CRC-checked episode file's line skips unparsed "
+        "(episode_io.read_scored). Read-only use: it is not an Event and is never written."),
+    **{k: (f.annotation, f) for k, f in Event.model_fields.items() if k not in LEAN_SKIPPED})
 
 
 def deliveries(e: Event) -> list[tuple[int, int | None]]:

@@ -255,21 +255,29 @@ class RunDir:
         """Yield every readable episode record, one at a time (bounded memory); an unreadable file is
         skipped with a warning and listed in self.skipped (`silo resume` moves it aside and re-runs it).
         With `kinds`, each episode holds only the events of those kinds (episode_io.read)."""
+        for f in self.readable_files():
+            try:
+                ep = episode_io.read(f, kinds)
+            except (OSError, ValueError) as e:
+                self.skip(f, str(e).splitlines()[0][:200])
+                continue
+            yield ep
+            del ep  # not held while the next file is read: one episode in memory at a time
+
+    def readable_files(self) -> list[Path]:
+        """episode_files() of a directory that must be a run directory (a one-line error if not), before a
+        pass that reads them all: self.skipped starts empty."""
         if not self.path.is_dir():
             raise RunDirError(f"not a run directory: {self.path}")
         if not self.episodes_dir.is_dir():
             raise RunDirError(f"not a run directory (no episodes/): {self.path}")
         self.skipped = []
-        for f in self.episode_files():
-            try:
-                ep = episode_io.read(f, kinds)
-            except (OSError, ValueError) as e:
-                self.skipped.append(f.name)
-                log.warning("unreadable episode file %s skipped (%s); `silo resume` re-runs it",
-                            f, str(e).splitlines()[0][:200])
-                continue
-            yield ep
-            del ep  # not held while the next file is read: one episode in memory at a time
+        return self.episode_files()
+
+    def skip(self, f: Path, reason: str) -> None:
+        """Pass over an unreadable episode file: listed in self.skipped, with a warning."""
+        self.skipped.append(f.name)
+        log.warning("unreadable episode file %s skipped (%s); `silo resume` re-runs it", f, reason)
 
     def write_scores(self, scores: list[EpisodeScore]) -> Path:
         out = self.path / "scores.jsonl"

@@ -23,10 +23,10 @@ from silo.episode import Agent, AgentFailure, episode_id, run_episode
 from silo.protocols import protocol_class
 from silo.records import Episode, EpisodeConfig, EpisodeScore, Instance, RunConfig, Usage
 from silo.rundir import RUNTIME_KEYS, RunDir, RunDirError, atomic_write
-from silo.scoring import SCORED_KINDS, score_episode
+from silo.score_jobs import score_files, score_safely
 from silo.tasks import get_task
 
-__all__ = ["EpisodeSpec", "RunDir", "RunDirError", "atomic_write", "expand", "run_specs", "score_run"]
+__all__ = ["EpisodeSpec", "RunDir", "RunDirError", "atomic_write", "expand", "run_specs", "score_run", "score_safely"]
 
 
 log = logging.getLogger(__name__)
@@ -293,22 +293,19 @@ class _Meter:
         self.charged.cost_usd += cost_usd or 0.0
 
 
-def score_run(rd: RunDir) -> list[EpisodeScore]:
-    """Re-score every episode of a run directory (pure, offline) and write scores.jsonl; an episode that
-    cannot be scored gets an error row (and a warning), the others are scored as usual."""
+def score_run(rd: RunDir, jobs: int | None = None, progress: bool = False) -> list[EpisodeScore]:
+    """Re-score every episode of a run directory (pure, offline) and write scores.jsonl, in episode-id order;
+    an episode that cannot be scored gets an error row (and a warning), the others are scored as usual.
+    `jobs` worker processes (default os.cpu_count(); 1, or a run of few episodes: in this process)."""
     # only the events scoring reads are loaded: an N = 1,000 episode is mostly waits and action echoes
-    scores = sorted((score_safely(ep) for ep in rd.episodes(kinds=SCORED_KINDS)), key=lambda s: s.episode_id)
+    scores = []
+    for r in score_files(rd.readable_files(), jobs, progress):
+        if r.score is None:
+            rd.skip(r.path, r.problem or "unreadable")
+            continue
+        if r.problem:
+            log.warning("%s", r.problem)
+        scores.append(r.score)
+    scores.sort(key=lambda s: s.episode_id)
     rd.write_scores(scores)
     return scores
-
-
-def score_safely(ep: Episode) -> EpisodeScore:
-    """score_episode, but an episode that cannot be scored gets an error row (with the reason), never raises."""
-    try:
-        score = score_episode(ep)
-    except Exception as e:  # hostile content or a scorer bug: this episode only
-        log.warning("episode %s could not be scored: %s: %s", ep.id, type(e).__name__, str(e)[:200])
-        bad = ep.model_copy(update={"status": "error", "error": f"scoring failed: {type(e).__name__}: {e}"[:500],
-                                    "submissions": [], "events": []})
-        score = score_episode(bad)
-    return score

@@ -10,6 +10,7 @@ held(i)     reach == 1 and evidence == 1.
 from __future__ import annotations
 
 import json
+import marshal
 
 from silo.records import AgentScore, Episode, EpisodeScore
 from silo.replay import HISTORY, Replay, ScoringError  # noqa: F401 - importable from here as before
@@ -68,18 +69,35 @@ def score_agents(ep: Episode, task: TaskSpec) -> list[AgentScore]:
     return out
 
 
+KEY_VERSION = 2  # marshal format 2: type-tagged and without back-references (3+ depend on object identity)
+
+
+def check_key(answer, truth) -> bytes:
+    """A memo key of (answer, truth) that is equal only for values of identical types and contents: 1, 1.0,
+    True and "1" differ, as do -0.0 and 0.0 and dict key orders (as repr tells them apart, at a tenth of
+    its cost: binary, no number formatting). Raises ValueError for values nested too deeply to key."""
+    return marshal.dumps((answer, truth), KEY_VERSION)
+
+
 def _memo_check(task: TaskSpec):
     """task.check, computed once per distinct (answer, truth): a global answer is the same list for every
-    agent (a checker is a pure function of its two values; repr tells apart what JSON equality would not)."""
-    seen: dict[tuple[str, str], tuple[bool, float]] = {}
+    agent (a checker is a pure function of its two values, and check_key is as discriminating as repr).
+    Objects seen before are found by identity first (episode_io.read_scored gives equal answers one object;
+    the values belong to the episode being scored, alive while the memo is)."""
+    seen: dict[bytes, tuple[bool, float]] = {}
+    same: dict[tuple[int, int], tuple[bool, float]] = {}
 
     def check(answer, truth):
+        ids = (id(answer), id(truth))
+        if ids in same:
+            return same[ids]
         try:
-            key = (repr(answer), repr(truth))
-        except RecursionError:  # a hostile answer nested too deeply to key: check it as it is
+            key = check_key(answer, truth)
+        except (ValueError, RecursionError):  # a hostile answer nested too deeply to key: check it as it is
             return task.check(answer, truth)
         if key not in seen:
             seen[key] = task.check(answer, truth)
+        same[ids] = seen[key]
         return seen[key]
     return check
 

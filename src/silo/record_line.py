@@ -1,0 +1,132 @@
+"""The record line of an episode file as JSON values, with equal answers parsed once and shared.
+
+A global task's truth is N copies of one answer, and a team that agrees submits N copies of it: in the
+oracle reference grid that is 90% of the record bytes (a 100 x 100 matrix, 100 times over). `loads()`
+walks the record's top levels with the json module's own scanner; an entry of `instance.truth`, or a
+submission's answer, whose text equals that of the previous truth entry, of the agent's truth or of the
+previous answer is not parsed again but is the same object. Anything the walker does not expect is
+parsed by json.loads, so the values are always json.loads's own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+_scan = json.JSONDecoder().scan_once  # the C scanner: (value, end index) of the JSON value at an index
+_WS = re.compile(r"[ \t\n\r]*")
+_BLANK = " \t\n\r"
+
+
+class _Fallback(Exception):
+    pass
+
+
+def loads(line: bytes) -> Any:
+    """json.loads(line), equal truth entries and answers sharing one object (see the module docstring)."""
+    try:
+        s = line.decode("utf-8")
+        walk = _Walk(s)
+        d, end = walk.object(_ws(s, 0), walk.record_fields)
+        if _ws(s, end) != len(s):
+            raise _Fallback
+        return d
+    except (_Fallback, ValueError, IndexError, StopIteration, RecursionError):
+        return json.loads(line)  # raises what it always raised on a bad line
+
+
+def _ws(s: str, i: int) -> int:
+    """The index of the first non-blank character from i (compact JSON has none: one comparison)."""
+    return _WS.match(s, i).end() if i < len(s) and s[i] in _BLANK else i
+
+
+class _Walk:
+    def __init__(self, s: str):
+        self.s = s
+        self.truth: list[tuple[str, Any]] = []  # (text, value) of each truth entry
+        self.last: tuple[str, Any] | None = None  # the previous answer
+        self.agent = None  # the agent of the submission being read
+        self.sub_fields = {"agent": self._agent, "answer": self._answer}
+        self.record_fields = {"instance": lambda i: self.object(i, {"truth": self.truth_list}),
+                              "submissions": lambda i: self.array(i, self.submission)}
+
+    def value(self, i: int, same: tuple) -> tuple[str, Any, int]:
+        """(text, value, end) of the value at i: one of `same` (text, value) if its text is there, else parsed."""
+        s = self.s
+        for cand in same:
+            if cand is not None and s.startswith(cand[0], i):
+                end = i + len(cand[0])
+                after = _ws(s, end)
+                if after < len(s) and s[after] in ",]}":  # the whole value, not a prefix of a longer one
+                    return cand[0], cand[1], end
+        v, end = _scan(s, i)
+        return s[i:end], v, end
+
+    def object(self, i: int, fields: dict) -> tuple[dict, int]:
+        """The object at i; the value of a key in `fields` is read by fields[key](index)."""
+        s = self.s
+        if s[i] != "{":
+            raise _Fallback
+        out: dict = {}
+        i = _ws(s, i + 1)
+        if s[i] == "}":
+            return out, i + 1
+        while True:
+            if s[i] != '"':
+                raise _Fallback
+            key, i = _scan(s, i)
+            i = _ws(s, i)
+            if s[i] != ":":
+                raise _Fallback
+            i = _ws(s, i + 1)
+            f = fields.get(key)
+            out[key], i = f(i) if f else _scan(s, i)
+            i = _ws(s, i)
+            if s[i] == "}":
+                return out, i + 1
+            if s[i] != ",":
+                raise _Fallback
+            i = _ws(s, i + 1)
+
+    def array(self, i: int, item) -> tuple[list, int]:
+        s = self.s
+        if s[i] != "[":
+            raise _Fallback
+        out: list = []
+        i = _ws(s, i + 1)
+        if s[i] == "]":
+            return out, i + 1
+        while True:
+            v, i = item(i)
+            out.append(v)
+            i = _ws(s, i)
+            if s[i] == "]":
+                return out, i + 1
+            if s[i] != ",":
+                raise _Fallback
+            i = _ws(s, i + 1)
+
+    def truth_list(self, i: int) -> tuple[list, int]:
+        def entry(j: int) -> tuple[Any, int]:
+            text, v, end = self.value(j, (self.truth[-1] if self.truth else None,))
+            self.truth.append((text, v))
+            return v, end
+        return self.array(i, entry)
+
+    def submission(self, i: int) -> tuple[Any, int]:
+        """A submission: its answer compared with the previous answer and with its agent's truth."""
+        self.agent = None
+        return self.object(i, self.sub_fields)
+
+    def _agent(self, i: int) -> tuple[Any, int]:
+        v, end = _scan(self.s, i)
+        self.agent = v
+        return v, end
+
+    def _answer(self, i: int) -> tuple[Any, int]:
+        a = self.agent
+        own = self.truth[a] if type(a) is int and 0 <= a < len(self.truth) else None
+        text, v, end = self.value(i, (self.last, own))
+        self.last = (text, v)
+        return v, end

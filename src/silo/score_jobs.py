@@ -1,0 +1,118 @@
+"""Scoring episode files, in this process or in worker processes: one file per task, rows in any order.
+
+Each task reads one episode file (only the events scoring reads) and scores it; what went wrong comes
+back with the row as text and the parent logs it (a worker's log records never reach the parent's
+handlers). Workers are forked where the platform can (the task, protocol and team registries, plugins
+registered in code included, come along), else spawned with the plugins of SILO_PLUGINS loaded. A worker
+that dies (killed, out of memory) breaks the pool: the files not yet scored are then scored in this
+process, so every episode still gets its row.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import NamedTuple
+
+from silo import episode_io
+from silo.records import Episode, EpisodeScore
+from silo.scoring import SCORED_KINDS, score_episode
+
+log = logging.getLogger("silo.runner")  # the logger these warnings always came from
+MIN_PARALLEL = 16  # below this many files a default run scores in-process: a pool costs more than it saves
+
+
+class Scored(NamedTuple):
+    """What scoring one file gave: its row, or None and why the file could not be read."""
+
+    path: Path
+    score: EpisodeScore | None
+    problem: str | None  # unreadable file (score None), or why the episode could not be scored (error row)
+
+
+def score_safely(ep: Episode) -> EpisodeScore:
+    """score_episode, but an episode that cannot be scored gets an error row (with the reason), never raises."""
+    score, problem = _score(ep)
+    if problem:
+        log.warning("%s", problem)
+    return score
+
+
+def _score(ep: Episode) -> tuple[EpisodeScore, str | None]:
+    try:
+        return score_episode(ep), None
+    except Exception as e:  # hostile content or a scorer bug: this episode only
+        problem = f"episode {ep.id} could not be scored: {type(e).__name__}: {str(e)[:200]}"
+        bad = ep.model_copy(update={"status": "error", "error": f"scoring failed: {type(e).__name__}: {e}"[:500],
+                                    "submissions": [], "events": []})
+        return score_episode(bad), problem
+
+
+def score_file(path: Path) -> Scored:
+    """Read one episode file (the events scoring reads) and score it; never raises for a bad file."""
+    try:
+        ep = episode_io.read_scored(path, SCORED_KINDS)
+    except (OSError, ValueError) as e:
+        return Scored(path, None, str(e).splitlines()[0][:200])
+    return Scored(path, *_score(ep))
+
+
+def workers(jobs: int | None, files: int) -> int:
+    """Worker processes for `files` files: `jobs` (default os.cpu_count(), and 1 for a small run), at most
+    one per file; 1 means in this process (always inside a daemonic process, which may not have children)."""
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {jobs}")
+    if mp.current_process().daemon:
+        return 1
+    n = jobs if jobs is not None else (os.cpu_count() or 1) if files >= MIN_PARALLEL else 1
+    return max(1, min(n, files))
+
+
+def score_files(files: list[Path], jobs: int | None = None, progress: bool = False) -> Iterator[Scored]:
+    """Score every file, yielding as each finishes (completion order); a progress bar on stderr when asked
+    and stderr is a terminal."""
+    n = workers(jobs, len(files))
+    bar = None
+    if progress and files and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(files), unit="ep", desc="scoring", file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+    try:
+        for r in (map(score_file, files) if n == 1 else _pooled(files, n)):
+            if bar is not None:
+                bar.update(1)
+            yield r
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _pooled(files: list[Path], n: int) -> Iterator[Scored]:
+    done: set[Path] = set()
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=None if ctx.get_start_method() == "fork" else _plugins)
+    try:
+        futures: dict[Future, Path] = {pool.submit(score_file, f): f for f in files}
+        for fut in as_completed(futures):
+            r = fut.result()
+            done.add(futures[fut])
+            yield r
+    except BrokenProcessPool:
+        left = [f for f in files if f not in done]
+        log.warning("a scoring worker died; scoring the %d episodes left in this process", len(left))
+        yield from map(score_file, left)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _plugins() -> None:
+    """A spawned worker starts empty: load the plugins the CLI exported in SILO_PLUGINS."""
+    from silo import plugins
+
+    plugins.load_all()
