@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from fault_server import FaultServer
-from silo.cli import main
 from silo.analysis import load_runs
+from silo.cli import main
 from silo.matched import SPENT, equal_budget, markdown, pair_rows, report_blocks, without_matched
 from silo.records import Episode, EpisodeConfig
 from silo.runner import Budget, EpisodeSpec, RunDir, run_specs

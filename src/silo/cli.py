@@ -142,9 +142,8 @@ def score(run_dir, jobs, no_progress):
 def report(runs, by, out, episodes, no_plots):
     """Report one or more runs: terminal summary, report.md, self-contained report.html and PNG plots."""
     from silo.analysis import load_runs
-    from silo.report import terminal, write_report
-
     from silo.matched import without_matched
+    from silo.report import terminal, write_report
 
     tables = load_runs(runs, messages=False)  # the report needs only the per-link sums of the message grain
     tables, apart = without_matched(tables, runs)  # a matched N = 1 agent is not a second N = 1 baseline

@@ -293,10 +293,12 @@ class _Meter:
         self.charged.cost_usd += cost_usd or 0.0
 
 
-def score_run(rd: RunDir, jobs: int | None = None, progress: bool = False) -> list[EpisodeScore]:
+def score_run(rd: RunDir, jobs: int | None = 1, progress: bool = False) -> list[EpisodeScore]:
     """Re-score every episode of a run directory (pure, offline) and write scores.jsonl, in episode-id order;
     an episode that cannot be scored gets an error row (and a warning), the others are scored as usual.
-    `jobs` worker processes (default os.cpu_count(); 1, or a run of few episodes: in this process)."""
+    `jobs` worker processes: None = os.cpu_count() (`silo score`'s default: a fresh process), 1 (the default
+    here, for `silo run`, resume, merge and the report's re-scoring) = in this process, which may hold the
+    embedded model's server threads and must not fork; a run of few episodes is always scored in-process."""
     # only the events scoring reads are loaded: an N = 1,000 episode is mostly waits and action echoes
     scores = []
     for r in score_files(rd.readable_files(), jobs, progress):
