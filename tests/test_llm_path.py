@@ -9,6 +9,7 @@ import pytest
 
 import fault_server
 from fault_server import FaultServer
+from silo import llm
 from silo.llm import Client, LLMSettings, _litellm
 
 SUBMIT = '{"name": "submit_result", "arguments": {"answer": 7}}'
@@ -104,3 +105,20 @@ def test_cache_writes_recreate_a_removed_directory(tmp_path):
         client.replicate = 1
         asyncio.run(client.complete(MSGS))
     assert len(list(root.rglob("*.json"))) == 1 and not list(root.rglob("*.tmp"))
+
+
+def test_only_calls_marked_unpriced_skip_litellms_pricing_step():
+    litellm = _litellm()
+
+    async def call(fs, free: bool):
+        token = llm._UNPRICED.set(free)  # set by Client._attempt for the embedded model only
+        try:
+            return await litellm.acompletion(model="openai/fault", messages=MSGS, api_base=fs.base, api_key="sk-x",
+                                             num_retries=0, max_retries=0, timeout=60)
+        finally:
+            llm._UNPRICED.reset(token)
+
+    with FaultServer(default=("ok", SUBMIT)) as fs:
+        free, paid = asyncio.run(call(fs, True)), asyncio.run(call(fs, False))
+    assert "response_cost" in paid._hidden_params and "litellm_model_name" in paid._hidden_params
+    assert "response_cost" not in free._hidden_params and free.choices[0].message.content == SUBMIT

@@ -25,6 +25,7 @@ in silo.llm_settings; every public name of both modules is importable from here.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import math
 import os
@@ -73,7 +74,29 @@ def _litellm():
     import litellm
 
     litellm.suppress_debug_info = True
+    _skip_pricing_of_unpriced(litellm)
     return litellm
+
+
+_UNPRICED: contextvars.ContextVar = contextvars.ContextVar("silo_unpriced", default=False)
+
+
+def _skip_pricing_of_unpriced(litellm) -> None:
+    """After every call litellm prices the reply into its hidden params (litellm.utils.
+    update_response_metadata, which its wrapper looks up by name at each call: ~1 ms of CPU, model-map
+    lookups). The embedded model is free and nothing reads those params for it, so for its calls
+    (_UNPRICED set) the step is skipped; every other call keeps it (completion_cost reads them)."""
+    utils = litellm.utils
+    plain = utils.update_response_metadata
+    if getattr(plain, "silo_wrapped", False):
+        return
+
+    def update_response_metadata(*args, **kwargs):
+        if not _UNPRICED.get():
+            plain(*args, **kwargs)
+
+    update_response_metadata.silo_wrapped = True
+    utils.update_response_metadata = update_response_metadata
 
 
 def _unlogged():
@@ -254,12 +277,13 @@ class Client:
             kwargs["response_format"] = response_format
         flag = _unlogged()
         async with semaphore(f"{model}@{base}", self.s.concurrency):
-            token = flag.set(True)  # wait_for's task copies this context, and litellm reads the flag in it
+            token, free = flag.set(True), _UNPRICED.set(self._local)  # wait_for's task copies this context
             try:
                 # the deadline covers the whole response: a body trickled byte by byte cannot outlast it
                 resp = await asyncio.wait_for(litellm.acompletion(**kwargs), self.s.timeout_s + 0.5)
             finally:
                 flag.reset(token)
+                _UNPRICED.reset(free)
         reply = _reply(resp, litellm, priced=not self._local)
         if reply.cost_usd is None and self.s.input_cost_per_token is not None:
             reply.cost_usd = (reply.input_tokens * self.s.input_cost_per_token
