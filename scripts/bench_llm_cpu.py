@@ -8,7 +8,7 @@ process, with that tree on PYTHONPATH, sends the same request `--requests` times
 after 20 warm-ups and reports its own CPU time (process_time: all its threads) per request:
 
   raw     HTTP POST of the same body over one persistent connection (http.client, no litellm, no silo);
-  litellm litellm.acompletion as silo.llm configures it (hosted_vllm/ provider, the same arguments);
+  litellm litellm.acompletion called plainly (hosted_vllm/ provider, the same arguments, no silo flags);
   client  silo.llm.Client.complete with the disk cache off;
   cached  Client.complete with the cache on, each call a miss and a store (a fresh replicate), as in a run.
 
@@ -166,7 +166,7 @@ def render(results: dict[str, list[dict]], args, source: str, machine: str) -> s
              "| layer | " + " | ".join(trees) + (" | after / before |" if len(trees) == 2 else " |"),
              "|---|" + "---|" * (len(trees) + (len(trees) == 2))]
     labels = {"raw": "HTTP POST (http.client, keep-alive), no litellm",
-              "litellm": "litellm.acompletion as silo.llm configures it",
+              "litellm": "litellm.acompletion, plain (same arguments, without silo's flags)",
               "client": "silo Client.complete, cache off", "cached": "silo Client.complete, cache on (miss + store)"}
     for layer in LAYERS:
         meds = [statistics.median(r[layer] for r in results[t]) for t in trees]
