@@ -17,6 +17,8 @@ Reliability, per endpoint (model @ api base) and event loop (silo.llm_retry):
 - a reply the caller cannot read an action from (`accept`) is asked again up to
   `no_action_retries` times; only replies with content, tool calls and an accepted action are cached;
 - run budgets (`use_budget`) are checked before and charged after every call.
+litellm does no logging of our calls (its is_internal_call flag: we log every attempt) and, for the
+embedded (free) model, does not price the reply (docs/benchmarks.md, LLM section: CPU per request).
 API keys are read from the environment variable the run names, at call time, and never stored
 or logged (silo.redact filters every string that reaches disk). Settings, replies and errors are
 in silo.llm_settings; every public name of both modules is importable from here.
