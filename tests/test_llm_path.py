@@ -122,3 +122,18 @@ def test_only_calls_marked_unpriced_skip_litellms_pricing_step():
         free, paid = asyncio.run(call(fs, True)), asyncio.run(call(fs, False))
     assert "response_cost" in paid._hidden_params and "litellm_model_name" in paid._hidden_params
     assert "response_cost" not in free._hidden_params and free.choices[0].message.content == SUBMIT
+
+
+def test_cpu_benchmark_script_runs_small(tmp_path):
+    """scripts/bench_llm_cpu.py end to end, tiny: the built-in request, this tree only, 3 requests a layer."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "bench_llm_cpu.py"
+    out = tmp_path / "cpu.md"
+    subprocess.run([sys.executable, str(script), str(tmp_path / "no-run"), "--requests", "3", "--rounds", "1",
+                    "--out", str(out)], check=True, capture_output=True, text=True, timeout=300)
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| ") and " ms (" in line]
+    assert len(rows) == 4 and "built-in request" in out.read_text()
+    assert all(float(r.split("|")[2].split(" ms")[0]) > 0 for r in rows)
