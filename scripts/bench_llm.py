@@ -12,8 +12,8 @@ then every request once, at a fixed concurrency:
 Raw and client passes are paired, `--repeats` times per concurrency (order alternating), and the
 overhead is each pair's client wall / raw wall - 1: a ratio is stable on a shared machine, an
 absolute time is not. A second table splits the CPU time of one request between litellm and silo
-against a canned local server (tests/fault_server.py in another process, so only this process's
-CPU is counted). The section is printed, or written to `--out` (docs/benchmarks.md has its marks).
+against an instant local server (scripts/bench_llm_cpu.py --serve in another process, so only this
+process's CPU is counted). The section is printed, or written to `--out` (docs/benchmarks.md has its marks).
 
     python scripts/bench_llm.py [RUN_DIR] [--agents 24] [--concurrency 1 12] [--repeats 3] [--out FILE]
 """
@@ -46,7 +46,6 @@ MODEL = local_model.DEFAULT_MODEL
 BEGIN, END = "<!-- LLM:BEGIN -->", "<!-- LLM:END -->"
 WARMUP = {"messages": [{"role": "user", "content": "Say hi."}], "fmt": None,
           "sampling": {"max_tokens": 1, "seed": 1000}}
-TESTS = Path(__file__).resolve().parents[1] / "tests"
 
 
 def logged_conversations(run_dir: str, limit: int) -> list[list[dict]]:
@@ -175,10 +174,10 @@ def paired(convs: list[list[dict]], concurrency: int, repeats: int) -> list[dict
 
 
 def cpu_split(r: dict, n: int) -> list[tuple[str, float, float]]:
-    """CPU and wall ms per request of each layer against a canned server in another process."""
-    code = f"import sys,time; sys.path.insert(0, {str(TESTS)!r}); from fault_server import FaultServer\n" \
-           "with FaultServer() as fs:\n    print(fs.base, flush=True); time.sleep(3600)"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    """CPU and wall ms per request of each layer against an instant server in another process."""
+    # an instant keep-alive server (as llama.cpp's; tests/fault_server.py closes every connection)
+    serve = [sys.executable, str(Path(__file__).with_name("bench_llm_cpu.py")), "--serve"]
+    proc = subprocess.Popen(serve, stdout=subprocess.PIPE, text=True)
     base = proc.stdout.readline().strip()
     srv = local_model.server_for(MODEL)
     srv._server, srv._address = "canned", base.removesuffix("/v1")  # the Client's embedded path, canned replies
@@ -264,7 +263,7 @@ def render(rows, split, source: str, n: int, n_conv: int, repeats: int) -> str:
     lines += [f"- once per process, not in the figures above: the first litellm call takes {first[1]:.2f} s "
               f"(lazy imports; the first through the other provider {first[2]:.2f} s), against "
               f"{first[0] * 1000:.0f} ms for the first raw POST.", "",
-              "CPU time of this process per request against a canned server (tests/fault_server.py, in another",
+              "CPU time of this process per request against an instant keep-alive server (bench_llm_cpu.py, in another",
               f"process), median of {len(split)} runs of {SPLIT_N} requests each (the last logged request of the "
               "first agent):", "",
               "| layer | CPU per request | wall per request |", "|---|---|---|"]

@@ -17,6 +17,8 @@ Reliability, per endpoint (model @ api base) and event loop (silo.llm_retry):
 - a reply the caller cannot read an action from (`accept`) is asked again up to
   `no_action_retries` times; only replies with content, tool calls and an accepted action are cached;
 - run budgets (`use_budget`) are checked before and charged after every call.
+litellm does no logging of our calls (its is_internal_call flag: we log every attempt) and, for the
+embedded (free) model, does not price the reply (docs/benchmarks.md, LLM section: CPU per request).
 API keys are read from the environment variable the run names, at call time, and never stored
 or logged (silo.redact filters every string that reaches disk). Settings, replies and errors are
 in silo.llm_settings; every public name of both modules is importable from here.
@@ -25,6 +27,7 @@ in silo.llm_settings; every public name of both modules is importable from here.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import math
 import os
@@ -33,7 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from silo import local_model, redact
-from silo.llm_cache import CallCache, cache_key
+from silo.llm_cache import CallCache, cache_key, canonical
 from silo.llm_retry import (
     TRANSIENT_STATUS,
     Breaker,
@@ -73,7 +76,38 @@ def _litellm():
     import litellm
 
     litellm.suppress_debug_info = True
+    _skip_pricing_of_unpriced(litellm)
     return litellm
+
+
+_UNPRICED: contextvars.ContextVar = contextvars.ContextVar("silo_unpriced", default=False)
+
+
+def _skip_pricing_of_unpriced(litellm) -> None:
+    """After every call litellm prices the reply into its hidden params (litellm.utils.
+    update_response_metadata, which its wrapper looks up by name at each call: ~1 ms of CPU, model-map
+    lookups). The embedded model is free and nothing reads those params for it, so for its calls
+    (_UNPRICED set) the step is skipped; every other call keeps it (completion_cost reads them)."""
+    utils = litellm.utils
+    plain = utils.update_response_metadata
+    if getattr(plain, "silo_wrapped", False):
+        return
+
+    def update_response_metadata(*args, **kwargs):
+        if not _UNPRICED.get():
+            plain(*args, **kwargs)
+
+    update_response_metadata.silo_wrapped = True
+    utils.update_response_metadata = update_response_metadata
+
+
+def _unlogged():
+    """litellm's flag for a call it must not log (its own internal calls use it): no success or
+    failure logging object is built, no logging task queued, no second cost calculation for it.
+    We use no litellm callbacks: every attempt is logged by us (on_attempt). 1.2 ms of CPU a call."""
+    from litellm._internal_context import is_internal_call
+
+    return is_internal_call
 
 
 def supports_tools(model: str) -> bool:
@@ -118,12 +152,15 @@ class Client:
         self.replicate = replicate
         self.cache = CallCache(settings.cache_dir) if settings.cache else None
         self._last_grammar: tuple[dict, str] | None = None
+        self._local = local_model.is_local(settings.model)
+        self._server: local_model.LocalServer | None = None  # the embedded model's server, looked up once
 
     def _endpoint(self) -> tuple[str, str | None, str | None]:
         """(litellm model, api base, api key) for this call. The key comes only from the variable the
         run names; a server given by --api-base without one gets a dummy key (never OPENAI_API_KEY)."""
-        if local_model.is_local(self.s.model):
-            model, base, key = local_model.resolve(self.s.model)
+        if self._local:
+            srv = self._embedded()
+            model, base, key = srv.name, srv.start(), local_model.DUMMY_KEY  # = local_model.resolve(), once looked up
             # litellm's provider for OpenAI-compatible self-hosted servers: the same request body, but sent
             # by litellm's own HTTP handler, not the OpenAI SDK, whose per-call validation of every
             # message is most of litellm's CPU time per request (see the LLM section of docs/benchmarks.md)
@@ -153,8 +190,9 @@ class Client:
         on_attempt. `accept(reply)` returns why no action can be read from a reply (None: fine)."""
         report = on_attempt or (lambda rec: None)
         check = accept or (lambda r: None)
-        fields = self.key_fields(messages, tools, response_format)
-        key = cache_key(fields) if self.cache is not None else None
+        fields = self.key_fields(messages, tools, response_format) if self.cache is not None else None
+        blob = canonical(fields) if fields is not None else None
+        key = cache_key(fields, blob) if fields is not None else None
         check_budget()
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             try:
@@ -165,9 +203,9 @@ class Client:
                 report({"attempt": 1, "cached": True, "latency_s": 0.0, "error": None, **reply.usage()})
                 charge(reply)
                 return reply
-        return await self._retrying(messages, tools, response_format, report, check, key, fields)
+        return await self._retrying(messages, tools, response_format, report, check, key, (fields, blob))
 
-    async def _retrying(self, messages, tools, response_format, report, check, key, fields) -> Reply:
+    async def _retrying(self, messages, tools, response_format, report, check, key, keyed) -> Reply:
         brk = breaker(self._endpoint_name())
         start, paused, attempt, unread = time.monotonic(), 0.0, 0, 0
         while True:
@@ -210,14 +248,20 @@ class Client:
                 continue  # asked again at once: the server answered, it is the reply that is unusable
             report(rec)
             if self.cache is not None and why is None:
-                self.cache.put(key, fields, reply.to_dict())
+                self.cache.put(key, keyed[0], reply.to_dict(), keyed[1])
             return reply
 
     def _endpoint_name(self) -> str:
         return f"{self.s.model}@{'embedded' if local_model.is_local(self.s.model) else self.s.api_base}"
 
+    def _embedded(self) -> local_model.LocalServer:
+        """The embedded model's server (local_model.server_for checks the weights on disk at every call)."""
+        if self._server is None:
+            self._server = local_model.server_for(self.s.model)
+        return self._server
+
     async def _attempt(self, messages, tools, response_format) -> Reply:
-        if local_model.is_local(self.s.model) and not local_model.server_for(self.s.model).running:
+        if self._local and not self._embedded().running:
             await asyncio.to_thread(local_model.resolve, self.s.model)  # first use starts it; keep the loop responsive
         model, base, key = self._endpoint()
         litellm = _litellm()
@@ -229,14 +273,20 @@ class Client:
             kwargs["api_key"] = key
         if tools:
             kwargs["tools"] = tools
-        if response_format and local_model.is_local(self.s.model):
+        if response_format and self._local:
             kwargs["extra_body"] = {"grammar": self._grammar(response_format)}
         elif response_format:
             kwargs["response_format"] = response_format
+        flag = _unlogged()
         async with semaphore(f"{model}@{base}", self.s.concurrency):
-            # the deadline covers the whole response: a body trickled byte by byte cannot outlast it
-            resp = await asyncio.wait_for(litellm.acompletion(**kwargs), self.s.timeout_s + 0.5)
-        reply = _reply(resp, litellm, priced=not local_model.is_local(self.s.model))
+            token, free = flag.set(True), _UNPRICED.set(self._local)  # wait_for's task copies this context
+            try:
+                # the deadline covers the whole response: a body trickled byte by byte cannot outlast it
+                resp = await asyncio.wait_for(litellm.acompletion(**kwargs), self.s.timeout_s + 0.5)
+            finally:
+                flag.reset(token)
+                _UNPRICED.reset(free)
+        reply = _reply(resp, litellm, priced=not self._local)
         if reply.cost_usd is None and self.s.input_cost_per_token is not None:
             reply.cost_usd = (reply.input_tokens * self.s.input_cost_per_token
                               + reply.output_tokens * (self.s.output_cost_per_token or 0.0))
