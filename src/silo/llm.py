@@ -17,7 +17,8 @@ Reliability, per endpoint (model @ api base) and event loop (silo.llm_retry):
 - a reply the caller cannot read an action from (`accept`) is asked again up to
   `no_action_retries` times; only replies with content, tool calls and an accepted action are cached;
 - run budgets (`use_budget`) are checked before and charged after every call.
-litellm does no logging of our calls (its is_internal_call flag: we log every attempt) and, for the
+litellm does no logging of our calls unless litellm callbacks are set (its is_internal_call flag: we
+log every attempt) and, for the
 embedded (free) model, does not price the reply (docs/benchmarks.md, LLM section: CPU per request).
 API keys are read from the environment variable the run names, at call time, and never stored
 or logged (silo.redact filters every string that reaches disk). Settings, replies and errors are
@@ -101,10 +102,17 @@ def _skip_pricing_of_unpriced(litellm) -> None:
     utils.update_response_metadata = update_response_metadata
 
 
-def _unlogged():
+_CALLBACK_LISTS = ("callbacks", "success_callback", "failure_callback", "_async_success_callback",
+                   "_async_failure_callback", "input_callback")
+
+
+def _unlogged(litellm) -> contextvars.ContextVar | None:
     """litellm's flag for a call it must not log (its own internal calls use it): no success or
     failure logging object is built, no logging task queued, no second cost calculation for it.
-    We use no litellm callbacks: every attempt is logged by us (on_attempt). 1.2 ms of CPU a call."""
+    silo logs every attempt itself (on_attempt); 1.2 ms of CPU a call. None when the user has set litellm
+    callbacks (e.g. a plugin adding an observability logger): then our calls are logged as usual."""
+    if any(getattr(litellm, name, None) for name in _CALLBACK_LISTS):
+        return None
     from litellm._internal_context import is_internal_call
 
     return is_internal_call
@@ -277,14 +285,16 @@ class Client:
             kwargs["extra_body"] = {"grammar": self._grammar(response_format)}
         elif response_format:
             kwargs["response_format"] = response_format
-        flag = _unlogged()
+        flag = _unlogged(litellm)
         async with semaphore(f"{model}@{base}", self.s.concurrency):
-            token, free = flag.set(True), _UNPRICED.set(self._local)  # wait_for's task copies this context
+            # wait_for's task copies this context
+            token, free = flag.set(True) if flag else None, _UNPRICED.set(self._local)
             try:
                 # the deadline covers the whole response: a body trickled byte by byte cannot outlast it
                 resp = await asyncio.wait_for(litellm.acompletion(**kwargs), self.s.timeout_s + 0.5)
             finally:
-                flag.reset(token)
+                if flag:
+                    flag.reset(token)
                 _UNPRICED.reset(free)
         reply = _reply(resp, litellm, priced=not self._local)
         if reply.cost_usd is None and self.s.input_cost_per_token is not None:
