@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 # a number: optional sign (not the hyphen of a range like "10-20" or an id like "r-5"), digits, decimals
 _NUM = re.compile(r"(?<![\w.\-])-?\d+(?:\.\d+)?|\d+(?:\.\d+)?")
@@ -54,6 +54,32 @@ class Parsed:
     columns: tuple[tuple[float | int, ...], ...] = ()  # number columns of markdown tables, top to bottom
     text: str = field(default="", compare=False, repr=False)  # the normalised text (for Near)
     wordseq: tuple[str, ...] = field(default=(), compare=False, repr=False)  # lowercase words in order
+
+    @cached_property
+    def _positions(self) -> dict:
+        """number -> its positions in `numbers` (made on first use; not a field: replace() rebuilds it)."""
+        where: dict = {}
+        for k, x in enumerate(self.numbers):
+            where.setdefault(x, []).append(k)
+        return where
+
+    def has_run(self, run: tuple) -> bool:
+        """Whether the non-empty `run` occurs in `numbers` as a contiguous stretch: only the positions of the
+        rarest of its first values are tried (a run of small counts starts at hundreds of places of a paste)."""
+        seq, n = self.numbers, len(run)
+        if n > len(seq):
+            return False
+        where = self._positions
+        best = None
+        for k in range(min(n, 4)):
+            pos = where.get(run[k])
+            if pos is None:
+                return False
+            if best is None or len(pos) < len(best[1]):
+                best = (k, pos)
+        k, pos = best  # type: ignore[misc]
+        stop = len(seq) - n
+        return any(0 <= q - k <= stop and seq[q - k:q - k + n] == run for q in pos)
 
 
 @lru_cache(maxsize=50000)
