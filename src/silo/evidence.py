@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from silo.evidence_text import (  # noqa: F401 - the text helpers are importable from here as before
+    _BIG,
     _HEDGES,
     _ROW,
     _TOKEN,
@@ -76,7 +77,10 @@ class Items(Fingerprint):
     # far more fingerprints than the scorer ever matches (one per candidate set and receiver)
     @cached_property
     def _vals(self) -> tuple:
-        return tuple(map(_norm, self.values))
+        vals = self.values
+        if vals and set(map(type, vals)) == {int} and -_BIG < min(vals) and max(vals) < _BIG:
+            return tuple(vals)  # what _norm gives each of them
+        return tuple(map(_norm, vals))
 
     @cached_property
     def _need(self) -> tuple:
