@@ -158,3 +158,22 @@ def test_scores_of_an_older_scorer_are_rescored_offline(tmp_path):
     assert set(t.episodes.get_column("scorer_version")) == {SCORER_VERSION}
     lines = (run / "scores.jsonl").read_text().splitlines()
     assert lines and all(json.loads(x)["scorer_version"] == SCORER_VERSION for x in lines)
+
+
+def test_indexed_run_search_agrees_with_the_plain_scan():
+    # Parsed.has_run tries only the positions of a rare value of the run: it must find exactly what a scan
+    # of every start finds (runs cut from the content, and random runs, over a small alphabet of repeats)
+    import random
+
+    from silo.evidence import _contains_run
+
+    rng = random.Random(7)
+    for _ in range(300):
+        nums = tuple(rng.randrange(4) for _ in range(rng.randrange(1, 60)))
+        p = parse(" ".join(map(str, nums)))
+        assert p.numbers == nums
+        for _ in range(10):
+            lo = rng.randrange(len(nums))
+            run = nums[lo:lo + rng.randrange(1, 9)] if rng.random() < 0.5 else tuple(
+                rng.randrange(5) for _ in range(rng.randrange(1, 9)))
+            assert p.has_run(run) == _contains_run(nums, run), (nums, run)

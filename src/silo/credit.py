@@ -25,13 +25,41 @@ class ContentViews:
         also the maximum of a larger set; target -1: a set of several shards). None: nothing to remove."""
         key = ("view", a, p.text, target)
         if key not in self._fp:
-            spans = number_spans(p.text)
-            drop = self._pasted(p.text, spans)
-            cut = [(lo, hi) for lo, hi in sentence_spans(p.text)
-                   if (k := attribution(p.text[lo:hi], a)) is not None and k != target
-                   and self._states_own(k, p.text[lo:hi], a)]
-            rows = table_spans(p.text)  # numbers in table rows (an index column) are data, not statements
-            drop |= {n for n, (start, _, _) in enumerate(spans) if any(lo <= start < hi for lo, hi in (*cut, *rows))}
+            spans, base = self._data_numbers(p.text)
+            cut = tuple((lo, hi) for lo, hi, k in self._attributed(a, p.text)
+                        if k != target and self._states_own(k, p.text[lo:hi], a))
+            self._fp[key] = self._without(p, spans, base, cut)  # type: ignore[assignment]
+        return self._fp[key]  # type: ignore[return-value]
+
+    def _data_numbers(self, text: str) -> tuple[tuple, frozenset[int]]:
+        """(number spans of text, indices of its numbers that are data whoever wrote it: pasted shard data,
+        and table rows, whose numbers (an index column) are data, not statements), once per text."""
+        key = ("data", text)
+        if key not in self._fp:
+            spans = number_spans(text)
+            drop = self._pasted(text, spans)
+            rows = table_spans(text)
+            if rows:
+                drop |= {n for n, (start, _, _) in enumerate(spans) if any(lo <= start < hi for lo, hi in rows)}
+            self._fp[key] = (spans, frozenset(drop))  # type: ignore[assignment]
+        return self._fp[key]  # type: ignore[return-value]
+
+    def _attributed(self, a: int, text: str) -> tuple[tuple[int, int, int], ...]:
+        """(start, end, shard) of the sentences of text by author a that attribute their numbers to one shard."""
+        key = ("attributed", a, text)
+        if key not in self._fp:
+            self._fp[key] = tuple((lo, hi, k) for lo, hi in sentence_spans(text)  # type: ignore[assignment]
+                                  if (k := attribution(text[lo:hi], a)) is not None)
+        return self._fp[key]  # type: ignore[return-value]
+
+    def _without(self, p: Parsed, spans: tuple, base: frozenset[int], cut: tuple) -> Parsed | None:
+        """p without the numbers of indices `base` and without the sentences `cut` (None: nothing removed);
+        the same for every author and target whose cut is the same."""
+        key = ("without", p.text, cut)
+        if key not in self._fp:
+            drop = set(base)
+            if cut:
+                drop |= {n for n, (start, _, _) in enumerate(spans) if any(lo <= start < hi for lo, hi in cut)}
             if not drop:
                 self._fp[key] = None
             else:
@@ -47,10 +75,13 @@ class ContentViews:
         that equals a larger set's: a max, a count); a value that is not k's own is left to the others."""
         if not 0 <= k < self.inst.n_agents:
             return False
-        fp = self.task.stat_fingerprint(self.inst, frozenset({k}), a)
-        claim = self.task.claim_fingerprint(self.inst, frozenset({k}), a)
-        q = parse(sentence)
-        return any(f is not None and f.matches(q) for f in (fp, claim))
+        key = ("states_own", k, sentence, a)
+        if key not in self._fp:
+            fp = self.task.stat_fingerprint(self.inst, frozenset({k}), a)
+            claim = self.task.claim_fingerprint(self.inst, frozenset({k}), a)
+            q = parse(sentence)
+            self._fp[key] = any(f is not None and f.matches(q) for f in (fp, claim))  # type: ignore[assignment]
+        return self._fp[key]  # type: ignore[return-value]
 
     def _pasted(self, text: str, spans) -> set[int]:
         """Indices of the numbers of pasted data: runs of 3+ numbers all in one shard's data, with no words
@@ -58,13 +89,13 @@ class ContentViews:
         where = self._holders()
         drop: set[int] = set()
         run: list[int] = []
-        common: frozenset | None = None
+        common: int | None = None
         gap = 0
         for n, (start, _, x) in enumerate(spans):
             if run and _WORDS_BETWEEN.search(text, spans[run[-1]][1], start):
                 drop.update(run if len(run) >= 3 else ())
                 run, common, gap = [], None, 0
-            holders = where.get(x, frozenset())
+            holders = where.get(x, 0)
             inter = holders if common is None else common & holders
             if inter:
                 run.append(n)
@@ -78,13 +109,15 @@ class ContentViews:
         return drop
 
     def _holders(self) -> dict:
-        """number -> the shards whose rendered data contain it."""
+        """number -> the shards whose rendered data contain it, as a bit mask (bit j: shard j)."""
         if "holders" not in self._fp:
             where: dict = {}
+            get = where.get
             for sh in self.inst.shards:
+                bit = 1 << sh.agent
                 for x in parse(sh.text).counts:
-                    where.setdefault(x, set()).add(sh.agent)
-            self._fp["holders"] = {x: frozenset(v) for x, v in where.items()}  # type: ignore[assignment]
+                    where[x] = get(x, 0) | bit
+            self._fp["holders"] = where  # type: ignore[assignment]
         return self._fp["holders"]  # type: ignore[return-value]
 
     def _own(self, a: int) -> Parsed:

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 
 from silo.evidence_text import (  # noqa: F401 - the text helpers are importable from here as before
+    _BIG,
     _HEDGES,
     _ROW,
     _TOKEN,
@@ -71,21 +73,29 @@ class Items(Fingerprint):
     ordered: bool = False
     domain: tuple[int, int] | None = None  # public value range [lo, hi]: see `exclusive`
 
-    def __post_init__(self):
-        norm = tuple(_norm(v) for v in self.values)
-        object.__setattr__(self, "_norm", norm)
-        object.__setattr__(self, "_need", tuple(Counter(norm).items()))
+    # the normalised values and their multiset, made on first use (derived, not compared): a task makes
+    # far more fingerprints than the scorer ever matches (one per candidate set and receiver)
+    @cached_property
+    def _vals(self) -> tuple:
+        vals = self.values
+        if vals and set(map(type, vals)) == {int} and -_BIG < min(vals) and max(vals) < _BIG:
+            return tuple(vals)  # what _norm gives each of them
+        return tuple(map(_norm, vals))
+
+    @cached_property
+    def _need(self) -> tuple:
+        return tuple(Counter(self._vals).items())
 
     @property
     def weak(self) -> bool:  # type: ignore[override]
         return len(self.values) < MIN_ITEMS
 
     def matches(self, p: Parsed) -> bool:
-        vals = self._norm
-        if not vals or len(p.numbers) < len(vals):
+        if not self.values or len(p.numbers) < len(self.values):
             return False
+        vals = self._vals
         if self.ordered:  # in the running text, or down one column of a table
-            return _contains_run(p.numbers, vals) or any(_contains_run(col, vals) for col in p.columns)
+            return p.has_run(vals) or any(_contains_run(col, vals) for col in p.columns)
         counts = p.counts
         return all(counts.get(v, 0) >= c for v, c in self._need) and self._exclusive(p)
 
@@ -95,7 +105,7 @@ class Items(Fingerprint):
         if self.domain is None:
             return True
         lo, hi = self.domain
-        have = set(self._norm)
+        have = set(self._vals)
         limit = max(2, len(have) // 10)
         extra = sum(1 for x in p.counts if lo <= x <= hi and x not in have)
         return extra <= limit or _section_shows(p.numbers, have, (lo, hi), limit)
@@ -172,9 +182,13 @@ class Words(Fingerprint):
     strong: bool = False
     ordered: bool = False  # as a contiguous run, in order (a pasted list), not just somewhere
 
-    def __post_init__(self):  # the lowercase run and multiset, made once (not compared: derived)
-        object.__setattr__(self, "_run", tuple(v.lower() for v in self.values))
-        object.__setattr__(self, "_need", tuple(Counter(self._run).items()))
+    @cached_property  # the lowercase run and multiset, made on first use (not compared: derived)
+    def _run(self) -> tuple:
+        return tuple(v.lower() for v in self.values)
+
+    @cached_property
+    def _need(self) -> tuple:
+        return tuple(Counter(self._run).items())
 
     @property
     def weak(self) -> bool:  # type: ignore[override]
@@ -182,9 +196,9 @@ class Words(Fingerprint):
 
     def matches(self, p: Parsed) -> bool:
         if self.ordered:
-            return bool(self._run) and _contains_run(p.wordseq, self._run)
+            return bool(self.values) and _contains_run(p.wordseq, self._run)
         words = p.words
-        return bool(self._need) and all(words.get(w, 0) >= c for w, c in self._need)
+        return bool(self.values) and all(words.get(w, 0) >= c for w, c in self._need)
 
 
 @dataclass(frozen=True)

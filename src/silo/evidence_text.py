@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 # a number: optional sign (not the hyphen of a range like "10-20" or an id like "r-5"), digits, decimals
 _NUM = re.compile(r"(?<![\w.\-])-?\d+(?:\.\d+)?|\d+(?:\.\d+)?")
@@ -38,6 +38,12 @@ def _norm(x: float) -> float | int:
     return int(x) if float(x).is_integer() else round(float(x), 6)
 
 
+@lru_cache(maxsize=1 << 16)
+def _value(token: str) -> float | int:
+    """_norm(float(token)) of a number token as _NUM finds it (up to 15 digits without a point: the int)."""
+    return int(token) if len(token) < 16 and "." not in token else _norm(float(token))
+
+
 @dataclass(frozen=True)
 class Parsed:
     """Tokens of one piece of content, parsed once.
@@ -55,12 +61,38 @@ class Parsed:
     text: str = field(default="", compare=False, repr=False)  # the normalised text (for Near)
     wordseq: tuple[str, ...] = field(default=(), compare=False, repr=False)  # lowercase words in order
 
+    @cached_property
+    def _positions(self) -> dict:
+        """number -> its positions in `numbers` (made on first use; not a field: replace() rebuilds it)."""
+        where: dict = {}
+        for k, x in enumerate(self.numbers):
+            where.setdefault(x, []).append(k)
+        return where
+
+    def has_run(self, run: tuple) -> bool:
+        """Whether the non-empty `run` occurs in `numbers` as a contiguous stretch: only the positions of the
+        rarest of its first values are tried (a run of small counts starts at hundreds of places of a paste)."""
+        seq, n = self.numbers, len(run)
+        if n > len(seq):
+            return False
+        where = self._positions
+        best = None
+        for k in range(min(n, 4)):
+            pos = where.get(run[k])
+            if pos is None:
+                return False
+            if best is None or len(pos) < len(best[1]):
+                best = (k, pos)
+        k, pos = best  # type: ignore[misc]
+        stop = len(seq) - n
+        return any(0 <= q - k <= stop and seq[q - k:q - k + n] == run for q in pos)
+
 
 @lru_cache(maxsize=50000)
 def parse(text: str) -> Parsed:
     """Extract numbers (in order), thousands-grouped numbers, words, labelled counts and 0/1 runs."""
     text = text.translate(_MINUS)
-    nums = tuple(_norm(float(m)) for m in _NUM.findall(text))
+    nums = tuple(map(_value, _NUM.findall(text)))
     counts = Counter(nums)
     for m in _GROUPED.findall(text):
         counts[_norm(float(m.replace(",", "")))] += 1
@@ -70,7 +102,7 @@ def parse(text: str) -> Parsed:
     words = Counter(seq)
     seq = tuple(w for w in seq if w not in _JOINERS)  # "apple, kiwi and mango" is one run
     bits = tuple(re.sub(r"[^01]", "", m) for m in _BITS.findall(text))
-    labelled = frozenset((w.lower(), _norm(float(v))) for w, v in _LABELLED.findall(text))
+    labelled = frozenset((w.lower(), _value(v)) for w, v in _LABELLED.findall(text))
     tables = _table_columns(text) if "|" in text or ("," in text and "\n" in text) else ()
     return Parsed(nums, counts, words, bits, labelled, tables, text, seq)
 
@@ -191,7 +223,7 @@ def named_sets(text: str) -> tuple[frozenset[int], ...]:
 def number_spans(text: str) -> tuple[tuple[int, int, float | int], ...]:
     """(start, end, value) of every number of `text`, in order, as parse reads them."""
     text = text.translate(_MINUS)
-    return tuple((m.start(), m.end(), _norm(float(m.group()))) for m in _NUM.finditer(text))
+    return tuple((m.start(), m.end(), _value(m.group())) for m in _NUM.finditer(text))
 
 
 _NUMERIC_FIRST = re.compile(r"^\s*\|?\s*-?\d")  # a row led by a number (an index, a data cell), not a label
