@@ -25,3 +25,37 @@ def test_distinct_set_not_shown_by_a_listing_of_every_possible_value():
     assert fp.matches(parse("values seen: " + ", ".join(map(str, shuffled))))
     sets = t.stat_sets(inst, parse("Combined summary: " + json.dumps(shuffled)), frozenset(range(10)), 0)
     assert any(s >= group for s in sets)
+
+
+def test_edge_shards_are_their_edges_not_their_endpoints():
+    """III-23 / III-24: a raw shard is its edges as adjacent numbers in either orientation, not the multiset
+    of its endpoints (inside a bundle of the other shards' edges by chance); found in any layout."""
+    for task, n, seed in (("III-24", 10, 1), ("III-23", 10, 16)):
+        t = get_task(task)
+        inst = t.make_instance(n, seed)
+        edges = inst.shards[1].data
+        raw = t.raw_fingerprint(inst, 1, 0)
+        # the same endpoints, paired differently: the multiset of numbers is the shard's, the edges are not
+        repaired = list(zip(sorted(u for u, _ in edges), sorted((v for _, v in edges), reverse=True), strict=True))
+        assert not raw.matches(parse(json.dumps(repaired)))
+        flipped = [[v, u] for u, v in reversed(edges)]
+        csv = "u,v\n" + "\n".join(f"{u},{v}" for u, v in flipped)
+        assert raw.matches(parse(csv)) and raw.matches(parse(json.dumps(edges)))
+
+
+def test_components_set_needs_its_forest_or_partition_not_a_node_listing():
+    """III-23: a set's statistic is its spanning forest, its components in order, or (8+ nodes) its touched
+    nodes outside a listing of every node id; a few nodes of the largest group are not enough."""
+    t = get_task("III-23")
+    inst = t.make_instance(10, 0)
+    group = frozenset({0, 5})
+    edges = [e for j in sorted(group) for e in inst.shards[j].data]
+    fp = t.stat_fingerprint(inst, group, 1)
+    ids = ", ".join(map(str, range(inst.params["n_nodes"])))
+    assert not fp.matches(parse(f"For reference, the node ids are: {ids}."))
+    forest = t.partial(edges, 0, inst.params)
+    assert fp.matches(parse("Combined summary: " + json.dumps([[v, u] for u, v in forest])))
+    small = t.make_instance(10, 16)  # shard 9's edges touch only 4 nodes, all in the largest group
+    touched = sorted({x for e in small.shards[9].data for x in e})
+    assert len(touched) < 8
+    assert not t.stat_fingerprint(small, frozenset({9}), 1).matches(parse(f"nodes seen: {touched} and 77"))
