@@ -141,7 +141,7 @@ def _hit(fp: Fingerprint, p: Parsed, view, whole: bool) -> bool:
     # only a weak alternative (a name, a boolean, a small number) matched: the whole answer, which must be
     # stated as one ("the answer is false", "Carol wins"), not merely occur (a name inside pasted ballots)
     q = (view() if view is not None else None) or p
-    # a one-line code fence is read with the sentence before it (as lines, "The answer is ```json" and "true" state nothing)
+    # a one-line code fence is read with the sentence before it (as lines, "The answer is ```json", "true" say nothing)
     return any(_ANSWERISH.search(sent) and fp.matches(parse(sent)) for sent in sentences(_inline_fences(q.text)))
 
 
