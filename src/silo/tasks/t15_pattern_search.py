@@ -35,6 +35,12 @@ def compose(parts: list[list[list[int]]]) -> int:
     return total
 
 
+def _twin(inst, j: int) -> bool:
+    """Whether another agent's piece is identical to agent j's."""
+    data = inst.shards[j].data
+    return any(k != j and sh.data == data for k, sh in enumerate(inst.shards))
+
+
 @register
 class PatternSearch(ChainTask):
     """A state machine scans the global string: waiting for A, then B, then C; a C completes a match
@@ -55,7 +61,9 @@ class PatternSearch(ChainTask):
     each start state, the end state and matches inside the shard (a transfer function that
     composes left to right). Its fingerprint is that summary as an ordered run of six numbers
     in the layout [[end, count] for start 0, 1, 2]: small numbers, so only an exact ordered run
-    counts. Raw evidence: the shard's letters (Letters)."""
+    counts. Raw evidence: the shard's letters (Letters); a piece identical to another agent's (nearly
+    every position planted: ABCABC...) shows whose it is only by provenance, so its letters count as a
+    statistic of {j} (credited only from an author that had evidence of j)."""
 
     id = "II-15"
     slug = "pattern-search"
@@ -100,7 +108,10 @@ class PatternSearch(ChainTask):
                 "then waits for an A again. Every agent must submit the number of completed matches, as an integer.")
 
     def raw_fingerprint(self, inst, j, i):
-        return Letters(inst.shards[j].data)
+        # a piece identical to another agent's (a string of repeated ABC when nearly every position is
+        # planted) cannot tell whose it is: its letters count as a statistic of {j} (stat_fingerprint), i.e.
+        # only from an author that had evidence of j, not from any author that merely heard from j
+        return None if _twin(inst, j) else Letters(inst.shards[j].data)
 
     def stat_fingerprint(self, inst, agents, i):
         lo, hi = min(agents), max(agents)
@@ -110,6 +121,8 @@ class PatternSearch(ChainTask):
         run = Items(tuple(x for pair in summary(text) for x in pair), ordered=True)
         if len(agents) == inst.n_agents:
             return AnyOf((run, Value(inst.truth[i])))
+        if len(agents) == 1 and _twin(inst, lo):
+            return AnyOf((run, Letters(text)))
         return run
 
     def partial(self, data, agent, params):
