@@ -59,3 +59,38 @@ def test_components_set_needs_its_forest_or_partition_not_a_node_listing():
     touched = sorted({x for e in small.shards[9].data for x in e})
     assert len(touched) < 8
     assert not t.stat_fingerprint(small, frozenset({9}), 1).matches(parse(f"nodes seen: {touched} and 77"))
+
+
+def test_vote_winner_is_a_statement_not_a_tally_label():
+    """I-03: the winner's name counts as the answer where it is stated ("Carol wins"), not as the label of a
+    count in a tally that shares a sentence with "so far"."""
+    t = get_task("I-03")
+    inst = t.make_instance(10, 4)
+    win = inst.truth[0]
+    fp = t.stat_fingerprint(inst, frozenset(range(10)), 0)
+    counts = t.partial(inst.shards[4].data, 4, inst.params)
+    assert not any(f.matches(parse(f"Summary of agent 4's shard: {json.dumps(counts)} Everything I have so far:"))
+                   for f in fp.parts[1:])
+    assert any(f.matches(parse(f"The answer is {win}")) for f in fp.parts[1:])
+
+
+def test_vote_unnamed_summary_only_where_its_tally_is_one_subsets():
+    """I-03: an unnamed summary's set is credited only when no other subset of the author's shards has the
+    same summed tally (tallies of about 9, 7, 5, 4 votes collide)."""
+    t = get_task("I-03")
+    ambiguous = 0
+    for seed in range(40):
+        inst = t.make_instance(5, seed)
+        vec = {j: t.counts(inst.shards[j].data, inst.params) for j in range(5)}
+        sums: dict = {}
+        for mask in range(1, 32):
+            s = frozenset(j for j in range(5) if mask >> j & 1)
+            sums.setdefault(tuple(map(sum, zip(*(vec[j] for j in s), strict=True))), []).append(s)
+        for total, sets in sums.items():
+            if all(len(s) < 2 for s in sets):
+                continue
+            text = "Combined summary: " + json.dumps(dict(zip(inst.params["candidates"], total, strict=True)))
+            got = t.stat_sets(inst, parse(text), frozenset(range(5)), 0)
+            assert got == ([sets[0]] if len(sets) == 1 else []), (seed, total, sets, got)
+            ambiguous += len(sets) > 1
+    assert ambiguous > 0  # the collisions the rule is for do occur
