@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import combinations
+from typing import Any
 
 from silo.evidence_text import Parsed, _norm
 
@@ -22,6 +23,19 @@ _GROUPED_NUM = re.compile(r"(?<![\w.,])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]*\d
 def cents(x: float) -> int:
     """A 2-dp quantity as an exact number of hundredths."""
     return round(x * 100)
+
+
+def per_shard(inst, key: str, make: Callable[[int], Any]) -> dict[int, Any]:
+    """make(j) for every shard of an instance, computed once per instance and key (a replay asks per content)."""
+    k = (inst.id, tuple(s.text for s in inst.shards), key)
+    if k not in _PER_SHARD:
+        if len(_PER_SHARD) >= 64:
+            _PER_SHARD.clear()
+        _PER_SHARD[k] = {j: make(j) for j in range(inst.n_agents)}
+    return _PER_SHARD[k]
+
+
+_PER_SHARD: dict[tuple, dict[int, Any]] = {}
 
 
 def sequences(p: Parsed) -> list[tuple]:
@@ -73,16 +87,16 @@ def value_sets(within: frozenset[int], value: dict[int, int], content: Parsed, s
     of the content, within `slack` hundredths (thousands groups read whole, in any layout)."""
     if not 2 <= len(within) <= MAX_SHARDS:
         return []
-    floor = sum(sorted(value[j] for j in within)[:2]) - slack  # no set of two shards sums to less
-    targets = {(cents(x) + d,) for x in content.counts if cents(x) >= floor for d in range(-slack, slack + 1)}
+    floor = (sum(sorted(value[j] for j in within)[:2]) - slack) / 100  # no set of two shards sums to less
+    targets = {(cents(x) + d,) for x in content.counts if x >= floor for d in range(-slack, slack + 1)}
     return summed_sets(within, {j: (value[j],) for j in within}, targets)
 
 
 def total_sets(inst, content: Parsed, within: frozenset[int]) -> list[frozenset[int]]:
     """Sets of 2+ shards of `within` whose 2-dp total (within a hundredth) and number of values both appear in
     the content: a combined {"sum", "count"} summary of some of the shards its author holds (I-07, I-10)."""
-    total = {j: sum(cents(v) for v in inst.shards[j].data) for j in within}
-    size = {j: len(inst.shards[j].data) for j in within}
+    total = per_shard(inst, "total", lambda j: sum(cents(v) for v in inst.shards[j].data))
+    size = per_shard(inst, "size", lambda j: len(inst.shards[j].data))
     return [s for s in value_sets(within, total, content, 1) if content.counts.get(sum(size[j] for j in s), 0)]
 
 

@@ -9,6 +9,7 @@ from functools import lru_cache
 from silo.evidence import AllOf, AnyOf, Fingerprint, Items, Near, Parsed, Value, answer_fingerprint, parse
 from silo.tasks import register
 from silo.tasks.common import StarReduce, check_value
+from silo.tasks.sums import per_shard
 
 NORMAL = (
     "INFO: user {a} logged in",
@@ -132,8 +133,9 @@ class AnyMatch(StarReduce):
     def stat_sets(self, inst, content, within, i):
         # a merged summary of contiguous shards a..b the author holds, named or not: shard a's first and shard
         # b's last timestamp as near neighbours
-        first = {_stamp(inst.shards[j].data[0]): j for j in within}
-        last = {_stamp(inst.shards[j].data[-1]): j for j in within}
+        ends = per_shard(inst, "ends", lambda j: (_stamp(inst.shards[j].data[0]), _stamp(inst.shards[j].data[-1])))
+        first = {ends[j][0]: j for j in within}
+        last = {ends[j][1]: j for j in within}
         seq, found = _bounds(content.text), []
         for n, x in enumerate(seq):
             a = first.get(x)

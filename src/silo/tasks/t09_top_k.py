@@ -6,7 +6,7 @@ from silo.evidence import AnyOf, Items, answer_fingerprint
 from silo.tasks import register
 from silo.tasks.base import as_int_list
 from silo.tasks.common import StarReduce, check_value
-from silo.tasks.sums import top_sets
+from silo.tasks.sums import per_shard, top_sets
 
 
 @register
@@ -65,5 +65,5 @@ class TopK(StarReduce):
         return top
 
     def stat_sets(self, inst, content, within, i):
-        k = inst.params["k"]
-        return top_sets({j: self.partial(inst.shards[j].data, j, inst.params) for j in within}, content, k)
+        tops = per_shard(inst, "top", lambda j: self.partial(inst.shards[j].data, j, inst.params))
+        return top_sets({j: tops[j] for j in within}, content, inst.params["k"])

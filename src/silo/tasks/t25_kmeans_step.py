@@ -8,7 +8,7 @@ from silo.evidence import Items
 from silo.tasks import register
 from silo.tasks.base import as_number
 from silo.tasks.common import ShuffleTask, as_list, check_items
-from silo.tasks.sums import value_sets
+from silo.tasks.sums import per_shard, value_sets
 
 K = 3
 
@@ -121,8 +121,7 @@ class KMeansStep(ShuffleTask):
     def stat_sets(self, inst, content, within, i):
         # a combined summary of some of the author's shards, in any layout: the subsets whose summed x of one
         # cluster is a number of the content (then its fingerprint needs all 9 sums and counts)
-        cen = inst.params["centroids"]
-        sums = {j: cluster_sums(inst.shards[j].data, cen) for j in within}
+        sums = per_shard(inst, "cluster sums", lambda j: cluster_sums(inst.shards[j].data, inst.params["centroids"]))
         found: list[frozenset[int]] = []
         for k in range(K):
             found += [s for s in value_sets(within, {j: sums[j][k][0] for j in within}, content) if s not in found]
