@@ -94,3 +94,24 @@ def test_vote_unnamed_summary_only_where_its_tally_is_one_subsets():
             assert got == ([sets[0]] if len(sets) == 1 else []), (seed, total, sets, got)
             ambiguous += len(sets) > 1
     assert ambiguous > 0  # the collisions the rule is for do occur
+
+
+def test_max_of_several_shards_needs_their_names_or_the_answer_stated():
+    """I-01: an unnamed "combined summary: v" equals the max of every superset of the summarised shards that
+    holds no larger value, so it shows a set of several shards only where it names them (a running max
+    "after agents 0-3"), for two shards, or as the whole answer stated."""
+    t = get_task("I-01")
+    inst = t.make_instance(5, 0)
+    mx = [max(s.data) for s in inst.shards]
+    top = max(range(5), key=lambda j: mx[j])
+    rest = sorted(j for j in range(5) if j != top)
+    three = frozenset({top, rest[0], rest[1]})
+    v = max(mx[j] for j in three)
+    fp = t.stat_fingerprint(inst, three, 0)
+    assert not fp.matches(parse(f"Combined summary: {v}"))
+    names = ", ".join(map(str, sorted(three)))
+    assert fp.matches(parse(f"Combined summary of agents {names}: {v}"))
+    everyone = t.stat_fingerprint(inst, frozenset(range(5)), 0)
+    assert not everyone.strict(parse(f"Combined summary: {inst.truth[0]}"))
+    assert everyone.strict(parse(f"The global max is {inst.truth[0]}."))
+    assert t.stat_fingerprint(inst, frozenset({top, rest[0]}), 0).matches(parse(f"Combined summary: {mx[top]}"))
