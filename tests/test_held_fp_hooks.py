@@ -115,3 +115,17 @@ def test_max_of_several_shards_needs_their_names_or_the_answer_stated():
     assert not everyone.strict(parse(f"Combined summary: {inst.truth[0]}"))
     assert everyone.strict(parse(f"The global max is {inst.truth[0]}."))
     assert t.stat_fingerprint(inst, frozenset({top, rest[0]}), 0).matches(parse(f"Combined summary: {mx[top]}"))
+
+
+def test_pattern_summary_shared_by_two_pieces_is_whose_the_content_says():
+    """II-15: a piece's six-number summary that another piece shares does not count where the content says
+    it is that other agent's ("Summary of agent 5's shard: ..."); it still counts said of its own agent."""
+    t = get_task("II-15")
+    inst = t.make_instance(10, 38)
+    summ = {j: t.partial(inst.shards[j].data, j, inst.params) for j in range(10)}
+    pairs = [(j, k) for j in range(10) for k in range(10) if j != k and summ[j] == summ[k]]
+    assert pairs
+    j, k = pairs[0]
+    fp = t.stat_fingerprint(inst, frozenset({j}), 0)
+    assert not fp.matches(parse(f"Summary of agent {k}'s shard: {json.dumps(summ[k])}"))
+    assert fp.matches(parse(f"Summary of agent {j}'s shard: {json.dumps(summ[j])}"))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from silo.evidence import AnyOf, Items, Value
+import re
+from dataclasses import dataclass
+
+from silo.evidence import AnyOf, Fingerprint, Items, Parsed, Value
 from silo.tasks import register
 from silo.tasks.common import ChainTask
 from silo.tasks.t13_longest_palindrome import Letters
@@ -33,6 +36,23 @@ def compose(parts: list[list[list[int]]]) -> int:
         state, c = part[state]
         total += c
     return total
+
+
+_AGENT = re.compile(r"\bagent\s*#?(\d+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class NotTheirs(Fingerprint):
+    """A piece's summary that another piece shares: not in content that names one of those agents and not j
+    ("Summary of agent 5's shard: ..." states agent 5's, whichever other piece has the same summary)."""
+
+    part: Fingerprint
+    j: int
+    others: frozenset[int]
+
+    def matches(self, p: Parsed) -> bool:
+        named = {int(m) for m in _AGENT.findall(p.text)}
+        return self.part.matches(p) and (self.j in named or not named & self.others)
 
 
 def _twin(inst, j: int) -> bool:
@@ -121,8 +141,13 @@ class PatternSearch(ChainTask):
         run = Items(tuple(x for pair in summary(text) for x in pair), ordered=True)
         if len(agents) == inst.n_agents:
             return AnyOf((run, Value(inst.truth[i])))
-        if len(agents) == 1 and _twin(inst, lo):
-            return AnyOf((run, Letters(text)))
+        if len(agents) == 1:
+            mine = summary(text)
+            same = frozenset(k for k in range(inst.n_agents) if k != lo and summary(inst.shards[k].data) == mine)
+            if same:  # another piece has the same six numbers: a summary said to be of one of those is theirs
+                run = NotTheirs(run, lo, same)
+            if _twin(inst, lo):
+                return AnyOf((run, Letters(text)))
         return run
 
     def partial(self, data, agent, params):
