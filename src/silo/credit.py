@@ -174,4 +174,13 @@ def _hit(fp: Fingerprint, p: Parsed, view, whole: bool) -> bool:
     # only a weak alternative (a name, a boolean, a small number) matched: the whole answer, which must be
     # stated as one ("the answer is false", "Carol wins"), not merely occur (a name inside pasted ballots)
     q = (view() if view is not None else None) or p
-    return any(_ANSWERISH.search(sent) and fp.matches(parse(sent)) for sent in sentences(q.text))
+    # a one-line code fence is read with the sentence before it (as lines, "The answer is ```json", "true" say nothing)
+    return any(_ANSWERISH.search(sent) and fp.matches(parse(sent)) for sent in sentences(_inline_fences(q.text)))
+
+
+def _inline_fences(text: str) -> str:
+    """The text with every code fence whose body is one line written inline (multi-line fences, pasted data, stay)."""
+    return _FENCE_ONE.sub(r" \1 ", text) if "```" in text else text
+
+
+_FENCE_ONE = re.compile(r"```[\w-]*[ \t]*\n[ \t]*([^\n`]*?)[ \t]*\n[ \t]*```")

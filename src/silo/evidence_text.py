@@ -109,23 +109,59 @@ def parse(text: str) -> Parsed:
 
 def _table_columns(text: str) -> tuple[tuple[float | int, ...], ...]:
     """Columns of numbers of every table block: markdown rows ('|'-separated cells) or CSV rows (2+ lines of
-    ','-separated cells), each column the cells that are a lone number, top to bottom."""
+    ','-separated cells), each column the cells that are a lone number, top to bottom. A row that runs on
+    into the next part of the message ("27,1 I think the answer is ...") ends at its number (see _unglue)."""
     out, block, kind = [], [], None
-    for line in [*text.splitlines(), ""]:
-        row = line.strip()
+    lines = [*text.splitlines(), ""]
+    k = -1
+    while (k := k + 1) < len(lines):
+        row = lines[k].strip()
         sep = "|" if "|" in row else "," if "," in row and row[:1] not in "[{(\"" else None
+        nxt = lines[k + 1] if k + 1 < len(lines) else ""
+        glued = _unglue(row, kind, nxt) if block and " " in row and len(_cells(row, kind)) >= 2 else None
+        if glued:  # ends at the glued number ("27,1 | # |": still CSV); the rest is read on its own
+            sep, row, lines[k + 1:k + 1] = kind, glued[0], ["", glued[1]]
         cells = [c.strip() for c in row.strip("|").split(sep)] if sep else None
         if cells and len(cells) >= 2 and sep == (kind or sep):
             block.append(cells)
             kind = sep
             continue
         if len(block) >= 2:
-            for k in range(max(map(len, block))):
-                col = [c[k] for c in block if k < len(c) and _CELL.fullmatch(c[k])]
+            for j in range(max(map(len, block))):
+                col = [c[j] for c in block if j < len(c) and _CELL.fullmatch(c[j])]
                 if len(col) >= 2:
                     out.append(tuple(_norm(float(x.replace(",", ""))) for x in col))
         block, kind = ([cells], sep) if cells and len(cells) >= 2 else ([], None)
     return tuple(out)
+
+
+# a cell that is a number followed by more text on the same line: where a table row may run on into a sentence
+_GLUE = {",": re.compile(r"(?:^|,)[ \t]*(-?\d+(?:\.\d+)?)[ \t]+(?=[^\s,])"),
+         "|": re.compile(r"(?:^|\|)[ \t]*(-?\d+(?:\.\d+)?)[ \t]+(?=[^\s|])")}
+_UNIT = re.compile(r"-?\d+(?:\.\d+)?\s+\S")  # a cell such as "5 units"
+
+
+def _cells(line: str, sep: str) -> list[str]:
+    """The cells of `line` as a row of that kind ([]: it is no such row)."""
+    line = line.strip()
+    if sep not in line or (sep == "," and line[:1] in "[{(\""):
+        return []
+    return [c.strip() for c in line.strip("|").split(sep)]
+
+
+def _unglue(row: str, sep: str | None, nxt: str) -> tuple[str, str] | None:
+    """A table row that runs on into the next part of a message, split as (the row up to its first cell that is
+    a number followed by other text, that text): parts joined by a space turn "27,1" + "Here is ..." into one
+    line "27,1 Here is ...", whose last cell is no number. None when the row is whole: no such cell, or the next
+    line is a row as wide with a number and text in the same cell (a table of "5 units" cells goes on)."""
+    m = _GLUE[sep].search(row) if sep else None
+    if not m:
+        return None
+    here, there = _cells(row, sep), _cells(nxt, sep)
+    at = len(_cells(row[:m.end(1)], sep)) - 1
+    if len(there) == len(here) and 0 <= at < len(there) and _UNIT.match(there[at]):
+        return None
+    return row[:m.end(1)], row[m.end():]
 
 
 _ROW = re.compile(r"^\s*\|?\s*[\w.\-]+\s*(?:[,|;\t]\s*[\w.\-]*\s*)+$")  # a table or CSV row, not a statement
@@ -231,16 +267,26 @@ _NUMERIC_FIRST = re.compile(r"^\s*\|?\s*-?\d")  # a row led by a number (an inde
 
 def table_spans(text: str) -> tuple[tuple[int, int], ...]:
     """(start, end) offsets of table blocks: 2+ consecutive markdown or CSV rows led by a number (data, such
-    as an index column); rows led by a label ("sum,1165.78", "| apple | 4 |") state values and stay."""
+    as an index column); rows led by a label ("sum,1165.78", "| apple | 4 |") state values and stay. A row
+    that runs on into a sentence ("27,1 I think ...") ends the block at its number (see _unglue)."""
     out, pos, block = [], 0, []
-    for line in [*text.split("\n"), None]:
-        if line is not None and _ROW.match(line) and _NUMERIC_FIRST.match(line):
+    lines = text.split("\n")
+    for k, line in enumerate([*lines, None]):
+        glued = None
+        if line is not None and block and not _ROW.match(line):
+            sep = "|" if line.lstrip().startswith("|") else "," if "," in line else None
+            glued = _unglue(line, sep, lines[k + 1] if k + 1 < len(lines) else "")
+        if glued and _ROW.match(glued[0]) and _NUMERIC_FIRST.match(glued[0]):
+            block.append((pos, pos + len(glued[0])))
+            line = None  # the rest of the line is not a table row: the block ends here
+        elif line is not None and _ROW.match(line) and _NUMERIC_FIRST.match(line):
             block.append((pos, pos + len(line)))
-        else:
-            if len(block) >= 2:
-                out.append((block[0][0], block[-1][1]))
-            block = []
-        pos += len(line) + 1 if line is not None else 0
+            pos += len(line) + 1
+            continue
+        if len(block) >= 2:
+            out.append((block[0][0], block[-1][1]))
+        block = []
+        pos += len(lines[k]) + 1 if k < len(lines) else 0
     return tuple(out)
 
 

@@ -20,7 +20,7 @@ from silo.tasks.base import TaskSpec, _canon
 SCORED_KINDS = frozenset({"send", "write", "deliver", "read", "list", "submit", "error"})
 """The event kinds scoring reads (waits, action echoes, model calls and notes are not needed)."""
 
-SCORER_VERSION = 3
+SCORER_VERSION = 4
 """Version of the scoring rules; recorded in every score row, bumped whenever a rule changes.
 
 1: provenance by reach (the author's K). 2: provenance by evidence, candidate sets from the
@@ -28,7 +28,9 @@ author's evidence history, thousands separators / labelled counts, chance-match 
 self-contained agents set apart, consensus by the task's checker, round semantics enforced.
 3: III-29's evidence hooks (a raw shard as its [id, weight] pairs in any order, unnamed combined
 summaries found from their weights, answer fields labelled in any order) and II-11's (a raw shard
-in order, agent k's answer as the total of shards 0..k). New task versions bring
+in order, agent k's answer as the total of shards 0..k).
+4: issue 12 (session 5): a table row that runs on into a sentence ends at its number, and the task hooks
+listed under "session 5" in docs/design.md's evidence section. New task versions bring
 their own hooks (II-14 v3) without a bump: every score row records its task version."""
 
 

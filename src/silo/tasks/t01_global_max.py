@@ -2,9 +2,58 @@
 
 from __future__ import annotations
 
-from silo.evidence import Value
+import re
+from dataclasses import dataclass
+
+from silo.evidence import AnyOf, Fingerprint, Parsed, Value
+from silo.evidence_text import named_sets, parse, sentences
 from silo.tasks import register
 from silo.tasks.base import TaskSpec
+
+
+@dataclass(frozen=True)
+class NamedMax(Fingerprint):
+    """The maximum of several shards, in content that names them ("running max after agents 0-3", "combined
+    summary of agents 1, 3, 4", with or without its author): a maximum is one shard's own value, so it cannot
+    show by itself which set it was taken over (an unnamed "combined summary: 4968" of some of an author's
+    shards equals the maximum of all it holds whenever the largest value is among them)."""
+
+    value: Value
+    agents: frozenset[int]
+
+    def matches(self, p: Parsed) -> bool:
+        return self.value.matches(p) and any(n <= self.agents and len(self.agents - n) <= 1
+                                             for n in named_sets(p.text))
+
+
+@dataclass(frozen=True)
+class StatedMax(Fingerprint):
+    """The maximum of every shard stated as the answer: in a sentence that says it is a result or a maximum
+    ("the global max is 9995", "the maximum over all ten lists is 9995"), not any number that equals it."""
+
+    value: Value
+
+    def without_scalars(self) -> Fingerprint | None:
+        return None
+
+    def matches(self, p: Parsed) -> bool:
+        return self.value.matches(p) and any(_STATED.search(s) and self.value.matches(parse(s))
+                                             for s in sentences(p.text))
+
+
+@dataclass(frozen=True)
+class WeakMax(Fingerprint):
+    """The answer as a weak alternative: counted only in a sentence that states a result (scorer's rule)."""
+
+    value: Value
+    weak = True
+
+    def matches(self, p: Parsed) -> bool:
+        return self.value.matches(p)
+
+
+_STATED = re.compile(r"\b(?:answers?|result|max(?:imum)?|largest|highest|biggest|greatest|overall|global|final)\b",
+                     re.IGNORECASE)
 
 
 @register
@@ -18,6 +67,10 @@ class GlobalMax(TaskSpec):
     Inherent chance 1/N: whichever agent holds the maximum answers right from its own shard alone.
     The task is kept because that agent cannot know it holds the maximum without hearing from the
     others, and the other N - 1 agents are wrong alone. v1 (I-01@1) is the reference's generator.
+    Evidence: a maximum is one shard's own value, so alone it cannot say which set it was taken over
+    (an unnamed summary of some of an author's shards equals the maximum of all it holds whenever
+    the largest value is among them): the max of several shards counts where the content names them
+    (NamedMax), for a pair, or, of every shard, as the answer stated (StatedMax, WeakMax).
     """
 
     id = "I-01"
@@ -46,7 +99,15 @@ class GlobalMax(TaskSpec):
                 "maximum over all integers held by all agents.")
 
     def stat_fingerprint(self, inst, agents, i):
-        return Value(max(max(inst.shards[j].data) for j in agents))
+        # a shard's own max as it is; several shards' max only where the content names them, or for two
+        # (a combined value of two shards can only be of both), or, of every shard, stated as the answer
+        value = Value(max(max(inst.shards[j].data) for j in agents))
+        if len(agents) == 1:
+            return value
+        named = NamedMax(value, frozenset(agents))
+        if len(agents) == 2:
+            named = AnyOf((named, value))
+        return AnyOf((named, StatedMax(value), WeakMax(value))) if agents >= self.depends_on(inst, i) else named
 
     def partial(self, data, agent, params):
         return max(data)

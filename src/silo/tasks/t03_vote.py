@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
+from dataclasses import dataclass
 
-from silo.evidence import AnyOf, Words
+from silo.evidence import AnyOf, Fingerprint, Parsed, Words
 from silo.tasks import register
 from silo.tasks.base import split_even
 from silo.tasks.t02_word_frequency import CountsReduce
 
 CANDIDATES = ("Alice", "Bob", "Carol", "Dave")
+
+
+@dataclass(frozen=True)
+class Winner(Fingerprint):
+    """A candidate's name stated, not as the label of a count: "Carol wins", "the answer is Carol", not the
+    "Carol": 6 of a tally (a sentence holding a tally and "so far" is not a statement of the winner).
+    Weak, as any single word: it counts only as the whole answer, in a sentence that states a result."""
+
+    name: str
+    weak = True
+
+    def __post_init__(self):
+        label = r"""(?!["']?[ \t]*(?:[:=|][ \t]*|,)-?\d)"""  # "Carol": 6 | Carol = 6 | Carol | 6 | Carol,6
+        object.__setattr__(self, "_re", re.compile(rf"\b{re.escape(self.name)}\b{label}", re.IGNORECASE))
+
+    def matches(self, p: Parsed) -> bool:
+        return bool(self._re.search(p.text))
 
 
 @register
@@ -32,7 +51,10 @@ class Vote(CountsReduce):
     A tie for the most votes cannot happen (v1: it goes to the alphabetically first tied name).
     Names compare case-insensitively.
     Star partial: the shard's tally of all 4 candidates in fixed order (ordered run of 4 counts).
-    Raw evidence: the shard's multiset of 25 names.
+    An unnamed summary's set is found from its tally only where no other subset of the author's
+    shards sums to the same tally (they collide: every shard holds about 9, 7, 5 and 4 votes). The
+    answer: the winner's name stated, not as the label of a count (Winner). Raw evidence: the shard's
+    25 names as a run, as held or sorted.
     """
 
     id = "I-03"
@@ -89,11 +111,45 @@ class Vote(CountsReduce):
     def render_shard(self, data, agent, params):
         return ", ".join(data)
 
+    def stat_fingerprint(self, inst, agents, i):
+        fp = super().stat_fingerprint(inst, agents, i)
+        if not agents >= self.depends_on(inst, i):
+            return fp
+        tally, _ = fp.parts  # the summed tally; the answer as the winner's name stated, not a tally label
+        return AnyOf((tally, Winner(inst.truth[i])))
+
+    def stat_sets(self, inst, content, within, i):
+        # the subsets whose summed tallies appear (CountsReduce), only where no other subset of `within` sums
+        # to the same tally: every shard holds about 9, 7, 5 and 4 votes, so sums of different subsets collide
+        found = super().stat_sets(inst, content, within, i)
+        if not found:
+            return []
+        vec = {j: self.counts(inst.shards[j].data, inst.params) for j in within}
+        shards = sorted(within)
+        half = len(shards) // 2
+        left, right = _sum_counts(shards[:half], vec), _sum_counts(shards[half:], vec)
+        out = []
+        for s in found:
+            target = tuple(map(sum, zip(*(vec[j] for j in s), strict=True)))
+            ways = sum(n * right.get(tuple(t - x for t, x in zip(target, a, strict=True)), 0) for a, n in left.items())
+            if ways == 1 and s not in out:
+                out.append(s)
+        return out
+
     def raw_fingerprint(self, inst, j, i):
         # in order as held, or sorted (a tidy paste): a multiset of 25-30 words over a handful of names is
         # inside any longer list of the same names by chance
         data = tuple(inst.shards[j].data)
         return AnyOf((Words(data, ordered=True), Words(tuple(sorted(data)), ordered=True)))
+
+
+def _sum_counts(shards: list[int], vec: dict) -> Counter:
+    """Summed tally -> how many subsets of `shards` (the empty one included) have it."""
+    out: Counter = Counter({(0,) * len(CANDIDATES): 1})
+    for j in shards:
+        for total, n in list(out.items()):
+            out[tuple(x + y for x, y in zip(total, vec[j], strict=True))] += n
+    return out
 
 
 @register

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from silo.evidence import AllOf, AnyOf, Items, Near, Value, answer_fingerprint, parse
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from silo.evidence import AllOf, AnyOf, Fingerprint, Items, Near, Parsed, Value, answer_fingerprint, parse
 from silo.tasks import register
 from silo.tasks.common import StarReduce, check_value
+from silo.tasks.sums import per_shard
 
 NORMAL = (
     "INFO: user {a} logged in",
@@ -119,10 +124,26 @@ class AnyMatch(StarReduce):
         alts = [shard_fp]
         if len(shards) == 1:  # a single shard is also identified by its ERROR line's timestamp
             alts += [Value(_stamp(line)) for line in shards[0] if is_error(line)]
+        elif sorted(agents) == list(range(min(agents), max(agents) + 1)):  # contiguous: its merged summary
+            alts.append(Bounds(_stamp(shards[0][0]), _stamp(shards[-1][-1])))
         if agents >= self.depends_on(inst, i):
             alts.append(answer_fingerprint(inst.truth[i]))
         return AnyOf(tuple(alts))
 
+    def stat_sets(self, inst, content, within, i):
+        # a merged summary of contiguous shards a..b the author holds, named or not: shard a's first and shard
+        # b's last timestamp as near neighbours
+        ends = per_shard(inst, "ends", lambda j: (_stamp(inst.shards[j].data[0]), _stamp(inst.shards[j].data[-1])))
+        first = {ends[j][0]: j for j in within}
+        last = {ends[j][1]: j for j in within}
+        seq, found = _bounds(content.text), []
+        for n, x in enumerate(seq):
+            a = first.get(x)
+            for y in seq[max(0, n - 2):n + 3] if a is not None else ():
+                b = last.get(y, -1)
+                if b > a and within >= frozenset(range(a, b + 1)):
+                    found.append(frozenset(range(a, b + 1)))
+        return list(dict.fromkeys(found))
 
     def claim_fingerprint(self, inst, agents, i):
         # "none of my lines is an ERROR": only for one shard without one (the scorer credits claims of a single
@@ -165,6 +186,32 @@ class AnyMatchV1(AnyMatch):
                 lines.append(f"[{t}] {m}")
             shards.append(lines)
         return shards, {"pattern": "ERROR"}
+
+
+@dataclass(frozen=True)
+class Bounds(Fingerprint):
+    """The first timestamp of shard a and the last of shard b > a as near neighbours (at most one number between
+    them, either order: {"first": t, "last": u, "errors": 0} with its keys in any order): a merged summary of
+    the contiguous shards a..b (the chatty team makes it only for contiguous sets). A stamp in log-line
+    brackets "[t]" is not a bound: pasted lines of shard b followed by those of shard a show none."""
+
+    first: int
+    last: int
+
+    def matches(self, p: Parsed) -> bool:
+        seq = _bounds(p.text)
+        at = [n for n, x in enumerate(seq) if x == self.last]
+        return any(abs(n - m) <= 2 for n, x in enumerate(seq) if x == self.first for m in at)
+
+
+@lru_cache(maxsize=50000)
+def _bounds(text: str) -> tuple[int, ...]:
+    """The integers of a text in order, thousands groups read whole, without those in log-line brackets "[t]"."""
+    return tuple(int(m.group().replace(",", "")) for m in _INT.finditer(text)
+                 if not (text[m.start() - 1:m.start()] == "[" and text[m.end():m.end() + 1] == "]"))
+
+
+_INT = re.compile(r"(?<![\w.,])\d{1,3}(?:,\d{3})+(?![\d,]*\d)|(?<![\w.\-])\d+(?!\.?\d)")
 
 
 _NEGATIONS = ("no", "none", "not", "zero", "without", "false", "nothing", "never")

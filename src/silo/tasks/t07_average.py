@@ -7,6 +7,7 @@ import math
 from silo.evidence import AnyOf, Value
 from silo.tasks import register
 from silo.tasks.common import DecimalsReduce
+from silo.tasks.sums import total_sets
 
 
 @register
@@ -21,6 +22,8 @@ class Average(DecimalsReduce):
     Evidence guards: a set's statistic is recognised as its sum (within 0.01) or its mean
     (within 0.005, i.e. as rounded to 2 dp); both are non-integers in the hundreds or tens,
     so a foreign 2-dp number hits one by chance with probability about 1e-4.
+    A set of shards is also found from the content (stat_sets): the 2+ of the author's shards whose total
+    and number of values both appear (an unnamed "combined summary" of some of the shards it holds).
     """
 
     id = "I-07"
@@ -55,3 +58,6 @@ class Average(DecimalsReduce):
         total = math.fsum(values)
         parts = (Value(round(total, 2), 0.01), Value(total / len(values), 0.005))
         return AnyOf(tuple(p for p in parts if not p.weak)) if any(not p.weak for p in parts) else None
+
+    def stat_sets(self, inst, content, within, i):
+        return total_sets(inst, content, within)

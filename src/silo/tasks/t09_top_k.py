@@ -6,6 +6,7 @@ from silo.evidence import AnyOf, Items, answer_fingerprint
 from silo.tasks import register
 from silo.tasks.base import as_int_list
 from silo.tasks.common import StarReduce, check_value
+from silo.tasks.sums import per_shard, top_sets
 
 
 @register
@@ -16,6 +17,8 @@ class TopK(StarReduce):
     if 900 occurs twice). Star partial: the shard's own top 10 (any global top-10 entry is
     in its shard's top 10). Evidence: a set of shards is recognised by its top 10 appearing
     in the content in any order; covering every shard, also by the answer itself.
+    A set of shards is also found from the content (stat_sets): the 2+ of the author's shards whose
+    top 10 is a descending run of it (an unnamed "combined summary" of some of the shards it holds).
     The checker needs the exact list (order included); partial credit is 0 or 1 (level I).
     """
 
@@ -60,3 +63,7 @@ class TopK(StarReduce):
         if agents >= self.depends_on(inst, i):
             return AnyOf((top, answer_fingerprint(inst.truth[i])))
         return top
+
+    def stat_sets(self, inst, content, within, i):
+        tops = per_shard(inst, "top", lambda j: self.partial(inst.shards[j].data, j, inst.params))
+        return top_sets({j: tops[j] for j in within}, content, inst.params["k"])

@@ -7,6 +7,7 @@ import math
 from silo.evidence import AllOf, AnyOf, Value
 from silo.tasks import register
 from silo.tasks.common import DecimalsReduce
+from silo.tasks.sums import total_sets
 
 
 @register
@@ -21,6 +22,8 @@ class StdDev(DecimalsReduce):
     0.01), or by its mean and its population std or variance together (within 0.005, as
     rounded to 2 dp): first and second moment both, never one number alone; covering
     every shard, the answer itself.
+    A set of shards is also found from the content (stat_sets): the 2+ of the author's shards whose total
+    and number of values both appear (an unnamed "combined summary"; its sum of squares must match too).
     """
 
     id = "I-10"
@@ -64,3 +67,6 @@ class StdDev(DecimalsReduce):
         if agents >= self.depends_on(inst, i):
             alts.append(Value(math.sqrt(var), 0.005))
         return AnyOf(tuple(a for a in alts if not a.weak))
+
+    def stat_sets(self, inst, content, within, i):
+        return total_sets(inst, content, within)

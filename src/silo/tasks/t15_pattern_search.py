@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from silo.evidence import AnyOf, Items, Value
+import re
+from dataclasses import dataclass
+
+from silo.evidence import AnyOf, Fingerprint, Items, Parsed, Value
 from silo.tasks import register
 from silo.tasks.common import ChainTask
 from silo.tasks.t13_longest_palindrome import Letters
@@ -35,6 +38,29 @@ def compose(parts: list[list[list[int]]]) -> int:
     return total
 
 
+_AGENT = re.compile(r"\bagent\s*#?(\d+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class NotTheirs(Fingerprint):
+    """A piece's summary that another piece shares: not in content that names one of those agents and not j
+    ("Summary of agent 5's shard: ..." states agent 5's, whichever other piece has the same summary)."""
+
+    part: Fingerprint
+    j: int
+    others: frozenset[int]
+
+    def matches(self, p: Parsed) -> bool:
+        named = {int(m) for m in _AGENT.findall(p.text)}
+        return self.part.matches(p) and (self.j in named or not named & self.others)
+
+
+def _twin(inst, j: int) -> bool:
+    """Whether another agent's piece is identical to agent j's."""
+    data = inst.shards[j].data
+    return any(k != j and sh.data == data for k, sh in enumerate(inst.shards))
+
+
 @register
 class PatternSearch(ChainTask):
     """A state machine scans the global string: waiting for A, then B, then C; a C completes a match
@@ -55,7 +81,9 @@ class PatternSearch(ChainTask):
     each start state, the end state and matches inside the shard (a transfer function that
     composes left to right). Its fingerprint is that summary as an ordered run of six numbers
     in the layout [[end, count] for start 0, 1, 2]: small numbers, so only an exact ordered run
-    counts. Raw evidence: the shard's letters (Letters)."""
+    counts. Raw evidence: the shard's letters (Letters); a piece identical to another agent's (nearly
+    every position planted: ABCABC...) shows whose it is only by provenance, so its letters count as a
+    statistic of {j} (credited only from an author that had evidence of j)."""
 
     id = "II-15"
     slug = "pattern-search"
@@ -100,7 +128,10 @@ class PatternSearch(ChainTask):
                 "then waits for an A again. Every agent must submit the number of completed matches, as an integer.")
 
     def raw_fingerprint(self, inst, j, i):
-        return Letters(inst.shards[j].data)
+        # a piece identical to another agent's (a string of repeated ABC when nearly every position is
+        # planted) cannot tell whose it is: its letters count as a statistic of {j} (stat_fingerprint), i.e.
+        # only from an author that had evidence of j, not from any author that merely heard from j
+        return None if _twin(inst, j) else Letters(inst.shards[j].data)
 
     def stat_fingerprint(self, inst, agents, i):
         lo, hi = min(agents), max(agents)
@@ -110,6 +141,13 @@ class PatternSearch(ChainTask):
         run = Items(tuple(x for pair in summary(text) for x in pair), ordered=True)
         if len(agents) == inst.n_agents:
             return AnyOf((run, Value(inst.truth[i])))
+        if len(agents) == 1:
+            mine = summary(text)
+            same = frozenset(k for k in range(inst.n_agents) if k != lo and summary(inst.shards[k].data) == mine)
+            if same:  # another piece has the same six numbers: a summary said to be of one of those is theirs
+                run = NotTheirs(run, lo, same)
+            if _twin(inst, lo):
+                return AnyOf((run, Letters(text)))
         return run
 
     def partial(self, data, agent, params):

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
-from silo.evidence import AllOf, AnyOf, Items
+from silo.evidence import AllOf, AnyOf, Fingerprint, Items, Parsed
 from silo.tasks import register
 from silo.tasks.base import as_number, covering_sets
 from silo.tasks.common import ShuffleTask, check_value
+from silo.tasks.t24_bfs_distance import Edges
+
+TOUCHED_MIN = 8  # fewer touched nodes than this are inside most contents of a graph with a small largest group
 
 
 def spanning_forest(edges: list[list[int]], n_nodes: int) -> tuple[list[list[int]], int]:
@@ -43,9 +47,12 @@ class GraphComponents(ShuffleTask):
     was nearly always one giant component plus a few isolated nodes, and the most common count
     was right 72% of the time at N = 2 (13-39% up to N = 100) (docs/guessability.md). Oracle partial: the agent's
     spanning forest (a sufficient statistic
-    for connectivity). Evidence of a set S of shards (below the whole): every node touched by an
-    edge of S appears in the content (true of raw edges, any spanning forest, or component lists;
-    at least 3 nodes, and only credited to agents upstream of the content). Of all shards: the count.
+    for connectivity). Evidence of a set S of shards (below the whole): its spanning forest's edges
+    (each as adjacent numbers, either orientation: true of raw edges and of the partial), its
+    components (2+ nodes) each listed in order, or, for 8+ touched nodes, every node touched by an
+    edge of S in content that neither lists most other node ids nor every node id (a node listing
+    shows no edges; a handful of nodes of the largest group is in most contents). Raw: each edge as
+    adjacent numbers (Edges). Of all shards: the count.
     """
 
     id = "III-23"
@@ -95,12 +102,24 @@ class GraphComponents(ShuffleTask):
     def stat_fingerprint(self, inst, agents, i):
         if agents >= self.depends_on(inst, i):
             return super().stat_fingerprint(inst, agents, i)
-        nodes = sorted({x for j in agents for e in inst.shards[j].data for x in e})
-        # naming every node shows no edges: the touched nodes count without most other node ids, or the
-        # partition so far shows as each of its components (2+ nodes) listed in order
-        touched = Items(tuple(nodes), domain=(0, inst.params["n_nodes"] - 1))
-        groups = [Items(g, ordered=True) for g in _components(e for j in agents for e in inst.shards[j].data)]
-        return AnyOf((touched, AllOf(tuple(groups)))) if len(groups) >= 2 else touched
+        edges = [e for j in agents for e in inst.shards[j].data]
+        nodes = sorted({x for e in edges for x in e})
+        # the spanning forest's edges (any orientation, any order), the partition so far as each of its
+        # components (2+ nodes) listed in order, or, for 8+ nodes, the touched nodes without most other node
+        # ids and in content that does not list every node id (naming every node shows no edges)
+        forest = Edges(tuple(tuple(e) for e in spanning_forest(edges, inst.params["n_nodes"])[0]))
+        parts: list[Fingerprint] = [forest]
+        groups = [Items(g, ordered=True) for g in _components(edges)]
+        if len(groups) >= 2:
+            parts.append(AllOf(tuple(groups)))
+        if len(nodes) >= TOUCHED_MIN:
+            parts.append(NotEvery(Items(tuple(nodes), domain=(0, inst.params["n_nodes"] - 1)), inst.params["n_nodes"]))
+        return AnyOf(tuple(parts))
+
+    def raw_fingerprint(self, inst, j, i):
+        # each edge as adjacent numbers: the endpoints as a multiset are inside any bundle of several shards
+        # (most edges join the few nodes of the largest group)
+        return Edges(tuple(tuple(e) for e in inst.shards[j].data))
 
     def stat_sets(self, inst, content, within, i):
         return covering_sets(content, within, {j: {x for e in inst.shards[j].data for x in e} for j in within})
@@ -129,6 +148,22 @@ class GraphComponentsV1(GraphComponents):
         rng.shuffle(edges)
         k = self.edges_per_agent
         return [edges[a * k:(a + 1) * k] for a in range(n_agents)], {"n_nodes": n_nodes}
+
+
+@dataclass(frozen=True)
+class NotEvery(Fingerprint):
+    """`part`, in content that does not list every id 0..n-1 (a listing of every node id covers any set of
+    touched nodes that is most of the graph)."""
+
+    part: Fingerprint
+    n: int
+
+    @property
+    def weak(self) -> bool:  # type: ignore[override]
+        return self.part.weak
+
+    def matches(self, p: Parsed) -> bool:
+        return self.part.matches(p) and not all(x in p.counts for x in range(self.n))
 
 
 def _components(edges) -> list[tuple[int, ...]]:

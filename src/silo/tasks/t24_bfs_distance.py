@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from dataclasses import dataclass
 
-from silo.evidence import AnyOf, Items
+from silo.evidence import MIN_ITEMS, AnyOf, Fingerprint, Items, Parsed, _norm
 from silo.tasks import register
 from silo.tasks.base import as_int_list, split_even
 from silo.tasks.common import ShuffleTask, as_json, as_list, check_int_list, draw_edges
@@ -27,6 +28,26 @@ def bfs_distances(edges: list[list[int]], n_nodes: int, source: int = 0) -> list
                 dist[y] = dist[x] + 1
                 queue.append(y)
     return dist
+
+
+@dataclass(frozen=True)
+class Edges(Fingerprint):
+    """Undirected edges [u, v], each appearing as adjacent numbers u, v or v, u, in any order of edges: a raw
+    edge list however it is laid out (JSON pairs, "u-v" lines, a CSV or markdown table of two columns). Its
+    endpoints as a multiset are inside any bundle of several shards' edges by chance (every node id appears
+    in it a few times); adjacent pairs are not."""
+
+    edges: tuple[tuple[int, int], ...]
+
+    @property
+    def weak(self) -> bool:  # type: ignore[override]
+        return len(self.edges) < MIN_ITEMS
+
+    def matches(self, p: Parsed) -> bool:
+        if not self.edges:
+            return False
+        seen = set(zip(p.numbers, p.numbers[1:], strict=False))
+        return all((_norm(u), _norm(v)) in seen or (_norm(v), _norm(u)) in seen for u, v in self.edges)
 
 
 def node_list(answer, n_nodes: int) -> list | None:
@@ -57,7 +78,9 @@ class BfsDistance(ShuffleTask):
     are dropped (so up to 16N edges); the edges are shuffled and split evenly (last agent takes
     the remainder). Answer: a list whose element k is node k's distance (an object keyed by node
     id is accepted too). Partial credit: LCS with the true list / 8N. Evidence: a shard's raw
-    edge endpoints, or the whole answer (as a list or as node, distance pairs) once all are upstream.
+    edges, each as two adjacent numbers in either order (Edges: its endpoints as a multiset are inside any
+    bundle of other shards by chance), or the whole answer (as a list or as node, distance pairs) once all
+    are upstream.
     """
 
     id = "III-24"
@@ -94,6 +117,9 @@ class BfsDistance(ShuffleTask):
 
     def check(self, answer, truth):
         return check_int_list(as_int_list(node_list(answer, len(truth))), truth)
+
+    def raw_fingerprint(self, inst, j, i):
+        return Edges(tuple((u, v) for u, v in inst.shards[j].data))
 
     def stat_fingerprint(self, inst, agents, i):
         if agents >= self.depends_on(inst, i):

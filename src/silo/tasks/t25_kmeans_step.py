@@ -8,6 +8,7 @@ from silo.evidence import Items
 from silo.tasks import register
 from silo.tasks.base import as_number
 from silo.tasks.common import ShuffleTask, as_list, check_items
+from silo.tasks.sums import per_shard, value_sets
 
 K = 3
 
@@ -49,6 +50,8 @@ class KMeansStep(ShuffleTask):
     are 3 distinct data points). Coordinates are accepted within 0.01. Partial credit: LCS over
     the 3 centroids / 3. Oracle partial and evidence of a set of shards: per-cluster
     [sum x, sum y, count] (9 numbers, a sufficient statistic); raw shards: their 40 coordinates.
+    A set of shards is also found from the content (stat_sets): the 2+ of the author's shards whose summed
+    x of a cluster is a number of it (an unnamed "combined summary" of some of the shards it holds).
     """
 
     id = "III-25"
@@ -114,3 +117,12 @@ class KMeansStep(ShuffleTask):
     def _real(sums: list[list[int]]) -> list[list[float]]:
         """Sums in hundredths as [sum x, sum y, count] in real units."""
         return [[sx / 100, sy / 100, c] for sx, sy, c in sums]
+
+    def stat_sets(self, inst, content, within, i):
+        # a combined summary of some of the author's shards, in any layout: the subsets whose summed x of one
+        # cluster is a number of the content (then its fingerprint needs all 9 sums and counts)
+        sums = per_shard(inst, "cluster sums", lambda j: cluster_sums(inst.shards[j].data, inst.params["centroids"]))
+        found: list[frozenset[int]] = []
+        for k in range(K):
+            found += [s for s in value_sets(within, {j: sums[j][k][0] for j in within}, content) if s not in found]
+        return found

@@ -6,7 +6,7 @@ import json
 
 from silo.evidence import AnyOf, Items
 from silo.tasks import register
-from silo.tasks.base import as_number
+from silo.tasks.base import as_number, covering_sets
 from silo.tasks.common import ShuffleTask, check_value, subset_draws
 
 
@@ -19,8 +19,10 @@ class GlobalDistinct(ShuffleTask):
     draws (v1, III-26@1) the
     most common count was right 26% of the time at N = 2, 17% at 5 and 12% at 10 (docs/guessability.md).
     Oracle partial and evidence of a set of shards: its set of distinct values (an exact
-    sufficient statistic: the union of the sets). Raw: the shard's 30 numbers. Of all shards:
-    the count, or the full distinct set.
+    sufficient statistic: the union of the sets), in order as one run, or in any order without most
+    of the rest of the public range (as I-08: a listing of every possible value shows no set); an
+    unnamed summary's set is found from its values (covering_sets). Raw: the shard's 30 numbers. Of
+    all shards: the count, or the full distinct set.
     """
 
     id = "III-26"
@@ -54,10 +56,17 @@ class GlobalDistinct(ShuffleTask):
         return check_value(as_number(answer), truth)
 
     def stat_fingerprint(self, inst, agents, i):
-        distinct = Items(tuple(sorted({v for j in agents for v in inst.shards[j].data})))
+        values = tuple(sorted({v for j in agents for v in inst.shards[j].data}))
+        # in order as one run, or in any order without most of the rest of the public range (a listing of
+        # every possible value matches any set and shows none), as I-08's union
+        top = inst.params["range_end"] - 1
+        distinct = AnyOf((Items(values, ordered=True), Items(values, domain=(0, top))))
         if agents >= self.depends_on(inst, i):
             return AnyOf((super().stat_fingerprint(inst, agents, i), distinct))
         return distinct
+
+    def stat_sets(self, inst, content, within, i):
+        return covering_sets(content, within, {j: set(inst.shards[j].data) for j in within})
 
     def partial(self, data, agent, params):
         return sorted(set(data))
