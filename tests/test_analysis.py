@@ -310,3 +310,41 @@ def test_report_facts_sidecar_is_reused_and_invalidated_by_the_episode_files(tmp
     assert "unreadable episode file" in caplog.text
     row = damaged.episodes.filter(pl.col("episode_id") == eps[0].id).row(0, named=True)
     assert row["fidelity"] is None and damaged.links.filter(pl.col("episode_id") == eps[0].id).is_empty()
+
+
+def test_short_answers_are_the_cut_json_text():
+    # ground truth: the whole value's json.dumps, cut to 60 characters; short() encodes only its head
+    import json
+    import random
+
+    from silo.report_facts import short
+
+    def ref(x):
+        s = json.dumps(x, separators=(",", ":"))
+        return s if len(s) <= 60 else s[:57] + "..."
+
+    rng = random.Random(7)
+
+    def value(depth):
+        r = rng.random()
+        if depth > 1 or r < 0.3:
+            return rng.choice([1, -2.5, "ab", None, True, 10 ** 20, "x" * rng.randint(0, 80), float("nan")])
+        if r < 0.7:
+            return [value(depth + 1) for _ in range(rng.choice([0, 1, 5, 29, 30, 31, 59, 60, 61, 70]))]
+        return {f"k{i}": value(depth + 1) for i in range(rng.choice([0, 1, 3, 60, 61, 70]))}
+
+    xs = [value(0) for _ in range(400)] + [[[1] * 500], {"a": list(range(1000))}, list(range(10)), "é" * 70]
+    assert sum(len(json.dumps(x)) > 60 for x in xs) > 100  # many are cut
+    assert [short(x) for x in xs] == [ref(x) for x in xs]
+
+
+@pytest.mark.parametrize("team,protocol", [("gossip", "broadcast"), ("oracle", "sfs"), ("chatty", "p2p")])
+def test_link_summary_of_the_array_equals_the_dict_one(team, protocol):
+    from silo.metrics import link_array, link_counts, link_summary, link_summary_array
+
+    inst = get_task("I-01").make_instance(5, 0)
+    cfg = EpisodeConfig(task=inst.task, n_agents=5, protocol=protocol, team=team)
+    e = asyncio.run(run_episode(inst, cfg, scripted_team(team, inst, protocol)))
+    links = link_counts(e)
+    assert links and link_summary_array(link_array(links), 5) == link_summary(links, 5)
+    assert link_summary_array(link_array({}), 5) == (set(), [0] * 5, [0] * 5)
