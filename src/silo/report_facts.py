@@ -128,7 +128,9 @@ def _save_sidecar(path: Path, key: str, files: dict) -> None:
         with gzip.open(tmp, "wt", compresslevel=1) as fh:
             fh.write(json.dumps({"format": FORMAT, "key": key})[:-1] + ',"files":{')
             for i, (name, entry) in enumerate(files.items()):
-                fh.write(("," if i else "") + json.dumps(name) + ":" + json.dumps(entry, separators=(",", ":")) + "\n")
+                size, crc, packed, facts = entry
+                line = json.dumps([size, crc, packed or _pack(facts)], separators=(",", ":"))
+                fh.write(("," if i else "") + json.dumps(name) + ":" + line + "\n")
             fh.write("}}\n")
         os.replace(tmp, path)
     except OSError as e:  # a read-only run directory: the next report reads the episodes again
@@ -163,14 +165,13 @@ def run_facts(directory: Path, files: list[Path], cache: bool = True) -> Iterato
                 packed = hit[2]
                 facts = _unpack(packed)
             else:
-                facts = read_facts(f)
-                packed, changed = _pack(facts) if cache else None, True
+                facts, packed, changed = read_facts(f), None, True  # packed when the sidecar is written
         except (OSError, ValueError) as e:
             log.warning("unreadable episode file %s skipped (%s); `silo resume` re-runs it",
                         f, str(e).splitlines()[0][:200])
             changed = True
             continue
-        fresh[f.name] = [*stamp, packed]
+        fresh[f.name] = [*stamp, packed, facts]
         yield facts
     if cache and (changed or fresh.keys() != known.keys()):
         _save_sidecar(side, key, fresh)
