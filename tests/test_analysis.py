@@ -265,3 +265,86 @@ def test_rcc_interval_does_not_depend_on_row_order():
     e = build_tables(scores).episodes
     runs = [rcc(e.sample(fraction=1.0, shuffle=True, seed=k), ["team", "n_agents"]) for k in range(8)]
     assert all(r.equals(runs[0]) for r in runs) and runs[0].get_column("RCC_lo").is_not_nan().all()
+
+
+def test_report_facts_sidecar_is_reused_and_invalidated_by_the_episode_files(tmp_path, caplog):
+    # the second `silo report` of a run reads facts from RUN/.report-facts.json.gz; an episode file rewritten
+    # or damaged since is read again (its CRC no longer matches), never served from the sidecar
+    from silo import episode_io, report_facts
+    from silo.analysis import load_run
+    from silo.runner import RunDir
+
+    rd = RunDir(tmp_path / "run")
+    rd.episodes_dir.mkdir(parents=True)
+    eps, scores = [], []
+    for task, protocol, team in [("I-01", "broadcast", "oracle"), ("I-01", "sfs", "gossip"),
+                                 ("II-11", "p2p", "premature")]:
+        inst = get_task(task).make_instance(4, 0)
+        cfg = EpisodeConfig(task=inst.task, n_agents=4, protocol=protocol, team=team)
+        eps.append(asyncio.run(run_episode(inst, cfg, scripted_team(team, inst, protocol))))
+        episode_io.write(rd.episodes_dir, eps[-1])
+        scores.append(score_episode(eps[-1]))
+    rd.write_scores(scores)
+    side = rd.path / report_facts.SIDECAR
+    first = load_run(rd.path, messages=False)
+    assert side.is_file()
+    stamp = side.stat().st_mtime_ns
+    again = load_run(rd.path, messages=False)
+    assert side.stat().st_mtime_ns == stamp  # nothing changed: the sidecar is not rewritten
+    assert again.episodes.equals(first.episodes) and again.agents.equals(first.agents)
+    assert again.links.equals(first.links)
+    # rewrite the gossip episode with its reads and writes dropped: its links and fidelity must change
+    cut = eps[1].model_copy(update={"events": [e for e in eps[1].events if e.kind not in ("read", "write")]})
+    episode_io.write(rd.episodes_dir, cut)
+    changed = load_run(rd.path, messages=False)
+    expect = build_tables(scores, [eps[0], cut, eps[2]], run="run")
+    assert changed.episodes.equals(expect.episodes) and changed.agents.equals(expect.agents)
+    assert changed.links.sort(pl.all()).equals(expect.links.sort(pl.all()))
+    assert not changed.links.equals(first.links)
+    # damage the oracle episode's bytes: skipped with a warning, as RunDir.episodes does
+    f = episode_io.path_for(rd.episodes_dir, eps[0].id)
+    raw = bytearray(f.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    f.write_bytes(bytes(raw))
+    damaged = load_run(rd.path, messages=False)
+    assert "unreadable episode file" in caplog.text
+    row = damaged.episodes.filter(pl.col("episode_id") == eps[0].id).row(0, named=True)
+    assert row["fidelity"] is None and damaged.links.filter(pl.col("episode_id") == eps[0].id).is_empty()
+
+
+def test_short_answers_are_the_cut_json_text():
+    # ground truth: the whole value's json.dumps, cut to 60 characters; short() encodes only its head
+    import json
+    import random
+
+    from silo.report_facts import short
+
+    def ref(x):
+        s = json.dumps(x, separators=(",", ":"))
+        return s if len(s) <= 60 else s[:57] + "..."
+
+    rng = random.Random(7)
+
+    def value(depth):
+        r = rng.random()
+        if depth > 1 or r < 0.3:
+            return rng.choice([1, -2.5, "ab", None, True, 10 ** 20, "x" * rng.randint(0, 80), float("nan")])
+        if r < 0.7:
+            return [value(depth + 1) for _ in range(rng.choice([0, 1, 5, 29, 30, 31, 59, 60, 61, 70]))]
+        return {f"k{i}": value(depth + 1) for i in range(rng.choice([0, 1, 3, 60, 61, 70]))}
+
+    xs = [value(0) for _ in range(400)] + [[[1] * 500], {"a": list(range(1000))}, list(range(10)), "é" * 70]
+    assert sum(len(json.dumps(x)) > 60 for x in xs) > 100  # many are cut
+    assert [short(x) for x in xs] == [ref(x) for x in xs]
+
+
+@pytest.mark.parametrize("team,protocol", [("gossip", "broadcast"), ("oracle", "sfs"), ("chatty", "p2p")])
+def test_link_summary_of_the_array_equals_the_dict_one(team, protocol):
+    from silo.metrics import link_array, link_counts, link_summary, link_summary_array
+
+    inst = get_task("I-01").make_instance(5, 0)
+    cfg = EpisodeConfig(task=inst.task, n_agents=5, protocol=protocol, team=team)
+    e = asyncio.run(run_episode(inst, cfg, scripted_team(team, inst, protocol)))
+    links = link_counts(e)
+    assert links and link_summary_array(link_array(links), 5) == link_summary(links, 5)
+    assert link_summary_array(link_array({}), 5) == (set(), [0] * 5, [0] * 5)

@@ -317,3 +317,21 @@ def test_an_episode_without_messages_gets_no_heatmap_and_captions_are_sentences(
     out = plots.episode_heatmaps(t, tmp_path, [silent, talky])
     assert [p.name for p, _ in out] == [f"comm_{plots.slug(talky)}.png"]  # the all-zero panel is left out
     assert out[0][1].startswith(f"Who talked to whom in episode {talky}") and out[0][1].endswith(".")
+
+
+def test_plots_drawn_in_the_worker_process_are_the_same_files(ref_run, tmp_path):
+    # `silo report` of a big run draws its plots in a second process (report_plots): same PNGs, same pages
+    from silo import report_plots
+
+    t = load_runs([ref_run], messages=False)
+    with report_plots.worker(True) as pool:
+        assert pool is not None
+        job = report_plots.start(pool, t, tmp_path / "worker", None)
+        assert job is not None
+        write_report(t, tmp_path / "worker", plots_job=job)
+    write_report(t, tmp_path / "inline")
+    pngs = sorted(p.name for p in (tmp_path / "inline").glob("*.png"))
+    assert len(pngs) >= 4 and any(n.startswith("comm_") for n in pngs)  # standard plots and heatmaps
+    assert sorted(p.name for p in (tmp_path / "worker").glob("*.png")) == pngs
+    for name in [*pngs, "report.md", "report.html"]:
+        assert (tmp_path / "worker" / name).read_bytes() == (tmp_path / "inline" / name).read_bytes(), name

@@ -6,25 +6,25 @@ prompt_variant, replicate, instance_id, episode_id), so any grouping is one pola
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
-from silo.departed import departed_sends
 from silo.metrics import (
     MESSAGE_KINDS,
+    NONE,
     jaccard,
     leaders,
-    link_counts,
-    link_summary,
+    link_summary_array,
     message_rows,
     redundancy,
     task_optimal_edges,
 )
 from silo.records import OUTCOMES, Episode, EpisodeScore
+from silo.report_facts import facts_of, run_facts
 from silo.runner import RunDir, RunDirError, score_run
 from silo.scoring import SCORER_VERSION
 from silo.tasks import UnknownTaskError, get_task
@@ -55,38 +55,43 @@ def models_label(models: Iterable[str | None]) -> str:
     return "+".join(dict.fromkeys(m for m in models if m))
 
 
-def config_row(s: EpisodeScore, run: str) -> dict:
-    """Config columns of an episode."""
-    return {"run": run, "task": task_key(s.task, s.task_version), "level": s.level, "n_agents": s.n_agents,
+def config_row(s: EpisodeScore, run: str, memo: dict | None = None) -> dict:
+    """Config columns of an episode (`memo`: task look-ups already made, kept by the caller)."""
+    return {"run": run, "task": task_key(s.task, s.task_version, memo), "level": s.level, "n_agents": s.n_agents,
             "protocol": s.protocol,
             "team": s.team, "models": models_label(a.model for a in s.agents), "prompt_variant": s.prompt_variant,
             "replicate": s.replicate, "instance_id": s.instance_id, "episode_id": s.episode_id}
 
 
-def task_key(task_id: str, version: int | None) -> str:
+def task_key(task_id: str, version: int | None, memo: dict | None = None) -> str:
     """The task column: the id for the default version, 'I-03@1' for a pinned older one, so every table,
     report and leaderboard keeps results of different generator versions apart."""
+    if version is None:
+        return task_id
+    t = _task(f"{task_id}@{version}", memo)
+    return t.key if t is not None else f"{task_id}@{version}"
+
+
+def _task(task_id: str, memo: dict | None = None):
+    if memo is not None and task_id in memo:
+        return memo[task_id]
     try:
-        return get_task(f"{task_id}@{version}").key if version is not None else task_id
+        t = get_task(task_id)
     except UnknownTaskError:
-        return task_id if version is None else f"{task_id}@{version}"
+        t = None
+    if memo is not None:
+        memo[task_id] = t
+    return t
 
 
-def _task(task_id: str):
-    try:
-        return get_task(task_id)
-    except UnknownTaskError:
-        return None
-
-
-def episode_row(s: EpisodeScore, run: str, comm: dict | None = None) -> dict:
+def episode_row(s: EpisodeScore, run: str, comm: dict | None = None, memo: dict | None = None) -> dict:
     """Episode grain: headline scores, outcome shares, communication, usage and cost.
 
     Self-contained agents (depends_on = itself, e.g. agent 0 of a prefix sum) are set apart: S and P
     count every agent (the paper's success), but H, the gap (H - S_comm) and the outcome shares count
     only the agents that had to communicate; `set_apart` says how many were left out and `solo_error`
     the share of all agents that were self-contained and wrong."""
-    task = _task(s.task)
+    task = _task(s.task, memo)
     ok = s.status != "error"
     comm_agents = [a for a in s.agents if not a.self_contained]
     k = len(comm_agents)
@@ -98,7 +103,7 @@ def episode_row(s: EpisodeScore, run: str, comm: dict | None = None) -> dict:
     global_task = getattr(task, "answer_kind", "global") == "global"
     rounds = max(s.rounds, 1)
     n = max(len(s.agents), 1)
-    return config_row(s, run) | {
+    return config_row(s, run, memo) | {
         "status": s.status, "error": s.error, "answer_kind": "global" if global_task else "segmented",
         "S": s.success, "P": s.partial, "H": held, "S_comm": s_comm,
         "gap": held - s_comm if some else None,
@@ -124,22 +129,22 @@ def _share(xs: list[bool]) -> float:
 
 def communication(ep: Episode) -> tuple[dict, list[dict], list[int]]:
     """Per-episode topology fidelity and emergent leaders, the message rows, and messages received per agent."""
-    comm, _, received = _communication(ep, link_counts(ep), {})
+    comm, _, received = _communication(facts_of(ep), {})
     return comm, message_rows(ep), received
 
 
-def _communication(ep: Episode, links: dict, cache: dict) -> tuple[dict, dict[int, int], list[int]]:
-    """Fidelity, leaders and departed sends of an episode from its link_counts; also the departed sends
-    per agent and the messages received per agent. `cache` keeps each (task, N)'s optimal edges."""
-    n = ep.instance.n_agents
-    edges, received, chars = link_summary(links, n)
-    key = (ep.instance.task, n)
+def _communication(f: dict, cache: dict) -> tuple[dict, dict[int, int], list[int]]:
+    """Fidelity, leaders and departed sends of an episode from its facts (report_facts); also the departed
+    sends per agent and the messages received per agent. `cache` keeps each (task, N)'s optimal edges."""
+    n = f["n"]
+    edges, received, chars = link_summary_array(f["links"], n)
+    key = (f["task"], n)
     if key not in cache:
-        task = _task(ep.instance.task)
+        task = _task(f["task"], cache)
         cache[key] = task_optimal_edges(task, n) if task is not None else False
     optimal = cache[key]
     lead = leaders(received, chars=chars) if n > 1 else []
-    gone = departed_sends(ep)  # sends to agents that had submitted (departed.py)
+    gone = dict(f["gone"])  # sends to agents that had submitted (departed.py)
     comm = {"fidelity": jaccard(edges, optimal) if optimal is not False else None,
             "leaders": ",".join(map(str, lead)), "has_leader": bool(lead) if n > 2 else None,
             "departed_sends": sum(gone.values())}
@@ -163,39 +168,22 @@ def explain(outcome: str | None, a: dict) -> str:
     }[outcome]
 
 
-_JSON = json.JSONEncoder(separators=(",", ":"))
-
-
-def _short(x, limit: int = 60) -> str:
-    """json.dumps(x) cut to `limit` characters; encodes only the first ~limit characters of a big value."""
-    if not isinstance(x, list | dict) or len(x) <= limit // 2 and not any(
-            isinstance(v, list | dict) for v in (x.values() if isinstance(x, dict) else x)):
-        s = json.dumps(x, separators=(",", ":"))  # a scalar or a short flat list: the C encoder is quicker
-        return s if len(s) <= limit else s[:limit - 3] + "..."
-    parts, size = [], 0
-    for chunk in _JSON.iterencode(x):  # the pure-Python encoder yields as it goes: same text as json.dumps
-        parts.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            break
-    s = "".join(parts)
-    return s if len(s) <= limit else s[:limit - 3] + "..."
-
-
-def agent_rows(s: EpisodeScore, run: str, ep: Episode | None = None, received: list[int] | None = None,
+def agent_rows(s: EpisodeScore, run: str, ep: Episode | dict | None = None, received: list[int] | None = None,
                cfg: dict | None = None, gone: dict[int, int] | None = None) -> list[dict]:
-    """Agent grain: one row per agent with its answer, truth, reach, evidence, outcome and explanation."""
+    """Agent grain: one row per agent with its answer, truth, reach, evidence, outcome and explanation
+    (`ep`: the Episode or its facts, report_facts.facts_of)."""
     cfg = cfg or config_row(s, run)
-    subs = {x.agent: x.answer for x in ep.submissions} if ep else {}
-    gone = gone if gone is not None else departed_sends(ep) if ep else {}
+    f = facts_of(ep) if isinstance(ep, Episode) else ep
+    subs = dict(f["answers"]) if f else {}
+    gone = gone if gone is not None else dict(f["gone"]) if f else {}
+    truth = f["truth"] if f else None
     out = []
     for a in s.agents:
         row = cfg | {"status": s.status, "agent": a.agent, "model": a.model, "role": a.role, "submitted": a.submitted,
                      "submit_round": a.submit_round, "correct": a.correct, "partial": a.partial, "reach": a.reach,
                      "evidence": a.evidence, "held": a.held, "outcome": a.outcome,
                      "self_contained": a.self_contained, "scorer_version": a.scorer_version,
-                     "answer": _short(subs[a.agent]) if a.agent in subs else None,
-                     "truth": _short(ep.instance.truth[a.agent]) if ep else None,
+                     "answer": subs.get(a.agent), "truth": truth[a.agent] if f else None,
                      "received": received[a.agent] if received else None,
                      "departed_sends": gone.get(a.agent)}
         row["why"] = explain(a.outcome, row)
@@ -214,44 +202,57 @@ def build_tables(scores: list[EpisodeScore], episodes: Iterable[Episode] = (), r
     Episodes are read one at a time and only small per-episode facts are kept; `messages=False` leaves
     the message grain (a row per message and recipient) empty, keeping only its per-link sums (`links`).
     An episode needs only its send, write and read events (metrics.MESSAGE_KINDS)."""
+    msg_rows: list[dict] = []
+
+    def facts() -> Iterator[dict]:
+        for ep in episodes:
+            if messages and ep.id in by_id:
+                cfg = config_row(by_id[ep.id], run)
+                msg_rows.extend(cfg | r for r in message_rows(ep))
+            yield facts_of(ep)
+            del ep  # not held while the next episode is read
+
     by_id = {s.episode_id: s for s in scores}
-    ep_rows, ag_rows, msg_rows, seen, cache = [], [], [], set(), {}
-    link_cols: dict[str, list] = {"episode_id": [], "sender": [], "receiver": [], "n": []}
-    for ep in episodes:
-        s = by_id.get(ep.id)
+    t = tables_from_facts(scores, facts(), run)
+    return Tables(t.episodes, t.agents, _frame(msg_rows, _MSG_SCHEMA), t.links)
+
+
+def tables_from_facts(scores: list[EpisodeScore], facts: Iterable[dict], run: str = "") -> Tables:
+    """Tables from score records and the episodes' facts (report_facts: what `silo report` reads); the
+    message grain is left empty."""
+    by_id = {s.episode_id: s for s in scores}
+    ep_rows, ag_rows, seen, cache, ids, arrays = [], [], set(), {}, [], []
+    for f in facts:
+        s = by_id.get(f["id"])
         if s is None:
             continue
-        links = link_counts(ep)
-        comm, gone, received = _communication(ep, links, cache)
-        cfg = config_row(s, run)
-        ep_rows.append(episode_row(s, run, comm))
-        ag_rows += agent_rows(s, run, ep, received, cfg, gone)
-        if messages:
-            msg_rows += [cfg | r for r in message_rows(ep)]
-        for (snd, rcv), (k, _) in links.items():
-            link_cols["episode_id"].append(ep.id)
-            link_cols["sender"].append(snd)
-            link_cols["receiver"].append(rcv)
-            link_cols["n"].append(k)
-        seen.add(ep.id)
-        del ep, links  # not held while the next episode is read
+        comm, gone, received = _communication(f, cache)
+        row = episode_row(s, run, comm, cache)
+        ep_rows.append(row)
+        ag_rows += agent_rows(s, run, f, received, {c: row[c] for c in CONFIG}, gone)
+        ids += [f["id"]] * f["links"].shape[1]
+        arrays.append(f["links"][:3])
+        seen.add(f["id"])
     for s in scores:
         if s.episode_id not in seen:
-            ep_rows.append(episode_row(s, run))
+            ep_rows.append(episode_row(s, run, memo=cache))
             ag_rows += agent_rows(s, run)
-    return Tables(_frame(ep_rows, _CONFIG_SCHEMA), _frame(ag_rows, _CONFIG_SCHEMA), _frame(msg_rows, _MSG_SCHEMA),
-                  _links(link_cols, run))
+    return Tables(_frame(ep_rows, _CONFIG_SCHEMA), _frame(ag_rows, _CONFIG_SCHEMA), _frame([], _MSG_SCHEMA),
+                  _links(ids, arrays, run))
 
 
 _LINK_SCHEMA = {"run": pl.Utf8, "episode_id": pl.Utf8, "sender": pl.Int64, "receiver": pl.Int64, "n": pl.Int64}
 
 
-def _links(cols: dict[str, list], run: str) -> pl.DataFrame:
-    """The per-link frame (run, episode_id, sender, receiver, n); join the episodes table for more."""
-    if not cols["episode_id"]:
+def _links(ids: list[str], arrays: list[np.ndarray], run: str) -> pl.DataFrame:
+    """The per-link frame (run, episode_id, sender, receiver, n) of the episodes' link arrays (sender,
+    receiver, rows); join the episodes table for more."""
+    if not ids:
         return pl.DataFrame(schema=_LINK_SCHEMA)
-    df = pl.DataFrame(cols, schema={k: _LINK_SCHEMA[k] for k in cols})
-    return df.with_columns(pl.lit(run, pl.Utf8).alias("run")).select(list(_LINK_SCHEMA))
+    s, r, k = np.concatenate(arrays, axis=1)
+    df = pl.DataFrame({"episode_id": pl.Series(ids, dtype=pl.Utf8), "sender": s, "receiver": r, "n": k})
+    return df.with_columns(pl.lit(run, pl.Utf8).alias("run"), pl.when(pl.col("receiver") != NONE)
+                           .then(pl.col("receiver")).alias("receiver")).select(list(_LINK_SCHEMA))
 
 
 def _links_of(msgs: pl.DataFrame) -> pl.DataFrame:
@@ -271,7 +272,8 @@ def _frame(rows: list[dict], schema: dict) -> pl.DataFrame:
 
 def load_run(path: str | Path, events: bool = True, messages: bool = True) -> Tables:
     """Tables of one run directory; scores it first if scores.jsonl is missing. `messages=False` leaves the
-    message grain empty (see build_tables)."""
+    message grain empty (see build_tables) and reads the episodes' facts through the run's sidecar
+    (report_facts: an unchanged episode file is not read again)."""
     rd = RunDir(path)
     if not rd.path.is_dir():
         raise RunDirError(f"not a run directory: {path}")
@@ -279,6 +281,13 @@ def load_run(path: str | Path, events: bool = True, messages: bool = True) -> Ta
     if not scores or any(x.scorer_version != SCORER_VERSION or x.agents and x.agents[0].scorer_version != SCORER_VERSION
                          for x in scores):
         scores = score_run(rd)  # missing or scored by older rules: re-score offline from the episode records
+    if events and not messages:
+        if not rd.episodes_dir.is_dir():
+            raise RunDirError(f"not a run directory (no episodes/): {rd.path}")
+        # every episode's (small) facts first, then the rows: the memory of reading the largest episode is
+        # free again for the rows (read while the rows grew, the two peaks added up)
+        facts = list(run_facts(rd.path, rd.episode_files()))
+        return tables_from_facts(scores, facts, run=rd.path.name)
     return build_tables(scores, _episodes(rd) if events else (), run=rd.path.name, messages=messages)
 
 

@@ -141,19 +141,23 @@ def score(run_dir, jobs, no_progress):
 @click.option("--no-plots", is_flag=True, help="Tables only (markdown and HTML), no PNG plots.")
 def report(runs, by, out, episodes, no_plots):
     """Report one or more runs: terminal summary, report.md, self-contained report.html and PNG plots."""
+    from silo import report_plots
     from silo.analysis import load_runs
     from silo.matched import without_matched
     from silo.report import terminal, write_report
 
-    tables = load_runs(runs, messages=False)  # the report needs only the per-link sums of the message grain
-    tables, apart = without_matched(tables, runs)  # a matched N = 1 agent is not a second N = 1 baseline
-    if apart:
-        click.echo(f"matched run(s) {', '.join(apart)}: left out of the general tables and RCC (their own "
-                   f"section compares them with their team run)", err=True)
-    click.echo(terminal(tables, _csv(by), sources=list(runs)))
-    default = Path(runs[0]) / "report" if len(runs) == 1 else Path("reports/latest")
-    path = write_report(tables, out or default, plots=not no_plots, heat_episodes=list(episodes) or None,
-                        sources=list(runs))
+    # a big report draws its plots in a second process, started first so that its imports overlap the loading
+    with report_plots.worker(not no_plots and report_plots.worth_a_worker(runs)) as pool:
+        tables = load_runs(runs, messages=False)  # the report needs only the per-link sums of the message grain
+        tables, apart = without_matched(tables, runs)  # a matched N = 1 agent is not a second N = 1 baseline
+        if apart:
+            click.echo(f"matched run(s) {', '.join(apart)}: left out of the general tables and RCC (their own "
+                       f"section compares them with their team run)", err=True)
+        out = out or (Path(runs[0]) / "report" if len(runs) == 1 else Path("reports/latest"))
+        job = report_plots.start(pool, tables, out, list(episodes) or None)  # drawn while the tables build
+        click.echo(terminal(tables, _csv(by), sources=list(runs)))
+        path = write_report(tables, out, plots=not no_plots, heat_episodes=list(episodes) or None,
+                            sources=list(runs), plots_job=job)
     click.echo(f"\nreport: {path} (and {path.with_suffix('.html')})", err=True)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+import numpy as np
 import polars as pl
 
 from silo.records import OUTCOMES, Episode
@@ -126,6 +127,26 @@ def link_summary(links: dict[tuple[int, int | None], list[int]], n: int) -> tupl
                 got[r] += k
                 chars[r] += c
     return edges, got, chars
+
+
+NONE = -(1 << 63)  # the receiver of a write in a link array (link_array)
+
+
+def link_array(links: dict[tuple[int, int | None], list[int]]) -> np.ndarray:
+    """link_counts as a (4, links) int64 array of sender, receiver (NONE for writes), rows, characters."""
+    a = np.array([(s, NONE if r is None else r, k, c) for (s, r), (k, c) in links.items()], dtype=np.int64)
+    return a.reshape(-1, 4).T.copy()
+
+
+def link_summary_array(a: np.ndarray, n: int) -> tuple[set[Edge], list[int], list[int]]:
+    """link_summary of a link_array: the same edges, messages and characters received per agent."""
+    s, r, k, c = a
+    sent = r != NONE
+    edges = set(zip(s[sent].tolist(), r[sent].tolist(), strict=True))
+    mine = sent & (r >= 0) & (r < n)
+    got = np.bincount(r[mine], weights=k[mine], minlength=n)  # exact: float64 holds integers to 2^53
+    chars = np.bincount(r[mine], weights=c[mine], minlength=n)
+    return edges, got.astype(np.int64).tolist(), chars.astype(np.int64).tolist()
 
 
 def edges_of(rows: list[dict]) -> set[Edge]:

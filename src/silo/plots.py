@@ -16,6 +16,7 @@ import polars as pl  # noqa: E402
 from silo.analysis import Tables  # noqa: E402
 from silo.metrics import aggregate  # noqa: E402
 from silo.records import OUTCOMES  # noqa: E402
+from silo.report_plots import pick_episodes  # noqa: E402  (re-exported: it needs no matplotlib)
 
 OUTCOME_COLORS = {"correct": "#2ca02c", "lucky": "#98df8a", "uninformed": "#ff7f0e", "relay_loss": "#ffd92f",
                   "integration_error": "#d62728", "no_answer": "#7f7f7f"}
@@ -175,18 +176,6 @@ def standard_plots(eps: pl.DataFrame, out: Path) -> list[tuple[Path, str]]:
                           "Success S by protocol (rows) and level (columns) for each team configuration (N >= 2), "
                           "on one colour scale; each cell gives S in percent and n episodes."))
     return out_plots
-
-
-def pick_episodes(t: Tables, k: int = 3) -> list[str]:
-    """A few episodes worth a sender x receiver heatmap: per protocol, the busiest at the largest N."""
-    if not len(t.links):
-        return []
-    counts = (t.links.group_by("episode_id", "run").agg(pl.col("n").sum().alias("m"))
-              .join(t.episodes.select("episode_id", "run", "protocol", "n_agents", "team"), on=["episode_id", "run"]))
-    llm_first = pl.when(pl.col("team") == "llm").then(0).otherwise(1)
-    best = counts.sort([llm_first, pl.col("n_agents"), pl.col("m"), pl.col("episode_id")],
-                       descending=[False, True, True, False]).unique("protocol", keep="first", maintain_order=True)
-    return best.get_column("episode_id").to_list()[:k]
 
 
 def episode_heatmaps(t: Tables, out: Path, ids: list[str] | None = None) -> list[tuple[Path, str]]:

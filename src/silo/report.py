@@ -213,9 +213,11 @@ def provenance_blocks(sources: list[str | Path]) -> list[Block]:
 
 
 def build_report(t: Tables, out: Path, plots: bool = True, heat_episodes: list[str] | None = None,
-                 sources: list[str | Path] | None = None) -> list[Block]:
-    """Every section of the report; writes plots into `out` when asked; `sources` (run directories) adds
-    the provenance block."""
+                 sources: list[str | Path] | None = None, plots_job=None) -> list[Block]:
+    """Every section of the report; writes plots into `out` when asked (`plots_job`: those plots already
+    being drawn in a worker, report_plots.start); `sources` (run directories) adds the provenance block."""
+    from silo import report_plots
+
     eps, agents = with_config(t.episodes), t.agents
     by_cfg = aggregate(eps.filter(pl.col("n_agents") > 1), ["config"])
     blocks = [Block("h1", "silo report"),
@@ -277,21 +279,13 @@ def build_report(t: Tables, out: Path, plots: bool = True, heat_episodes: list[s
                Block("p", "Every wrong or missing answer falls in exactly one class; one example each."),
                Block("table", table=_failures(agents))]
     if plots:
-        blocks += _plots(eps, t, out, heat_episodes)
+        blocks += [Block("h2", "Plots")] + [Block("img", caption, path=path) for path, caption
+                                            in report_plots.result(plots_job, eps, t.links, out, heat_episodes)]
     return blocks
 
 
 def _ci(cols: list[str]) -> list[str]:
     return [x for c in cols for x in (c, f"{c}_lo", f"{c}_hi", f"{c}_n") if x != f"{c}_n" or c in RATES]
-
-
-def _plots(eps: pl.DataFrame, t: Tables, out: Path, heat_episodes: list[str] | None) -> list[Block]:
-    from silo import plots
-
-    blocks = [Block("h2", "Plots")]
-    for path, caption in [*plots.standard_plots(eps, out), *plots.episode_heatmaps(t, out, heat_episodes)]:
-        blocks.append(Block("img", caption, path=path))
-    return blocks
 
 
 def to_markdown_doc(blocks: list[Block], base: Path) -> str:
@@ -314,13 +308,14 @@ def to_markdown_doc(blocks: list[Block], base: Path) -> str:
 
 
 def write_report(t: Tables, out: str | Path, plots: bool = True, heat_episodes: list[str] | None = None,
-                 sources: list[str | Path] | None = None) -> Path:
-    """Write report.md, report.html, the PNG plots and the episode/agent tables (CSV) into `out`."""
+                 sources: list[str | Path] | None = None, plots_job=None) -> Path:
+    """Write report.md, report.html, the PNG plots and the episode/agent tables (CSV) into `out` (the plots
+    of `plots_job` when given: report_plots.start)."""
     from silo.html_report import to_html
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    blocks = build_report(t, out, plots, heat_episodes, sources)
+    blocks = build_report(t, out, plots, heat_episodes, sources, plots_job)
     (out / "report.md").write_text(to_markdown_doc(blocks, out))
     (out / "report.html").write_text(to_html(blocks, "silo report"))
     t.episodes.write_csv(out / "episodes.csv")

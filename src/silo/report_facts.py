@@ -1,0 +1,177 @@
+"""What the report tables keep of each episode (its facts), read without validating whole episodes, and
+a sidecar file in the run directory so that the next report of the same run decompresses none of them.
+
+The facts of an episode: its id, task and N, the per-link sums of its message grain (sender, receiver,
+rows, characters), the sends to departed agents per agent, and every agent's answer and truth shortened
+for the agent table. They come from the same functions as always (metrics.link_counts,
+departed.departed_sends) applied to a light copy of the episode: the JSON of its record and of its
+send/write/read events, without building pydantic records (the grid's largest record, III-30 at
+N = 100, is a 10 MB line of matrices).
+
+The sidecar RUN/.report-facts.json.gz maps each episode file's name to its size, its CRC-32 and its
+facts: an episode file rewritten (resumed, re-run, merged) no longer matches and is read again; the
+source of the code that derives facts is part of the sidecar's key, so a change to it invalidates every
+line. A run directory that cannot be written to only misses the speed-up.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import logging
+import os
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from silo import departed, episode_io, metrics
+
+log = logging.getLogger(__name__)
+SIDECAR = ".report-facts.json.gz"
+FORMAT = "silo.report-facts"
+_WANT = {k.encode() for k in metrics.MESSAGE_KINDS}
+
+
+def short(x, limit: int = 60) -> str:
+    """json.dumps(x) cut to `limit` characters (the last three '...' when cut), encoding only the first
+    `limit` items of every list and object: the encoding of those is the same text as the whole value's
+    for more than `limit` characters (each item takes at least two of them with its comma), so the cut
+    is the same."""
+    s = json.dumps(_head(x, limit), separators=(",", ":"))
+    return s if len(s) <= limit else s[:limit - 3] + "..."
+
+
+def _head(x, k: int):
+    if isinstance(x, list):
+        return [_head(v, k) for v in x[:k]] if len(x) > k or any(isinstance(v, list | dict) for v in x) else x
+    if isinstance(x, dict):
+        items = list(x.items())[:k] if len(x) > k else x.items()
+        return {a: _head(v, k) for a, v in items}
+    return x
+
+
+def facts_of(ep) -> dict:
+    """The facts of an Episode (or of a light copy with the same attributes)."""
+    links = metrics.link_counts(ep)
+    return {"id": ep.id, "task": ep.instance.task, "n": ep.instance.n_agents, "links": metrics.link_array(links),
+            "gone": list(departed.departed_sends(ep).items()),
+            "answers": list({x.agent: short(x.answer) for x in ep.submissions}.items()),
+            "truth": [short(t) for t in ep.instance.truth]}
+
+
+class _Obj:
+    """Attribute access to a JSON object, with the record's defaults for fields written only when set."""
+
+    def __init__(self, d: dict, **defaults):
+        self.__dict__ = defaults | d
+
+
+def _light(record: dict, lines: bytes) -> _Obj:
+    """An episode of JSON values with the attributes link_counts, departed_sends and facts_of read: of its
+    send/write/read events only the fields those read (content and arguments are let go line by line)."""
+    events, chunk, size = [], [], 0
+
+    def parse():  # one parse per ~64 kB of lines, not one per line; their content is let go at once
+        events.extend(_Obj({"round": e["round"], "agent": e["agent"], "kind": e["kind"], "to": e.get("to"),
+                            "sender": e.get("sender"), "chars": e.get("chars", 0)})
+                      for e in json.loads(b"[" + b",".join(chunk) + b"]"))
+        chunk.clear()
+
+    for x in lines.split(b"\n"):
+        if episode_io._kind(x) in _WANT:
+            chunk.append(x)
+            size += len(x)
+            if size > 1 << 16:
+                parse()
+                size = 0
+    parse()
+    return _Obj({"id": record["id"], "instance": _Obj(record["instance"]),
+                 "submissions": [_Obj(s, answer=None) for s in record["submissions"]], "events": events})
+
+
+def read_facts(path: Path) -> dict:
+    """The facts of one episode file of either format (raises OSError/ValueError if it is unreadable)."""
+    if not path.name.endswith(episode_io.SUFFIX):
+        return facts_of(episode_io.read(path, metrics.MESSAGE_KINDS))
+    _, record, lines = episode_io._split(path)  # the one reader of the format: checks every CRC and length
+    try:
+        return facts_of(_light(json.loads(record), lines))
+    except (KeyError, TypeError, AttributeError) as e:
+        raise episode_io.EpisodeFileError(f"{path.name}: not an episode record ({type(e).__name__}: {e})") from None
+
+
+def _code_key() -> str:
+    """The sidecar's key: a digest of the code that derives facts (this module, metrics, departed)."""
+    h = hashlib.sha1(FORMAT.encode())
+    for mod in (metrics, departed, episode_io):
+        h.update(Path(mod.__file__).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()
+
+
+def _load_sidecar(path: Path, key: str) -> dict:
+    try:
+        d = json.loads(gzip.decompress(path.read_bytes()))
+    except (OSError, EOFError, ValueError, zlib.error):
+        return {}
+    return d.get("files", {}) if isinstance(d, dict) and d.get("key") == key else {}
+
+
+def _save_sidecar(path: Path, key: str, files: dict) -> None:
+    """Write the sidecar a line per episode file (never one string of all of it), via a temporary file."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        with gzip.open(tmp, "wt", compresslevel=1) as fh:
+            fh.write(json.dumps({"format": FORMAT, "key": key})[:-1] + ',"files":{')
+            for i, (name, entry) in enumerate(files.items()):
+                size, crc, packed, facts = entry
+                line = json.dumps([size, crc, packed or _pack(facts)], separators=(",", ":"))
+                fh.write(("," if i else "") + json.dumps(name) + ":" + line + "\n")
+            fh.write("}}\n")
+        os.replace(tmp, path)
+    except OSError as e:  # a read-only run directory: the next report reads the episodes again
+        log.debug("report facts not cached in %s: %s", path, e)
+        tmp.unlink(missing_ok=True)
+
+
+def _pack(facts: dict) -> dict:
+    """Facts as JSON values: the link array as base64 of its little-endian int64 bytes."""
+    return facts | {"links": base64.b64encode(np.ascontiguousarray(facts["links"], "<i8").tobytes()).decode()}
+
+
+def _unpack(d: dict) -> dict:
+    return d | {"links": np.frombuffer(base64.b64decode(d["links"]), "<i8").reshape(4, -1)}
+
+
+def run_facts(directory: Path, files: list[Path], cache: bool = True) -> Iterator[dict]:
+    """The facts of every readable episode file, in the given order; an unreadable file is skipped with a
+    warning (as RunDir.episodes does). With `cache`, facts are kept in and read from directory/SIDECAR."""
+    side = directory / SIDECAR
+    key = _code_key() if cache else ""
+    known = _load_sidecar(side, key) if cache else {}
+    fresh: dict[str, list] = {}
+    changed = len(known) != len(files)
+    for f in files:
+        try:
+            raw = f.read_bytes()
+            stamp = [len(raw), zlib.crc32(raw)]
+            del raw
+            hit = known.get(f.name)
+            if hit and hit[:2] == stamp:
+                packed = hit[2]
+                facts = _unpack(packed)
+            else:
+                facts, packed, changed = read_facts(f), None, True  # packed when the sidecar is written
+        except (OSError, ValueError) as e:
+            log.warning("unreadable episode file %s skipped (%s); `silo resume` re-runs it",
+                        f, str(e).splitlines()[0][:200])
+            changed = True
+            continue
+        fresh[f.name] = [*stamp, packed, facts]
+        yield facts
+    if cache and (changed or fresh.keys() != known.keys()):
+        _save_sidecar(side, key, fresh)
