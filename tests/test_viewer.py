@@ -331,3 +331,80 @@ def test_sends_to_departed_agents_are_shown_per_agent_and_per_message(departed_p
     assert all("never read by A0" in t for t in notes.all_inner_texts())
     rounds = notes.evaluate_all("els => els.map(e => e.closest('.round').dataset.round)")
     assert rounds == ["2", "2", "2"] and PAGE_ERRORS == []
+
+
+class _Narrated:
+    """A scripted oracle agent that also logs, each round, a model call in silo.agents.llm_agent's record
+    format (docs/llm.md: prefix_len + messages), as if a model had chosen its actions."""
+
+    def __init__(self, inner, me: int, shard: str):
+        self.inner, self.me, self.shard, self.full = inner, me, shard, []
+
+    async def take_turn(self, turn):
+        new = ([{"role": "system", "content": f"You are agent {self.me}. Your private data: {self.shard}"}]
+               if not self.full else [{"role": "assistant", "content": self.full[-1]["reply"]}])
+        new.append({"role": "user", "content": f"Round {turn.round}: act."})
+        reply = f"agent {self.me} acts in round {turn.round}"
+        turn.log(Event(round=turn.round, agent=self.me, kind="model_call", data={
+            "model": "narrator", "call": len(self.full) + 1, "purpose": "act", "prefix_len": 2 * len(self.full),
+            "messages": new, "response": {"content": reply, "tool_calls": None}, "input_tokens": 9,
+            "output_tokens": 5}))
+        self.full.append({"reply": reply})
+        await self.inner.take_turn(turn)
+
+
+@pytest.fixture(scope="module")
+def big_page(tmp_path_factory, browser):
+    """The viewer of one N = 150 star-reduce episode over p2p whose agents log a model call every round."""
+    from silo.agents.scripted import scripted_team
+
+    n = 150
+    inst = get_task("I-01").make_instance(n, 0)
+    cfg = EpisodeConfig(task=inst.task, n_agents=n, protocol="p2p", team="llm", max_rounds=30)
+    team = [_Narrated(a, k, inst.shards[k].text) for k, a in enumerate(scripted_team("oracle", inst, "p2p"))]
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API holds this thread's event loop
+        ep = pool.submit(lambda: run_sync(run_episode(inst, cfg, team))).result()
+    rd = RunDir(tmp_path_factory.mktemp("big") / "run")
+    rd.episodes_dir.mkdir(parents=True)
+    rd.write_episode(ep)
+    pg = _open(browser, write_viewer(rd.path).as_uri() + "#" + ep.id)
+    pg.wait_for_selector("#detail h2")
+    yield ep, pg
+    pg.close()
+
+
+def test_a_big_episode_renders_a_page_at_a_time(big_page):
+    """N = 150: the page shows the detail with a bounded DOM (rendering everything would need the 22,500
+    cells of the heatmap alone), and builds one agent's conversation when it is expanded."""
+    ep, pg = big_page
+    n = ep.instance.n_agents
+    assert ep.status == "complete" and pg.locator("#detail h2").inner_text() == ep.id
+    assert pg.evaluate("document.getElementsByTagName('*').length") < 6000 < n * n // 3
+    # a page of agents, the rest on demand
+    assert pg.locator("#agents tr.agent-row").count() == 100
+    pg.locator("#detail button.more", has_text="agents").click()
+    assert pg.locator("#agents tr.agent-row").count() == n
+    # the heatmap is one canvas pixel per pair; hovering a cell names its count, counted here from the log
+    delivered = Counter((s, e.agent) for e in ep.events if e.kind == "deliver" for s in e.senders)
+    heat = pg.locator("canvas#heat")
+    assert heat.evaluate("c => [c.width, c.height]") == [n, n]
+    heat.scroll_into_view_if_needed()
+    x, y, w, h = heat.evaluate("c => { const r = c.getBoundingClientRect(); "
+                               "return [r.left + c.clientLeft, r.top + c.clientTop, c.clientWidth, c.clientHeight]; }")
+    assert w == h == 360 - 2  # drawn 360 px wide (border included), whatever N
+    for i, j in [(7, 0), (0, 7), (7, 8)]:
+        pg.mouse.move(x + (j + 0.5) * w / n, y + (i + 0.5) * h / n)
+        assert heat.get_attribute("title") == f"A{i} → A{j}: {delivered[(i, j)]}"
+    assert delivered[(7, 0)] == delivered[(0, 7)] == 1 and delivered[(7, 8)] == 0
+    # conversations: folded and empty until expanded
+    convs = pg.locator("#conv details.conv")
+    assert convs.count() == 100 and pg.locator("#conv .call").count() == 0
+    box7 = pg.locator('#conv details.conv[data-agent="7"]')
+    box7.locator("summary").click()
+    calls = [e for e in ep.events if e.kind == "model_call" and e.agent == 7]
+    assert box7.locator(".msg.reply").count() == len(calls) > 1
+    text = box7.inner_text()
+    assert ep.instance.shards[7].text[:40] in text and "You are agent 7" in text
+    assert all(e.data["response"]["content"] in text for e in calls)
+    assert pg.locator("#conv .call").count() == len(calls)  # only agent 7's were built
+    assert PAGE_ERRORS == []

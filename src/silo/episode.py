@@ -8,6 +8,7 @@ from typing import Any
 from typing import Protocol as TypingProtocol
 
 from silo.protocols import ActionError, Protocol, protocol_class
+from silo.protocols.base import bookkeeping_event
 from silo.records import Action, ActionSpec, Episode, EpisodeConfig, Event, Instance, Submission, Usage
 from silo.sanitize import ERROR_CHARS, clean
 
@@ -59,7 +60,7 @@ class Turn:
             if action.args:
                 return self._error(action, "wait takes no arguments")
             self.waited = True
-            self.events.append(Event(round=self.round, agent=self.agent, kind="wait", action="wait"))
+            self.events.append(bookkeeping_event(round=self.round, agent=self.agent, kind="wait", action="wait"))
             return True, "waiting for the next round"
         if action.name == "submit_result":
             return self._submit(action)

@@ -34,11 +34,10 @@ from silo.dataset_rows import (
 )
 from silo.records import EPISODE_SCHEMA_VERSION, SCHEMA_VERSION, Episode, EpisodeConfig, EpisodeScore, Instance
 from silo.runner import RunDir, score_safely
+from silo.scrub import REDACTED, SECRET_NAME, scrub, secret_values  # noqa: F401 - importable from here as before
 from silo.tasks import UnknownTaskError, all_tasks, get_task
 
 KINDS = ("instances", "episodes", "results")
-SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.I)
-REDACTED = "[REDACTED]"
 
 
 class PublishError(ValueError):
@@ -47,35 +46,6 @@ class PublishError(ValueError):
 
 def _js(x: Any) -> str:
     return json.dumps(x, ensure_ascii=False, separators=(",", ":"))
-
-
-# ---- secrets ----------------------------------------------------------------------------------------
-def secret_values() -> list[str]:
-    """Values of secret-looking environment variables and the hub login token (never written anywhere)."""
-    found = {v for k, v in os.environ.items() if SECRET_NAME.search(k) and len(v) >= 8}
-    try:
-        from huggingface_hub import get_token
-
-        tok = get_token()
-        if tok:
-            found.add(tok)
-    except Exception:  # noqa: BLE001 - a broken login file must not stop a publish; nothing to redact then
-        pass
-    return sorted(found, key=len, reverse=True)
-
-
-def scrub(x: Any, secrets: list[str]) -> Any:
-    """Replace every secret value inside strings of a nested structure."""
-    if isinstance(x, str):
-        for s in secrets:
-            if s in x:
-                x = x.replace(s, REDACTED)
-        return x
-    if isinstance(x, dict):
-        return {k: scrub(v, secrets) for k, v in x.items()}
-    if isinstance(x, list):
-        return [scrub(v, secrets) for v in x]
-    return x
 
 
 def _git_hash() -> str | None:

@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from silo.protocols.base import Protocol, spec
+from silo.protocols.base import Protocol, bookkeeping_event, count_result, spec
 from silo.protocols.messaging import Mailboxes, deliver_event
 from silo.records import ActionSpec, Event
 from silo.tasks.base import _canon
@@ -102,8 +102,8 @@ class CommitLayer(Protocol):
 
     def do_read_proposals(self, rnd: int, agent: int):
         seen = self._delivered.setdefault(agent, set())
-        events = [Event(round=rnd, agent=agent, kind="action", action="read_proposals",
-                        result={"count": len(self._proposals)})]
+        events = [bookkeeping_event(round=rnd, agent=agent, kind="action", action="read_proposals",
+                                    result=count_result(len(self._proposals)))]
         new = [p for p in self._proposals if p.agent != agent and p.id not in seen]
         if new:  # first fetch of someone else's proposal: it reached us (one deliver event lists them all)
             seen.update(p.id for p in new)

@@ -22,9 +22,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from silo.protocols.base import ActionError, spec
+from silo.protocols.base import ActionError, bookkeeping_event, count_result, spec
 from silo.protocols.messaging import P2P, RECEIVE
-from silo.records import Event
 
 TOPOLOGY_HELP = "ring, star, grid, tree<k> (fan-out k >= 1, e.g. tree3; 'tree' = tree2), smallworld"
 _TREE = re.compile(r"tree(\d*)")
@@ -202,7 +201,8 @@ class GraphP2P(P2P):
 
     def do_list_neighbors(self, rnd: int, agent: int):
         nb = list(self.graph.neighbours(agent))
-        return nb, [Event(round=rnd, agent=agent, kind="action", action="list_neighbors", result={"count": len(nb)})]
+        return nb, [bookkeeping_event(round=rnd, agent=agent, kind="action", action="list_neighbors",
+                                      result=count_result(len(nb)))]
 
     def world_view(self):
         return {**super().world_view(), "graph": self.graph.to_dict()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from silo.protocols.base import Protocol, spec
+from silo.protocols.base import Protocol, bookkeeping_event, count_result, spec
 from silo.records import Event
 
 
@@ -65,8 +65,8 @@ class Mailboxes(Protocol):
 
     def do_receive_messages(self, rnd: int, agent: int) -> tuple[list[dict], list[Event]]:
         msgs, self._inbox[agent] = self._inbox[agent], []
-        events = [Event(round=rnd, agent=agent, kind="action", action="receive_messages",
-                        result={"count": len(msgs)})]
+        events = [bookkeeping_event(round=rnd, agent=agent, kind="action", action="receive_messages",
+                                    result=count_result(len(msgs)))]
         if msgs:  # one deliver event per receive, listing every message it delivered in order
             events.append(deliver_event(rnd, agent, "receive_messages", [(m.id, m.sender, len(m.content))
                                                                          for m in msgs]))
@@ -108,4 +108,5 @@ class Broadcast(Mailboxes):
 
     def do_list_agents(self, rnd: int, agent: int):
         ids = list(range(self.n))
-        return ids, [Event(round=rnd, agent=agent, kind="action", action="list_agents", result={"count": self.n})]
+        return ids, [bookkeeping_event(round=rnd, agent=agent, kind="action", action="list_agents",
+                                       result=count_result(self.n))]

@@ -10,7 +10,7 @@ agent still has to judge what it needs. The query itself carries no data and is 
 
 from __future__ import annotations
 
-from silo.protocols.base import ActionError, Protocol, spec
+from silo.protocols.base import ActionError, Protocol, bookkeeping_event, count_result, spec
 from silo.records import Event, Instance
 
 
@@ -51,5 +51,6 @@ class SufficiencyLayer(Protocol):
         missing = sorted(set(range(self.n)) - set(reached))
         result = {"reached": reached, "count": len(reached), "n_agents": self.n, "not_reached": missing,
                   "as_of_round": rnd - 1}
-        ev = Event(round=rnd, agent=agent, kind="action", action="check_reach", result={"count": len(reached)})
+        ev = bookkeeping_event(round=rnd, agent=agent, kind="action", action="check_reach",
+                               result=count_result(len(reached)))
         return result, [ev]
