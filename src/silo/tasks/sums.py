@@ -63,7 +63,7 @@ def summed_sets(within: Iterable[int], vec: dict[int, tuple[int, ...]], targets:
     if not todo:
         return []
     half = len(shards) // 2
-    left, right = _sums(shards[:half], vec, k), _sums(shards[half:], vec, k)
+    left, right = subset_sums(shards[:half], vec, k), subset_sums(shards[half:], vec, k)
     found = []
     for t in todo:
         for total, a in left.items():
@@ -73,7 +73,7 @@ def summed_sets(within: Iterable[int], vec: dict[int, tuple[int, ...]], targets:
     return found
 
 
-def _sums(shards: list[int], vec: dict, k: int) -> dict[tuple, frozenset[int]]:
+def subset_sums(shards: list[int], vec: dict, k: int) -> dict[tuple, frozenset[int]]:
     """Summed vector -> one subset of `shards` with that sum."""
     out: dict[tuple, frozenset[int]] = {(0,) * k: frozenset()}
     for j in shards:

@@ -14,6 +14,7 @@ from silo.evidence import AnyOf, Fingerprint, Items, Labelled, Near, Short, Valu
 from silo.tasks import register
 from silo.tasks.base import split_even
 from silo.tasks.common import StarReduce
+from silo.tasks.sums import subset_sums
 
 FRUITS = ("apple", "banana", "cherry", "grape", "kiwi", "mango", "peach")
 
@@ -61,7 +62,7 @@ class CountsReduce(StarReduce):
         lo = [sum(min(v[n], 0) for v in vec.values()) for n in range(k)]
         hi = [sum(max(v[n], 0) for v in vec.values()) for n in range(k)]
         half = len(shards) // 2
-        left, right = _sums(shards[:half], vec, k), _sums(shards[half:], vec, k)
+        left, right = subset_sums(shards[:half], vec, k), subset_sums(shards[half:], vec, k)
         found = []
         for t in targets:
             if not all(a <= x <= b for a, x, b in zip(lo, t, hi, strict=True)):
@@ -103,15 +104,6 @@ class CountsReduce(StarReduce):
             answer = answer_fingerprint(inst.truth[i], self.tolerance)
             return AnyOf((run, answer)) if answer is not None else run
         return run
-
-
-def _sums(shards: list[int], vec: dict, k: int) -> dict[tuple, frozenset[int]]:
-    """Summed count vector -> one subset of `shards` with that sum."""
-    out: dict[tuple, frozenset[int]] = {(0,) * k: frozenset()}
-    for j in shards:
-        for total, sub in list(out.items()):
-            out.setdefault(tuple(x + y for x, y in zip(total, vec[j], strict=True)), sub | {j})
-    return out
 
 
 @register

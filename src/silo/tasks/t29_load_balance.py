@@ -10,7 +10,7 @@ from silo.evidence import AnyOf, Items, Labelled
 from silo.tasks import register
 from silo.tasks.base import as_number, split_even
 from silo.tasks.common import ShuffleTask, as_json
-from silo.tasks.t02_word_frequency import _sums
+from silo.tasks.sums import subset_sums
 from silo.tasks.t18_list_ranking import Pairs
 
 FIELDS = ("variance", "max_load", "min_load")
@@ -148,7 +148,7 @@ class LoadBalance(ShuffleTask):
             for _, w in inst.shards[j].data:
                 vec[j][col[w]] += 1
         half = len(shards) // 2
-        left, right = _sums(shards[:half], vec, len(values)), _sums(shards[half:], vec, len(values))
+        left, right = subset_sums(shards[:half], vec, len(values)), subset_sums(shards[half:], vec, len(values))
         found = []
         for t in targets:
             for total, a in left.items():
