@@ -10,6 +10,10 @@ behaviour or a function of the request body returning one):
   ("retry_after", (code, seconds))  an error status with a Retry-After header
   ("trickle", content)  200 whose body arrives one byte every 0.2 s (bounded: the server stops on close)
   ("echo_key", code)    an error status whose body quotes the request's Authorization header
+  ("raw", (code, body, headers))  any status with `body` (bytes/str as is; else JSON, NaN allowed)
+  ("usage", (content, usage))  200 with content and the given `usage` object (None: no usage field)
+  ("cut", content)      200 whose body stops half-way: the connection is closed mid-body
+  ("sse", content)      200 with a streaming-style (text/event-stream) body to a non-streaming request
 The real model cannot fail on demand; this is the only place a double is used.
 """
 
@@ -33,6 +37,7 @@ class FaultServer:
         self.plan: deque[Behaviour] = deque()
         self.requests: list[dict] = []
         self.headers: list[dict] = []
+        self.answered: list[dict] = []  # requests whose 200 reply was sent in full
         self._closing = threading.Event()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -72,10 +77,11 @@ class FaultServer:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.req = req = json.loads(body or b"{}")
                 with fs._lock:
-                    fs.requests.append(json.loads(body or b"{}"))
+                    fs.requests.append(req)
                     fs.headers.append(dict(self.headers))
-                kind, arg = fs.next(fs.requests[-1])
+                kind, arg = fs.next(req)
                 if kind == "hang":
                     fs._closing.wait(30)
                     return
@@ -94,7 +100,25 @@ class FaultServer:
                     return self._trickle(json.dumps(completion("ok", arg)).encode())
                 if kind == "garbage":
                     return self._send(200, str(arg).encode())
-                prompt_tokens = len(json.dumps(fs.requests[-1].get("messages", []))) // 4
+                if kind == "raw":
+                    code, raw, headers = arg
+                    data = raw if isinstance(raw, bytes) else str(raw).encode() if isinstance(raw, str) else None
+                    return self._send(code, data if data is not None else json.dumps(raw).encode(), headers)
+                if kind == "cut":
+                    return self._cut(json.dumps(completion("ok", arg)).encode())
+                if kind == "sse":
+                    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fault",
+                             "choices": [{"index": 0, "delta": {"role": "assistant", "content": arg}}]}
+                    data = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
+                    return self._send(200, data, {"Content-Type": "text/event-stream"})
+                if kind == "usage":
+                    content, usage = arg
+                    body = completion("ok", content)
+                    body.pop("usage")
+                    if usage is not None:
+                        body["usage"] = usage
+                    return self._send(200, json.dumps(body).encode())
+                prompt_tokens = len(json.dumps(req.get("messages", []))) // 4
                 return self._send(200, json.dumps(completion(kind, arg, prompt_tokens)).encode())
 
             def _trickle(self, payload: bytes):
@@ -111,14 +135,27 @@ class FaultServer:
                     except OSError:
                         return
 
-            def _send(self, code: int, payload: bytes, headers: dict | None = None):
-                self.send_response(code)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
+            def _cut(self, payload: bytes):
+                self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
+                self.wfile.write(payload[: len(payload) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(2)  # SHUT_RDWR: the client sees the body end early
+
+            def _send(self, code: int, payload: bytes, headers: dict | None = None):
+                self.send_response(code)
+                headers = {"Content-Type": "application/json", **(headers or {})}
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
                 self.wfile.write(payload)
+                if code == 200:
+                    with fs._lock:
+                        fs.answered.append(self.req)
 
         return Handler
 
