@@ -22,7 +22,8 @@ log every attempt) and, for the
 embedded (free) model, does not price the reply (docs/benchmarks.md, LLM section: CPU per request).
 API keys are read from the environment variable the run names, at call time, and never stored
 or logged (silo.redact filters every string that reaches disk). Settings, replies and errors are
-in silo.llm_settings; every public name of both modules is importable from here.
+in silo.llm_settings (a response is read into a Reply by silo.llm_reply: bounded content, usage a server
+leaves out or garbles estimated, never a negative cost); every public name of both is importable from here.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any
 
 from silo import local_model, redact
 from silo.llm_cache import CallCache, cache_key, canonical
+from silo.llm_reply import read_reply, request_chars
 from silo.llm_retry import (
     TRANSIENT_STATUS,
     Breaker,
@@ -62,7 +64,6 @@ from silo.llm_settings import (
     Reply,
     is_context_error,
 )
-from silo.sanitize import clean_text
 
 __all__ = ["BUDGET_PREFIX", "DEFAULT_CONTEXT", "NO_KEY", "TRANSIENT_STATUS", "Breaker", "Client", "LLMError",
            "LLMSettings", "MalformedResponse", "NoAction", "Reply", "context_window", "is_context_error",
@@ -296,7 +297,7 @@ class Client:
                 if flag:
                     flag.reset(token)
                 _UNPRICED.reset(free)
-        reply = _reply(resp, litellm, priced=not self._local)
+        reply = read_reply(resp, litellm, not self._local, lambda: request_chars(messages, tools))
         if reply.cost_usd is None and self.s.input_cost_per_token is not None:
             reply.cost_usd = (reply.input_tokens * self.s.input_cost_per_token
                               + reply.output_tokens * (self.s.output_cost_per_token or 0.0))
@@ -314,27 +315,3 @@ class Client:
         return redact.redact(text)
 
 
-def _reply(resp: Any, litellm: Any, priced: bool) -> Reply:
-    try:
-        choice = resp.choices[0]
-        msg = choice.message
-    except (AttributeError, IndexError, TypeError) as e:
-        raise MalformedResponse(f"response without a choice: {str(resp)[:200]}") from e
-    # replies are untrusted: lone surrogates would fail the next request's encoding and every write
-    calls = [{"id": clean_text(str(tc.id or f"call_{i}"), 200), "name": clean_text(str(tc.function.name or ""), 200),
-              "arguments": clean_text(str(tc.function.arguments or ""))}
-             for i, tc in enumerate(getattr(msg, "tool_calls", None) or [])]
-    usage = getattr(resp, "usage", None)
-    details = getattr(usage, "prompt_tokens_details", None)
-    cost = None
-    if priced:
-        try:
-            cost = float(litellm.completion_cost(completion_response=resp))
-        except Exception:  # unmapped models have no price: record None, not zero
-            cost = None
-    content = getattr(msg, "content", None)
-    content = clean_text(str(content)) if content is not None else None
-    return Reply(content=content, tool_calls=calls, finish_reason=choice.finish_reason,
-                 input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-                 output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-                 cached_tokens=int(getattr(details, "cached_tokens", 0) or 0), cost_usd=cost)

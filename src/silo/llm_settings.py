@@ -7,6 +7,7 @@ failed for good (the agent turns it into an episode error, never a wrong answer)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,9 +96,30 @@ class Reply:
     output_tokens: int = 0
     cached_tokens: int = 0
     cost_usd: float | None = None
+    usage_estimated: bool = False  # the server reported no usable token counts: estimated from the text
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        if not d["usage_estimated"]:
+            del d["usage_estimated"]  # cache entries as before for every reply with reported usage
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Reply | None:
+        """A Reply from a cache entry, or None when the entry is not one (any field of the wrong type)."""
+        if not isinstance(d, dict) or not set(d) <= set(cls.__dataclass_fields__):
+            return None
+        calls = d.get("tool_calls", [])
+        fields_ok = (
+            (d.get("content") is None or isinstance(d.get("content"), str))
+            and isinstance(calls, list)
+            and all(isinstance(c, dict) and all(isinstance(c.get(k), str) for k in ("id", "name", "arguments"))
+                    for c in calls)
+            and (d.get("finish_reason") is None or isinstance(d.get("finish_reason"), str))
+            and all(_count(d.get(k, 0)) for k in ("input_tokens", "output_tokens", "cached_tokens"))
+            and (d.get("cost_usd") is None or _count(d["cost_usd"], float))
+            and isinstance(d.get("usage_estimated", False), bool))
+        return cls(**d) if fields_ok else None
 
     def empty(self) -> bool:
         """Neither content nor tool calls (a 200 reply that says nothing: retried, never cached)."""
@@ -105,6 +127,17 @@ class Reply:
 
     def usage(self) -> dict[str, Any]:
         """What an attempt record says about the reply (tokens, cost, finish reason, the response)."""
-        return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
-                "cached_tokens": self.cached_tokens, "cost_usd": self.cost_usd, "finish_reason": self.finish_reason,
-                "response": {"content": self.content, "tool_calls": self.tool_calls}}
+        rec = {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+               "cached_tokens": self.cached_tokens, "cost_usd": self.cost_usd, "finish_reason": self.finish_reason,
+               "response": {"content": self.content, "tool_calls": self.tool_calls}}
+        if self.usage_estimated:
+            rec["usage_estimated"] = True
+        return rec
+
+
+def _count(x: Any, kind: type = int) -> bool:
+    """A non-negative finite number of the kind (ints are floats too); never a bool."""
+    ok = isinstance(x, int) if kind is int else isinstance(x, (int, float))
+    if isinstance(x, bool) or not ok:
+        return False
+    return x >= 0 and (isinstance(x, int) or math.isfinite(x))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -193,9 +194,11 @@ class Budget:
         self.charge(u.input_tokens, u.output_tokens, u.cost_usd)
 
     def charge(self, input_tokens: int, output_tokens: int, cost_usd: float | None) -> None:
-        self.used.input_tokens += input_tokens
-        self.used.output_tokens += output_tokens
-        self.used.cost_usd += cost_usd or 0.0
+        """Add a call's usage; a negative or non-finite figure adds nothing (a NaN total would never
+        reach a ceiling, a negative one would lower it)."""
+        self.used.input_tokens += max(0, input_tokens)
+        self.used.output_tokens += max(0, output_tokens)
+        self.used.cost_usd += cost_usd if cost_usd is not None and math.isfinite(cost_usd) and cost_usd > 0 else 0.0
 
     def exceeded(self) -> str | None:
         tokens = self.used.input_tokens + self.used.output_tokens
