@@ -19,6 +19,7 @@ from silo.tasks import all_tasks
 
 EXIT_ERRORS = 1  # episodes errored beyond --fail-on-error
 EXIT_STOPPED = 3  # a token or cost ceiling stopped the run
+EXIT_REFUSED = 4  # an endpoint cannot serve the run (rejected key, unknown model, exhausted quota): stopped
 
 
 def _csv(value: str) -> list[str]:
@@ -199,6 +200,10 @@ def _finish(rd: RunDir, scores, specs, opts: dict, outcome) -> None:
         for text, n in causes:
             click.echo(f"  {n:5} x {text}", err=True)
         click.echo(f"re-run `silo resume {rd.path}` to retry them", err=True)
+    if outcome.stopped and getattr(outcome, "fatal", False):
+        click.echo(f"stopped: {outcome.stopped}; no further episode was started: fix it, then "
+                   f"`silo resume {rd.path}`", err=True)
+        sys.exit(EXIT_REFUSED)
     if outcome.stopped:
         click.echo(f"stopped: {outcome.stopped}; the run is resumable: `silo resume {rd.path}` "
                    "with a higher ceiling", err=True)

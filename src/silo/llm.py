@@ -6,7 +6,9 @@ errors, unparseable bodies, 200 replies with no content) with jittered exponenti
 honouring Retry-After, until `retries` or `retry_window_s` (minutes by default) run out, so every
 attempt is reported to the caller (`on_attempt`) and logged. When retries are exhausted, or the
 failure is permanent (401, 400, ...), `LLMError` is raised; the agent turns it into an episode
-error, never a wrong answer.
+error, never a wrong answer. A failure no call of the run can escape (a rejected key, no access,
+an unknown model, an exhausted quota: llm_retry.fatal_reason) is `fatal`: never retried, later
+calls to the endpoint fail at once without a request, and the runner starts no further episode.
 
 Reliability, per endpoint (model @ api base) and event loop (silo.llm_retry):
 - a circuit breaker: after `breaker_failures` transient failures in a row every call to the
@@ -49,6 +51,7 @@ from silo.llm_retry import (
     breaker,
     charge,
     check_budget,
+    fatal_reason,
     is_transient,
     release_budget,
     retry_after,
@@ -58,6 +61,7 @@ from silo.llm_retry import (
 from silo.llm_settings import (
     BUDGET_PREFIX,
     DEFAULT_CONTEXT,
+    FATAL_PREFIX,
     NO_KEY,
     LLMError,
     LLMSettings,
@@ -65,9 +69,10 @@ from silo.llm_settings import (
     is_context_error,
 )
 
-__all__ = ["BUDGET_PREFIX", "DEFAULT_CONTEXT", "NO_KEY", "TRANSIENT_STATUS", "Breaker", "Client", "LLMError",
-           "LLMSettings", "MalformedResponse", "NoAction", "Reply", "context_window", "is_context_error",
-           "is_priced", "is_transient", "release_budget", "retry_after", "supports_tools", "use_budget"]
+__all__ = ["BUDGET_PREFIX", "DEFAULT_CONTEXT", "FATAL_PREFIX", "NO_KEY", "TRANSIENT_STATUS", "Breaker", "Client",
+           "LLMError", "LLMSettings", "MalformedResponse", "NoAction", "Reply", "context_window", "fatal_reason",
+           "is_context_error", "is_priced", "is_transient", "release_budget", "retry_after", "supports_tools",
+           "use_budget"]
 
 log = logging.getLogger(__name__)
 LOCAL_PROVIDER = "hosted_vllm"  # litellm provider the embedded llama.cpp server (OpenAI-compatible) is called as
@@ -222,6 +227,8 @@ class Client:
             if paused > self.s.outage_max_s:
                 raise LLMError(f"endpoint paused for {paused:.0f}s by repeated failures (outage_max_s)")
             check_budget()
+            if brk.fatal:  # an earlier call learnt that no call can succeed here: no request, no retry
+                raise LLMError(brk.fatal, fatal=True)
             attempt += 1
             t0 = time.perf_counter()
             try:
@@ -234,6 +241,9 @@ class Client:
                 err = self._scrub(f"{type(e).__name__}: {e}")[:2000]
                 report({"attempt": attempt, "cached": False, "latency_s": round(time.perf_counter() - t0, 4),
                         "error": err, "transient": transient})
+                if (why := fatal_reason(e)) is not None:
+                    brk.fatal = self._fatal(why, err)
+                    raise LLMError(brk.fatal, fatal=True) from None
                 if transient:
                     brk.failure(self.s)
                     if brk.is_open():
@@ -259,6 +269,12 @@ class Client:
             if self.cache is not None and why is None:
                 self.cache.put(key, keyed[0], reply.to_dict(), keyed[1])
             return reply
+
+    def _fatal(self, why: str, err: str) -> str:
+        """The one line an endpoint that cannot serve the run is reported with (the key never in it)."""
+        where = "the embedded server" if self._local else self.s.api_base or self.s.model.split("/", 1)[0]
+        via = f", key from {self.s.api_key_env}" if self.s.api_key_env else ""
+        return f"{FATAL_PREFIX}: {why} for {self.s.model} at {where}{via}: {err.splitlines()[0][:300]}"
 
     def _endpoint_name(self) -> str:
         return f"{self.s.model}@{'embedded' if local_model.is_local(self.s.model) else self.s.api_base}"

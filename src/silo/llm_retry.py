@@ -34,10 +34,34 @@ class NoAction(Exception):
     """A reply from which the caller could not read an action (asked again, up to no_action_retries)."""
 
 
+QUOTA_WORDS = ("insufficient_quota", "exceeded your current quota", "insufficient credits", "insufficient balance",
+               "credit balance is too low")
+
+
+def fatal_reason(exc: BaseException) -> str | None:
+    """Why no call of this run can succeed at the endpoint (None: this call's own trouble). A rejected key,
+    no access, an unknown model or an exhausted quota (OpenAI sends the last as a 429) are never retried:
+    the runner stops starting episodes instead of erroring each one."""
+    status = getattr(exc, "status_code", None)
+    name = type(exc).__name__
+    text = str(exc).lower()
+    if status == 402 or (status in (400, 403, 429) and any(w in text for w in QUOTA_WORDS)):  # Anthropic: a 400
+        return f"the account's quota or credit is exhausted (HTTP {status or 429})"
+    if status == 401 or name == "AuthenticationError":
+        return "the endpoint rejected the API key (HTTP 401)"
+    if status == 403 or name == "PermissionDeniedError":
+        return "the endpoint refused access with this API key (HTTP 403)"
+    if status == 404 or name == "NotFoundError":
+        return "the model is not known at the endpoint (HTTP 404)"
+    return None
+
+
 def is_transient(exc: BaseException) -> bool:
     """Rate limits, server errors, timeouts, connection errors and unparseable bodies are retried."""
     if isinstance(exc, (asyncio.TimeoutError, ConnectionError)):
         return True
+    if fatal_reason(exc):
+        return False
     if "Missing credentials" in str(exc):  # litellm reports a missing key as a 500
         return False
     if getattr(exc, "status_code", None) in TRANSIENT_STATUS:
@@ -94,6 +118,7 @@ class Breaker:
         self.failures = 0
         self.opened = 0
         self.open_until = 0.0
+        self.fatal: str | None = None  # why no call can succeed here (a rejected key...): later calls fail at once
 
     async def wait(self) -> float:
         """Sleep while the breaker is open; returns the seconds waited."""

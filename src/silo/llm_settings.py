@@ -16,14 +16,17 @@ from silo import local_model
 DEFAULT_CONTEXT = 32768
 NO_KEY = "sk-no-key"
 BUDGET_PREFIX = "run budget reached"
+FATAL_PREFIX = "endpoint refused the run"  # in an episode error: the runner stops starting episodes
 
 
 class LLMError(Exception):
-    """A model call that failed for good (retries exhausted or a permanent error)."""
+    """A model call that failed for good (retries exhausted or a permanent error). `fatal`: the endpoint
+    cannot serve any call of this run (a rejected key, no access, an unknown model, an exhausted quota)."""
 
-    def __init__(self, msg: str, context_exceeded: bool = False):
+    def __init__(self, msg: str, context_exceeded: bool = False, fatal: bool = False):
         super().__init__(msg)
         self.context_exceeded = context_exceeded
+        self.fatal = fatal
 
 
 def is_context_error(exc: BaseException) -> bool:

@@ -18,6 +18,7 @@ import os
 from dataclasses import dataclass
 
 from silo import local_model
+from silo.llm_retry import fatal_reason
 from silo.records import RunConfig
 
 PROBE_TIMEOUT_S = 15.0
@@ -127,6 +128,9 @@ def _classify(ep: Endpoint, e: Exception, key: str | None) -> str | None:
     text = str(e).replace(key, "***") if key else str(e)
     first = text.strip().splitlines()[0][:200] if text.strip() else name
     via = f" from {ep.api_key_env}" if ep.api_key_env else ""
+    if "quota" in (fatal_reason(e) or ""):  # OpenAI sends an empty quota as a 429, which would pass below
+        raise PreflightError(f"{ep.where}: the account's quota or credit is exhausted for {ep.model}"
+                             f"{via and ' (key' + via + ')'}: {first}")
     if status in (401, 403) or name in ("AuthenticationError", "PermissionDeniedError"):
         raise PreflightError(f"{ep.where} rejected the API key{via} for {ep.model} (HTTP {status or 401})")
     if status == 404 or name == "NotFoundError":

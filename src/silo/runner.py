@@ -217,6 +217,7 @@ class RunOutcome:
     skipped: int = 0
     errors: int = 0
     stopped: str | None = None
+    fatal: bool = False  # stopped because an endpoint cannot serve the run (not a ceiling)
 
 
 def pending(specs: list[EpisodeSpec], rd: RunDir, force: bool = False) -> tuple[list[EpisodeSpec], int]:
@@ -271,6 +272,9 @@ async def run_specs(specs: list[EpisodeSpec], rd: RunDir, factory: TeamFactory =
             bar.update(ep)
             if status == "error" and ep.error and llm.BUDGET_PREFIX in ep.error:
                 out.stopped = out.stopped or budget.exceeded()
+            if status == "error" and ep.error and llm.FATAL_PREFIX in ep.error and not out.stopped:
+                # a rejected key, an unknown model, no quota: every later episode would fail the same way
+                out.stopped, out.fatal = ep.error[ep.error.index(llm.FATAL_PREFIX):].splitlines()[0][:500], True
 
     try:
         await asyncio.gather(*(one(s) for s in specs))
