@@ -209,10 +209,7 @@ class Client:
         key = cache_key(fields, blob) if fields is not None else None
         check_budget()
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
-            try:
-                reply = Reply(**hit)
-            except TypeError:
-                reply = None
+            reply = Reply.from_dict(hit)  # None for an entry of the wrong shape: a miss
             if reply is not None and not reply.empty() and check(reply) is None:  # old entries may hold empty replies
                 report({"attempt": 1, "cached": True, "latency_s": 0.0, "error": None, **reply.usage()})
                 charge(reply)

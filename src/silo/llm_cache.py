@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from typing import Any
 from silo.redact import redact
 
 CACHE_VERSION = 1
+log = logging.getLogger("silo.llm")
+_WARNED: set[str] = set()
 
 
 def default_root() -> Path:
@@ -77,8 +80,15 @@ class CallCache:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 _write(tmp, data)
             os.replace(tmp, path)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
+        except OSError as e:  # a full disk, a file where a directory belongs: the reply is still returned
+            try:
+                Path(tmp).unlink(missing_ok=True)
+            except OSError:
+                pass
+            if self._dir not in _WARNED:  # once per cache directory and process
+                _WARNED.add(self._dir)
+                log.warning("model-call cache %s cannot be written (%s): replies are not cached, so a resume "
+                            "pays for them again", self.root, e.strerror or e)
 
     def __len__(self) -> int:
         return sum(1 for _ in self.root.glob("*/*.json")) if self.root.is_dir() else 0
