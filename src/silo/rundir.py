@@ -120,7 +120,11 @@ class RunDir:
                     raise RunDirError(f"{self.path} is being written by another silo process (pid {holder['pid']}); "
                                       "wait for it to finish or stop it") from None
                 log.warning("taking over the stale lock of %s (holder %s is gone)", self.path, holder)
-                self.lock_file.unlink(missing_ok=True)
+                try:
+                    self.lock_file.unlink(missing_ok=True)
+                except OSError as e:  # e.g. a directory named .lock
+                    raise RunDirError(f"cannot take over the lock {self.lock_file}: {e.strerror or e}; "
+                                      "remove it if no silo process is writing the run") from None
                 continue
             except OSError as e:
                 raise RunDirError(f"cannot lock run directory {self.path}: {e.strerror or e}") from e
@@ -134,9 +138,10 @@ class RunDir:
     def _holder(self) -> dict | None:
         try:
             holder = json.loads(self.lock_file.read_text() or "{}")
-            return holder if isinstance(holder, dict) else None
         except (OSError, ValueError):
             return None  # half-written or unreadable: a writer died while taking it
+        ok = isinstance(holder, dict) and isinstance(holder.get("pid"), int) and 0 < holder["pid"] < 2**31
+        return holder if ok else None  # a pid that is no pid (a string, 1e30, -5): nobody holds it
 
     def unlock(self) -> None:
         """Release the lock if this process holds it."""
@@ -155,8 +160,10 @@ class RunDir:
             return None
         try:
             return RunConfig.model_validate(json.loads(f.read_text())["run"])
-        except (OSError, ValueError, KeyError) as e:
-            raise RunDirError(f"unreadable run config {f}: {str(e).splitlines()[0]}") from e
+        except (OSError, ValueError, KeyError, TypeError) as e:  # TypeError: valid JSON that is not an object
+            why = (str(e).splitlines() or [type(e).__name__])[0][:200]
+            raise RunDirError(f"unreadable run config {f} ({why}); restore it, or start the sweep afresh with "
+                              "`silo run ... --force`") from None
 
     def init(self, rc: RunConfig, shard: str | None = None, force: bool = False) -> None:
         """Create the directory or check it holds the same run (resume); --force overwrites the config.
@@ -165,7 +172,17 @@ class RunDir:
         are allowed on resume and recorded under "changes" in config.json; any other difference is
         refused with the list of differing fields."""
         self.lock()
-        old = self.saved_config() if self.path.exists() else None
+        try:
+            old = self.saved_config() if self.path.exists() else None
+        except RunDirError:
+            if not force:
+                raise
+            old = None  # --force: an unreadable config is replaced (every episode is re-run)
+            if (self.path / "config.json").is_dir():
+                try:
+                    (self.path / "config.json").rmdir()  # an empty directory where the config belongs
+                except OSError as e:
+                    raise RunDirError(f"{self.path / 'config.json'} is a directory ({e.strerror}); remove it") from None
         changes: list = []
         if old is not None and old != rc:
             result, harmless = config_diff(old, rc)
@@ -300,6 +317,9 @@ class RunDir:
         except ValueError as e:
             raise RunDirError(f"unreadable scores file {f} (line {where}: {str(e).splitlines()[0][:120]}); "
                               f"rebuild it with `silo score {self.path}`") from None
+        except OSError as e:
+            raise RunDirError(f"cannot read scores file {f} ({e.strerror or e}); remove it and rebuild it with "
+                              f"`silo score {self.path}`") from None
         return out
 
 
