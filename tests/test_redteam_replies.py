@@ -182,6 +182,7 @@ HOSTILE_ACTIONS = [
     '{"name": 5, "arguments": "submit 7"}',
     '[{"name": "submit_result"}, 7]',
     '"submit_result"',
+    '{"name": "submit_result", "arguments": {"answer": ' + "[" * 10_000 + "]" * 10_000 + "}}",
 ]
 
 
@@ -230,3 +231,21 @@ def test_a_dns_failure_is_retried_as_transient_and_named_by_the_preflight(tmp_pa
                                     "--task", "I-01", "--n", "2", "--protocol", "p2p", "-o", str(tmp_path / "r")])
     assert res.exit_code == 2 and "cannot reach" in res.output and len(res.output.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_a_10_mb_tool_call_argument_is_bounded_and_the_episode_goes_on(tmp_path):
+    huge = json.dumps({"target_id": 1, "content": "x" * 10_000_000})
+
+    def script(request):
+        mine = sum(m["role"] == "assistant" for m in request["messages"])
+        return ("tool", [("send_message", huge)]) if mine == 0 else ("tool", [("submit_result", '{"answer": 7}')])
+
+    with FaultServer(default=script) as fs:
+        rc, rd = _sweep(fs, tmp_path, replicates=1, action_mode="tools")
+        out = asyncio.run(run_specs(expand(rc), rd))
+        biggest = max(len(json.dumps(r["messages"])) for r in fs.requests)
+    assert out.errors == 0
+    (ep,) = rd.episodes()
+    assert ep.status == "complete" and [s.answer for s in ep.submissions] == [7, 7]
+    assert biggest < 400_000  # the 10 MB argument is never sent back to the model whole
+    assert sum(f.stat().st_size for f in rd.episode_files()) < 1_000_000
