@@ -171,3 +171,15 @@ def completion(kind: str, arg: Any, prompt_tokens: int = 11) -> dict:
         "choices": [{"index": 0, "message": msg, "finish_reason": "tool_calls" if kind == "tool" else "stop"}],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 7, "total_tokens": prompt_tokens + 7},
     }
+
+
+def warm_litellm() -> None:
+    """Make one call through silo's client so a process's first litellm call (seconds of lazy imports on a
+    loaded machine) is not timed by the first test, which would see a timeout it did not inject."""
+    import asyncio
+
+    from silo.llm import Client, LLMSettings
+
+    with FaultServer() as fs:
+        s = LLMSettings(model="openai/fault", api_base=fs.base, cache=False, retries=0, timeout_s=300)
+        asyncio.run(Client(s).complete([{"role": "user", "content": "warm-up"}]))

@@ -134,7 +134,7 @@ def test_preflight_names_a_rejected_key_or_unknown_model(status, needle, tmp_pat
 def test_errored_episodes_exit_nonzero_with_each_cause_once(tmp_path, fault_key):
     from fault_server import FaultServer
 
-    with FaultServer(default=("status", 401)) as fs:
+    with FaultServer(default=("status", 400)) as fs:  # 400: an error of each call (a 401 stops the run)
         res = _fault_run(fs, tmp_path, "--no-preflight")
         assert res.exit_code == 1, res.output
         cause_lines = [ln for ln in res.output.splitlines() if " x " in ln and "AgentFailure" in ln]

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from fault_server import FaultServer
+from fault_server import FaultServer, warm_litellm
 from silo.agents.llm_agent import llm_team, replay_messages
 from silo.episode import run_episode
 from silo.llm import Client, LLMError, LLMSettings
@@ -23,11 +23,7 @@ def settings(fs, **kw):
 
 @pytest.fixture(scope="module", autouse=True)
 def litellm_warmed():
-    """The first litellm call of a process pays its lazy imports (seconds on a loaded machine): not under
-    the 3 s deadline of the first test, which would see a timeout it did not inject."""
-    with FaultServer() as fs:
-        s = LLMSettings(model="openai/fault", api_base=fs.base, cache=False, retries=0, timeout_s=300)
-        asyncio.run(Client(s).complete([{"role": "user", "content": "warm-up"}]))
+    warm_litellm()
 
 
 @pytest.fixture(autouse=True)

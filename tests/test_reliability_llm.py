@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from fault_server import FaultServer
+from fault_server import FaultServer, warm_litellm
 from silo import episode_io
 from silo.agents.llm_agent import llm_team
 from silo.episode import run_episode
@@ -21,6 +21,11 @@ from silo.tasks import get_task
 SUBMIT_7 = '{"name": "submit_result", "arguments": {"answer": 7}}'
 FAST = {"retries": 2, "backoff_s": 0.01, "backoff_max_s": 0.02, "timeout_s": 3, "breaker_failures": 100,
         "outage_max_s": 5}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def litellm_warmed():
+    warm_litellm()  # test_retry_after_is_honoured failed once under load: its first call paid litellm's imports
 
 
 @pytest.fixture(autouse=True)

@@ -49,7 +49,7 @@ def test_no_key_reaches_disk(tmp_path, monkeypatch):
         res = _cli("run", "--team", "llm", "--model", "openai/fault", "--api-base", fs.base,
                    "--api-key-env", "SILO_SCAN_KEY", "--task", "I-01,I-07", "--n", "2", "--protocol", "p2p",
                    "--max-rounds", "3", "--no-progress", "--no-preflight", "--no-fail-on-error", "-o", out)
-        assert res.exit_code == 0, res.output
+        assert res.exit_code == 4, res.output  # the 401 stops the run (fatal, docs/llm.md)
         auth = {h.get("Authorization") or h.get("authorization") for h in fs.headers}
     assert auth == {f"Bearer {KEY}"}
     eps = [episode_io.load_dict(f) for f in episode_io.files(out / "episodes")]
