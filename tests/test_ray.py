@@ -62,3 +62,47 @@ def test_ray_checks_the_token_ceiling_per_model_call(tmp_path, monkeypatch):
     assert calls < 20 * 3 * 2 * 2
     statuses = list(rd.statuses().values())
     assert statuses and "error" in statuses  # a budget-stopped episode is an error, never a wrong answer
+
+
+def test_a_key_revoked_mid_run_stops_a_ray_run_as_it_stops_a_local_one(tmp_path, monkeypatch):
+    """The first fatal episode stops submissions (exit 4, the local one-line message); the episodes done stay
+    done, and `silo resume` once the key works again (on the same Ray instance) completes the run."""
+    from fault_server import FaultServer
+    from silo import episode_io
+    from silo.rundir import RunDir
+
+    monkeypatch.setenv("RAY_ADDRESS", "")
+    submit, served, state = '{"name": "submit_result", "arguments": {"answer": 7}}', [], {"fixed": False}
+
+    def script(request):  # the preflight and 4 calls are served, then the key is rejected until it is fixed
+        served.append(1)
+        return ("ok", submit) if len(served) <= 5 or state["fixed"] else ("status", 401)
+
+    env = {"SILO_FAULT_KEY": "sk-fault-secret-123", "SILO_CACHE_DIR": str(tmp_path / "cache")}
+    out = tmp_path / "r"
+    with FaultServer(default=script) as fs:
+        args = ["run", "--team", "llm", "--model", "openai/fault", "--api-base", fs.base, "--api-key-env",
+                "SILO_FAULT_KEY", "--task", "I-01", "--n", "2", "--protocol", "p2p", "--replicates", "10",
+                "--no-progress", "--executor", "ray", "-o", str(out)]
+        try:
+            res = CliRunner(env=env).invoke(main, args)
+            hits = len(fs.requests)
+            statuses = RunDir(out).statuses()
+            before = {f: f.read_bytes() for f in RunDir(out).episode_files() if episode_io.status(f) != "error"}
+            state["fixed"] = True
+            again = CliRunner(env=env).invoke(main, ["resume", str(out), "--executor", "ray", "--no-progress"])
+            resumed = len(fs.requests) - hits
+        finally:
+            shutdown()
+    assert res.exit_code == 4, res.output
+    stop = [ln for ln in res.output.splitlines() if ln.startswith("stopped:")]
+    assert len(stop) == 1 and "API key" in stop[0] and "SILO_FAULT_KEY" in stop[0], res.output
+    assert "Traceback" not in res.output and "sk-fault-secret-123" not in res.output
+    # 4 episodes in flight (2 CPUs); at most the 2 served ones finish before the first fatal one and are
+    # replaced; nothing is submitted after it (without the stop all 10 episodes start: 21 requests)
+    assert len(statuses) <= 6 and hits <= 1 + 2 * 6, (len(statuses), hits)
+    assert again.exit_code == 0, again.output
+    final = RunDir(out).statuses()
+    assert len(final) == 10 and "error" not in final.values()
+    assert all(f.read_bytes() == b for f, b in before.items())  # the episodes done were not run again
+    assert resumed <= 1 + 2 * (10 - len(before))  # the preflight and the episodes not yet done, no more

@@ -4,6 +4,9 @@ Optional: `pip install silo-bench[ray]`. Without --address a local Ray instance 
 Run budgets (--max-total-tokens, --max-cost) live in one Ray actor that every worker's model calls
 check before and charge after each call, as the local executor does in-process: a run overshoots by
 at most the calls in flight, not by whole episodes.
+An endpoint that cannot serve the run (a rejected key, an unknown model, an exhausted quota:
+llm.FATAL_PREFIX in an episode's error) stops it as it stops a local run: no episode is submitted
+after it, those in flight finish and are written, and RunOutcome.fatal makes `silo run` exit 4.
 """
 
 from __future__ import annotations
@@ -115,10 +118,17 @@ def run_ray(specs: list[EpisodeSpec], rd: RunDir, address: str | None = None, nu
                                          max(0, u.output_tokens - charged.output_tokens),
                                          max(0.0, u.cost_usd - charged.cost_usd)))
             bar.update(ep)
+            _stop_if_fatal(out, ep, status)
     finally:
         bar.close()
         budget.used = Usage.model_validate(ray.get(keeper.used.remote()))
     return out
+
+
+def _stop_if_fatal(out: RunOutcome, ep: Episode, status: str) -> None:
+    """An endpoint that refused the run: every later episode would fail the same way (as runner.run_specs)."""
+    if status == "error" and ep.error and llm.FATAL_PREFIX in ep.error and not out.stopped:
+        out.stopped, out.fatal = ep.error[ep.error.index(llm.FATAL_PREFIX):].splitlines()[0][:500], True
 
 
 def _unpack(blob: str) -> tuple[Episode, Usage]:
