@@ -13,26 +13,24 @@ writer's pid, so cleaning up after a killed process never touches a live writer'
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import time
 from pathlib import Path
 
-from silo import __version__, episode_io
+from silo import __version__, episode_io, rundir_lock
 from silo.records import Episode, EpisodeScore, RunConfig
 from silo.redact import redact
+from silo.rundir_lock import RunDirError, pid_alive
+
+__all__ = ["RUNTIME_KEYS", "RunDir", "RunDirError", "atomic_write", "config_diff", "git_hash", "merge_runs",
+           "pid_alive"]
 
 log = logging.getLogger(__name__)
 _TMP_PID = re.compile(r"\.(\d+)(?:\.\d+)?\.tmp$")
-
-
-class RunDirError(Exception):
-    """A run directory that cannot be read or written; the message says what and where."""
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -74,19 +72,6 @@ def config_diff(old: RunConfig, new: RunConfig) -> tuple[list[str], dict[str, li
     return result, harmless
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this machine."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return True
-
-
 class RunDir:
     """A run directory."""
 
@@ -96,58 +81,19 @@ class RunDir:
         self.damaged: list[Path] = []  # unreadable episode files this process moved to damaged/
         self.locked = False
 
-    # ---- one writer at a time ---------------------------------------------------------
+    # ---- one writer at a time (silo.rundir_lock) --------------------------------------
     @property
     def lock_file(self) -> Path:
         return self.path / ".lock"
 
     def lock(self) -> None:
         """Become the run's only writer; a live holder is a one-line error, a dead one's lock is taken over."""
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise RunDirError(f"cannot write run directory {self.path}: {e.strerror or e}") from e
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
-        for _ in range(3):
-            try:
-                fd = os.open(self.lock_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = self._holder()
-                if holder is not None and holder.get("pid") == os.getpid():
-                    self.locked = True
-                    return  # already ours (several commands in one process)
-                if holder is not None and pid_alive(int(holder.get("pid", 0))) and holder.get("host") == me["host"]:
-                    raise RunDirError(f"{self.path} is being written by another silo process (pid {holder['pid']}); "
-                                      "wait for it to finish or stop it") from None
-                log.warning("taking over the stale lock of %s (holder %s is gone)", self.path, holder)
-                try:
-                    self.lock_file.unlink(missing_ok=True)
-                except OSError as e:  # e.g. a directory named .lock
-                    raise RunDirError(f"cannot take over the lock {self.lock_file}: {e.strerror or e}; "
-                                      "remove it if no silo process is writing the run") from None
-                continue
-            except OSError as e:
-                raise RunDirError(f"cannot lock run directory {self.path}: {e.strerror or e}") from e
-            with os.fdopen(fd, "w") as fh:
-                fh.write(json.dumps(me))
-            atexit.register(self.unlock)
-            self.locked = True
-            return
-        raise RunDirError(f"cannot lock run directory {self.path}: the lock keeps changing hands")
-
-    def _holder(self) -> dict | None:
-        try:
-            holder = json.loads(self.lock_file.read_text() or "{}")
-        except (OSError, ValueError):
-            return None  # half-written or unreadable: a writer died while taking it
-        ok = isinstance(holder, dict) and isinstance(holder.get("pid"), int) and 0 < holder["pid"] < 2**31
-        return holder if ok else None  # a pid that is no pid (a string, 1e30, -5): nobody holds it
+        rundir_lock.acquire(self.path, self.lock_file)
+        self.locked = True
 
     def unlock(self) -> None:
         """Release the lock if this process holds it."""
-        holder = self._holder()
-        if holder is not None and holder.get("pid") == os.getpid():
-            self.lock_file.unlink(missing_ok=True)
+        rundir_lock.release(self.lock_file)
 
     @property
     def episodes_dir(self) -> Path:
