@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from silo import record_line
+from silo import event_lines, record_line
 from silo.records import Episode, Event, ScoredEvent
 from silo.redact import redact
 from silo.sanitize import clean
@@ -215,15 +215,30 @@ def _body(path: Path) -> Iterator[bytes]:
         raise EpisodeFileError(f"{path.name}: cut short or damaged ({e})") from None
 
 
-def _split(path: Path) -> tuple[bytes, bytes, bytes]:
-    """(meta line, record line, event lines) of a .jsonl.gz file, decompressed whole (gzip checks every
-    member's CRC and length, so a file cut short or damaged anywhere raises)."""
+def _decompressed(path: Path) -> tuple[bytes, bytes]:
+    """(meta line, the text after it) of a .jsonl.gz file, decompressed whole, every member's CRC and length
+    checked. A file of the shape silo writes (two members, the first one line) is inflated member by member
+    by zlib, which checks each header, CRC and length itself; any other shape, or any error, goes to the
+    gzip module, which reads every shape it always read and raises what it always raised."""
+    data = path.read_bytes()
     try:
-        raw = gzip.decompress(path.read_bytes())
+        first = zlib.decompressobj(31)
+        head = first.decompress(data)
+        second = zlib.decompressobj(31)
+        rest = second.decompress(first.unused_data)
+        if first.eof and second.eof and not second.unused_data and 0 < len(head) == head.find(b"\n") + 1:
+            return head[:-1], rest
+    except zlib.error:
+        pass
+    try:
+        raw = gzip.decompress(data)
     except (EOFError, OSError, zlib.error) as e:
         raise EpisodeFileError(f"{path.name}: cut short or damaged ({e})") from None
     head, _, rest = raw.partition(b"\n")
-    record, _, lines = rest.partition(b"\n")
+    return head, rest
+
+
+def _check(path: Path, head: bytes, record: bytes) -> None:
     try:
         m = json.loads(head)
     except ValueError:
@@ -231,7 +246,23 @@ def _split(path: Path) -> tuple[bytes, bytes, bytes]:
     if not isinstance(m, dict) or m.get("format") != FORMAT or m.get("format_version") != FORMAT_VERSION \
             or not record.startswith(b"{"):
         raise EpisodeFileError(f"{path.name}: not a silo episode file")
+
+
+def _split(path: Path) -> tuple[bytes, bytes, bytes]:
+    """(meta line, record line, event lines) of a .jsonl.gz file, decompressed whole (every member's CRC
+    and length checked, so a file cut short or damaged anywhere raises)."""
+    head, rest = _decompressed(path)
+    record, _, lines = rest.partition(b"\n")
+    _check(path, head, record)
     return head, record, lines
+
+
+def _record_and_lines(path: Path) -> tuple[bytes, list[bytes]]:
+    """_split's record line, and its event lines as a list (one split of the text, no copy before it)."""
+    head, rest = _decompressed(path)
+    lines = rest.split(b"\n")
+    _check(path, head, lines[0])
+    return lines.pop(0), lines
 
 
 def read(path: Path, kinds: frozenset[str] | None = None) -> Episode:
@@ -254,14 +285,13 @@ def read(path: Path, kinds: frozenset[str] | None = None) -> Episode:
         ep = Episode.model_validate_json(b'{"events":[],' + record[1:])
         ep.events = [Event.model_validate_json(line) for line in body]
         return ep
-    _, record, lines = _split(path)
+    record, lines = _record_and_lines(path)
     # the record: json.loads then validate (about half the peak memory of validate_json on a big
     # record); the events kept: each validated from its own line (pydantic's JSON parser, no dicts)
-    want = {k.encode() for k in kinds}
     d = json.loads(record)
     d["events"] = []
     ep = Episode.model_validate(d)
-    ep.events = [Event.model_validate_json(x) for x in lines.split(b"\n") if _kind(x) in want]
+    ep.events = [Event.model_validate_json(x) for x in event_lines.keep(lines, kinds)]
     return ep
 
 
@@ -269,29 +299,27 @@ def read_scored(path: Path, kinds: frozenset[str]) -> Episode:
     """What scoring reads of an episode file: the events of `kinds` only. A new file, its CRCs checked as it
     is decompressed, gives lean events (records.ScoredEvent: an event line's args, result and data are
     skipped unparsed) and a record whose equal truth entries and answers are one object (record_line); the
-    record is validated as always. An old <id>.json file is read in full, as read(path, kinds) does."""
+    record is validated as always, and each event line kept as if by itself (silo.event_lines: the same
+    objects, or the same error, as `ScoredEvent.model_validate_json(line)` line by line). An old <id>.json
+    file is read in full, as read(path, kinds) does."""
     if not path.name.endswith(SUFFIX):
         return read(path, kinds)
-    _, record, lines = _split(path)
+    with event_lines.gc_paused():
+        return _read_scored(path, kinds)
+
+
+def _read_scored(path: Path, kinds: frozenset[str]) -> Episode:
+    record, lines = _record_and_lines(path)
     d = record_line.loads(record)
     if not isinstance(d, dict):
         raise EpisodeFileError(f"{path.name}: no episode record")
     d["events"] = []
     ep = Episode.model_validate(d)
-    want = {k.encode() for k in kinds}
-    lean = ScoredEvent.model_validate_json
-    ep.events = [lean(x) for x in lines.split(b"\n") if _kind(x) in want]
+    ep.events = [ScoredEvent.model_validate_json(x) for x in event_lines.keep(lines, kinds)]
     return ep
 
 
-_KIND = b'"kind":"'
-
-
-def _kind(line: bytes) -> bytes | None:
-    """An event line's kind, unparsed: round and agent (numbers) are written first, so the line's first
-    "kind" key is the event's own."""
-    i = line.find(_KIND)
-    return None if i < 0 else line[i + 8:line.find(b'"', i + 8)]
+_kind = event_lines.kind_of  # an event line's kind, unparsed (silo.report_facts reads lines with it too)
 
 
 def header(path: Path) -> dict:
