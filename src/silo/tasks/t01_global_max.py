@@ -105,8 +105,6 @@ class GlobalMax(TaskSpec):
         if len(agents) == 1:
             return value
         named = NamedMax(value, frozenset(agents))
-        if len(agents) == 2:
-            named = AnyOf((named, value))
         return AnyOf((named, StatedMax(value), WeakMax(value))) if agents >= self.depends_on(inst, i) else named
 
     def partial(self, data, agent, params):
