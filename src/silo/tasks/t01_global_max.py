@@ -70,7 +70,9 @@ class GlobalMax(TaskSpec):
     Evidence: a maximum is one shard's own value, so alone it cannot say which set it was taken over
     (an unnamed summary of some of an author's shards equals the maximum of all it holds whenever
     the largest value is among them): the max of several shards counts where the content names them
-    (NamedMax), for a pair, or, of every shard, as the answer stated (StatedMax, WeakMax).
+    (NamedMax) or, of every shard, as the answer stated (StatedMax, WeakMax); not even for a pair
+    (scorer 5): the pairs tried include the author's earlier evidence sets, whose max an unnamed summary of
+    other shards equals whenever their largest value is the same.
     """
 
     id = "I-01"
@@ -99,8 +101,8 @@ class GlobalMax(TaskSpec):
                 "maximum over all integers held by all agents.")
 
     def stat_fingerprint(self, inst, agents, i):
-        # a shard's own max as it is; several shards' max only where the content names them, or for two
-        # (a combined value of two shards can only be of both), or, of every shard, stated as the answer
+        # a shard's own max as it is; several shards' max only where the content names them or, of every
+        # shard, stated as the answer
         value = Value(max(max(inst.shards[j].data) for j in agents))
         if len(agents) == 1:
             return value
