@@ -118,6 +118,10 @@ def test_max_of_several_shards_needs_their_names_or_the_answer_stated():
     pair = t.stat_fingerprint(inst, frozenset({top, rest[0]}), 0)
     assert not pair.matches(parse(f"Combined summary: {mx[top]}"))
     assert pair.matches(parse(f"Combined summary of agents {min(top, rest[0])} and {max(top, rest[0])}: {mx[top]}"))
+    other = rest[0]  # the pair's other agent named with the author's own, in the sentence stating the max
+    assert pair.matches(parse(f"Max of mine and agent {other}'s: {mx[top]}"))
+    assert not pair.matches(parse(f"Agent {other} sent me {mx[top]}."))
+    assert not pair.matches(parse(f"Max of mine and agent {other}'s coming up. Combined summary: {mx[top]}"))
 
 
 def test_pattern_summary_shared_by_two_pieces_is_whose_the_content_says():
