@@ -99,7 +99,8 @@ def test_vote_unnamed_summary_only_where_its_tally_is_one_subsets():
 def test_max_of_several_shards_needs_their_names_or_the_answer_stated():
     """I-01: an unnamed "combined summary: v" equals the max of every superset of the summarised shards that
     holds no larger value, so it shows a set of several shards only where it names them (a running max
-    "after agents 0-3"), for two shards, or as the whole answer stated."""
+    "after agents 0-3") or as the whole answer stated; not even for two (session 6: the pair an author once
+    had evidence of is a guess, right about half the time)."""
     t = get_task("I-01")
     inst = t.make_instance(5, 0)
     mx = [max(s.data) for s in inst.shards]
@@ -114,7 +115,13 @@ def test_max_of_several_shards_needs_their_names_or_the_answer_stated():
     everyone = t.stat_fingerprint(inst, frozenset(range(5)), 0)
     assert not everyone.strict(parse(f"Combined summary: {inst.truth[0]}"))
     assert everyone.strict(parse(f"The global max is {inst.truth[0]}."))
-    assert t.stat_fingerprint(inst, frozenset({top, rest[0]}), 0).matches(parse(f"Combined summary: {mx[top]}"))
+    pair = t.stat_fingerprint(inst, frozenset({top, rest[0]}), 0)
+    assert not pair.matches(parse(f"Combined summary: {mx[top]}"))
+    assert pair.matches(parse(f"Combined summary of agents {min(top, rest[0])} and {max(top, rest[0])}: {mx[top]}"))
+    other = rest[0]  # the pair's other agent named with the author's own, in the sentence stating the max
+    assert pair.matches(parse(f"Max of mine and agent {other}'s: {mx[top]}"))
+    assert not pair.matches(parse(f"Agent {other} sent me {mx[top]}."))
+    assert not pair.matches(parse(f"Max of mine and agent {other}'s coming up. Combined summary: {mx[top]}"))
 
 
 def test_pattern_summary_shared_by_two_pieces_is_whose_the_content_says():
@@ -129,3 +136,33 @@ def test_pattern_summary_shared_by_two_pieces_is_whose_the_content_says():
     fp = t.stat_fingerprint(inst, frozenset({j}), 0)
     assert not fp.matches(parse(f"Summary of agent {k}'s shard: {json.dumps(summ[k])}"))
     assert fp.matches(parse(f"Summary of agent {j}'s shard: {json.dumps(summ[j])}"))
+
+
+def test_pattern_unnamed_summary_of_consecutive_pieces_is_found_once():
+    """II-15: an unnamed "combined summary" of consecutive pieces is found from its six numbers (stat_sets), not
+    from a wrong summary, and not where another run has the same six (a piece without A, B or C changes
+    nothing: the summary of a..b is also that of a..b+1)."""
+    t = get_task("II-15")
+    flat = lambda s: [list(x) for x in t.partial(s, 0, {})]  # noqa: E731
+    inst = t.make_instance(10, 55)
+    data = [s.data for s in inst.shards]
+    summ = flat(data[7] + data[8] + data[9])
+    sets = t.stat_sets(inst, parse("Combined summary: " + json.dumps(summ)), frozenset(range(10)), 0)
+    assert frozenset({7, 8, 9}) in sets
+    assert frozenset({7, 8, 9}) not in t.stat_sets(inst, parse("Combined summary: " + json.dumps(summ)),
+                                                   frozenset({7, 9}), 0)  # only runs within the evidence
+    wrong = [[e, c + 1] for e, c in summ]
+    assert frozenset({7, 8, 9}) not in t.stat_sets(inst, parse(json.dumps(wrong)), frozenset(range(10)), 0)
+    seen = 0
+    for seed in range(300):
+        inst = t.make_instance(5, seed)
+        data = [s.data for s in inst.shards]
+        blank = [j for j in range(1, 5) if not set(data[j]) & set("ABC")]
+        if not blank:
+            continue
+        j = blank[0]
+        run = flat("".join(data[j - 1:j + 1]))
+        assert run == flat(data[j - 1])  # the blank piece changes nothing
+        assert frozenset({j - 1, j}) not in t.stat_sets(inst, parse(json.dumps(run)), frozenset(range(5)), 0)
+        seen += 1
+    assert seen  # such pieces occur

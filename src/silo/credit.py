@@ -142,9 +142,15 @@ class ContentViews:
 
 
 _WORDS_BETWEEN = re.compile(r"[A-Za-z]{2,}")
-_ANSWERISH = re.compile(r"\b(?:answers?|result|winner|wins?|won|most|total|overall|global|final(?:ly)?|conclusion|so|"
-                        r"therefore|thus|hence|anywhere|nobody|nowhere|none of (?:us|them)|every(?:one|body)|"
-                        r"all of us|any(?:one)?|there (?:is|are))\b", re.IGNORECASE)
+# words that state a result; "so" only as a conclusion (sentence-initial "So, ..." / "So the ...", or "..., so 4"),
+# not "so far", "so that", "or so", "so I"; "most" not as a quantifier ("most of", "at most"); a question states nothing
+_ANSWERISH = re.compile(r"\b(?:answers?|result|winner|wins?|won|(?<!\bat )most(?! of\b)|total|overall|global|"
+                        r"final(?:ly)?|conclusion|therefore|thus|hence|anywhere|nobody|nowhere|none of (?:us|them)|"
+                        r"every(?:one|body)|all of us|any(?:one)?|there (?:is|are))\b|"
+                        r"(?:^[\s*_>#-]*|[,;(\u2013\u2014\u2192]\s*)so\b(?:\s*[,:]|\s+(?:the|it(?:'s|\u2019s|\s+is|\s+was)|"
+                        r"that(?:'s|\u2019s|\s+is|\s+makes|\s+gives)|we\s+(?:get|have|got)|[-+\u2212]?\d|true|false|yes|no)\b)",
+                        re.IGNORECASE)
+_QUESTION = re.compile(r"\?[\s\"'*_)\]]*$")
 
 
 def _has_bits(fp: Fingerprint) -> bool:
@@ -175,7 +181,8 @@ def _hit(fp: Fingerprint, p: Parsed, view, whole: bool) -> bool:
     # stated as one ("the answer is false", "Carol wins"), not merely occur (a name inside pasted ballots)
     q = (view() if view is not None else None) or p
     # a one-line code fence is read with the sentence before it (as lines, "The answer is ```json", "true" say nothing)
-    return any(_ANSWERISH.search(sent) and fp.matches(parse(sent)) for sent in sentences(_inline_fences(q.text)))
+    return any(_ANSWERISH.search(sent) and not _QUESTION.search(sent) and fp.matches(parse(sent))
+               for sent in sentences(_inline_fences(q.text)))
 
 
 def _inline_fences(text: str) -> str:

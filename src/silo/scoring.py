@@ -20,7 +20,7 @@ from silo.tasks.base import TaskSpec, _canon
 SCORED_KINDS = frozenset({"send", "write", "deliver", "read", "list", "submit", "error"})
 """The event kinds scoring reads (waits, action echoes, model calls and notes are not needed)."""
 
-SCORER_VERSION = 4
+SCORER_VERSION = 5
 """Version of the scoring rules; recorded in every score row, bumped whenever a rule changes.
 
 1: provenance by reach (the author's K). 2: provenance by evidence, candidate sets from the

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from silo.evidence import AnyOf, Fingerprint, Parsed, Value
-from silo.evidence_text import named_sets, parse, sentences
+from silo.evidence_text import named_sets, parse, sentence_spans, sentences
 from silo.tasks import register
 from silo.tasks.base import TaskSpec
 
@@ -14,16 +14,38 @@ from silo.tasks.base import TaskSpec
 @dataclass(frozen=True)
 class NamedMax(Fingerprint):
     """The maximum of several shards, in content that names them ("running max after agents 0-3", "combined
-    summary of agents 1, 3, 4", with or without its author): a maximum is one shard's own value, so it cannot
-    show by itself which set it was taken over (an unnamed "combined summary: 4968" of some of an author's
-    shards equals the maximum of all it holds whenever the largest value is among them)."""
+    summary of agents 1, 3, 4", with or without its author; "mine and agent 0's" for a pair): a maximum is
+    one shard's own value, so it cannot show by itself which set it was taken over (an unnamed "combined
+    summary: 4968" of some of an author's shards equals the maximum of all it holds whenever the largest value
+    is among them)."""
 
     value: Value
     agents: frozenset[int]
 
     def matches(self, p: Parsed) -> bool:
-        return self.value.matches(p) and any(n <= self.agents and len(self.agents - n) <= 1
-                                             for n in named_sets(p.text))
+        if not self.value.matches(p):
+            return False
+        if any(n <= self.agents and len(self.agents - n) <= 1 for n in named_sets(p.text)):
+            return True
+        # a pair: its other agent named with the author's own in the sentence that states it ("max of mine
+        # and agent 0's: 4937"); named_sets needs two ids
+        return len(self.agents) == 2 and any(one < self.agents and self.value.matches(parse(sent))
+                                             for one, sent in _one_and_mine(p.text))
+
+
+def _one_and_mine(text: str) -> list[tuple[frozenset[int], str]]:
+    """(the one agent named, the sentence) for each sentence naming one agent and the author's own."""
+    out = []
+    for lo, hi in sentence_spans(text):
+        sent = text[lo:hi]
+        ids = frozenset(int(m) for m in _ONE.findall(sent))
+        if len(ids) == 1 and _MINE.search(sent):
+            out.append((ids, sent))
+    return out
+
+
+_ONE = re.compile(r"\bagent\s*#?(\d+)", re.IGNORECASE)
+_MINE = re.compile(r"\b(?:my|mine)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -70,7 +92,9 @@ class GlobalMax(TaskSpec):
     Evidence: a maximum is one shard's own value, so alone it cannot say which set it was taken over
     (an unnamed summary of some of an author's shards equals the maximum of all it holds whenever
     the largest value is among them): the max of several shards counts where the content names them
-    (NamedMax), for a pair, or, of every shard, as the answer stated (StatedMax, WeakMax).
+    (NamedMax) or, of every shard, as the answer stated (StatedMax, WeakMax); not even for a pair
+    (scorer 5): the pairs tried include the author's earlier evidence sets, whose max an unnamed summary of
+    other shards equals whenever their largest value is the same.
     """
 
     id = "I-01"
@@ -99,14 +123,12 @@ class GlobalMax(TaskSpec):
                 "maximum over all integers held by all agents.")
 
     def stat_fingerprint(self, inst, agents, i):
-        # a shard's own max as it is; several shards' max only where the content names them, or for two
-        # (a combined value of two shards can only be of both), or, of every shard, stated as the answer
+        # a shard's own max as it is; several shards' max only where the content names them or, of every
+        # shard, stated as the answer
         value = Value(max(max(inst.shards[j].data) for j in agents))
         if len(agents) == 1:
             return value
         named = NamedMax(value, frozenset(agents))
-        if len(agents) == 2:
-            named = AnyOf((named, value))
         return AnyOf((named, StatedMax(value), WeakMax(value))) if agents >= self.depends_on(inst, i) else named
 
     def partial(self, data, agent, params):

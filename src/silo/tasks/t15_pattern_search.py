@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from silo.evidence import AnyOf, Fingerprint, Items, Parsed, Value
 from silo.tasks import register
 from silo.tasks.common import ChainTask
+from silo.tasks.sums import per_shard
 from silo.tasks.t13_longest_palindrome import Letters
 
 ALPHABET = "ABCDXYZ"
@@ -53,6 +54,21 @@ class NotTheirs(Fingerprint):
     def matches(self, p: Parsed) -> bool:
         named = {int(m) for m in _AGENT.findall(p.text)}
         return self.part.matches(p) and (self.j in named or not named & self.others)
+
+
+def _grams(numbers: tuple) -> set[tuple]:
+    """The runs of six numbers in content laid out as a summary: end states 0-2 at even places, counts >= 0."""
+    runs = (tuple(numbers[k:k + 6]) for k in range(len(numbers) - 5))
+    return {g for g in runs if all(x in STATES for x in g[0::2]) and min(g[1::2]) >= 0}
+
+
+def _then(first: tuple, second: tuple) -> tuple:
+    """The flat summary of two consecutive pieces from theirs (the transfer functions composed)."""
+    out = []
+    for s in STATES:
+        mid, count = first[2 * s], first[2 * s + 1]
+        out += [second[2 * mid], count + second[2 * mid + 1]]
+    return tuple(out)
 
 
 def _twin(inst, j: int) -> bool:
@@ -149,6 +165,28 @@ class PatternSearch(ChainTask):
             if _twin(inst, lo):
                 return AnyOf((run, Letters(text)))
         return run
+
+    def stat_sets(self, inst, content, within, i):
+        # an unnamed summary of consecutive pieces ("Combined summary: [[0, 13], [0, 13], [0, 14]]"): the runs
+        # a..b (2+ pieces) within the author's evidence whose six numbers stand in the content, each only where
+        # no other run within it has the same six (a piece without A, B or C leaves a summary as it was)
+        grams = _grams(content.numbers)
+        if not grams:
+            return []
+        cap = max(max(g[1::2]) for g in grams)  # counts only grow along a run: longer runs cannot match
+        flat = per_shard(inst, "summary", lambda j: tuple(x for pair in summary(inst.shards[j].data) for x in pair))
+        runs: dict[tuple, list[tuple[int, int]]] = {}
+        for a in sorted(within):
+            cur, b = flat[a], a
+            while True:
+                if cur in grams:
+                    runs.setdefault(cur, []).append((a, b))
+                b += 1
+                if b not in within or min(cur[1::2]) > cap:
+                    break
+                cur = _then(cur, flat[b])
+        return [frozenset(range(a, b + 1)) for found in runs.values() if len(found) == 1
+                for a, b in found if b > a]
 
     def partial(self, data, agent, params):
         return summary(data)
