@@ -7,10 +7,14 @@ matches). The scorer (silo.scoring) and the sufficiency tool (protocols/sufficie
 
 from __future__ import annotations
 
+import hashlib
+import marshal
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from silo.credit import ContentViews, _hit
-from silo.evidence import AnyOf, Fingerprint, guard_ok
+from silo.evidence import AnyOf, Fingerprint, Parsed, guard_ok
 from silo.evidence_text import named_sets, parse
 from silo.records import Event, Instance, deliveries
 from silo.tasks.base import TaskSpec
@@ -20,6 +24,38 @@ HISTORY = 3  # evidence snapshots of an author offered as candidate sets (most r
 
 class ScoringError(ValueError):
     """An event log the engine cannot produce (e.g. a read of a version written in the same round)."""
+
+
+SHARED = 2  # instances whose scorer caches are kept: a run's sorted files put an instance's episodes together
+_shared: OrderedDict[tuple, tuple[bytes, dict]] = OrderedDict()
+_shared_lock = threading.Lock()
+
+
+def shared_cache(task: TaskSpec, inst: Instance) -> dict:
+    """The cache of what the scorer derives from (task, instance) alone (fingerprints, views of content,
+    candidate sets, credit of content: every entry a pure function of the task, the instance and the entry's
+    key), one dict for every replay of an equal instance: the grid scores each instance under 3 protocols,
+    grid7 by 7 teams too. Keyed by the task object and the instance id, and valid only while a digest of the
+    instance's whole content is the same (marshal tells 1, 1.0 and True apart, and dict orders), so another
+    instance reusing an id (an edited file, a hand-made test instance) gets a cache of its own."""
+    try:
+        digest = hashlib.blake2b(marshal.dumps(_content_of(inst), 2), digest_size=16).digest()
+    except ValueError:  # nested too deeply for marshal: this replay's own cache
+        return {}
+    key = (task, inst.id)
+    with _shared_lock:
+        got = _shared.get(key)
+        if got is None or got[0] != digest:
+            got = _shared[key] = (digest, {})
+        _shared.move_to_end(key)
+        while len(_shared) > SHARED:
+            _shared.popitem(last=False)
+    return got[1]
+
+
+def _content_of(inst: Instance) -> tuple:
+    return (tuple(getattr(inst, f) for f in type(inst).model_fields if f != "shards"),
+            tuple((s.agent, s.data, s.text) for s in inst.shards))
 
 
 @dataclass
@@ -49,14 +85,20 @@ class Replay(ContentViews):
         self.evid = [{a} for a in range(n)]
         self._interned: dict[frozenset[int], frozenset[int]] = {}
         self.dep = [self._fz(self.task.depends_on(self.inst, a)) for a in range(n)]
-        self.hist: list[list[frozenset[int]]] = [[] for _ in range(n)]
+        # evidence history, kept lazily: the shards each agent gained, in order, and its evidence's size after
+        # each of its last HISTORY gains; the snapshots (frozensets) are made when the agent sends (_history)
+        self._gained: list[list[int]] = [[a] for a in range(n)]
+        self._marks: list[tuple[int, ...]] = [() for _ in range(n)]
+        self._hists: dict[int, tuple] = {}
         self._msgs: dict[int, _Content] = {}
         self._files: dict[int, _Content] = {}
-        self._fp: dict[tuple, Fingerprint | None] = {}
+        self._fp: dict = shared_cache(self.task, self.inst)
         self._n_events = 0
         self._snaps: dict[int, tuple] = {}
         # dep - evid per agent: an agent with nothing missing needs no evidence search
         self._missing = [set(self.dep[a]) - self.evid[a] for a in range(n)]
+        self._n, self._global = n, self.inst.answer_kind == "global"
+        self._segmented, self._raw_i = not self._global, self.task.raw_per_receiver
         self._on = {"send": self._on_send, "write": self._on_write, "deliver": self._on_deliver,
                     "read": self._on_read, "list": self._on_list, "submit": self._on_submit}
 
@@ -79,7 +121,17 @@ class Replay(ContentViews):
     def _content(self, e: Event) -> _Content:
         a = e.agent
         upstream, prov = self._snapshot(a)
-        return _Content(a, e.round, e.content or "", upstream, prov, tuple(self.hist[a][-HISTORY:]))
+        return _Content(a, e.round, e.content or "", upstream, prov, self._history(a))
+
+    def _history(self, a: int) -> tuple[frozenset[int], ...]:
+        """Agent a's last HISTORY evidence snapshots (oldest first), shared by its contents until it gains:
+        evidence only grows, so the snapshot after a gain is its first `size` gained shards."""
+        marks = self._marks[a]
+        got = self._hists.get(a)
+        if got is None or got[0] != marks:
+            gained = self._gained[a]
+            got = self._hists[a] = (marks, tuple(frozenset(gained[:m]) for m in marks))
+        return got[1]
 
     def _snapshot(self, a: int) -> tuple[frozenset[int], frozenset[int]]:
         """(reach, provenance) of agent a now, shared by every content it makes until either grows:
@@ -130,30 +182,32 @@ class Replay(ContentViews):
         self.at_submit.setdefault(e.agent, (self._fz(self.reach[e.agent]), self._fz(self.evid[e.agent])))
 
     def _observe(self, i: int, c: _Content) -> None:
-        self.reach[i] |= c.upstream
+        reach = self.reach[i]
+        if len(reach) < self._n:  # a full reach gains nothing
+            reach |= c.upstream
         missing = self._missing[i]
         if not missing:
             return
-        todo = c.upstream & missing
-        if not todo:
-            return
-        if self.inst.answer_kind == "global":
-            # global answers: what a content proves does not depend on who reads it; a broadcast
-            # read by N-1 agents is examined once
-            if c.credited is None:
-                c.credited = frozenset(self._credit(0, c, c.upstream & self.dep[0]))
-            got = c.credited & todo
+        if c.credited is not None:  # (credited is within upstream: & missing is & todo)
+            got = c.credited & missing
         else:
-            got = self._credit(i, c, todo)
+            todo = c.upstream & missing
+            if not todo:
+                return
+            if self._global:
+                # global answers: what a content proves does not depend on who reads it; a broadcast
+                # read by N-1 agents is examined once
+                c.credited = self._credited(0, c, c.upstream & self.dep[0])
+                got = c.credited & todo
+            else:
+                got = self._credited(i, c, todo)
         if got:
             self.evid[i] |= got
             missing -= got
             # evidence only grows, so a new snapshot differs from every earlier one; only the last
-            # HISTORY are ever read (_content), so only those are kept: memory O(N * HISTORY), not O(N^2)
-            h = self.hist[i]
-            h.append(frozenset(self.evid[i]))
-            if len(h) > HISTORY:
-                del h[0]
+            # HISTORY are ever read (_history)
+            self._gained[i].extend(got)
+            self._marks[i] = (*self._marks[i], len(self.evid[i]))[-HISTORY:]
 
     def _candidates(self, c: _Content, i: int) -> list[frozenset[int]]:
         """Sets whose statistic c may carry: the task's sets from the author's evidence, then its history."""
@@ -167,6 +221,16 @@ class Replay(ContentViews):
             self._fp[key] = list(self.task.stat_sets(self.inst, parse(c.text), c.prov, i))  # type: ignore[assignment]
         sets += [s for s in self._fp[key] if s not in sets]  # type: ignore[union-attr]
         return sets
+
+    def _credited(self, i: int, c: _Content, todo: frozenset[int]) -> frozenset[int]:
+        """_credit(i, c, todo), once per all it depends on: the receiver, the content's text and author, the
+        author's evidence (prov) and history (sets), and the shards looked for (todo); not the round or the
+        event. The same message sent under another protocol of the instance, or again, is searched once."""
+        key = ("credit", i, c.text, c.author, c.prov, c.sets, todo)
+        got = self._fp.get(key)
+        if got is None:
+            got = self._fp[key] = frozenset(self._credit(i, c, todo))
+        return got
 
     def _credit(self, i: int, c: _Content, todo: frozenset[int]) -> set[int]:
         p = parse(c.text)
@@ -182,22 +246,31 @@ class Replay(ContentViews):
         for j in todo - got:
             # raw items of j count wherever they appear (reach allows); a statistic of {j} only from an
             # author that had evidence of j
-            kinds = ("raw", "stat") if j in c.prov else ("raw",)
-            for kind in kinds:
-                one = frozenset({j})
-                fp = (self._fingerprint("raw", j, i) if kind == "raw"
-                      else self._fingerprint(self._stat_kind(one, c), one, i))
-                view = None if kind == "raw" else (lambda t=j: self._view(c.author, p, t))
-                if fp is None or not _hit(fp, p, view, whole=False):
-                    continue
-                # (a shard identical to the author's own cannot be told from it: its data arrived either way)
-                if (j != c.author and fp.strict(self._own(c.author)) and self._own_pasted(c.author, p)
-                        and self.inst.shards[j].data != self.inst.shards[c.author].data
-                        and not self._outside_own(fp, p, c.author)):
-                    continue  # the author's own data already shows it: a coincidence, not a relay
+            if self._relayed("raw", j, i, c, p) or (j in c.prov and self._relayed("stat", j, i, c, p)):
                 got.add(j)
-                break
         return got
+
+    def _relayed(self, kind: str, j: int, i: int, c: _Content, p: Parsed) -> bool:
+        """Whether content c shows shard j's raw items (kind "raw") or its statistic as receiver i needs it,
+        other than as a coincidence of the author's own data. Once per (the fingerprint's cache key, the
+        author, the text): all it depends on (at N = 100 a broadcast shard is searched once, not 99 times)."""
+        one = frozenset({j})
+        kind = kind if kind == "raw" else self._stat_kind(one, c)
+        fkey = self._fp_key(kind, j if kind == "raw" else one, i)
+        key = ("relayed", fkey, c.author, c.text)
+        got = self._fp.get(key)
+        if got is None:
+            fp = self._fingerprint(kind, fkey[1], i)
+            view = None if kind == "raw" else (lambda t=j: self._view(c.author, p, t))
+            got = fp is not None and _hit(fp, p, view, whole=False)
+            # (a shard identical to the author's own cannot be told from it: its data arrived either way)
+            if (got and j != c.author and fp.strict(self._own(c.author)) and self._own_pasted(c.author, p)
+                    and self.inst.shards[j].data != self.inst.shards[c.author].data
+                    and not self._outside_own(fp, p, c.author)):
+                got = False  # the author's own data already shows it: a coincidence, not a relay
+            self._fp[key] = got
+        return got
+
     def _stat_kind(self, s: frozenset[int], c: _Content) -> str:
         """Claims count for the author's own shard, a set of several shards, or one foreign shard whose
         claim differs from the author's own (a relay's own count equals another shard's count far too
@@ -214,8 +287,15 @@ class Replay(ContentViews):
             self._fp[key] = other is not None and other != own  # type: ignore[assignment]
         return bool(self._fp[key])
 
+    def _fp_key(self, kind: str, key, i: int) -> tuple:
+        """The cache key of a fingerprint: receiver i only where it can differ by receiver (a segmented
+        task's statistics; raw items where the task says so: TaskSpec.raw_per_receiver)."""
+        if kind == "raw":
+            return (kind, key, i if self._raw_i else -1)
+        return (kind, key, i if self._segmented else -1)
+
     def _fingerprint(self, kind: str, key, i: int) -> Fingerprint | None:
-        cache_key = (kind, key, i if self.inst.answer_kind == "segmented" or kind == "raw" else -1)
+        cache_key = self._fp_key(kind, key, i)
         if cache_key not in self._fp:
             if kind == "raw":
                 fp = self.task.raw_fingerprint(self.inst, key, i)

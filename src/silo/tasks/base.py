@@ -119,6 +119,10 @@ class TaskSpec:
         """Agents whose shards determine this agent's answer."""
         return frozenset(range(inst.n_agents))
 
+    raw_per_receiver: ClassVar[bool] = True
+    """Whether raw_fingerprint(inst, j, i) may differ by receiver i; False: the scorer makes it once per shard
+    (tests/test_replay_speed_tasks.py checks that it is the same for every receiver)."""
+
     def raw_fingerprint(self, inst: Instance, j: int, i: int) -> Fingerprint | None:
         """What of agent j's raw shard agent i must see (default: all its numbers)."""
         return Items(tuple(_numbers(inst.shards[j].data)))

@@ -81,6 +81,7 @@ class PrefixSum(ChainTask):
     level = 2
     version = 1
     answer_kind = "segmented"
+    raw_per_receiver = False  # raw_fingerprint does not depend on the receiver
     answer_format = ("a JSON list of integers, one per element of your slice, in order: the inclusive prefix "
                      "sums of the global list at your positions, e.g. [412, 450, 461]")
     oracle = "chain"
