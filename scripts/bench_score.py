@@ -29,7 +29,9 @@ def child(run_dir: Path) -> dict:
     """Score every episode of run_dir; CPU seconds per task and a digest of the score rows."""
     from silo import episode_io
     from silo.scoring import SCORED_KINDS, score_episode
+    from silo.tasks import all_tasks
 
+    all_tasks()  # the task registry is loaded before timing: a one-off import, not scoring
     cpu: Counter = Counter()
     digest = hashlib.sha256()
     for f in episode_io.files(run_dir / "episodes"):

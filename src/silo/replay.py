@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from silo.credit import ContentViews, _hit
@@ -88,7 +88,7 @@ class Replay(ContentViews):
         # evidence history, kept lazily: the shards each agent gained, in order, and its evidence's size after
         # each of its last HISTORY gains; the snapshots (frozensets) are made when the agent sends (_history)
         self._gained: list[list[int]] = [[a] for a in range(n)]
-        self._marks: list[tuple[int, ...]] = [() for _ in range(n)]
+        self._marks: list[deque[int]] = [deque(maxlen=HISTORY) for _ in range(n)]
         self._hists: dict[int, tuple] = {}
         self._msgs: dict[int, _Content] = {}
         self._files: dict[int, _Content] = {}
@@ -126,11 +126,12 @@ class Replay(ContentViews):
     def _history(self, a: int) -> tuple[frozenset[int], ...]:
         """Agent a's last HISTORY evidence snapshots (oldest first), shared by its contents until it gains:
         evidence only grows, so the snapshot after a gain is its first `size` gained shards."""
-        marks = self._marks[a]
+        marks = tuple(self._marks[a])
         got = self._hists.get(a)
         if got is None or got[0] != marks:
+            made = dict(zip(*got, strict=True)) if got else {}  # a snapshot still in the window is kept, not made again
             gained = self._gained[a]
-            got = self._hists[a] = (marks, tuple(frozenset(gained[:m]) for m in marks))
+            got = self._hists[a] = (marks, tuple(made.get(m) or frozenset(gained[:m]) for m in marks))
         return got[1]
 
     def _snapshot(self, a: int) -> tuple[frozenset[int], frozenset[int]]:
@@ -166,8 +167,12 @@ class Replay(ContentViews):
         return f"event {self._n_events} (round {e.round}, agent {e.agent}, {e.kind})"
 
     def _on_deliver(self, e: Event) -> None:
+        msgs, rnd, agent, observe = self._msgs, e.round, e.agent, self._observe
         for msg_id, sender in deliveries(e):  # one receive lists every message it delivered, in order
-            self._observe(e.agent, self._source(self._msgs, msg_id, e, "message", sender))
+            c = msgs.get(msg_id)
+            if c is None or c.round >= rnd or (e.sender if sender is None else sender) not in (None, c.author):
+                c = self._source(msgs, msg_id, e, "message", sender)  # raises the error it is
+            observe(agent, c)
 
     def _on_read(self, e: Event) -> None:
         self._observe(e.agent, self._source(self._files, e.version, e, "file version"))
@@ -206,8 +211,9 @@ class Replay(ContentViews):
             missing -= got
             # evidence only grows, so a new snapshot differs from every earlier one; only the last
             # HISTORY are ever read (_history)
-            self._gained[i].extend(got)
-            self._marks[i] = (*self._marks[i], len(self.evid[i]))[-HISTORY:]
+            gained = self._gained[i]
+            gained.extend(got)
+            self._marks[i].append(len(gained))  # (the evidence's size: gained holds it in order)
 
     def _candidates(self, c: _Content, i: int) -> list[frozenset[int]]:
         """Sets whose statistic c may carry: the task's sets from the author's evidence, then its history."""
@@ -238,16 +244,29 @@ class Replay(ContentViews):
         for s in self._candidates(c, i):
             if not (s & todo) or not s <= c.prov:
                 continue  # nothing new, or a set the author had no evidence of: coincidence, not information
-            fp = self._fingerprint(self._stat_kind(s, c), s, i)
-            # weak alternatives (a boolean, a small count) count only as the whole answer
-            target = next(iter(s)) if len(s) == 1 else -1
-            if fp is not None and _hit(fp, p, lambda t=target: self._view(c.author, p, t), whole=s >= self.dep[i]):
+            if self._states(s, i, c, p):
                 got |= s & todo
         for j in todo - got:
             # raw items of j count wherever they appear (reach allows); a statistic of {j} only from an
             # author that had evidence of j
             if self._relayed("raw", j, i, c, p) or (j in c.prov and self._relayed("stat", j, i, c, p)):
                 got.add(j)
+        return got
+
+    def _states(self, s: frozenset[int], i: int, c: _Content, p: Parsed) -> bool:
+        """Whether content c states the statistic of set s as receiver i needs it. Once per (the fingerprint,
+        the author, the text, the view's target, whole): all it depends on; a segmented task's equal
+        fingerprints for several receivers are one object (_fingerprint), so they are matched once."""
+        fp = self._fingerprint(self._stat_kind(s, c), s, i)
+        if fp is None:
+            return False
+        # weak alternatives (a boolean, a small count) count only as the whole answer
+        target = next(iter(s)) if len(s) == 1 else -1
+        whole = s >= self.dep[i]
+        key = ("states", id(fp), c.author, c.text, target, whole)  # fp lives in this cache: its id is not reused
+        got = self._fp.get(key)
+        if got is None:
+            got = self._fp[key] = _hit(fp, p, lambda: self._view(c.author, p, target), whole=whole)
         return got
 
     def _relayed(self, kind: str, j: int, i: int, c: _Content, p: Parsed) -> bool:
@@ -310,5 +329,7 @@ class Replay(ContentViews):
                     claim = claim.labelled_only()
                 if claim is not None:
                     fp = claim if fp is None else AnyOf((fp, claim))
+                if fp is not None and self._segmented:  # one object per value: receivers share its matches
+                    fp = self._fp.setdefault(("value", fp), fp)
             self._fp[cache_key] = fp
         return self._fp[cache_key]
