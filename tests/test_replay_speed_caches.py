@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from silo import replay
+from silo import replay_cache
 from silo.agents.scripted import scripted_team
 from silo.episode import run_episode, run_sync
 from silo.records import EpisodeConfig
@@ -24,20 +24,20 @@ def _episode(inst, protocol: str, team: str):
 
 
 def _cold(ep):
-    replay._shared.clear()
+    replay_cache._shared.clear()
     return score_episode(ep).model_dump()
 
 
 def test_an_equal_instance_shares_one_cache_and_other_content_does_not():
     task = get_task("I-05")
     a = task.make_instance(5, 3)
-    assert replay.shared_cache(task, a) is replay.shared_cache(task, a.model_copy(deep=True))
+    assert replay_cache.shared_cache(task, a) is replay_cache.shared_cache(task, a.model_copy(deep=True))
     other = a.model_copy(deep=True)
     other.shards[2].data[0] += 1  # the same id, other data
-    assert replay.shared_cache(task, other) is not replay.shared_cache(task, a)
+    assert replay_cache.shared_cache(task, other) is not replay_cache.shared_cache(task, a)
     typed = a.model_copy(deep=True)
     typed.truth[0] = float(typed.truth[0])  # 3 and 3.0 are equal, but not the same content
-    assert replay.shared_cache(task, typed) is not replay.shared_cache(task, a)
+    assert replay_cache.shared_cache(task, typed) is not replay_cache.shared_cache(task, a)
 
 
 def test_an_instance_reusing_an_id_with_other_data_is_scored_afresh():
@@ -64,7 +64,7 @@ def test_scores_with_shared_caches_equal_scores_with_cold_ones(task_id, n):
     eps = [_episode(inst, protocol, team) for team in ("chatty", "oracle", "gossip")
            for protocol in ("p2p", "broadcast", "sfs")]
     cold = [_cold(ep) for ep in eps]
-    replay._shared.clear()
+    replay_cache._shared.clear()
     warm = [score_episode(ep).model_dump() for ep in eps + eps]  # each scored twice: the second from the cache
     assert warm == cold + cold
 

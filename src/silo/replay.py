@@ -7,16 +7,14 @@ matches). The scorer (silo.scoring) and the sufficiency tool (protocols/sufficie
 
 from __future__ import annotations
 
-import hashlib
-import marshal
-import threading
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 
 from silo.credit import ContentViews, _hit
 from silo.evidence import AnyOf, Fingerprint, Parsed, guard_ok
 from silo.evidence_text import named_sets, parse
 from silo.records import Event, Instance, deliveries
+from silo.replay_cache import shared_cache
 from silo.tasks.base import TaskSpec
 
 HISTORY = 3  # evidence snapshots of an author offered as candidate sets (most recent first)
@@ -24,38 +22,6 @@ HISTORY = 3  # evidence snapshots of an author offered as candidate sets (most r
 
 class ScoringError(ValueError):
     """An event log the engine cannot produce (e.g. a read of a version written in the same round)."""
-
-
-SHARED = 2  # instances whose scorer caches are kept: a run's sorted files put an instance's episodes together
-_shared: OrderedDict[tuple, tuple[bytes, dict]] = OrderedDict()
-_shared_lock = threading.Lock()
-
-
-def shared_cache(task: TaskSpec, inst: Instance) -> dict:
-    """The cache of what the scorer derives from (task, instance) alone (fingerprints, views of content,
-    candidate sets, credit of content: every entry a pure function of the task, the instance and the entry's
-    key), one dict for every replay of an equal instance: the grid scores each instance under 3 protocols,
-    grid7 by 7 teams too. Keyed by the task object and the instance id, and valid only while a digest of the
-    instance's whole content is the same (marshal tells 1, 1.0 and True apart, and dict orders), so another
-    instance reusing an id (an edited file, a hand-made test instance) gets a cache of its own."""
-    try:
-        digest = hashlib.blake2b(marshal.dumps(_content_of(inst), 2), digest_size=16).digest()
-    except ValueError:  # nested too deeply for marshal: this replay's own cache
-        return {}
-    key = (task, inst.id)
-    with _shared_lock:
-        got = _shared.get(key)
-        if got is None or got[0] != digest:
-            got = _shared[key] = (digest, {})
-        _shared.move_to_end(key)
-        while len(_shared) > SHARED:
-            _shared.popitem(last=False)
-    return got[1]
-
-
-def _content_of(inst: Instance) -> tuple:
-    return (tuple(getattr(inst, f) for f in type(inst).model_fields if f != "shards"),
-            tuple((s.agent, s.data, s.text) for s in inst.shards))
 
 
 @dataclass
