@@ -171,7 +171,7 @@ class Replay(ContentViews):
                 c.credited = self._credited(0, c, c.upstream & self.dep[0])
                 got = c.credited & todo
             else:
-                got = self._credited(i, c, todo)
+                got = self._credit(i, c, todo)  # (per receiver: its parts are memoised, _states and _relayed)
         if got:
             self.evid[i] |= got
             missing -= got
@@ -195,9 +195,11 @@ class Replay(ContentViews):
         return sets
 
     def _credited(self, i: int, c: _Content, todo: frozenset[int]) -> frozenset[int]:
-        """_credit(i, c, todo), once per all it depends on: the receiver, the content's text and author, the
-        author's evidence (prov) and history (sets), and the shards looked for (todo); not the round or the
-        event. The same message sent under another protocol of the instance, or again, is searched once."""
+        """_credit(i, c, todo) of a global task's content, once per all it depends on: the receiver, the
+        content's text and author, the author's evidence (prov) and history (sets), and the shards looked for
+        (todo); not the round or the event. A star centre's N - 1 equal sends, and the same message under
+        another protocol of the instance, are searched once. (Not for segmented tasks: keys per receiver
+        would hold O(N) sets per content, and their search is no faster for it.)"""
         key = ("credit", i, c.text, c.author, c.prov, c.sets, todo)
         got = self._fp.get(key)
         if got is None:
