@@ -298,6 +298,8 @@ class Replay(ContentViews):
                 if claim is not None:
                     fp = claim if fp is None else AnyOf((fp, claim))
                 if fp is not None and self._segmented:  # one object per value: receivers share its matches
-                    fp = self._fp.setdefault(("value", fp), fp)
+                    # (keyed by repr, which tells 1, 1.0 and True apart, as == does not; fingerprints are
+                    # dataclasses whose repr shows every field)
+                    fp = self._fp.setdefault(("value", type(fp), repr(fp)), fp)
             self._fp[cache_key] = fp
         return self._fp[cache_key]
