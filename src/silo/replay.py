@@ -18,6 +18,7 @@ from silo.replay_cache import shared_cache
 from silo.tasks.base import TaskSpec
 
 HISTORY = 3  # evidence snapshots of an author offered as candidate sets (most recent first)
+MEMO_CAP = 500_000  # entries of an instance's shared cache past which search results are no longer kept
 
 
 class ScoringError(ValueError):
@@ -168,7 +169,7 @@ class Replay(ContentViews):
             if self._global:
                 # global answers: what a content proves does not depend on who reads it; a broadcast
                 # read by N-1 agents is examined once
-                c.credited = self._credited(0, c, c.upstream & self.dep[0])
+                c.credited = self._credited(c)
                 got = c.credited & todo
             else:
                 got = self._credit(i, c, todo)  # (per receiver: its parts are memoised, _states and _relayed)
@@ -194,17 +195,25 @@ class Replay(ContentViews):
         sets += [s for s in self._fp[key] if s not in sets]  # type: ignore[union-attr]
         return sets
 
-    def _credited(self, i: int, c: _Content, todo: frozenset[int]) -> frozenset[int]:
-        """_credit(i, c, todo) of a global task's content, once per all it depends on: the receiver, the
-        content's text and author, the author's evidence (prov) and history (sets), and the shards looked for
-        (todo); not the round or the event. A star centre's N - 1 equal sends, and the same message under
-        another protocol of the instance, are searched once. (Not for segmented tasks: keys per receiver
-        would hold O(N) sets per content, and their search is no faster for it.)"""
-        key = ("credit", i, c.text, c.author, c.prov, c.sets, todo)
+    def _credited(self, c: _Content) -> frozenset[int]:
+        """What a global task's content proves (receiver 0 stands for all), once per all it depends on: the
+        content's text and author, the author's evidence (prov), history (sets) and reach (upstream: the
+        shards looked for are upstream & depends_on); not the round or the event. A star centre's N - 1
+        equal sends, and the same message under another protocol of the instance, are searched once (the
+        key holds the content's own sets, no new ones). Not for segmented tasks: keys per receiver would
+        hold O(N) sets per content, and their search is no faster for it."""
+        key = ("credit", c.text, c.author, c.prov, c.sets, c.upstream)
         got = self._fp.get(key)
         if got is None:
-            got = self._fp[key] = frozenset(self._credit(i, c, todo))
+            got = frozenset(self._credit(0, c, c.upstream & self.dep[0]))
+            self._keep(key, got)
         return got
+
+    def _keep(self, key: tuple, value) -> None:
+        """Memoise a search result in the shared cache, up to MEMO_CAP entries (past it: computed, not kept,
+        so a large run's cache cannot grow by O(N) entries per content)."""
+        if len(self._fp) < MEMO_CAP:
+            self._fp[key] = value
 
     def _credit(self, i: int, c: _Content, todo: frozenset[int]) -> set[int]:
         p = parse(c.text)
@@ -234,7 +243,9 @@ class Replay(ContentViews):
         key = ("states", id(fp), c.author, c.text, target, whole)  # fp lives in this cache: its id is not reused
         got = self._fp.get(key)
         if got is None:
-            got = self._fp[key] = _hit(fp, p, lambda: self._view(c.author, p, target), whole=whole)
+            got = _hit(fp, p, lambda: self._view(c.author, p, target), whole=whole)
+            if self._segmented:  # (a global task's content is searched once anyway: _credited)
+                self._keep(key, got)
         return got
 
     def _relayed(self, kind: str, j: int, i: int, c: _Content, p: Parsed) -> bool:
@@ -255,7 +266,8 @@ class Replay(ContentViews):
                     and self.inst.shards[j].data != self.inst.shards[c.author].data
                     and not self._outside_own(fp, p, c.author)):
                 got = False  # the author's own data already shows it: a coincidence, not a relay
-            self._fp[key] = got
+            if self._segmented:  # (a global task's content is searched once anyway: _credited)
+                self._keep(key, got)
         return got
 
     def _stat_kind(self, s: frozenset[int], c: _Content) -> str:
