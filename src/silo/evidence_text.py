@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import zip_longest
 
 # a number: optional sign (not the hyphen of a range like "10-20" or an id like "r-5"), digits, decimals
 _NUM = re.compile(r"(?<![\w.\-])-?\d+(?:\.\d+)?|\d+(?:\.\d+)?")
@@ -20,9 +21,13 @@ _GROUPED = re.compile(r"(?<![\w.,])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]*\d)")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 _BITS = re.compile(r"[01](?:[\s,;\[\]]*[01])*")
 # a count beside its label: apple: 5, "Bob": 9, Carol = 3, kiwi,2 (CSV), | mango | 6 | (a table row)
-_LABELLED = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)[\"']?[ \t]*(?:[:=,|]|->|\bis\b|\bhas\b|\bwas\b)?[ \t]*"
+# (?<![A-Za-z_]): a label is not tried from inside a word; the matches are the same (wherever one could start
+# after a letter, one starts at that letter too, and a match ends in a digit), found in linear time, not quadratic
+_LABELLED = re.compile(r"(?<![A-Za-z_])([A-Za-z_][A-Za-z_0-9]*)[\"']?[ \t]*(?:[:=,|]|->|\bis\b|\bhas\b|\bwas\b)?[ \t]*"
                        r"(-?\d+(?:\.\d+)?)")  # on one line: "apple\n6,kiwi" is a table, not a count
 _HEX = re.compile(r"\b0[xX][0-9a-fA-F]+\b|\b0[bB][01]+\b")
+_HEXISH = re.compile(r"0[xXbB]")  # what every _HEX match holds
+_NOT_BIT = re.compile(r"[^01]")
 _CELL = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?")
 _JOINERS = frozenset({"and", "or", "then"})
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})
@@ -94,14 +99,15 @@ def parse(text: str) -> Parsed:
     text = text.translate(_MINUS)
     nums = tuple(map(_value, _NUM.findall(text)))
     counts = Counter(nums)
-    for m in _GROUPED.findall(text):
+    # (each pattern is searched only where the characters it needs occur: the same matches, found sooner)
+    for m in _GROUPED.findall(text) if "," in text else ():
         counts[_norm(float(m.replace(",", "")))] += 1
-    for m in _HEX.findall(text):  # 0x1a, 0b1010: also counted as the integer they spell
+    for m in _HEX.findall(text) if _HEXISH.search(text) else ():  # 0x1a, 0b1010: also the integer they spell
         counts[int(m, 0)] += 1
     seq = tuple(w.lower() for w in _WORD.findall(text))
     words = Counter(seq)
     seq = tuple(w for w in seq if w not in _JOINERS)  # "apple, kiwi and mango" is one run
-    bits = tuple(re.sub(r"[^01]", "", m) for m in _BITS.findall(text))
+    bits = tuple(m if len(m) == 1 else _NOT_BIT.sub("", m) for m in _BITS.findall(text))
     labelled = frozenset((w.lower(), _value(v)) for w, v in _LABELLED.findall(text))
     tables = _table_columns(text) if "|" in text or ("," in text and "\n" in text) else ()
     return Parsed(nums, counts, words, bits, labelled, tables, text, seq)
@@ -127,10 +133,10 @@ def _table_columns(text: str) -> tuple[tuple[float | int, ...], ...]:
             kind = sep
             continue
         if len(block) >= 2:
-            for j in range(max(map(len, block))):
-                col = [c[j] for c in block if j < len(c) and _CELL.fullmatch(c[j])]
-                if len(col) >= 2:
-                    out.append(tuple(_norm(float(x.replace(",", ""))) for x in col))
+            for column in zip_longest(*block, fillvalue=""):  # top to bottom; a short row has no cell ("")
+                col = list(filter(_CELL.fullmatch, column))
+                if len(col) >= 2:  # (_value of the digits is _norm(float(...)) of them)
+                    out.append(tuple(_value(x.replace(",", "") if "," in x else x) for x in col))
         block, kind = ([cells], sep) if cells and len(cells) >= 2 else ([], None)
     return tuple(out)
 

@@ -7,15 +7,18 @@ matches). The scorer (silo.scoring) and the sufficiency tool (protocols/sufficie
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from silo.credit import ContentViews, _hit
-from silo.evidence import AnyOf, Fingerprint, guard_ok
+from silo.evidence import AnyOf, Fingerprint, Parsed, guard_ok
 from silo.evidence_text import named_sets, parse
 from silo.records import Event, Instance, deliveries
+from silo.replay_cache import shared_cache
 from silo.tasks.base import TaskSpec
 
 HISTORY = 3  # evidence snapshots of an author offered as candidate sets (most recent first)
+MEMO_CAP = 500_000  # entries of an instance's shared cache past which search results are no longer kept
 
 
 class ScoringError(ValueError):
@@ -49,14 +52,20 @@ class Replay(ContentViews):
         self.evid = [{a} for a in range(n)]
         self._interned: dict[frozenset[int], frozenset[int]] = {}
         self.dep = [self._fz(self.task.depends_on(self.inst, a)) for a in range(n)]
-        self.hist: list[list[frozenset[int]]] = [[] for _ in range(n)]
+        # evidence history, kept lazily: the shards each agent gained, in order, and its evidence's size after
+        # each of its last HISTORY gains; the snapshots (frozensets) are made when the agent sends (_history)
+        self._gained: list[list[int]] = [[a] for a in range(n)]
+        self._marks: list[deque[int]] = [deque(maxlen=HISTORY) for _ in range(n)]
+        self._hists: dict[int, tuple] = {}
         self._msgs: dict[int, _Content] = {}
         self._files: dict[int, _Content] = {}
-        self._fp: dict[tuple, Fingerprint | None] = {}
+        self._fp: dict = shared_cache(self.task, self.inst)
         self._n_events = 0
         self._snaps: dict[int, tuple] = {}
         # dep - evid per agent: an agent with nothing missing needs no evidence search
         self._missing = [set(self.dep[a]) - self.evid[a] for a in range(n)]
+        self._n, self._global = n, self.inst.answer_kind == "global"
+        self._segmented, self._raw_i = not self._global, self.task.raw_per_receiver
         self._on = {"send": self._on_send, "write": self._on_write, "deliver": self._on_deliver,
                     "read": self._on_read, "list": self._on_list, "submit": self._on_submit}
 
@@ -79,7 +88,18 @@ class Replay(ContentViews):
     def _content(self, e: Event) -> _Content:
         a = e.agent
         upstream, prov = self._snapshot(a)
-        return _Content(a, e.round, e.content or "", upstream, prov, tuple(self.hist[a][-HISTORY:]))
+        return _Content(a, e.round, e.content or "", upstream, prov, self._history(a))
+
+    def _history(self, a: int) -> tuple[frozenset[int], ...]:
+        """Agent a's last HISTORY evidence snapshots (oldest first), shared by its contents until it gains:
+        evidence only grows, so the snapshot after a gain is its first `size` gained shards."""
+        marks = tuple(self._marks[a])
+        got = self._hists.get(a)
+        if got is None or got[0] != marks:
+            made = dict(zip(*got, strict=True)) if got else {}  # a snapshot still in the window is kept, not made again
+            gained = self._gained[a]
+            got = self._hists[a] = (marks, tuple(made.get(m) or frozenset(gained[:m]) for m in marks))
+        return got[1]
 
     def _snapshot(self, a: int) -> tuple[frozenset[int], frozenset[int]]:
         """(reach, provenance) of agent a now, shared by every content it makes until either grows:
@@ -114,8 +134,12 @@ class Replay(ContentViews):
         return f"event {self._n_events} (round {e.round}, agent {e.agent}, {e.kind})"
 
     def _on_deliver(self, e: Event) -> None:
+        msgs, rnd, agent, observe = self._msgs, e.round, e.agent, self._observe
         for msg_id, sender in deliveries(e):  # one receive lists every message it delivered, in order
-            self._observe(e.agent, self._source(self._msgs, msg_id, e, "message", sender))
+            c = msgs.get(msg_id)
+            if c is None or c.round >= rnd or (e.sender if sender is None else sender) not in (None, c.author):
+                c = self._source(msgs, msg_id, e, "message", sender)  # raises the error it is
+            observe(agent, c)
 
     def _on_read(self, e: Event) -> None:
         self._observe(e.agent, self._source(self._files, e.version, e, "file version"))
@@ -130,30 +154,33 @@ class Replay(ContentViews):
         self.at_submit.setdefault(e.agent, (self._fz(self.reach[e.agent]), self._fz(self.evid[e.agent])))
 
     def _observe(self, i: int, c: _Content) -> None:
-        self.reach[i] |= c.upstream
+        reach = self.reach[i]
+        if len(reach) < self._n:  # a full reach gains nothing
+            reach |= c.upstream
         missing = self._missing[i]
         if not missing:
             return
-        todo = c.upstream & missing
-        if not todo:
-            return
-        if self.inst.answer_kind == "global":
-            # global answers: what a content proves does not depend on who reads it; a broadcast
-            # read by N-1 agents is examined once
-            if c.credited is None:
-                c.credited = frozenset(self._credit(0, c, c.upstream & self.dep[0]))
-            got = c.credited & todo
+        if c.credited is not None:  # (credited is within upstream: & missing is & todo)
+            got = c.credited & missing
         else:
-            got = self._credit(i, c, todo)
+            todo = c.upstream & missing
+            if not todo:
+                return
+            if self._global:
+                # global answers: what a content proves does not depend on who reads it; a broadcast
+                # read by N-1 agents is examined once
+                c.credited = self._credited(c)
+                got = c.credited & todo
+            else:
+                got = self._credit(i, c, todo)  # (per receiver: its parts are memoised, _states and _relayed)
         if got:
             self.evid[i] |= got
             missing -= got
             # evidence only grows, so a new snapshot differs from every earlier one; only the last
-            # HISTORY are ever read (_content), so only those are kept: memory O(N * HISTORY), not O(N^2)
-            h = self.hist[i]
-            h.append(frozenset(self.evid[i]))
-            if len(h) > HISTORY:
-                del h[0]
+            # HISTORY are ever read (_history)
+            gained = self._gained[i]
+            gained.extend(got)
+            self._marks[i].append(len(gained))  # (the evidence's size: gained holds it in order)
 
     def _candidates(self, c: _Content, i: int) -> list[frozenset[int]]:
         """Sets whose statistic c may carry: the task's sets from the author's evidence, then its history."""
@@ -168,36 +195,81 @@ class Replay(ContentViews):
         sets += [s for s in self._fp[key] if s not in sets]  # type: ignore[union-attr]
         return sets
 
+    def _credited(self, c: _Content) -> frozenset[int]:
+        """What a global task's content proves (receiver 0 stands for all), once per all it depends on: the
+        content's text and author, the author's evidence (prov), history (sets) and reach (upstream: the
+        shards looked for are upstream & depends_on); not the round or the event. A star centre's N - 1
+        equal sends, and the same message under another protocol of the instance, are searched once (the
+        key holds the content's own sets, no new ones). Not for segmented tasks: keys per receiver would
+        hold O(N) sets per content, and their search is no faster for it."""
+        key = ("credit", c.text, c.author, c.prov, c.sets, c.upstream)
+        got = self._fp.get(key)
+        if got is None:
+            got = frozenset(self._credit(0, c, c.upstream & self.dep[0]))
+            self._keep(key, got)
+        return got
+
+    def _keep(self, key: tuple, value) -> None:
+        """Memoise a search result in the shared cache, up to MEMO_CAP entries (past it: computed, not kept,
+        so a large run's cache cannot grow by O(N) entries per content)."""
+        if len(self._fp) < MEMO_CAP:
+            self._fp[key] = value
+
     def _credit(self, i: int, c: _Content, todo: frozenset[int]) -> set[int]:
         p = parse(c.text)
         got: set[int] = set()
         for s in self._candidates(c, i):
             if not (s & todo) or not s <= c.prov:
                 continue  # nothing new, or a set the author had no evidence of: coincidence, not information
-            fp = self._fingerprint(self._stat_kind(s, c), s, i)
-            # weak alternatives (a boolean, a small count) count only as the whole answer
-            target = next(iter(s)) if len(s) == 1 else -1
-            if fp is not None and _hit(fp, p, lambda t=target: self._view(c.author, p, t), whole=s >= self.dep[i]):
+            if self._states(s, i, c, p):
                 got |= s & todo
         for j in todo - got:
             # raw items of j count wherever they appear (reach allows); a statistic of {j} only from an
             # author that had evidence of j
-            kinds = ("raw", "stat") if j in c.prov else ("raw",)
-            for kind in kinds:
-                one = frozenset({j})
-                fp = (self._fingerprint("raw", j, i) if kind == "raw"
-                      else self._fingerprint(self._stat_kind(one, c), one, i))
-                view = None if kind == "raw" else (lambda t=j: self._view(c.author, p, t))
-                if fp is None or not _hit(fp, p, view, whole=False):
-                    continue
-                # (a shard identical to the author's own cannot be told from it: its data arrived either way)
-                if (j != c.author and fp.strict(self._own(c.author)) and self._own_pasted(c.author, p)
-                        and self.inst.shards[j].data != self.inst.shards[c.author].data
-                        and not self._outside_own(fp, p, c.author)):
-                    continue  # the author's own data already shows it: a coincidence, not a relay
+            if self._relayed("raw", j, i, c, p) or (j in c.prov and self._relayed("stat", j, i, c, p)):
                 got.add(j)
-                break
         return got
+
+    def _states(self, s: frozenset[int], i: int, c: _Content, p: Parsed) -> bool:
+        """Whether content c states the statistic of set s as receiver i needs it. Once per (the fingerprint,
+        the author, the text, the view's target, whole): all it depends on; a segmented task's equal
+        fingerprints for several receivers are one object (_fingerprint), so they are matched once."""
+        fp = self._fingerprint(self._stat_kind(s, c), s, i)
+        if fp is None:
+            return False
+        # weak alternatives (a boolean, a small count) count only as the whole answer
+        target = next(iter(s)) if len(s) == 1 else -1
+        whole = s >= self.dep[i]
+        key = ("states", id(fp), c.author, c.text, target, whole)  # fp lives in this cache: its id is not reused
+        got = self._fp.get(key)
+        if got is None:
+            got = _hit(fp, p, lambda: self._view(c.author, p, target), whole=whole)
+            if self._segmented:  # (a global task's content is searched once anyway: _credited)
+                self._keep(key, got)
+        return got
+
+    def _relayed(self, kind: str, j: int, i: int, c: _Content, p: Parsed) -> bool:
+        """Whether content c shows shard j's raw items (kind "raw") or its statistic as receiver i needs it,
+        other than as a coincidence of the author's own data. Once per (the fingerprint's cache key, the
+        author, the text): all it depends on (at N = 100 a broadcast shard is searched once, not 99 times)."""
+        one = frozenset({j})
+        kind = kind if kind == "raw" else self._stat_kind(one, c)
+        fkey = self._fp_key(kind, j if kind == "raw" else one, i)
+        key = ("relayed", fkey, c.author, c.text)
+        got = self._fp.get(key)
+        if got is None:
+            fp = self._fingerprint(kind, fkey[1], i)
+            view = None if kind == "raw" else (lambda t=j: self._view(c.author, p, t))
+            got = fp is not None and _hit(fp, p, view, whole=False)
+            # (a shard identical to the author's own cannot be told from it: its data arrived either way)
+            if (got and j != c.author and fp.strict(self._own(c.author)) and self._own_pasted(c.author, p)
+                    and self.inst.shards[j].data != self.inst.shards[c.author].data
+                    and not self._outside_own(fp, p, c.author)):
+                got = False  # the author's own data already shows it: a coincidence, not a relay
+            if self._segmented:  # (a global task's content is searched once anyway: _credited)
+                self._keep(key, got)
+        return got
+
     def _stat_kind(self, s: frozenset[int], c: _Content) -> str:
         """Claims count for the author's own shard, a set of several shards, or one foreign shard whose
         claim differs from the author's own (a relay's own count equals another shard's count far too
@@ -214,8 +286,15 @@ class Replay(ContentViews):
             self._fp[key] = other is not None and other != own  # type: ignore[assignment]
         return bool(self._fp[key])
 
+    def _fp_key(self, kind: str, key, i: int) -> tuple:
+        """The cache key of a fingerprint: receiver i only where it can differ by receiver (a segmented
+        task's statistics; raw items where the task says so: TaskSpec.raw_per_receiver)."""
+        if kind == "raw":
+            return (kind, key, i if self._raw_i else -1)
+        return (kind, key, i if self._segmented else -1)
+
     def _fingerprint(self, kind: str, key, i: int) -> Fingerprint | None:
-        cache_key = (kind, key, i if self.inst.answer_kind == "segmented" or kind == "raw" else -1)
+        cache_key = self._fp_key(kind, key, i)
         if cache_key not in self._fp:
             if kind == "raw":
                 fp = self.task.raw_fingerprint(self.inst, key, i)
@@ -230,5 +309,9 @@ class Replay(ContentViews):
                     claim = claim.labelled_only()
                 if claim is not None:
                     fp = claim if fp is None else AnyOf((fp, claim))
+                if fp is not None and self._segmented:  # one object per value: receivers share its matches
+                    # (keyed by repr, which tells 1, 1.0 and True apart, as == does not; fingerprints are
+                    # dataclasses whose repr shows every field)
+                    fp = self._fp.setdefault(("value", type(fp), repr(fp)), fp)
             self._fp[cache_key] = fp
         return self._fp[cache_key]

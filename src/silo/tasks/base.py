@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from functools import lru_cache
 from typing import Any, ClassVar, Literal
 
 from silo.evidence import Fingerprint, Items, Parsed, answer_fingerprint
@@ -15,6 +16,12 @@ def derive_seed(suite_seed: int, task_id: str, n_agents: int, replicate: int) ->
     """Instance seed from (suite seed, task, N, replicate): independent of generation order."""
     key = f"silo|{suite_seed}|{task_id}|{n_agents}|{replicate}".encode()
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "big")
+
+
+@lru_cache(maxsize=64)
+def _everyone(n: int) -> frozenset[int]:
+    """{0..n-1}, one object per n (the scorer asks for a global task's depends_on once per set and receiver)."""
+    return frozenset(range(n))
 
 
 def split_even(items: list, n: int) -> list[list]:
@@ -117,7 +124,11 @@ class TaskSpec:
     # ---- information -------------------------------------------------------------
     def depends_on(self, inst: Instance, agent: int) -> frozenset[int]:
         """Agents whose shards determine this agent's answer."""
-        return frozenset(range(inst.n_agents))
+        return _everyone(inst.n_agents)
+
+    raw_per_receiver: ClassVar[bool] = True
+    """Whether raw_fingerprint(inst, j, i) may differ by receiver i; False: the scorer makes it once per shard
+    (tests/test_replay_speed_tasks.py checks that it is the same for every receiver)."""
 
     def raw_fingerprint(self, inst: Instance, j: int, i: int) -> Fingerprint | None:
         """What of agent j's raw shard agent i must see (default: all its numbers)."""

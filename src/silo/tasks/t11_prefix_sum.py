@@ -64,6 +64,35 @@ def _prefix(m: int) -> frozenset[int]:
     return frozenset(range(m + 1))
 
 
+_last: tuple = (None, {})  # (an instance, its memo): the last instance stat_fingerprint was asked about
+
+
+def _memo(inst) -> dict:
+    """What stat_fingerprint derives from one instance (shard sums, agents' answers as fingerprints), made once
+    per instance: the scorer asks for thousands of (set, receiver) pairs of one instance in a row. Keyed by
+    the instance object itself, held here so its id cannot be reused; instances are not changed once made."""
+    global _last
+    if _last[0] is not inst:
+        _last = (inst, {})
+    return _last[1]
+
+
+def _total(inst, memo: dict, agents: frozenset[int]) -> int:
+    """The sum of the shards `agents`, summed shard by shard in the set's order (as it always was)."""
+    got = memo.get(agents)
+    if got is None:
+        sums = memo.get("sums") or memo.setdefault("sums", [sum(s.data) for s in inst.shards])
+        got = memo[agents] = sum(sums[j] for j in agents)
+    return got
+
+
+def _answer(inst, memo: dict, k: int):
+    got = memo.get(k)
+    if got is None:
+        got = memo[k] = answer_fingerprint(inst.truth[k])
+    return got
+
+
 @register
 class PrefixSum(ChainTask):
     """Inclusive prefix sums: P[p] = a[0] + ... + a[p] over the global list (agent 0's slice first).
@@ -81,6 +110,7 @@ class PrefixSum(ChainTask):
     level = 2
     version = 1
     answer_kind = "segmented"
+    raw_per_receiver = False  # raw_fingerprint does not depend on the receiver
     answer_format = ("a JSON list of integers, one per element of your slice, in order: the inclusive prefix "
                      "sums of the global list at your positions, e.g. [412, 450, 461]")
     oracle = "chain"
@@ -128,13 +158,14 @@ class PrefixSum(ChainTask):
 
     def stat_fingerprint(self, inst, agents, i):
         dep = _prefix(i)
+        memo = _memo(inst)
         if agents <= dep:
-            total = Value(sum(sum(inst.shards[j].data) for j in agents))
+            total = Value(_total(inst, memo, agents))
             k = max(agents)
             if k < i and agents == _prefix(k):  # agent k's answer ends with the total of 0..k (in a table too)
-                total = AnyOf((total, answer_fingerprint(inst.truth[k])))
-            return AnyOf((total, answer_fingerprint(inst.truth[i]))) if agents == dep else total
-        return answer_fingerprint(inst.truth[i]) if agents >= dep else None
+                total = AnyOf((total, _answer(inst, memo, k)))
+            return AnyOf((total, _answer(inst, memo, i))) if agents == dep else total
+        return _answer(inst, memo, i) if agents >= dep else None
 
     def chain_init(self, params):
         return 0

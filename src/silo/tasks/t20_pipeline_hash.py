@@ -40,6 +40,7 @@ class PipelineHash(ChainTask):
     level = 2
     version = 1
     answer_kind = "segmented"
+    raw_per_receiver = False  # raw_fingerprint does not depend on the receiver
     answer_format = "a JSON list of integers: the hashes of your own blocks, in order, e.g. [5120, 913, 4471, 2, 6088]"
     oracle = "chain"
     hint = ("Pipeline: agent 0 hashes its blocks starting from 0 and passes its last hash to agent 1, which "

@@ -26,6 +26,7 @@ class DistributedSort(ShuffleTask):
     level = 3
     version = 1
     answer_kind = "segmented"
+    raw_per_receiver = False  # raw_fingerprint does not depend on the receiver
     answer_format = "a JSON list of 20 integers in ascending order, e.g. [3, 17, 17, 240, ...]"
     oracle = "star"
     hint = ("Sample sort: agents agree on splitters, send each value to the agent owning its range, "

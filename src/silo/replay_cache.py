@@ -1,0 +1,48 @@
+"""The scorer's cache shared by every replay of one instance (silo.replay): what it derives from the task and
+the instance alone, kept for the last few instances, valid only for an instance of identical content."""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import threading
+from collections import OrderedDict
+
+from silo.records import Instance
+from silo.tasks.base import TaskSpec
+
+SHARED = 2  # instances whose scorer caches are kept: a run's sorted files put an instance's episodes together
+_shared: OrderedDict[tuple, tuple[bytes, dict]] = OrderedDict()
+_shared_lock = threading.Lock()
+
+
+def shared_cache(task: TaskSpec, inst: Instance) -> dict:
+    """The cache of what the scorer derives from (task, instance) alone (fingerprints, views of content,
+    candidate sets, credit of content: every entry a pure function of the task, the instance and the entry's
+    key), one dict for every replay of an equal instance: the grid scores each instance under 3 protocols,
+    grid7 by 7 teams too. Keyed by the task object and the instance id, and valid only while a digest of the
+    instance's whole content is the same (marshal tells 1, 1.0 and True apart, and dict orders), so another
+    instance reusing an id (an edited file, a hand-made test instance) gets a cache of its own."""
+    try:
+        digest = hashlib.blake2b(marshal.dumps(_content_of(inst), 2), digest_size=16).digest()
+    except ValueError:  # nested too deeply for marshal: this replay's own cache
+        return {}
+    key = (task, inst.id)
+    with _shared_lock:
+        got = _shared.get(key)
+        if got is None or got[0] != digest:
+            got = _shared[key] = (digest, {})
+        _shared.move_to_end(key)
+        while len(_shared) > SHARED:
+            _shared.popitem(last=False)
+    return got[1]
+
+
+def _content_of(inst: Instance) -> tuple:
+    """Every field of the instance; the truth as its distinct objects and each agent's index among them (a
+    global answer is one object N times: marshalled once, not N times; equal tuples, equal truths)."""
+    uniq = {id(t): t for t in inst.truth}  # (the ids of objects the instance holds: alive while this runs)
+    index = {k: n for n, k in enumerate(uniq)}
+    return (tuple(getattr(inst, f) for f in type(inst).model_fields if f not in ("shards", "truth")),
+            tuple((s.agent, s.data, s.text) for s in inst.shards),
+            tuple(uniq.values()), tuple(index[id(t)] for t in inst.truth))
