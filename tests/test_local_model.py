@@ -57,3 +57,13 @@ def test_grammar_rejects_other_response_formats():
         local_model.grammar({"type": "json_object"})
     g = local_model.grammar({"type": "json_schema", "json_schema": {"schema": {"type": "object"}}})
     assert g.startswith("%llguidance") and '"whitespace_flexible": false' in g
+
+
+def test_server_params_apply_overrides_and_reject_unknown_settings():
+    s = local_model.ServerSettings(slots=3, ctx_per_slot=1024, threads=1)
+    p = local_model.server_params("smollm2-135m", s, {"n_ubatch": 64, "flash_attn_type": 0})
+    assert (p.n_parallel, p.n_ctx, p.n_ubatch, p.flash_attn_type) == (3, 3072, 64, 0)
+    assert p.cpuparams.n_threads == p.cpuparams_batch.n_threads == 1 and p.cache_prompt
+    assert local_model.server_params("smollm2-135m", s).n_ubatch != 64
+    with pytest.raises(local_model.LocalModelError, match="unknown llama.cpp server setting 'n_turbo'"):
+        local_model.server_params("smollm2-135m", s, {"n_turbo": 1})

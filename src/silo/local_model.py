@@ -108,12 +108,36 @@ def _env_int(name: str, default: int) -> int:
     return val
 
 
+def server_params(name: str, s: ServerSettings, overrides: dict | None = None):
+    """The xllamacpp CommonParams the embedded server starts with; `overrides` sets further fields by name."""
+    import xllamacpp
+
+    p = xllamacpp.CommonParams()
+    p.model.path = str(weights_path(name))
+    p.n_parallel = s.slots
+    p.n_ctx = s.slots * s.ctx_per_slot  # split evenly between slots
+    p.hostnames = ["127.0.0.1"]
+    p.port = 0  # any free port
+    for cpu in (p.cpuparams, p.cpuparams_batch):
+        cpu.n_threads = s.threads
+        cpu.poll = 0  # no busy-waiting: the CPU is shared with the agents' Python process
+    p.cache_prompt = True  # histories are append-only: each call re-reads only its new tokens
+    p.warmup = False
+    p.verbosity = 0
+    for key, value in (overrides or {}).items():
+        if not hasattr(p, key):
+            raise LocalModelError(f"unknown llama.cpp server setting {key!r}")
+        setattr(p, key, value)
+    return p
+
+
 class LocalServer:
     """One embedded llama.cpp server for one model, started on demand."""
 
-    def __init__(self, name: str, settings: ServerSettings | None = None):
+    def __init__(self, name: str, settings: ServerSettings | None = None, overrides: dict | None = None):
         self.name = name
         self.settings = settings or ServerSettings.from_env()
+        self.overrides = dict(overrides or {})  # extra CommonParams fields (scripts/bench_llm_server.py)
         self._server = None
         self._address: str | None = None
         self._lock = threading.Lock()
@@ -136,18 +160,7 @@ class LocalServer:
         import xllamacpp
 
         s = self.settings
-        p = xllamacpp.CommonParams()
-        p.model.path = str(weights_path(self.name))
-        p.n_parallel = s.slots
-        p.n_ctx = s.slots * s.ctx_per_slot  # split evenly between slots
-        p.hostnames = ["127.0.0.1"]
-        p.port = 0  # any free port
-        for cpu in (p.cpuparams, p.cpuparams_batch):
-            cpu.n_threads = s.threads
-            cpu.poll = 0  # no busy-waiting: the CPU is shared with the agents' Python process
-        p.cache_prompt = True  # histories are append-only: each call re-reads only its new tokens
-        p.warmup = False
-        p.verbosity = 0
+        p = server_params(self.name, s, self.overrides)
         t0 = time.perf_counter()
         try:
             server = xllamacpp.Server(p)

@@ -46,19 +46,29 @@ def llm_team(inst: Instance, cfg: EpisodeConfig) -> list[LLMAgent]:
 
 
 class Team:
-    """State shared by the agents of one episode: one prefill of the shared prompt per local model.
+    """State shared by the agents of one episode (embedded model only): one prefill of the shared
+    prompt per local model, then the agents' first calls one at a time.
 
     All agents start in the same instant, so without it the embedded server would process the
-    shared part of the prompt once per agent; after it, their first calls reuse the cached prefix.
-    Used for the embedded model only (a prefill on a paid API costs money, and its caching differs)."""
+    shared part of the prompt once per agent. A server slot's cache serves one conversation, so
+    concurrent first calls would land on different slots and only one would find the prefilled
+    prefix; one at a time, each picks the slot the previous one left (the longest common prefix)
+    and reads only its own part. Later calls run concurrently (each conversation has its slot or
+    is restored from the server's RAM prompt cache). Not for paid APIs (a prefill costs money,
+    and their caching differs)."""
 
     def __init__(self):
         self._tasks: dict[str, asyncio.Task] = {}
+        self._first: dict[str, asyncio.Lock] = {}
 
     async def prefilled(self, model: str, start: Callable[[], Awaitable[None]]) -> None:
         if model not in self._tasks:  # the first agent to arrive starts it; the others wait for it
             self._tasks[model] = asyncio.ensure_future(start())
         await self._tasks[model]
+
+    def first_call(self, model: str) -> asyncio.Lock:
+        """Held around each agent's first model call: one first call per model at a time."""
+        return self._first.setdefault(model, asyncio.Lock())
 
 
 def default_mode(model: str) -> str:
@@ -83,6 +93,7 @@ class LLMAgent:
         window = int(cfg.extra.get("context_window") or context_window(model))
         self.history = History(window, self.settings.max_tokens)
         self.calls = 0
+        self._called = False  # an act call was made (the team serialises first calls)
         self.malformed = 0
         self._logged: list[dict] = []  # messages of the last logged call (delta encoding)
         self._logged_tools: Any = None
@@ -100,7 +111,12 @@ class LLMAgent:
         for _ in range(turn.budget):  # model calls are bounded even when every reply is malformed
             if turn.done:
                 break
-            reply = await self._call(turn)
+            if self.team is not None and not self._called:  # its first act call (after the team's prefill)
+                async with self.team.first_call(self.model):
+                    reply = await self._call(turn)
+            else:
+                reply = await self._call(turn)
+            self._called = True
             if self.mode == "tools" and reply.tool_calls:
                 self._run_tool_calls(turn, reply)
             else:
