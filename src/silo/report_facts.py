@@ -11,7 +11,9 @@ N = 100, is a 10 MB line of matrices).
 The sidecar RUN/.report-facts.json.gz maps each episode file's name to its size, its CRC-32 and its
 facts: an episode file rewritten (resumed, re-run, merged) no longer matches and is read again; the
 source of the code that derives facts is part of the sidecar's key, so a change to it invalidates every
-line. A run directory that cannot be written to only misses the speed-up.
+line. A run directory that cannot be written to only misses the speed-up. Scoring writes it too
+(runner.score_run, from the episodes it has read anyway: `entry`, `save`), so the first report after
+`silo run`, `silo score` or `silo resume` decompresses no episode file either.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ import logging
 import os
 import zlib
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-from silo import departed, episode_io, metrics
+from silo import departed, episode_io, metrics, record_line, records
 
 log = logging.getLogger(__name__)
 SIDECAR = ".report-facts.json.gz"
@@ -104,13 +107,38 @@ def read_facts(path: Path) -> dict:
         raise episode_io.EpisodeFileError(f"{path.name}: not an episode record ({type(e).__name__}: {e})") from None
 
 
+@cache
 def _code_key() -> str:
-    """The sidecar's key: a digest of the code that derives facts (this module, metrics, departed)."""
+    """The sidecar's key: a digest of the code that derives facts (this module, metrics, departed, and the
+    readers of episode files: the report's own and scoring's, record_line and records)."""
     h = hashlib.sha1(FORMAT.encode())
-    for mod in (metrics, departed, episode_io):
+    for mod in (metrics, departed, episode_io, record_line, records):
         h.update(Path(mod.__file__).read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()
+
+
+def stamp(path: Path) -> list[int]:
+    """What the sidecar keys an episode file's facts by: its size and the CRC-32 of its bytes."""
+    raw = path.read_bytes()
+    return [len(raw), zlib.crc32(raw)]
+
+
+def entry(file_stamp: list[int], ep) -> list | None:
+    """The sidecar entry [size, CRC-32, packed facts] of an episode scoring has read (read_scored: its record and
+    its send/write/read events among others), or None when its facts cannot be derived: the report then reads
+    the file itself and warns as it always did. Take the stamp *before* reading the episode: a file rewritten in
+    between then no longer matches its entry and is read again."""
+    try:
+        return [*file_stamp, _pack(facts_of(ep))]
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError, RecursionError):
+        return None
+
+
+def save(directory: Path, entries: dict[str, list]) -> None:
+    """Write directory/SIDECAR from scoring's entries {episode file name: entry()}: the run's first report then
+    decompresses no episode file (written like the report's own: line by line, via a temporary file)."""
+    _save_sidecar(directory / SIDECAR, _code_key(), {k: [*entries[k], None] for k in sorted(entries)})
 
 
 def _load_sidecar(path: Path, key: str) -> dict:
