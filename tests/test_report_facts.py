@@ -137,3 +137,29 @@ def test_an_unwritable_run_directory_is_still_scored(tmp_path, episodes):
     (rd.path / report_facts.SIDECAR).mkdir()  # the sidecar cannot be written there: no speed-up, no failure
     assert len(score_run(rd)) == len(episodes)
     assert (rd.path / "scores.jsonl").is_file() and not list(rd.path.glob("*.tmp"))
+
+
+def test_fidelity_from_the_mask_equals_jaccard_of_the_edge_sets():
+    # ground truth: metrics.link_summary_array's edge set and metrics.jaccard, on random link arrays with
+    # writes, agents out of range and optimal topologies of every kind (and an empty one)
+    import numpy as np
+
+    from silo.analysis import _fidelity, _optimal
+    from silo.metrics import NONE, TOPOLOGIES, jaccard, link_array, link_summary_array
+
+    rng = np.random.default_rng(3)
+    checked = 0
+    for n in (2, 3, 5, 20):
+        for kind, make in TOPOLOGIES.items():
+            for _ in range(4):
+                links = {}
+                for _ in range(int(rng.integers(0, 3 * n))):
+                    s, r = int(rng.integers(-1, n + 2)), int(rng.integers(-1, n + 2))
+                    links[(s, None if rng.random() < 0.2 else r)] = [int(rng.integers(1, 5)), int(rng.integers(0, 99))]
+                a = link_array(links)
+                for optimal in (make(n), set()):
+                    edges, got, chars = link_summary_array(a, n)
+                    fid, got2, chars2 = _fidelity(a, n, *_optimal(optimal, n))
+                    assert (fid, got2, chars2) == (jaccard(edges, optimal), got, chars), (kind, n, links)
+                    checked += fid is not None and 0 < fid < 1
+    assert checked > 20 and NONE < 0
