@@ -163,3 +163,20 @@ def test_fidelity_from_the_mask_equals_jaccard_of_the_edge_sets():
                     assert (fid, got2, chars2) == (jaccard(edges, optimal), got, chars), (kind, n, links)
                     checked += fid is not None and 0 < fid < 1
     assert checked > 20 and NONE < 0
+
+
+def test_scoring_and_its_facts_never_import_polars(tmp_path, episodes):
+    # the message kinds report_facts reads without importing metrics are metrics.MESSAGE_KINDS; and `silo score`
+    # (its facts included) runs without polars: a fresh process scores a file and checks sys.modules
+    import subprocess
+    import sys
+
+    from silo.metrics import MESSAGE_KINDS
+
+    assert report_facts._WANT == {k.encode() for k in MESSAGE_KINDS}
+    rd = _run(tmp_path, episodes[:2])
+    code = ("import sys; import silo.cli; from silo.score_jobs import score_file; from pathlib import Path; "
+            f"r = score_file(Path({str(rd.episode_files()[1])!r})); assert r.score and r.facts, r; "
+            "print(sorted(m for m in ('polars', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

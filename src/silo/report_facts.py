@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -29,14 +30,12 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-import numpy as np
-
-from silo import departed, episode_io, metrics, record_line, records
+from silo import departed, episode_io
 
 log = logging.getLogger(__name__)
 SIDECAR = ".report-facts.json.gz"
 FORMAT = "silo.report-facts"
-_WANT = {k.encode() for k in metrics.MESSAGE_KINDS}
+_WANT = {b"send", b"write", b"read"}  # metrics.MESSAGE_KINDS (a test checks), without importing metrics here
 
 
 def short(x, limit: int = 60) -> str:
@@ -59,6 +58,8 @@ def _head(x, k: int):
 
 def facts_of(ep) -> dict:
     """The facts of an Episode (or of a light copy with the same attributes)."""
+    from silo import metrics  # here, not at the top: scoring imports this module, and metrics imports polars
+
     links = metrics.link_counts(ep)
     return {"id": ep.id, "task": ep.instance.task, "n": ep.instance.n_agents, "links": metrics.link_array(links),
             "gone": list(departed.departed_sends(ep).items()),
@@ -99,7 +100,7 @@ def _light(record: dict, lines: bytes) -> _Obj:
 def read_facts(path: Path) -> dict:
     """The facts of one episode file of either format (raises OSError/ValueError if it is unreadable)."""
     if not path.name.endswith(episode_io.SUFFIX):
-        return facts_of(episode_io.read(path, metrics.MESSAGE_KINDS))
+        return facts_of(episode_io.read(path, frozenset(k.decode() for k in _WANT)))
     _, record, lines = episode_io._split(path)  # the one reader of the format: checks every CRC and length
     try:
         return facts_of(_light(json.loads(record), lines))
@@ -112,8 +113,8 @@ def _code_key() -> str:
     """The sidecar's key: a digest of the code that derives facts (this module, metrics, departed, and the
     readers of episode files: the report's own and scoring's, record_line and records)."""
     h = hashlib.sha1(FORMAT.encode())
-    for mod in (metrics, departed, episode_io, record_line, records):
-        h.update(Path(mod.__file__).read_bytes())
+    for name in ("metrics", "departed", "episode_io", "record_line", "records"):  # metrics' file, not imported
+        h.update(Path(importlib.util.find_spec(f"silo.{name}").origin).read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()
 
@@ -168,10 +169,14 @@ def _save_sidecar(path: Path, key: str, files: dict) -> None:
 
 def _pack(facts: dict) -> dict:
     """Facts as JSON values: the link array as base64 of its little-endian int64 bytes."""
+    import numpy as np
+
     return facts | {"links": base64.b64encode(np.ascontiguousarray(facts["links"], "<i8").tobytes()).decode()}
 
 
 def _unpack(d: dict) -> dict:
+    import numpy as np
+
     return d | {"links": np.frombuffer(base64.b64decode(d["links"]), "<i8").reshape(4, -1)}
 
 
