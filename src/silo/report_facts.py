@@ -61,10 +61,17 @@ def facts_of(ep) -> dict:
     from silo import metrics  # here, not at the top: scoring imports this module, and metrics imports polars
 
     links = metrics.link_counts(ep)
+    cut: dict[int, str] = {}  # short() of each object once: scoring's record shares equal answers and truths
+
+    def once(x) -> str:
+        if id(x) not in cut:
+            cut[id(x)] = short(x)
+        return cut[id(x)]
+
     return {"id": ep.id, "task": ep.instance.task, "n": ep.instance.n_agents, "links": metrics.link_array(links),
             "gone": list(departed.departed_sends(ep).items()),
-            "answers": list({x.agent: short(x.answer) for x in ep.submissions}.items()),
-            "truth": [short(t) for t in ep.instance.truth]}
+            "answers": list({x.agent: once(x.answer) for x in ep.submissions}.items()),
+            "truth": [once(t) for t in ep.instance.truth]}
 
 
 class _Obj:
