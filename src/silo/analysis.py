@@ -137,18 +137,49 @@ def _communication(f: dict, cache: dict) -> tuple[dict, dict[int, int], list[int
     """Fidelity, leaders and departed sends of an episode from its facts (report_facts); also the departed
     sends per agent and the messages received per agent. `cache` keeps each (task, N)'s optimal edges."""
     n = f["n"]
-    edges, received, chars = link_summary_array(f["links"], n)
     key = (f["task"], n)
     if key not in cache:
         task = _task(f["task"], cache)
-        cache[key] = task_optimal_edges(task, n) if task is not None else False
+        cache[key] = _optimal(task_optimal_edges(task, n), n) if task is not None else False
     optimal = cache[key]
+    if optimal is False or optimal[1] is None:  # no task, or an optimum the mask cannot hold: the edge sets
+        edges, received, chars = link_summary_array(f["links"], n)
+        fidelity = jaccard(edges, optimal[0]) if optimal is not False else None
+    else:
+        fidelity, received, chars = _fidelity(f["links"], n, *optimal)
     lead = leaders(received, chars=chars) if n > 1 else []
     gone = dict(f["gone"])  # sends to agents that had submitted (departed.py)
-    comm = {"fidelity": jaccard(edges, optimal) if optimal is not False else None,
-            "leaders": ",".join(map(str, lead)), "has_leader": bool(lead) if n > 2 else None,
+    comm = {"fidelity": fidelity, "leaders": ",".join(map(str, lead)), "has_leader": bool(lead) if n > 2 else None,
             "departed_sends": sum(gone.values())}
     return comm, gone, received
+
+
+def _optimal(edges: set | None, n: int) -> tuple[set | None, np.ndarray | None]:
+    """A task's optimal edges and, when every one is a pair of agents 0..N-1, their N x N mask (flat)."""
+    if edges is None:
+        return None, None
+    e = np.array(list(edges), dtype=np.int64).reshape(-1, 2)
+    if not ((e >= 0) & (e < n)).all():
+        return edges, None
+    mask = np.zeros(n * n, dtype=bool)
+    mask[e[:, 0] * n + e[:, 1]] = True
+    return edges, mask
+
+
+def _fidelity(a: np.ndarray, n: int, optimal: set, mask: np.ndarray) -> tuple[float | None, list[int], list[int]]:
+    """metrics.jaccard(edges, optimal) of a link array without building its edge set, and the messages and
+    characters received per agent (metrics.link_summary_array's). The array holds each (sender, receiver)
+    once (link_counts' keys), so |edges| is its count of sends and |edges & optimal| the sends in the mask:
+    the same counts, so the same ratio."""
+    s, r, k, c = a
+    sent = r != NONE
+    mine = sent & (r >= 0) & (r < n)
+    got = np.bincount(r[mine], weights=k[mine], minlength=n).astype(np.int64).tolist()  # exact below 2^53
+    chars = np.bincount(r[mine], weights=c[mine], minlength=n).astype(np.int64).tolist()
+    inside = mine & (s >= 0) & (s < n)
+    both = int(mask[s[inside] * n + r[inside]].sum())
+    union = int(sent.sum()) + len(optimal) - both
+    return (both / union if union else None), got, chars
 
 
 def explain(outcome: str | None, a: dict) -> str:
@@ -230,7 +261,7 @@ def tables_from_facts(scores: list[EpisodeScore], facts: Iterable[dict], run: st
         row = episode_row(s, run, comm, cache)
         ep_rows.append(row)
         ag_rows += agent_rows(s, run, f, received, {c: row[c] for c in CONFIG}, gone)
-        ids += [f["id"]] * f["links"].shape[1]
+        ids.append(f["id"])
         arrays.append(f["links"][:3])
         seen.add(f["id"])
     for s in scores:
@@ -246,11 +277,13 @@ _LINK_SCHEMA = {"run": pl.Utf8, "episode_id": pl.Utf8, "sender": pl.Int64, "rece
 
 def _links(ids: list[str], arrays: list[np.ndarray], run: str) -> pl.DataFrame:
     """The per-link frame (run, episode_id, sender, receiver, n) of the episodes' link arrays (sender,
-    receiver, rows); join the episodes table for more."""
-    if not ids:
+    receiver, rows; one array per episode id); join the episodes table for more."""
+    sizes = [a.shape[1] for a in arrays]
+    if not sum(sizes):
         return pl.DataFrame(schema=_LINK_SCHEMA)
     s, r, k = np.concatenate(arrays, axis=1)
-    df = pl.DataFrame({"episode_id": pl.Series(ids, dtype=pl.Utf8), "sender": s, "receiver": r, "n": k})
+    eid = pl.Series(ids, dtype=pl.Utf8).gather(np.repeat(np.arange(len(ids)), sizes))  # one id per link row
+    df = pl.DataFrame({"episode_id": eid, "sender": s, "receiver": r, "n": k})
     return df.with_columns(pl.lit(run, pl.Utf8).alias("run"), pl.when(pl.col("receiver") != NONE)
                            .then(pl.col("receiver")).alias("receiver")).select(list(_LINK_SCHEMA))
 
@@ -305,6 +338,8 @@ def load_runs(paths: Iterable[str | Path], events: bool = True, messages: bool =
     parts = [load_run(p, events, messages) for p in paths]
     if not parts:
         raise ValueError("no run directories given")
+    if len(parts) == 1 and len(parts[0].episodes) and parts[0].episodes.get_column("episode_id").is_unique().all():
+        return parts[0]  # one run, every id once: the concatenation below would keep every row, in order
 
     def cat(frames: list[pl.DataFrame], key: list[str]) -> pl.DataFrame:
         df = pl.concat([f for f in frames if len(f)], how="diagonal_relaxed") if any(len(f) for f in frames) \

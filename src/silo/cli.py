@@ -142,12 +142,14 @@ def score(run_dir, jobs, no_progress):
 def report(runs, by, out, episodes, no_plots):
     """Report one or more runs: terminal summary, report.md, self-contained report.html and PNG plots."""
     from silo import report_plots
-    from silo.analysis import load_runs
-    from silo.matched import without_matched
-    from silo.report import terminal, write_report
 
     # a big report draws its plots in a second process, started first so that its imports overlap the loading
+    # (and before polars is imported here: the worker can then be forked, report_plots._start_method)
     with report_plots.worker(not no_plots and report_plots.worth_a_worker(runs)) as pool:
+        from silo.analysis import load_runs
+        from silo.matched import without_matched
+        from silo.report import terminal, write_report
+
         tables = load_runs(runs, messages=False)  # the report needs only the per-link sums of the message grain
         tables, apart = without_matched(tables, runs)  # a matched N = 1 agent is not a second N = 1 baseline
         if apart:

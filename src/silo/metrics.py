@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 
 from silo.records import OUTCOMES, Episode
 from silo.stats import Estimate, cluster_bootstrap, paired, ratio_bootstrap, wilson
+
+if TYPE_CHECKING:  # polars is imported by the functions that use it: scoring imports this module without it
+    import polars as pl
 
 LEADER_FACTOR = 1.5
 LEADER_MIN_SHARE = 0.5  # a leader receives messages from at least half of the others (and >= 2 messages) ...
@@ -208,6 +211,8 @@ def estimate(col: str, g: pl.DataFrame) -> Estimate:
 
     Rates (episode-level yes/no) get a Wilson interval when every episode is a distinct instance;
     when instances repeat (e.g. protocols pooled), they and all means are resampled by instance."""
+    import polars as pl
+
     x, clusters = g.get_column(col), g.get_column("instance_id")
     if x.null_count() or clusters.null_count():  # Series operations: no query plan per metric and group
         keep = x.is_not_null() & clusters.is_not_null()
@@ -221,6 +226,8 @@ def estimate(col: str, g: pl.DataFrame) -> Estimate:
 def aggregate(episodes: pl.DataFrame, by: list[str], metrics: list[str] | None = None,
               intervals: list[str] | None = None) -> pl.DataFrame:
     """One row per group: n, errors, and each metric as X, X_lo, X_hi (intervals only for `intervals`)."""
+    import polars as pl
+
     metrics = metrics or [*CORE, *OUTCOMES, "no_answer_held", "has_leader", *MEANS]
     intervals = CORE if intervals is None else intervals
     missing = [c for c in [*by, *metrics] if c not in episodes.columns]
@@ -259,6 +266,8 @@ def rcc(episodes: pl.DataFrame, by: list[str]) -> pl.DataFrame:
     Both sides are averaged over the tasks the group covers (task-level means, paired by task);
     the interval bootstraps over tasks.
     """
+    import polars as pl
+
     team = ["team", "models", "prompt_variant"]
     ok = episodes.filter(pl.col("status") != "error")
     base = (ok.filter(pl.col("n_agents") == 1).group_by([*team, "task"]).agg(pl.col("S").mean().alias("S1")))
@@ -299,6 +308,8 @@ def pair_key(a: pl.DataFrame, b: pl.DataFrame) -> list[str]:
 
 
 def _unique_pairs(eps: pl.DataFrame, side: str, key: list[str]) -> pl.DataFrame:
+    import polars as pl
+
     dup = eps.filter(pl.struct(key).is_duplicated())
     if len(dup):
         varying = [c for c in ("protocol", "team", "models", "prompt_variant", "run")
@@ -313,6 +324,8 @@ def compare(a: pl.DataFrame, b: pl.DataFrame, by: list[str] | None = None) -> pl
 
     McNemar (exact) on `solved`, Wilcoxon signed-rank on P, and the mean difference of S with a
     bootstrap interval clustered by instance. Errored episodes on either side are dropped."""
+    import polars as pl
+
     by = by or []
     ok = pl.col("status") != "error"
     key = pair_key(a, b)

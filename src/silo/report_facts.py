@@ -11,7 +11,9 @@ N = 100, is a 10 MB line of matrices).
 The sidecar RUN/.report-facts.json.gz maps each episode file's name to its size, its CRC-32 and its
 facts: an episode file rewritten (resumed, re-run, merged) no longer matches and is read again; the
 source of the code that derives facts is part of the sidecar's key, so a change to it invalidates every
-line. A run directory that cannot be written to only misses the speed-up.
+line. A run directory that cannot be written to only misses the speed-up. Scoring writes it too
+(runner.score_run, from the episodes it has read anyway: `entry`, `save`), so the first report after
+`silo run`, `silo score` or `silo resume` decompresses no episode file either.
 """
 
 from __future__ import annotations
@@ -19,21 +21,21 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import importlib.util
 import json
 import logging
 import os
 import zlib
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
-import numpy as np
-
-from silo import departed, episode_io, metrics
+from silo import departed, episode_io
 
 log = logging.getLogger(__name__)
 SIDECAR = ".report-facts.json.gz"
 FORMAT = "silo.report-facts"
-_WANT = {k.encode() for k in metrics.MESSAGE_KINDS}
+_WANT = {b"send", b"write", b"read"}  # metrics.MESSAGE_KINDS (a test checks), without importing metrics here
 
 
 def short(x, limit: int = 60) -> str:
@@ -56,11 +58,20 @@ def _head(x, k: int):
 
 def facts_of(ep) -> dict:
     """The facts of an Episode (or of a light copy with the same attributes)."""
+    from silo import metrics  # here, not at the top: scoring imports this module, and metrics imports polars
+
     links = metrics.link_counts(ep)
+    cut: dict[int, str] = {}  # short() of each object once: scoring's record shares equal answers and truths
+
+    def once(x) -> str:
+        if id(x) not in cut:
+            cut[id(x)] = short(x)
+        return cut[id(x)]
+
     return {"id": ep.id, "task": ep.instance.task, "n": ep.instance.n_agents, "links": metrics.link_array(links),
             "gone": list(departed.departed_sends(ep).items()),
-            "answers": list({x.agent: short(x.answer) for x in ep.submissions}.items()),
-            "truth": [short(t) for t in ep.instance.truth]}
+            "answers": list({x.agent: once(x.answer) for x in ep.submissions}.items()),
+            "truth": [once(t) for t in ep.instance.truth]}
 
 
 class _Obj:
@@ -96,7 +107,7 @@ def _light(record: dict, lines: bytes) -> _Obj:
 def read_facts(path: Path) -> dict:
     """The facts of one episode file of either format (raises OSError/ValueError if it is unreadable)."""
     if not path.name.endswith(episode_io.SUFFIX):
-        return facts_of(episode_io.read(path, metrics.MESSAGE_KINDS))
+        return facts_of(episode_io.read(path, frozenset(k.decode() for k in _WANT)))
     _, record, lines = episode_io._split(path)  # the one reader of the format: checks every CRC and length
     try:
         return facts_of(_light(json.loads(record), lines))
@@ -104,13 +115,38 @@ def read_facts(path: Path) -> dict:
         raise episode_io.EpisodeFileError(f"{path.name}: not an episode record ({type(e).__name__}: {e})") from None
 
 
+@cache
 def _code_key() -> str:
-    """The sidecar's key: a digest of the code that derives facts (this module, metrics, departed)."""
+    """The sidecar's key: a digest of the code that derives facts (this module, metrics, departed, and the
+    readers of episode files: the report's own and scoring's, record_line and records)."""
     h = hashlib.sha1(FORMAT.encode())
-    for mod in (metrics, departed, episode_io):
-        h.update(Path(mod.__file__).read_bytes())
+    for name in ("metrics", "departed", "episode_io", "record_line", "records"):  # metrics' file, not imported
+        h.update(Path(importlib.util.find_spec(f"silo.{name}").origin).read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()
+
+
+def stamp(path: Path) -> list[int]:
+    """What the sidecar keys an episode file's facts by: its size and the CRC-32 of its bytes."""
+    raw = path.read_bytes()
+    return [len(raw), zlib.crc32(raw)]
+
+
+def entry(file_stamp: list[int], ep) -> list | None:
+    """The sidecar entry [size, CRC-32, packed facts] of an episode scoring has read (read_scored: its record and
+    its send/write/read events among others), or None when its facts cannot be derived: the report then reads
+    the file itself and warns as it always did. Take the stamp *before* reading the episode: a file rewritten in
+    between then no longer matches its entry and is read again."""
+    try:
+        return [*file_stamp, _pack(facts_of(ep))]
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError, RecursionError):
+        return None
+
+
+def save(directory: Path, entries: dict[str, list]) -> None:
+    """Write directory/SIDECAR from scoring's entries {episode file name: entry()}: the run's first report then
+    decompresses no episode file (written like the report's own: line by line, via a temporary file)."""
+    _save_sidecar(directory / SIDECAR, _code_key(), {k: [*entries[k], None] for k in sorted(entries)})
 
 
 def _load_sidecar(path: Path, key: str) -> dict:
@@ -140,10 +176,14 @@ def _save_sidecar(path: Path, key: str, files: dict) -> None:
 
 def _pack(facts: dict) -> dict:
     """Facts as JSON values: the link array as base64 of its little-endian int64 bytes."""
+    import numpy as np
+
     return facts | {"links": base64.b64encode(np.ascontiguousarray(facts["links"], "<i8").tobytes()).decode()}
 
 
 def _unpack(d: dict) -> dict:
+    import numpy as np
+
     return d | {"links": np.frombuffer(base64.b64decode(d["links"]), "<i8").reshape(4, -1)}
 
 

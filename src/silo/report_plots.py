@@ -12,13 +12,16 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 log = logging.getLogger(__name__)
 MIN_EPISODES = 200  # below this many episodes the plots are drawn in the process itself
@@ -27,6 +30,8 @@ MIN_EPISODES = 200  # below this many episodes the plots are drawn in the proces
 def draw(eps: pl.DataFrame, links: pl.DataFrame, out: Path, heat_episodes: list[str] | None) -> list[tuple[Path, str]]:
     """Every plot of a report with its caption: the standard plots of `eps` (the episode table with its
     `config` column) and the sender x receiver heatmaps of the chosen episodes (`links`: Tables.links)."""
+    import polars as pl
+
     from silo import plots
     from silo.analysis import Tables
 
@@ -37,6 +42,8 @@ def draw(eps: pl.DataFrame, links: pl.DataFrame, out: Path, heat_episodes: list[
 
 def pick_episodes(t, k: int = 3) -> list[str]:
     """A few episodes worth a sender x receiver heatmap: per protocol, the busiest at the largest N."""
+    import polars as pl
+
     if not len(t.links):
         return []
     counts = (t.links.group_by("episode_id", "run").agg(pl.col("n").sum().alias("m"))
@@ -52,6 +59,13 @@ def _warm() -> None:
     import silo.plots  # noqa: F401
 
 
+def _start_method() -> str:
+    """Fork while this process has not imported polars yet (`silo report` starts the worker first): the worker
+    then shares the imports made so far instead of making them again. Spawn otherwise: polars' threads must
+    never be forked."""
+    return "fork" if "fork" in multiprocessing.get_all_start_methods() and "polars" not in sys.modules else "spawn"
+
+
 @contextmanager
 def worker(enabled: bool = True) -> Iterator[ProcessPoolExecutor | None]:
     """A one-process pool that has started importing matplotlib, or None (disabled, one core, or no
@@ -59,7 +73,7 @@ def worker(enabled: bool = True) -> Iterator[ProcessPoolExecutor | None]:
     pool = None
     if enabled and (os.cpu_count() or 1) > 1:
         try:
-            pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(_start_method()))
             pool.submit(_warm)
         except (OSError, RuntimeError, ImportError) as e:  # e.g. no semaphores in a sandbox
             log.debug("no plot worker (%s): plots are drawn in this process", e)
@@ -76,6 +90,8 @@ def start(pool: ProcessPoolExecutor | None, t, out: Path, heat_episodes: list[st
     `result` draws them in the process)."""
     if pool is None:
         return None
+    import polars as pl
+
     from silo.report import with_config
 
     ids = heat_episodes if heat_episodes is not None else pick_episodes(t)  # only their links cross over
