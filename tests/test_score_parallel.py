@@ -97,6 +97,16 @@ def test_a_worker_killed_mid_run_leaves_no_episode_unscored(run, tmp_path, monke
     assert scores == score_run(_run_copy(run, tmp_path / "ref"), jobs=1)
 
 
+def test_a_worker_scores_an_instances_episodes_together():
+    names = ["I-01-v2-n10-s0-r0-broadcast-oracle-1.jsonl.gz", "I-01-v2-n10-s0-r0-p2p-oracle-2.jsonl.gz",
+             "I-01-v2-n10-s1-r0-p2p-oracle-3.jsonl.gz", "odd.jsonl.gz", "II-11-v1-n2-s0-r0-sfs-x-4.jsonl.gz",
+             "II-11-v1-n2-s0-r1-sfs-x-5.jsonl.gz"] + [f"III-30-v1-n5-s0-r0-p{k}-t-{k}.jsonl.gz" for k in range(5)]
+    files = [Path("/r/episodes") / n for n in names]
+    got = score_jobs.groups(files, cap=3)
+    assert [f for g in got for f in g] == files  # every file once, in order
+    assert [len(g) for g in got] == [2, 1, 1, 2, 3, 2]  # per instance (seed, not repetition), capped, odd alone
+
+
 def test_worker_counts():
     assert score_jobs.workers(None, 3) == 1  # a small run: in this process
     assert score_jobs.workers(None, 10_000) == (os.cpu_count() or 1)

@@ -15,6 +15,7 @@ import gc
 import logging
 import multiprocessing as mp
 import os
+import re
 import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -28,6 +29,8 @@ from silo.scoring import SCORED_KINDS, score_episode
 
 log = logging.getLogger("silo.runner")  # the logger these warnings always came from
 MIN_PARALLEL = 16  # below this many files a default run scores in-process: a pool costs more than it saves
+GROUP_CAP = 24  # files of one instance scored by one worker in a row (grid7: 21 per instance)
+_INSTANCE = re.compile(r"^(.+-v\d+-n\d+-s\d+)-")  # an episode file's instance: task, version, N, seed
 
 
 class Scored(NamedTuple):
@@ -112,16 +115,50 @@ def score_files(files: list[Path], jobs: int | None = None, progress: bool = Fal
             bar.close()
 
 
+def groups(files: list[Path], cap: int = GROUP_CAP) -> list[list[Path]]:
+    """The files in runs of one instance each (the name's task, version, N and seed), at most `cap` long: a
+    worker scores an instance's episodes one after the other and shares the scorer's per-instance cache
+    (silo.replay_cache) between them, instead of each worker deriving it again. Only where work lands, never
+    what a score is: a name of another shape is a group of its own."""
+    out: list[list[Path]] = []
+    last = None
+    for f in files:
+        m = _INSTANCE.match(f.name)
+        key = m.group(1) if m else None
+        if key is None or key != last or len(out[-1]) >= cap:
+            out.append([])
+        out[-1].append(f)
+        last = key
+    return out
+
+
+def _largest_first(gs: list[list[Path]]) -> list[list[Path]]:
+    """Groups by their files' size, largest first (a large episode started last would leave one worker busy
+    at the end while the other waits); a file that cannot be stat'ed counts as empty."""
+    return sorted(gs, key=lambda g: sum(map(_size, g)), reverse=True)
+
+
+def _size(p: Path) -> int:
+    try:
+        return p.stat().st_size
+    except OSError:
+        return 0
+
+
+def score_group(paths: list[Path]) -> list[Scored]:
+    return [score_file(p) for p in paths]
+
+
 def _pooled(files: list[Path], n: int) -> Iterator[Scored]:
     done: set[Path] = set()
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=None if ctx.get_start_method() == "fork" else _plugins)
     try:
-        futures: dict[Future, Path] = {pool.submit(score_file, f): f for f in files}
+        futures: dict[Future, list[Path]] = {pool.submit(score_group, g): g for g in _largest_first(groups(files))}
         for fut in as_completed(futures):
-            r = fut.result()
-            done.add(futures[fut])
-            yield r
+            rows = fut.result()
+            done.update(futures[fut])
+            yield from rows
     except BrokenProcessPool:
         left = [f for f in files if f not in done]
         log.warning("a scoring worker died; scoring the %d episodes left in this process", len(left))
