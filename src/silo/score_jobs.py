@@ -23,7 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import NamedTuple
 
-from silo import episode_io, report_facts
+from silo import episode_io, event_lines, report_facts
 from silo.records import Episode, EpisodeScore
 from silo.scoring import SCORED_KINDS, score_episode
 
@@ -65,14 +65,12 @@ def score_file(path: Path) -> Scored:
     the same read (report_facts.entry); never raises for a bad file. The cyclic garbage collector pauses while
     it does (scoring allocates many objects that live until the file is done: the collector's passes over them
     cost ~18% of `silo score`) and collects the file's young objects once after."""
-    if not gc.isenabled():
-        return _score_file(path)
-    gc.disable()
-    try:
-        return _score_file(path)
-    finally:
-        gc.enable()
+    collect = gc.isenabled()
+    with event_lines.gc_paused():
+        scored = _score_file(path)
+    if collect:
         gc.collect(0)  # the file's cycles, in one pass (every object it made is still in the youngest generation)
+    return scored
 
 
 def _score_file(path: Path) -> Scored:
