@@ -200,7 +200,7 @@ def _finish(rd: RunDir, scores, specs, opts: dict, outcome) -> None:
         for text, n in causes:
             click.echo(f"  {n:5} x {text}", err=True)
         click.echo(f"re-run `silo resume {rd.path}` to retry them", err=True)
-    if outcome.stopped and getattr(outcome, "fatal", False):
+    if outcome.stopped and outcome.fatal:
         click.echo(f"stopped: {outcome.stopped}; no further episode was started: fix it, then "
                    f"`silo resume {rd.path}`", err=True)
         sys.exit(EXIT_REFUSED)

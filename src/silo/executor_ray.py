@@ -118,17 +118,11 @@ def run_ray(specs: list[EpisodeSpec], rd: RunDir, address: str | None = None, nu
                                          max(0, u.output_tokens - charged.output_tokens),
                                          max(0.0, u.cost_usd - charged.cost_usd)))
             bar.update(ep)
-            _stop_if_fatal(out, ep, status)
+            out.stop_if_fatal(ep, status)
     finally:
         bar.close()
         budget.used = Usage.model_validate(ray.get(keeper.used.remote()))
     return out
-
-
-def _stop_if_fatal(out: RunOutcome, ep: Episode, status: str) -> None:
-    """An endpoint that refused the run: every later episode would fail the same way (as runner.run_specs)."""
-    if status == "error" and ep.error and llm.FATAL_PREFIX in ep.error and not out.stopped:
-        out.stopped, out.fatal = ep.error[ep.error.index(llm.FATAL_PREFIX):].splitlines()[0][:500], True
 
 
 def _unpack(blob: str) -> tuple[Episode, Usage]:

@@ -219,6 +219,12 @@ class RunOutcome:
     stopped: str | None = None
     fatal: bool = False  # stopped because an endpoint cannot serve the run (not a ceiling)
 
+    def stop_if_fatal(self, ep: Episode, status: str) -> None:
+        """Stop at an episode whose endpoint refused the run (a rejected key, an unknown model, no quota):
+        every later episode would fail the same way. Both executors (here and executor_ray) ask this."""
+        if status == "error" and ep.error and llm.FATAL_PREFIX in ep.error and not self.stopped:
+            self.stopped, self.fatal = ep.error[ep.error.index(llm.FATAL_PREFIX):].splitlines()[0][:500], True
+
 
 def pending(specs: list[EpisodeSpec], rd: RunDir, force: bool = False) -> tuple[list[EpisodeSpec], int]:
     """Specs still to run: all with force, else those not completed (errored ones are retried)."""
@@ -272,9 +278,7 @@ async def run_specs(specs: list[EpisodeSpec], rd: RunDir, factory: TeamFactory =
             bar.update(ep)
             if status == "error" and ep.error and llm.BUDGET_PREFIX in ep.error:
                 out.stopped = out.stopped or budget.exceeded()
-            if status == "error" and ep.error and llm.FATAL_PREFIX in ep.error and not out.stopped:
-                # a rejected key, an unknown model, no quota: every later episode would fail the same way
-                out.stopped, out.fatal = ep.error[ep.error.index(llm.FATAL_PREFIX):].splitlines()[0][:500], True
+            out.stop_if_fatal(ep, status)
 
     try:
         await asyncio.gather(*(one(s) for s in specs))
