@@ -9,13 +9,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from fault_server import FaultServer
-from silo import episode_io
+from silo import episode_io, rundir_lock
 from silo.cli import main
 from silo.llm import Client, LLMSettings
 from silo.llm_cache import CallCache, cache_key, canonical
@@ -106,6 +107,8 @@ def test_an_episode_path_that_is_a_directory_is_moved_aside_and_re_run(run):
                          ids=["empty", "garbage", "pid-str", "pid-huge", "pid-neg", "list", "dead-pid", "dir"])
 def test_a_damaged_or_stale_lock_is_taken_over_or_named(run, lock):
     _damage(run / ".lock", lock)
+    if "elsewhere" in lock:  # another host's lock is taken over once it has not been refreshed for STALE s
+        os.utime(run / ".lock", (time.time() - rundir_lock.STALE - 60,) * 2)
     res = _cli(*SWEEP, "-o", run)
     if _one_line_or_ok(res, ".lock"):
         assert json.loads((run / ".lock").read_text())["pid"] == os.getpid()  # taken over (released at exit)

@@ -2,11 +2,14 @@
 and result-altering changes on resume."""
 
 import json
+import os
 import subprocess
 import sys
+import time
 
 from click.testing import CliRunner
 
+from silo import rundir_lock
 from silo.cli import main
 from silo.episode_io import load_dict
 from silo.rundir import RunDir
@@ -97,3 +100,54 @@ def test_lock_is_released_at_exit(tmp_path):
     subprocess.run([sys.executable, "-c", "import sys; from silo.rundir import RunDir; RunDir(sys.argv[1]).lock()",
                     str(out)], check=True)
     assert not (out / ".lock").exists()
+
+
+def _foreign_lock(out, age_s):
+    """A lock as silo on another host writes it (a run directory on a shared file system), touched age_s ago."""
+    out.mkdir(parents=True, exist_ok=True)
+    lock = out / ".lock"
+    lock.write_text(json.dumps({"pid": 1234, "host": "other-host.example", "since": time.time() - age_s}))
+    os.utime(lock, (time.time() - age_s,) * 2)
+    return lock
+
+
+def test_a_fresh_lock_from_another_host_is_refused_naming_the_host(tmp_path):
+    out = tmp_path / "r"
+    lock = _foreign_lock(out, 5)
+    res = _cli(*SWEEP, "-o", str(out))
+    assert res.exit_code != 0 and "other-host.example" in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1 and str(lock) in res.output
+    assert json.loads(lock.read_text())["host"] == "other-host.example"  # left as it was
+    assert not (out / "episodes").exists() or not list((out / "episodes").glob("*.jsonl.gz"))
+
+
+def test_a_lock_from_another_host_untouched_for_stale_seconds_is_taken_over(tmp_path):
+    out = tmp_path / "r"
+    _foreign_lock(out, rundir_lock.STALE + 30)
+    res = _cli(*SWEEP, "-o", str(out))
+    assert res.exit_code == 0, res.output
+    assert len(list((out / "episodes").glob("*.jsonl.gz"))) == 2
+
+
+def test_the_holder_keeps_its_lock_fresh_until_it_releases_it(tmp_path):
+    out = tmp_path / "r"
+    code = ("import sys, time; from silo import rundir_lock; rundir_lock.HEARTBEAT = 0.05; "
+            "from silo.rundir import RunDir; rd = RunDir(sys.argv[1]); rd.lock(); print('locked', flush=True); "
+            "sys.stdin.readline(); rd.unlock(); print('released', flush=True); sys.stdin.readline()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        lock = out / ".lock"
+        old = time.time() - 3600
+        os.utime(lock, (old, old))
+        deadline = time.time() + 10
+        while lock.stat().st_mtime < old + 1 and time.time() < deadline:
+            time.sleep(0.05)
+        assert lock.stat().st_mtime > time.time() - 60  # touched again by the holder's heartbeat
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "released" and not lock.exists()
+    finally:
+        proc.kill()
+        proc.wait()
