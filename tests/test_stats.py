@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
+from silo import stats
 from silo.stats import cluster_bootstrap, mcnemar_exact, paired, ratio_bootstrap, wilcoxon_paired, wilson, wilson_share
 
 Z = 1.959963984540054  # standard normal 97.5% quantile
@@ -165,3 +166,13 @@ def test_cluster_bootstrap_is_scipys_bootstrap_to_the_bit(seed):
                            paired=True, vectorized=True, n_resamples=2000 - 17 * seed, confidence_level=conf,
                            method="percentile", rng=np.random.default_rng(20240601)).confidence_interval
         assert (got.lo, got.hi) == (float(ref.low), float(ref.high))
+
+
+@pytest.mark.parametrize("share", [True, False])
+@pytest.mark.parametrize("x", [0.0, 1.0, -0.0, 0.5, 3.25, float("nan")])
+def test_cluster_bootstrap_of_one_value_is_the_general_computation(x, share):
+    """A single value takes a short path (most cells of a report's summary hold one episode): same estimate."""
+    one = stats.cluster_bootstrap([x], ["i0"], share=share)
+    general = stats._clustered(np.array([x]), np.array(["i0"]), stats.CONF, stats.N_RESAMPLES, stats.SEED, share)
+    assert one.as_dict() == general.as_dict()
+    assert math.copysign(1, one.value) == math.copysign(1, general.value) or math.isnan(x)

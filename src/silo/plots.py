@@ -76,10 +76,6 @@ def s_p_h_vs_n(eps: pl.DataFrame, path: Path) -> Path:
                                         label=cfg if (row, col) == (0, 0) else None)
         for row, m in enumerate(["S", "P", "H"]):
             ax = axes[row][col]
-            ax.set_xscale("log")
-            ax.set_xticks(ns, [str(n) for n in ns])
-            ax.minorticks_off()
-            ax.set_ylim(-5, 105)
             ax.grid(alpha=0.3)
             if col == 0:
                 ax.set_ylabel(f"{m} (%)")
@@ -87,6 +83,11 @@ def s_p_h_vs_n(eps: pl.DataFrame, path: Path) -> Path:
                 ax.set_title(f"level {level}")
             if row == 2:
                 ax.set_xlabel("N agents")
+    # every panel shares both axes (their scale, limits and tickers): set once, not once per panel
+    axes[0][0].set_xscale("log")
+    axes[0][0].set_xticks(ns, [str(n) for n in ns])
+    axes[0][0].minorticks_off()
+    axes[0][0].set_ylim(-5, 105)
     fig.legend(loc="upper left", bbox_to_anchor=(1.0, 0.95), title="team configuration", fontsize=8)
     fig.suptitle("S, P, H vs N (95% intervals), protocols pooled")
     fig.tight_layout()

@@ -82,6 +82,13 @@ def cluster_bootstrap(values, clusters, conf: float = CONF, n_resamples: int = N
     c = np.asarray(clusters)
     if v.shape != c.shape or v.ndim != 1:
         raise ValueError("values and clusters must be 1-D arrays of the same length")
+    if len(v) == 1:  # one observation (a report cell of one episode): _clustered's result without numpy's overhead
+        return _one(float(v[0]) + 0.0, conf, share)  # + 0.0: numpy's mean of [-0.0] is 0.0
+    return _clustered(v, c, conf, n_resamples, seed, share)
+
+
+def _clustered(v: np.ndarray, c: np.ndarray, conf: float, n_resamples: int, seed: int, share: bool) -> Estimate:
+    """cluster_bootstrap of checked arrays."""
     keep = ~np.isnan(v)
     v, c = v[keep], c[keep]
     if len(v) == 0:
@@ -105,6 +112,16 @@ def cluster_bootstrap(values, clusters, conf: float = CONF, n_resamples: int = N
         return Estimate(mean, mean, mean, len(v), "bootstrap")
     lo, hi = _percentile_bootstrap(sums, counts, conf, n_resamples, seed)
     return Estimate(mean, lo, hi, len(v), "bootstrap")
+
+
+def _one(x: float, conf: float, share: bool) -> Estimate:
+    """cluster_bootstrap of a single value: one cluster, so no bootstrap interval; a 0 or 1 share gets Wilson's."""
+    if math.isnan(x):
+        return Estimate(NAN, NAN, NAN, 0, "bootstrap")
+    if share and x in (0.0, 1.0):
+        w = wilson(int(x), 1, conf)
+        return Estimate(x, w.lo, w.hi, 1, "wilson-clusters")
+    return Estimate(x, NAN, NAN, 1, "bootstrap")
 
 
 def _percentile_bootstrap(sums, counts, conf: float, n_resamples: int, seed: int) -> tuple[float, float]:
