@@ -176,3 +176,16 @@ def test_cluster_bootstrap_of_one_value_is_the_general_computation(x, share):
     general = stats._clustered(np.array([x]), np.array(["i0"]), stats.CONF, stats.N_RESAMPLES, stats.SEED, share)
     assert one.as_dict() == general.as_dict()
     assert math.copysign(1, one.value) == math.copysign(1, general.value) or math.isnan(x)
+
+
+def test_cluster_bootstrap_of_distinct_clusters_is_scipys_to_the_bit():
+    """Every cluster one observation (the short count path), each k drawn twice (the second from the cache)."""
+    for k in (3, 30, 3, 30, 700):
+        rng = np.random.default_rng(k)
+        values = rng.normal(0, 1, k)
+        for _ in range(2):
+            got = cluster_bootstrap(values, np.arange(k))
+            ref = st.bootstrap((values, np.ones(k)), lambda s, c, axis=-1: np.sum(s, axis=axis) / np.sum(c, axis=axis),
+                               paired=True, vectorized=True, n_resamples=2000, confidence_level=0.95,
+                               method="percentile", rng=np.random.default_rng(20240601)).confidence_interval
+            assert (got.lo, got.hi) == (float(ref.low), float(ref.high))
