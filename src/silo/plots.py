@@ -12,6 +12,7 @@ matplotlib.use("Agg")  # files only: never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
+from matplotlib.layout_engine import PlaceHolderLayoutEngine  # noqa: E402  (what a tight_layout() call leaves)
 
 from silo.analysis import Tables  # noqa: E402
 from silo.metrics import aggregate  # noqa: E402
@@ -33,10 +34,10 @@ def slug(text: str) -> str:
 def _save(fig, path: Path) -> Path:
     """The figure as a PNG cropped to what it draws: savefig(bbox_inches="tight") without the draw it makes
     first, where no layout engine needs one. That draw paints nothing and lays out every tick and text once more
-    (a tenth to a fifth of a plot's time); the tight box is measured here directly at the file's DPI, and the
+    (about a fifth of a heatmap's time); the tight box is measured here directly at the file's DPI, and the
     file is the same pixel for pixel (tests/test_plots_pixels.py)."""
     engine = fig.get_layout_engine()
-    if engine is not None and engine.__class__.__name__ != "PlaceHolderLayoutEngine":  # e.g. constrained
+    if engine is not None and not isinstance(engine, PlaceHolderLayoutEngine):  # e.g. constrained layout
         fig.savefig(path, dpi=DPI, bbox_inches="tight")
     else:
         fig.set_layout_engine(None)  # the tight layout already made: nothing to redo while saving
