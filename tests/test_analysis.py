@@ -249,8 +249,11 @@ def test_report_tables_from_skimmed_episodes_equal_the_full_ones(tmp_path, old_f
     assert [e.model_copy(update={"events": []}) for e in full] == [e.model_copy(update={"events": []}) for e in skim]
     assert {x.kind for e in full for x in e.events} > MESSAGE_KINDS  # the skim did leave events out
     whole = build_tables(scores, full, run="run")
-    lean = load_run(rd.path, messages=False)
+    early = []  # what `silo report` hands its plot worker before the agent grain is built
+    lean = load_run(rd.path, messages=False, ready=early.append)
     assert lean.episodes.equals(whole.episodes) and lean.agents.equals(whole.agents)
+    assert len(early) == 1 and early[0].episodes.equals(lean.episodes) and early[0].links.equals(lean.links)
+    assert early[0].agents.is_empty() and lean.agents.height > 0
     assert lean.messages.is_empty() and whole.messages.height > 0
     assert lean.links.sort(pl.all()).equals(whole.links.sort(pl.all()))  # sums of the message rows
     assert lean.links.get_column("n").sum() == whole.messages.height

@@ -246,3 +246,20 @@ def test_tasks_json_and_one_task_with_an_example_instance():
         assert needle in text
     bad = _run("tasks", "nope")
     assert bad.exit_code == 2 and "unknown task 'nope'" in bad.output
+
+
+def test_cli_imports_no_engine_and_its_errors_stay_one_line(tmp_path):
+    """`import silo.cli` (every command, `--help`) loads neither the engine nor polars, pydantic or matplotlib:
+    each command imports what it needs; a user error of a lazily imported module is still one line, exit 2."""
+    import subprocess
+    import sys
+
+    code = "import sys, silo.cli; print(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = set(out.split())
+    assert not loaded & {"silo.runner", "silo.records", "silo.tasks", "polars", "numpy", "pydantic", "matplotlib",
+                         "asyncio"}
+    for cmd in ("score", "report"):
+        res = _run(cmd, str(tmp_path / "missing"))
+        assert res.exit_code == 2
+        assert res.output.strip().splitlines()[-1] == f"error: not a run directory: {tmp_path / 'missing'}"

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
+from silo import stats
 from silo.stats import cluster_bootstrap, mcnemar_exact, paired, ratio_bootstrap, wilcoxon_paired, wilson, wilson_share
 
 Z = 1.959963984540054  # standard normal 97.5% quantile
@@ -165,3 +166,26 @@ def test_cluster_bootstrap_is_scipys_bootstrap_to_the_bit(seed):
                            paired=True, vectorized=True, n_resamples=2000 - 17 * seed, confidence_level=conf,
                            method="percentile", rng=np.random.default_rng(20240601)).confidence_interval
         assert (got.lo, got.hi) == (float(ref.low), float(ref.high))
+
+
+@pytest.mark.parametrize("share", [True, False])
+@pytest.mark.parametrize("x", [0.0, 1.0, -0.0, 0.5, 3.25, float("nan")])
+def test_cluster_bootstrap_of_one_value_is_the_general_computation(x, share):
+    """A single value takes a short path (most cells of a report's summary hold one episode): same estimate."""
+    one = stats.cluster_bootstrap([x], ["i0"], share=share)
+    general = stats._clustered(np.array([x]), np.array(["i0"]), stats.CONF, stats.N_RESAMPLES, stats.SEED, share)
+    assert one.as_dict() == general.as_dict()
+    assert math.copysign(1, one.value) == math.copysign(1, general.value) or math.isnan(x)
+
+
+def test_cluster_bootstrap_of_distinct_clusters_is_scipys_to_the_bit():
+    """Every cluster one observation (the short count path), each k drawn twice (the second from the cache)."""
+    for k in (3, 30, 3, 30, 700):
+        rng = np.random.default_rng(k)
+        values = rng.normal(0, 1, k)
+        for _ in range(2):
+            got = cluster_bootstrap(values, np.arange(k))
+            ref = st.bootstrap((values, np.ones(k)), lambda s, c, axis=-1: np.sum(s, axis=axis) / np.sum(c, axis=axis),
+                               paired=True, vectorized=True, n_resamples=2000, confidence_level=0.95,
+                               method="percentile", rng=np.random.default_rng(20240601)).confidence_interval
+            assert (got.lo, got.hi) == (float(ref.low), float(ref.high))

@@ -6,7 +6,7 @@ prompt_variant, replicate, instance_id, episode_id), so any grouping is one pola
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from silo.metrics import (
 )
 from silo.records import OUTCOMES, Episode, EpisodeScore
 from silo.report_facts import facts_of, run_facts
-from silo.runner import RunDir, RunDirError, score_run
+from silo.rundir import RunDir, RunDirError
 from silo.scoring import SCORER_VERSION
 from silo.tasks import UnknownTaskError, get_task
 
@@ -248,11 +248,13 @@ def build_tables(scores: list[EpisodeScore], episodes: Iterable[Episode] = (), r
     return Tables(t.episodes, t.agents, _frame(msg_rows, _MSG_SCHEMA), t.links)
 
 
-def tables_from_facts(scores: list[EpisodeScore], facts: Iterable[dict], run: str = "") -> Tables:
+def tables_from_facts(scores: list[EpisodeScore], facts: Iterable[dict], run: str = "",
+                      ready: Callable[[Tables], None] | None = None) -> Tables:
     """Tables from score records and the episodes' facts (report_facts: what `silo report` reads); the
-    message grain is left empty."""
+    message grain is left empty. `ready` is given the episode grain and the links as soon as they are built,
+    before the agent grain (the report's plots need only those two), when every episode id is unique."""
     by_id = {s.episode_id: s for s in scores}
-    ep_rows, ag_rows, seen, cache, ids, arrays = [], [], set(), {}, [], []
+    ep_rows, later, seen, cache, ids, arrays = [], [], set(), {}, [], []
     for f in facts:
         s = by_id.get(f["id"])
         if s is None:
@@ -260,16 +262,22 @@ def tables_from_facts(scores: list[EpisodeScore], facts: Iterable[dict], run: st
         comm, gone, received = _communication(f, cache)
         row = episode_row(s, run, comm, cache)
         ep_rows.append(row)
-        ag_rows += agent_rows(s, run, f, received, {c: row[c] for c in CONFIG}, gone)
+        later.append((s, f, received, row, gone))
         ids.append(f["id"])
         arrays.append(f["links"][:3])
         seen.add(f["id"])
     for s in scores:
         if s.episode_id not in seen:
             ep_rows.append(episode_row(s, run, memo=cache))
-            ag_rows += agent_rows(s, run)
-    return Tables(_frame(ep_rows, _CONFIG_SCHEMA), _frame(ag_rows, _CONFIG_SCHEMA), _frame([], _MSG_SCHEMA),
-                  _links(ids, arrays, run))
+            later.append((s, None, None, None, None))
+    episodes, links = _frame(ep_rows, _CONFIG_SCHEMA), _links(ids, arrays, run)
+    if ready is not None and len(episodes) and episodes.get_column("episode_id").is_unique().all():
+        ready(Tables(episodes, episodes.clear(), _frame([], _MSG_SCHEMA), links))
+    ag_rows = []
+    for s, f, received, row, gone in later:
+        ag_rows += agent_rows(s, run) if f is None else agent_rows(s, run, f, received, {c: row[c] for c in CONFIG},
+                                                                   gone)
+    return Tables(episodes, _frame(ag_rows, _CONFIG_SCHEMA), _frame([], _MSG_SCHEMA), links)
 
 
 _LINK_SCHEMA = {"run": pl.Utf8, "episode_id": pl.Utf8, "sender": pl.Int64, "receiver": pl.Int64, "n": pl.Int64}
@@ -303,16 +311,20 @@ def _frame(rows: list[dict], schema: dict) -> pl.DataFrame:
         [pl.col(c).cast(t) for c, t in schema.items() if c in rows[0]])
 
 
-def load_run(path: str | Path, events: bool = True, messages: bool = True) -> Tables:
+def load_run(path: str | Path, events: bool = True, messages: bool = True,
+             ready: Callable[[Tables], None] | None = None) -> Tables:
     """Tables of one run directory; scores it first if scores.jsonl is missing. `messages=False` leaves the
     message grain empty (see build_tables) and reads the episodes' facts through the run's sidecar
-    (report_facts: an unchanged episode file is not read again)."""
+    (report_facts: an unchanged episode file is not read again); then `ready` is given the episode grain and
+    the links early (tables_from_facts)."""
     rd = RunDir(path)
     if not rd.path.is_dir():
         raise RunDirError(f"not a run directory: {path}")
     scores = rd.scores() if (rd.path / "scores.jsonl").exists() else []
     if not scores or any(x.scorer_version != SCORER_VERSION or x.agents and x.agents[0].scorer_version != SCORER_VERSION
                          for x in scores):
+        from silo.runner import score_run  # the engine, only when scores must be made
+
         scores = score_run(rd)  # missing or scored by older rules: re-score offline from the episode records
     if events and not messages:
         if not rd.episodes_dir.is_dir():
@@ -320,7 +332,7 @@ def load_run(path: str | Path, events: bool = True, messages: bool = True) -> Ta
         # every episode's (small) facts first, then the rows: the memory of reading the largest episode is
         # free again for the rows (read while the rows grew, the two peaks added up)
         facts = list(run_facts(rd.path, rd.episode_files()))
-        return tables_from_facts(scores, facts, run=rd.path.name)
+        return tables_from_facts(scores, facts, run=rd.path.name, ready=ready)
     return build_tables(scores, _episodes(rd) if events else (), run=rd.path.name, messages=messages)
 
 
@@ -332,10 +344,13 @@ def _episodes(rd: RunDir) -> Iterable[Episode]:
         return rd.episodes()
 
 
-def load_runs(paths: Iterable[str | Path], events: bool = True, messages: bool = True) -> Tables:
-    """Tables of several runs, concatenated; an episode id seen twice keeps its last run's copy."""
+def load_runs(paths: Iterable[str | Path], events: bool = True, messages: bool = True,
+              ready: Callable[[Tables], None] | None = None) -> Tables:
+    """Tables of several runs, concatenated; an episode id seen twice keeps its last run's copy. With one run
+    read through its facts (messages=False), `ready` may be given its episode grain and links before the agent
+    grain is built (tables_from_facts): those are then the returned tables' own."""
     paths = list(paths)
-    parts = [load_run(p, events, messages) for p in paths]
+    parts = [load_run(p, events, messages, ready if len(paths) == 1 else None) for p in paths]
     if not parts:
         raise ValueError("no run directories given")
     if len(parts) == 1 and len(parts[0].episodes) and parts[0].episodes.get_column("episode_id").is_unique().all():

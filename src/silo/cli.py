@@ -10,12 +10,18 @@ from pathlib import Path
 import click
 
 from silo.cli_run import _csv, _ints, merge, resume, run
-from silo.protocols import UnknownProtocolError
-from silo.runner import RunDir, RunDirError, score_run
-from silo.suite import SuiteError
-from silo.tasks import UnknownTaskError, all_tasks, get_task
 
-USER_ERRORS = (SuiteError, UnknownTaskError, UnknownProtocolError, RunDirError, ValueError, KeyError, FileNotFoundError)
+# a command imports only what it needs (`silo report` never loads the engine, `--help` loads nothing), so the
+# user errors are named by module and class and looked up when an error is caught: an exception of a class
+# can only be raised once its module is imported
+_ERROR_CLASSES = (("silo.suite", "SuiteError"), ("silo.tasks", "UnknownTaskError"),
+                  ("silo.protocols", "UnknownProtocolError"), ("silo.rundir_lock", "RunDirError"))
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The errors shown as one line with exit code 2: ours (of the modules imported so far) and bad values."""
+    ours = tuple(getattr(sys.modules[m], c) for m, c in _ERROR_CLASSES if m in sys.modules)
+    return (*ours, ValueError, KeyError, FileNotFoundError)
 
 
 class SiloGroup(click.Group):
@@ -24,18 +30,16 @@ class SiloGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except USER_ERRORS as e:
-            if os.environ.get("SILO_DEBUG"):
-                raise
-            click.echo(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", err=True)
-            sys.exit(2)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as e:  # no traceback for any input; --debug (SILO_DEBUG=1) shows it
             if os.environ.get("SILO_DEBUG"):
                 raise
-            first = str(e).splitlines()[0][:300] if str(e) else ""
-            click.echo(f"error: {type(e).__name__}: {first} (run with --debug for the traceback)", err=True)
+            if isinstance(e, user_errors()):
+                click.echo(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", err=True)
+            else:
+                first = str(e).splitlines()[0][:300] if str(e) else ""
+                click.echo(f"error: {type(e).__name__}: {first} (run with --debug for the traceback)", err=True)
             sys.exit(2)
 
 
@@ -67,6 +71,7 @@ for _command in (run, resume, merge):  # defined in cli_run.py
 def tasks(task_id, as_json, n):
     """List registered tasks (level, version, answer kind); with TASK_ID, show one with an example instance."""
     from silo import task_info
+    from silo.tasks import all_tasks
 
     if task_id:
         d = task_info.detail(task_id, n=n)
@@ -100,6 +105,8 @@ def install_model():
 @click.option("-o", "--out", type=click.Path(dir_okay=False), default="-", help="JSONL file ('-' for stdout).")
 def generate(suite, task_list, ns, seed, replicates, out):
     """Generate instances (shards and truth) as JSONL."""
+    from silo.tasks import all_tasks, get_task
+
     if suite:
         from silo.suite import load_suite
 
@@ -126,6 +133,8 @@ def generate(suite, task_list, ns, seed, replicates, out):
 @click.option("--no-progress", is_flag=True, help="No progress bar (there is none when stderr is not a terminal).")
 def score(run_dir, jobs, no_progress):
     """Re-score a run directory offline from its episode records."""
+    from silo.runner import RunDir, score_run
+
     scores = score_run(RunDir(run_dir), jobs=jobs, progress=not no_progress)
     click.echo(f"scored {len(scores)} episodes -> {Path(run_dir) / 'scores.jsonl'}")
 
@@ -150,15 +159,21 @@ def report(runs, by, out, episodes, no_plots):
         from silo.matched import without_matched
         from silo.report import terminal, write_report
 
-        tables = load_runs(runs, messages=False)  # the report needs only the per-link sums of the message grain
+        out = out or (Path(runs[0]) / "report" if len(runs) == 1 else Path("reports/latest"))
+        heat = list(episodes) or None
+        early = []  # one run: the plots start as soon as its episode grain is built, before its agent grain
+
+        def ready(t) -> None:
+            early.append(report_plots.start(pool, t, out, heat))
+        # the report needs only the per-link sums of the message grain
+        tables = load_runs(runs, messages=False, ready=ready if pool is not None else None)
         tables, apart = without_matched(tables, runs)  # a matched N = 1 agent is not a second N = 1 baseline
         if apart:
             click.echo(f"matched run(s) {', '.join(apart)}: left out of the general tables and RCC (their own "
                        f"section compares them with their team run)", err=True)
-        out = out or (Path(runs[0]) / "report" if len(runs) == 1 else Path("reports/latest"))
-        job = report_plots.start(pool, tables, out, list(episodes) or None)  # drawn while the tables build
+        job = early[0] if early else report_plots.start(pool, tables, out, heat)  # drawn while the tables build
         click.echo(terminal(tables, _csv(by), sources=list(runs)))
-        path = write_report(tables, out, plots=not no_plots, heat_episodes=list(episodes) or None,
+        path = write_report(tables, out, plots=not no_plots, heat_episodes=heat,
                             sources=list(runs), plots_job=job)
     click.echo(f"\nreport: {path} (and {path.with_suffix('.html')})", err=True)
 

@@ -3,19 +3,17 @@ and summary printer the other commands share."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from silo import validate
 from silo.local_model import DEFAULT_MODEL
-from silo.records import RunConfig
-from silo.results import parse_threshold
-from silo.runner import Budget, RunDir, RunDirError, pending, prior_usage, run_specs, score_run, shard_slice
-from silo.suite import episode_specs
-from silo.tasks import all_tasks
+
+if TYPE_CHECKING:  # the engine is imported by the commands that run it, not by every `silo` command
+    from silo.records import RunConfig
+    from silo.runner import RunDir
 
 EXIT_ERRORS = 1  # episodes errored beyond --fail-on-error
 EXIT_STOPPED = 3  # a token or cost ceiling stopped the run
@@ -101,6 +99,11 @@ def run(ctx, suite, **opts):
 
     Re-running into the same directory resumes: completed episodes are skipped, errored ones retried.
     """
+    from silo import validate
+    from silo.results import parse_threshold
+    from silo.runner import RunDir, shard_slice
+    from silo.suite import episode_specs
+
     validate.run_options({**opts, "suite": suite})
     rc = _run_config(ctx, suite, opts)
     if opts["instances"]:
@@ -138,6 +141,11 @@ def _preflight(rc: RunConfig) -> None:
 @click.option("--no-fail-on-error", is_flag=True, help="Exit 0 whatever the number of errored episodes.")
 def resume(run_dir, **opts):
     """Resume a run directory with its saved config (skips completed, retries errored episodes)."""
+    from silo import validate
+    from silo.results import parse_threshold
+    from silo.runner import RunDir, RunDirError, shard_slice
+    from silo.suite import episode_specs
+
     rd = RunDir(run_dir)
     rc = rd.saved_config()
     if rc is None:
@@ -168,7 +176,10 @@ def _with_instances(ctx: click.Context, rc: RunConfig, o: dict) -> RunConfig:
 
 
 def _execute(specs, rd: RunDir, opts: dict) -> None:
+    import asyncio
+
     from silo.progress import instrumented, quiet_retries
+    from silo.runner import Budget, pending, prior_usage, run_specs, score_run
 
     todo, skipped = pending(specs, rd, opts["force"])
     budget = Budget(opts["max_total_tokens"], opts["max_cost"], prior_usage(rd, {s.id for s in specs}))
@@ -216,7 +227,9 @@ def _finish(rd: RunDir, scores, specs, opts: dict, outcome) -> None:
 
 def _run_config(ctx: click.Context, suite: str | None, o: dict) -> RunConfig:
     """Suite values (or a matched run's: its team run's), overridden by options the user set explicitly."""
+    from silo.records import RunConfig
     from silo.suite import load_suite
+    from silo.tasks import all_tasks
 
     base = load_suite(suite) if suite else None
     if o.get("matched"):
@@ -315,6 +328,7 @@ def _model_arg(raw: str) -> tuple[str, object]:
 def merge(out, sources):
     """Join run directories of shard slices (`--shard i/K`) into OUT, then score it."""
     from silo.rundir import merge_runs
+    from silo.runner import RunDir, score_run
 
     rd = RunDir(out)
     n = merge_runs(rd, [RunDir(s) for s in sources])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -82,6 +83,13 @@ def cluster_bootstrap(values, clusters, conf: float = CONF, n_resamples: int = N
     c = np.asarray(clusters)
     if v.shape != c.shape or v.ndim != 1:
         raise ValueError("values and clusters must be 1-D arrays of the same length")
+    if len(v) == 1:  # one observation (a report cell of one episode): _clustered's result without numpy's overhead
+        return _one(float(v[0]) + 0.0, conf, share)  # + 0.0: numpy's mean of [-0.0] is 0.0
+    return _clustered(v, c, conf, n_resamples, seed, share)
+
+
+def _clustered(v: np.ndarray, c: np.ndarray, conf: float, n_resamples: int, seed: int, share: bool) -> Estimate:
+    """cluster_bootstrap of checked arrays."""
     keep = ~np.isnan(v)
     v, c = v[keep], c[keep]
     if len(v) == 0:
@@ -107,12 +115,39 @@ def cluster_bootstrap(values, clusters, conf: float = CONF, n_resamples: int = N
     return Estimate(mean, lo, hi, len(v), "bootstrap")
 
 
+def _one(x: float, conf: float, share: bool) -> Estimate:
+    """cluster_bootstrap of a single value: one cluster, so no bootstrap interval; a 0 or 1 share gets Wilson's."""
+    if math.isnan(x):
+        return Estimate(NAN, NAN, NAN, 0, "bootstrap")
+    if share and x in (0.0, 1.0):
+        w = wilson(int(x), 1, conf)
+        return Estimate(x, w.lo, w.hi, 1, "wilson-clusters")
+    return Estimate(x, NAN, NAN, 1, "bootstrap")
+
+
+@lru_cache(maxsize=8)
+def _cached_draws(k: int, n_resamples: int, seed: int) -> np.ndarray:
+    idx = np.random.default_rng(seed).integers(0, k, (n_resamples, k), dtype="int64")
+    idx.setflags(write=False)
+    return idx
+
+
+def _draws(k: int, n_resamples: int, seed: int) -> np.ndarray:
+    """The resampled cluster positions (n_resamples x k): they depend only on k, the count and the seed, and a
+    report's tables draw them for the same k again and again (half a bootstrap's time); kept for small k."""
+    if k * n_resamples <= 128 * N_RESAMPLES:  # at most 2 MB each, 16 MB in all
+        return _cached_draws(k, n_resamples, seed)
+    return np.random.default_rng(seed).integers(0, k, (n_resamples, k), dtype="int64")
+
+
 def _percentile_bootstrap(sums, counts, conf: float, n_resamples: int, seed: int) -> tuple[float, float]:
     """The percentile interval of sum(sums) / sum(counts) over resampled clusters: the same draws and
     arithmetic as scipy.stats.bootstrap(paired=True, vectorized=True, method="percentile") with
     rng=np.random.default_rng(seed) (tests/test_stats.py compares the two), without importing scipy."""
-    idx = np.random.default_rng(seed).integers(0, len(sums), (n_resamples, len(sums)), dtype="int64")
-    theta = np.sort(np.sum(sums[idx], axis=-1) / np.sum(counts[idx], axis=-1))
+    idx = _draws(len(sums), n_resamples, seed)
+    # clusters of one observation each: every resample's count is k, summed exactly (integers far below 2^53)
+    n_obs = float(len(sums)) if (counts == 1).all() else np.sum(counts[idx], axis=-1)
+    theta = np.sort(np.sum(sums[idx], axis=-1) / n_obs)
     alpha = np.asarray((1 - conf) / 2, dtype=float)
     p = np.stack((alpha, 1 - alpha))
     n = float(len(theta))

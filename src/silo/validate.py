@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from silo import redact
-from silo.records import RunConfig
+
+if TYPE_CHECKING:
+    from silo.records import RunConfig
 
 MAX_N = 1000  # agents per episode (N = 100000 would exhaust memory building the instance)
 MAX_REPLICATES = 100_000

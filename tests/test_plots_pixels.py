@@ -1,0 +1,51 @@
+"""plots._save skips savefig's layout-only pre-draw: every plot of a report must still come out pixel for pixel
+as savefig(bbox_inches="tight") draws it (the reference), on a real scripted-team run."""
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from silo import plots
+from silo.analysis import load_runs
+from silo.cli import main
+from silo.report import with_config
+
+
+def _reference_save(fig, path: Path) -> Path:
+    fig.savefig(path, dpi=plots.DPI, bbox_inches="tight")
+    plots.plt.close(fig)
+    return path
+
+
+def _draw_all(t, eps, out: Path) -> list[Path]:
+    out.mkdir()
+    links = pl.DataFrame({"sender": [s for s in range(30) for _ in range(2)],
+                          "receiver": [(s + k) % 30 for s in range(30) for k in (1, 7)], "n": [1, 3] * 30})
+    wide = plots.comm_heatmap(links, 30, "thirty agents\nbroadcast", out / "wide.png")  # no cell labels above 20
+    return [p for p, _ in plots.standard_plots(eps, out)] + [p for p, _ in plots.episode_heatmaps(t, out)] + [wide]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "r"
+    res = CliRunner().invoke(main, ["run", "--team", "oracle,premature", "--task", "I-01,II-11", "--n", "1,2,5",
+                                    "-o", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_saved_plots_match_savefig_tight_pixel_for_pixel(run_dir, tmp_path, monkeypatch):
+    t = load_runs([run_dir], messages=False)
+    eps = with_config(t.episodes)
+    fast = _draw_all(t, eps, tmp_path / "fast")
+    monkeypatch.setattr(plots, "_save", _reference_save)
+    ref = _draw_all(t, eps, tmp_path / "ref")
+    assert [p.name for p in fast] == [p.name for p in ref] and len(fast) >= 5  # 3 standard, >= 1 episode, wide
+    for a, b in zip(fast, ref, strict=True):
+        x, y = np.asarray(Image.open(a)), np.asarray(Image.open(b))
+        assert x.shape == y.shape, a.name
+        assert (x == y).all(), f"{a.name}: {int((x != y).any(-1).sum())} pixels differ"
