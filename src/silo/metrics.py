@@ -106,15 +106,38 @@ def message_rows(ep: Episode) -> list[dict]:
 
 
 def link_counts(ep: Episode) -> dict[tuple[int, int | None], list[int]]:
-    """The message grain summed per (sender, receiver): [rows, characters]; receiver None for writes."""
+    """The message grain summed per (sender, receiver): [rows, characters]; receiver None for writes. The same
+    dict, in the same order, as summing _messages' rows; the sends of one sender to one list of recipients
+    (a broadcast's every message) are summed first and spread over the recipients once, not per message."""
     out: dict[tuple[int, int | None], list[int]] = {}
-    for _, _, s, r, c in _messages(ep):
-        x = out.get((s, r))
-        if x is None:
-            out[(s, r)] = [1, c]
-        else:
-            x[0] += 1
-            x[1] += c
+    spread: dict[tuple, list[int]] = {}  # (sender, recipients): [sends, characters]
+    for e in ep.events:
+        kind = e.kind
+        if kind == "send":
+            s, to = e.agent, tuple(e.to or ())
+            g = spread.get((s, to))
+            if g is None:
+                spread[(s, to)] = [1, e.chars]
+                for r in to:  # the keys in the order of their first row
+                    if r != s and (s, r) not in out:
+                        out[(s, r)] = [0, 0]
+            else:
+                g[0] += 1
+                g[1] += e.chars
+        elif kind == "write" or (kind == "read" and e.sender is not None and e.sender != e.agent):
+            key = (e.agent, None) if kind == "write" else (e.sender, e.agent)
+            x = out.get(key)
+            if x is None:
+                out[key] = [1, e.chars]
+            else:
+                x[0] += 1
+                x[1] += e.chars
+    for (s, to), (k, c) in spread.items():
+        for r in to:
+            if r != s:
+                x = out[(s, r)]
+                x[0] += k
+                x[1] += c
     return out
 
 
