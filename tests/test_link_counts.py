@@ -1,5 +1,6 @@
-"""metrics.link_counts sums the sends of one sender to one list of recipients before spreading them: the same
-dict, in the same key order, as summing the message rows one by one (the report's sidecar packs that order)."""
+"""metrics.link_counts (and link_array_of, the same as an array) sums the sends of one sender to one list
+of recipients before spreading them: the same dict, in the same key order, as summing the message rows one
+by one (the report's sidecar packs that order)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ def test_repeated_overlapping_and_odd_recipient_lists_keep_the_rows_order_and_su
     got = metrics.link_counts(ep)
     want = _by_rows(ep)
     assert list(got.items()) == list(want.items())
+    _same_array(ep)
     assert got[(2, 3)] == [4, 5 + 7 + 11 + 9] and got[(0, 2)] == [2, 8] and got[(0, None)] == [2, 7]
 
 
@@ -63,3 +65,14 @@ def test_a_scripted_episode_gives_the_rows_sums(protocol):
     ep = run_sync(run_episode(inst, cfg, default_team_factory(inst, cfg)))
     got = metrics.link_counts(ep)
     assert got and list(got.items()) == list(_by_rows(ep).items())
+    _same_array(ep)
+
+
+def _same_array(ep):
+    a, b = metrics.link_array(metrics.link_counts(ep)), metrics.link_array_of(ep)
+    assert a.dtype == b.dtype and a.shape == b.shape and (a == b).all()
+
+
+@pytest.mark.parametrize("events", [[], [_send(1, 0, [0], 3)], [_send(1, -1, [2, 0], 1), _send(1, 3, [], 1)]])
+def test_no_rows_or_odd_senders_give_the_same_array(events):
+    _same_array(_episode(events))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -162,6 +163,46 @@ def link_array(links: dict[tuple[int, int | None], list[int]]) -> np.ndarray:
     """link_counts as a (4, links) int64 array of sender, receiver (NONE for writes), rows, characters."""
     a = np.array([(s, NONE if r is None else r, k, c) for (s, r), (k, c) in links.items()], dtype=np.int64)
     return a.reshape(-1, 4).T.copy()
+
+
+def link_array_of(ep: Episode) -> np.ndarray:
+    """link_array(link_counts(ep)), the same array, built without a Python object per link: the sends of one
+    sender to one recipient list summed first (as link_counts does), then every (sender, receiver) of the row
+    stream laid out in numpy, summed per pair and ordered by the pair's first row."""
+    segs: list[list] = []  # in row order: [sender, receivers, rows, characters]; a send list's entry is shared
+    spread: dict[tuple, list] = {}
+    for e in ep.events:
+        kind = e.kind
+        if kind == "send":
+            key = (e.agent, tuple(e.to or ()))
+            g = spread.get(key)
+            if g is None:
+                g = spread[key] = [e.agent, key[1], 0, 0]
+                segs.append(g)
+            g[2] += 1
+            g[3] += e.chars
+        elif kind == "write":
+            segs.append([e.agent, (NONE,), 1, e.chars])
+        elif kind == "read" and e.sender is not None and e.sender != e.agent:
+            segs.append([e.sender, (e.agent,), 1, e.chars])
+    lens = np.fromiter((len(g[1]) for g in segs), np.int64, len(segs))
+    if not segs or not lens.sum():
+        return np.zeros((4, 0), np.int64)
+    s, k, c = (np.repeat(np.fromiter((g[i] for g in segs), np.int64, len(segs)), lens) for i in (0, 2, 3))
+    r = np.fromiter(chain.from_iterable(g[1] for g in segs), np.int64, int(lens.sum()))
+    mine = r != s  # a send to itself is no row (a write's receiver is NONE, a read's never its sender)
+    s, r, k, c = s[mine], r[mine], k[mine], c[mine]
+    if not len(s):
+        return np.zeros((4, 0), np.int64)
+    some = r != NONE
+    low = int(r[some].min()) if some.any() else 0
+    code = np.where(some, r - low + 1, 0)  # a write's receiver: 0
+    pair = (s - s.min()) * (int(code.max()) + 1) + code
+    _, first, inv = np.unique(pair, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rows = np.bincount(inv, weights=k)  # exact: float64 holds integers to 2^53
+    chars = np.bincount(inv, weights=c)
+    return np.stack([s[first[order]], r[first[order]], rows[order].astype(np.int64), chars[order].astype(np.int64)])
 
 
 def link_summary_array(a: np.ndarray, n: int) -> tuple[set[Edge], list[int], list[int]]:

@@ -3,7 +3,7 @@ a sidecar file in the run directory so that the next report of the same run deco
 
 The facts of an episode: its id, task and N, the per-link sums of its message grain (sender, receiver,
 rows, characters), the sends to departed agents per agent, and every agent's answer and truth shortened
-for the agent table. They come from the same functions as always (metrics.link_counts,
+for the agent table. They come from the same functions as always (metrics.link_array_of: link_counts as an array,
 departed.departed_sends) applied to a light copy of the episode: the JSON of its record and of its
 send/write/read events, without building pydantic records (the grid's largest record, III-30 at
 N = 100, is a 10 MB line of matrices).
@@ -60,7 +60,6 @@ def facts_of(ep) -> dict:
     """The facts of an Episode (or of a light copy with the same attributes)."""
     from silo import metrics  # here, not at the top: scoring imports this module, and metrics imports polars
 
-    links = metrics.link_counts(ep)
     cut: dict[int, str] = {}  # short() of each object once: scoring's record shares equal answers and truths
 
     def once(x) -> str:
@@ -68,7 +67,7 @@ def facts_of(ep) -> dict:
             cut[id(x)] = short(x)
         return cut[id(x)]
 
-    return {"id": ep.id, "task": ep.instance.task, "n": ep.instance.n_agents, "links": metrics.link_array(links),
+    return {"id": ep.id, "task": ep.instance.task, "n": ep.instance.n_agents, "links": metrics.link_array_of(ep),
             "gone": list(departed.departed_sends(ep).items()),
             "answers": list({x.agent: once(x.answer) for x in ep.submissions}.items()),
             "truth": [once(t) for t in ep.instance.truth]}
@@ -82,7 +81,7 @@ class _Obj:
 
 
 def _light(record: dict, lines: bytes) -> _Obj:
-    """An episode of JSON values with the attributes link_counts, departed_sends and facts_of read: of its
+    """An episode of JSON values with the attributes link_array_of, departed_sends and facts_of read: of its
     send/write/read events only the fields those read (content and arguments are let go line by line)."""
     events, chunk, size = [], [], 0
 
