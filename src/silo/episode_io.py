@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from silo import event_lines, record_line
-from silo.records import Episode, Event, ScoredEvent
+from silo.records import Episode, Event, Instance, ScoredEvent
 from silo.redact import redact
 from silo.sanitize import clean
 
@@ -299,22 +299,28 @@ def read_scored(path: Path, kinds: frozenset[str]) -> Episode:
     """What scoring reads of an episode file: the events of `kinds` only. A new file, its CRCs checked as it
     is decompressed, gives lean events (records.ScoredEvent: an event line's args, result and data are
     skipped unparsed) and a record whose equal truth entries and answers are one object (record_line); the
-    record is validated as always, and each event line kept as if by itself (silo.event_lines: the same
-    objects, or the same error, as `ScoredEvent.model_validate_json(line)` line by line). An old <id>.json
-    file is read in full, as read(path, kinds) does."""
+    record is validated as always (an instance of the same text as the previous file's is that file's validated
+    Instance, the same object: read-only, as every episode scoring reads), and each event line kept as if by
+    itself (silo.event_lines: the same objects, or the same error, as `ScoredEvent.model_validate_json(line)`
+    line by line). An old <id>.json file is read in full, as read(path, kinds) does."""
     if not path.name.endswith(SUFFIX):
         return read(path, kinds)
     with event_lines.gc_paused():
         return _read_scored(path, kinds)
 
 
+_last: list = [None]  # record_line.Known of the instance scoring read last, its value the validated Instance
+
+
 def _read_scored(path: Path, kinds: frozenset[str]) -> Episode:
     record, lines = _record_and_lines(path)
-    d = record_line.loads(record)
+    d, seen = record_line.read(record, _last[0])
     if not isinstance(d, dict):
         raise EpisodeFileError(f"{path.name}: no episode record")
     d["events"] = []
     ep = Episode.model_validate(d)
+    if seen is not None and seen is not _last[0]:  # the next episode of this instance reuses it, validated
+        _last[0] = seen._replace(value=ep.instance) if isinstance(ep.instance, Instance) else None
     ep.events = [ScoredEvent.model_validate_json(x) for x in event_lines.keep(lines, kinds)]
     return ep
 
