@@ -40,13 +40,17 @@ def test_rows_are_score_files_own_and_nothing_stays_frozen(files):
 
 
 def test_a_callers_frozen_objects_are_left_frozen(files):
+    probe = [object()]
     gc.freeze()
     try:
         before = gc.get_freeze_count()
         rows = list(score_files(files, jobs=1))
-        assert gc.get_freeze_count() == before and len(rows) == len(files)
+        assert len(rows) == len(files)
+        assert gc.get_freeze_count() <= before  # nothing more frozen (frozen objects freed meanwhile leave it)
+        assert not any(o is probe for o in gc.get_objects())  # and the caller's are still frozen
     finally:
         gc.unfreeze()
+    assert any(o is probe for o in gc.get_objects())
 
 
 def test_a_cycle_frozen_while_scoring_is_collected_after(files):

@@ -12,7 +12,7 @@ The sidecar RUN/.report-facts.json.gz maps each episode file's name to its size,
 facts: an episode file rewritten (resumed, re-run, merged) no longer matches and is read again; the
 source of the code that derives facts is part of the sidecar's key, so a change to it invalidates every
 line. A run directory that cannot be written to only misses the speed-up. Scoring writes it too
-(runner.score_run, from the episodes it has read anyway: `entry`, `save`), so the first report after
+(score_jobs.score_run, from the episodes it has read anyway: `entry`, `save`), so the first report after
 `silo run`, `silo score` or `silo resume` decompresses no episode file either.
 """
 

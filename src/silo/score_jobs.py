@@ -21,11 +21,14 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from silo import episode_io, event_lines, report_facts
 from silo.records import Episode, EpisodeScore
 from silo.scoring import SCORED_KINDS, score_episode
+
+if TYPE_CHECKING:
+    from silo.rundir import RunDir
 
 log = logging.getLogger("silo.runner")  # the logger these warnings always came from
 MIN_PARALLEL = 16  # below this many files a default run scores in-process: a pool costs more than it saves
@@ -189,3 +192,27 @@ def _plugins() -> None:
     from silo import plugins
 
     plugins.load_all()
+
+
+def score_run(rd: RunDir, jobs: int | None = 1, progress: bool = False) -> list[EpisodeScore]:
+    """Re-score every episode of a run directory (pure, offline) and write scores.jsonl, in episode-id order, and
+    the facts `silo report` keeps of its episodes (report_facts.SIDECAR, from the same reads of the files);
+    an episode that cannot be scored gets an error row (and a warning), the others are scored as usual.
+    `jobs` worker processes: None = os.cpu_count() (`silo score`'s default: a fresh process), 1 (the default
+    here, for `silo run`, resume, merge and the report's re-scoring) = in this process, which may hold the
+    embedded model's server threads and must not fork; a run of few episodes is always scored in-process."""
+    # only the events scoring reads are loaded: an N = 1,000 episode is mostly waits and action echoes
+    scores, facts = [], {}
+    for r in score_files(rd.readable_files(), jobs, progress):
+        if r.score is None:
+            rd.skip(r.path, r.problem or "unreadable")
+            continue
+        if r.problem:
+            log.warning("%s", r.problem)
+        scores.append(r.score)
+        if r.facts is not None:
+            facts[r.path.name] = r.facts
+    scores.sort(key=lambda s: s.episode_id)
+    rd.write_scores(scores)
+    report_facts.save(rd.path, facts)  # the report's facts of the same files: its first run reads none of them
+    return scores
