@@ -309,6 +309,7 @@ def read_scored(path: Path, kinds: frozenset[str]) -> Episode:
         return _read_scored(path, kinds)
 
 
+_check_scored = ScoredEvent.__pydantic_validator__.validate_json  # what model_validate_json calls, unwrapped
 _last: list = [None]  # record_line.Known of the instance scoring read last, its value the validated Instance
 
 
@@ -321,7 +322,7 @@ def _read_scored(path: Path, kinds: frozenset[str]) -> Episode:
     ep = Episode.model_validate(d)
     if seen is not None and seen is not _last[0]:  # the next episode of this instance reuses it, validated
         _last[0] = seen._replace(value=ep.instance) if isinstance(ep.instance, Instance) else None
-    ep.events = [ScoredEvent.model_validate_json(x) for x in event_lines.keep(lines, kinds)]
+    ep.events = list(map(_check_scored, event_lines.keep(lines, kinds)))  # no Python frame per line
     return ep
 
 
