@@ -179,17 +179,36 @@ def _save_sidecar(path: Path, key: str, files: dict) -> None:
         tmp.unlink(missing_ok=True)
 
 
+_NARROW = "i4:"  # a link array's base64 of little-endian int32 bytes (writes' receiver: the int32 minimum)
+
+
 def _pack(facts: dict) -> dict:
-    """Facts as JSON values: the link array as base64 of its little-endian int64 bytes."""
+    """Facts as JSON values: the link array as base64 of its little-endian bytes, int32 where every value fits
+    (prefixed _NARROW: half the text for the report to decode) else int64."""
     import numpy as np
 
-    return facts | {"links": base64.b64encode(np.ascontiguousarray(facts["links"], "<i8").tobytes()).decode()}
+    from silo.metrics import NONE
+
+    a = np.ascontiguousarray(facts["links"], "<i8")
+    low, high = np.iinfo(np.int32).min, np.iinfo(np.int32).max
+    narrow = a.copy()
+    narrow[1][a[1] == NONE] = low
+    if not a.size or (narrow.min() >= low and narrow.max() <= high and (narrow == low).sum() == (a == NONE).sum()):
+        return facts | {"links": _NARROW + base64.b64encode(narrow.astype("<i4").tobytes()).decode()}
+    return facts | {"links": base64.b64encode(a.tobytes()).decode()}
 
 
 def _unpack(d: dict) -> dict:
     import numpy as np
 
-    return d | {"links": np.frombuffer(base64.b64decode(d["links"]), "<i8").reshape(4, -1)}
+    from silo.metrics import NONE
+
+    text = d["links"]
+    if not text.startswith(_NARROW):
+        return d | {"links": np.frombuffer(base64.b64decode(text), "<i8").reshape(4, -1)}
+    a = np.frombuffer(base64.b64decode(text[len(_NARROW):]), "<i4").astype(np.int64).reshape(4, -1)
+    a[1][a[1] == np.iinfo(np.int32).min] = NONE
+    return d | {"links": a}
 
 
 def run_facts(directory: Path, files: list[Path], cache: bool = True) -> Iterator[dict]:
