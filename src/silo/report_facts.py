@@ -131,9 +131,10 @@ def _code_key() -> str:
     return h.hexdigest()
 
 
-def stamp(path: Path) -> list[int]:
-    """What the sidecar keys an episode file's facts by: its size and the CRC-32 of its bytes."""
-    raw = path.read_bytes()
+def stamp(path: Path, raw: bytes | None = None) -> list[int]:
+    """What the sidecar keys an episode file's facts by: its size and the CRC-32 of its bytes (`raw`, where the
+    caller has read them)."""
+    raw = path.read_bytes() if raw is None else raw
     return [len(raw), zlib.crc32(raw)]
 
 

@@ -78,8 +78,10 @@ def score_file(path: Path) -> Scored:
 
 def _score_file(path: Path) -> Scored:
     try:
-        file_stamp = report_facts.stamp(path)  # before the read: a file rewritten meanwhile is read again later
-        ep = episode_io.read_scored(path, SCORED_KINDS)
+        raw = path.read_bytes()  # read once: stamped, then decompressed (a rewritten file's next stamp differs)
+        file_stamp = report_facts.stamp(path, raw)
+        ep = episode_io.read_scored(path, SCORED_KINDS, raw)
+        del raw  # not held while the episode is scored
     except (OSError, ValueError) as e:
         return Scored(path, None, str(e).splitlines()[0][:200])
     facts = report_facts.entry(file_stamp, ep)  # before scoring, which must not be able to change them
