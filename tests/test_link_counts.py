@@ -1,6 +1,6 @@
-"""metrics.link_counts (and link_array_of, the same as an array) sums the sends of one sender to one list
-of recipients before spreading them: the same dict, in the same key order, as summing the message rows one
-by one (the report's sidecar packs that order)."""
+"""metrics.link_array_of, which sums the sends of one sender to one list of recipients before spreading them,
+gives link_array(link_counts(ep)): the same sums, in the same order (the report's sidecar packs that order), as
+summing the message rows one by one."""
 
 from __future__ import annotations
 
