@@ -134,6 +134,7 @@ def link_summary(links: dict[tuple[int, int | None], list[int]], n: int) -> tupl
 
 
 NONE = -(1 << 63)  # the receiver of a write in a link array (link_array)
+SMALL_LOG = 64  # rows below which link_array_of takes link_counts (the best of 0-1,024 on both reference grids)
 
 
 def link_array(links: dict[tuple[int, int | None], list[int]]) -> np.ndarray:
@@ -146,28 +147,33 @@ def link_array_of(ep: Episode) -> np.ndarray:
     """link_array(link_counts(ep)), the same array, built without a Python object per link (the report facts'
     links: 411k on the oracle grid): the sends of one sender to one recipient list (a broadcast's every message)
     summed first, then every (sender, receiver) of the row stream laid out in numpy, summed per pair and
-    ordered by the pair's first row."""
-    segs: list[list] = []  # in row order: [sender, receivers, rows, characters]; a send list's entry is shared
-    spread: dict[tuple, list] = {}
+    ordered by the pair's first row. A log of few rows takes link_counts itself (numpy's fixed cost is more)."""
+    s, to, k, c = [], [], [], []  # per segment of the row stream: sender, receivers, rows, characters
+    spread: dict[tuple, int] = {}  # (sender, receivers) of a send: its segment
     for e in ep.events:
         kind = e.kind
         if kind == "send":
             key = (e.agent, tuple(e.to or ()))
             g = spread.get(key)
             if g is None:
-                g = spread[key] = [e.agent, key[1], 0, 0]
-                segs.append(g)
-            g[2] += 1
-            g[3] += e.chars
-        elif kind == "write":
-            segs.append([e.agent, (NONE,), 1, e.chars])
-        elif kind == "read" and e.sender is not None and e.sender != e.agent:
-            segs.append([e.sender, (e.agent,), 1, e.chars])
-    lens = np.fromiter((len(g[1]) for g in segs), np.int64, len(segs))
-    if not segs or not lens.sum():
-        return np.zeros((4, 0), np.int64)
-    s, k, c = (np.repeat(np.fromiter((g[i] for g in segs), np.int64, len(segs)), lens) for i in (0, 2, 3))
-    r = np.fromiter(chain.from_iterable(g[1] for g in segs), np.int64, int(lens.sum()))
+                g = spread[key] = len(s)
+                s.append(e.agent)
+                to.append(key[1])
+                k.append(0)
+                c.append(0)
+            k[g] += 1
+            c[g] += e.chars
+        elif kind == "write" or (kind == "read" and e.sender is not None and e.sender != e.agent):
+            s.append(e.agent if kind == "write" else e.sender)
+            to.append((NONE,) if kind == "write" else (e.agent,))
+            k.append(1)
+            c.append(e.chars)
+    lens = np.fromiter(map(len, to), np.int64, len(to))
+    total = int(lens.sum())
+    if total < SMALL_LOG:
+        return link_array(link_counts(ep))
+    s, k, c = (np.repeat(np.array(x, np.int64), lens) for x in (s, k, c))
+    r = np.fromiter(chain.from_iterable(to), np.int64, total)
     mine = r != s  # a send to itself is no row (a write's receiver is NONE, a read's never its sender)
     s, r, k, c = s[mine], r[mine], k[mine], c[mine]
     if not len(s):
