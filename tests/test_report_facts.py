@@ -180,3 +180,24 @@ def test_scoring_and_its_facts_never_import_polars(tmp_path, episodes):
             "print(sorted(m for m in ('polars', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+
+W, LOW, HIGH = -(1 << 63), -(1 << 31), (1 << 31) - 1  # metrics.NONE (a write's receiver), int32's extremes
+
+
+@pytest.mark.parametrize("links,narrow", [
+    ([[0, 1, 2], [1, W, 0], [3, 1, 2], [64, 10, 7]], True), ([[0], [1], [1], [HIGH]], True),
+    ([[0], [LOW + 1], [1], [5]], True), ([[], [], [], []], True),
+    ([[0], [LOW], [1], [5]], False), ([[0], [1], [1], [HIGH + 1]], False), ([[0], [W], [1], [LOW]], False)])
+def test_packed_links_unpack_to_the_same_array(links, narrow):
+    import numpy as np
+
+    from silo.metrics import NONE
+
+    assert W == NONE
+    a = np.array(links, dtype=np.int64).reshape(4, -1)
+    packed = json.loads(json.dumps(report_facts._pack({"links": a})))
+    assert packed["links"].startswith(report_facts._NARROW) is narrow  # int32 where every value fits
+    back = report_facts._unpack(packed)["links"]
+    assert back.dtype == np.int64 and back.shape == a.shape and (back == a).all()

@@ -28,8 +28,11 @@ def departed_sends(ep: Episode) -> dict[int, int]:
     """Per sending agent: (message, recipient) pairs sent to an agent that submitted in an earlier round."""
     left = left_rounds(ep)
     out = {a: 0 for a in range(ep.instance.n_agents)}
+    first = min(left.values(), default=None)  # no send up to the first submit's round can count
+    if first is None:
+        return out
     for e in ep.events:
-        if e.kind == "send" and e.agent >= 0:
+        if e.kind == "send" and e.agent >= 0 and e.round > first:
             out[e.agent] += len(departed_recipients(e, left))
     return out
 

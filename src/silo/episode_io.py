@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from silo import event_lines, record_line
-from silo.records import Episode, Event, ScoredEvent
+from silo.records import Episode, Event, Instance, ScoredEvent
 from silo.redact import redact
 from silo.sanitize import clean
 
@@ -215,12 +215,12 @@ def _body(path: Path) -> Iterator[bytes]:
         raise EpisodeFileError(f"{path.name}: cut short or damaged ({e})") from None
 
 
-def _decompressed(path: Path) -> tuple[bytes, bytes]:
+def _decompressed(path: Path, data: bytes | None = None) -> tuple[bytes, bytes]:
     """(meta line, the text after it) of a .jsonl.gz file, decompressed whole, every member's CRC and length
     checked. A file of the shape silo writes (two members, the first one line) is inflated member by member
     by zlib, which checks each header, CRC and length itself; any other shape, or any error, goes to the
     gzip module, which reads every shape it always read and raises what it always raised."""
-    data = path.read_bytes()
+    data = path.read_bytes() if data is None else data
     try:
         first = zlib.decompressobj(31)
         head = first.decompress(data)
@@ -257,9 +257,10 @@ def _split(path: Path) -> tuple[bytes, bytes, bytes]:
     return head, record, lines
 
 
-def _record_and_lines(path: Path) -> tuple[bytes, list[bytes]]:
-    """_split's record line, and its event lines as a list (one split of the text, no copy before it)."""
-    head, rest = _decompressed(path)
+def _record_and_lines(path: Path, data: bytes | None = None) -> tuple[bytes, list[bytes]]:
+    """_split's record line, and its event lines as a list (one split of the text, no copy before it); of `data`,
+    the file's bytes, where the caller has read them."""
+    head, rest = _decompressed(path, data)
     lines = rest.split(b"\n")
     _check(path, head, lines[0])
     return lines.pop(0), lines
@@ -295,27 +296,35 @@ def read(path: Path, kinds: frozenset[str] | None = None) -> Episode:
     return ep
 
 
-def read_scored(path: Path, kinds: frozenset[str]) -> Episode:
+def read_scored(path: Path, kinds: frozenset[str], data: bytes | None = None) -> Episode:
     """What scoring reads of an episode file: the events of `kinds` only. A new file, its CRCs checked as it
     is decompressed, gives lean events (records.ScoredEvent: an event line's args, result and data are
     skipped unparsed) and a record whose equal truth entries and answers are one object (record_line); the
-    record is validated as always, and each event line kept as if by itself (silo.event_lines: the same
-    objects, or the same error, as `ScoredEvent.model_validate_json(line)` line by line). An old <id>.json
-    file is read in full, as read(path, kinds) does."""
+    record is validated as always (an instance of the same text as the previous file's is that file's validated
+    Instance, the same object: read-only, as every episode scoring reads), and each event line kept as if by
+    itself (silo.event_lines: the same objects, or the same error, as `ScoredEvent.model_validate_json(line)`
+    line by line). An old <id>.json file is read in full, as read(path, kinds) does. `data`: the file's bytes,
+    where the caller has read them already (score_jobs: the same bytes it stamps)."""
     if not path.name.endswith(SUFFIX):
         return read(path, kinds)
     with event_lines.gc_paused():
-        return _read_scored(path, kinds)
+        return _read_scored(path, kinds, data)
 
 
-def _read_scored(path: Path, kinds: frozenset[str]) -> Episode:
-    record, lines = _record_and_lines(path)
-    d = record_line.loads(record)
+_check_scored = ScoredEvent.__pydantic_validator__.validate_json  # what model_validate_json calls, unwrapped
+_last: list = [None]  # record_line.Known of the instance scoring read last, its value the validated Instance
+
+
+def _read_scored(path: Path, kinds: frozenset[str], data: bytes | None) -> Episode:
+    record, lines = _record_and_lines(path, data)
+    d, seen = record_line.read(record, _last[0])
     if not isinstance(d, dict):
         raise EpisodeFileError(f"{path.name}: no episode record")
     d["events"] = []
     ep = Episode.model_validate(d)
-    ep.events = [ScoredEvent.model_validate_json(x) for x in event_lines.keep(lines, kinds)]
+    if seen is not None and seen is not _last[0]:  # the next episode of this instance reuses it, validated
+        _last[0] = seen._replace(value=ep.instance) if isinstance(ep.instance, Instance) else None
+    ep.events = list(map(_check_scored, event_lines.keep(lines, kinds)))  # no Python frame per line
     return ep
 
 

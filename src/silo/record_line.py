@@ -6,13 +6,17 @@ walks the record's top levels with the json module's own scanner; an entry of `i
 submission's answer, whose text equals that of the previous truth entry, of the agent's truth or of the
 previous answer is not parsed again but is the same object. Anything the walker does not expect is
 parsed by json.loads, so the values are always json.loads's own.
+
+`read()` also skips the instance when its text is that of the previous record's (`Known`: scoring reads an
+instance's episodes one after the other, every one holding the same instance): it is then the caller's
+object for that text, unparsed, and its truth entries share with the answers as if parsed.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 _scan = json.JSONDecoder().scan_once  # the C scanner: (value, end index) of the JSON value at an index
 _WS = re.compile(r"[ \t\n\r]*")
@@ -23,17 +27,32 @@ class _Fallback(Exception):
     pass
 
 
+class Known(NamedTuple):
+    """An instance read before: its JSON text, what stands for it, and its truth entries as (text, value)."""
+
+    text: str
+    value: Any
+    truth: list
+
+
 def loads(line: bytes) -> Any:
     """json.loads(line), equal truth entries and answers sharing one object (see the module docstring)."""
+    return read(line)[0]
+
+
+def read(line: bytes, known: Known | None = None) -> tuple[Any, Known | None]:
+    """loads(line), except that an `instance` whose text is known.text is known.value, not parsed again; and the
+    Known of this line's instance (its value: the parsed one, or known's), None if there is none or the line took
+    json.loads's path (then nothing is reused either)."""
     try:
         s = line.decode("utf-8")
-        walk = _Walk(s)
+        walk = _Walk(s, known)
         d, end = walk.object(_ws(s, 0), walk.record_fields)
         if _ws(s, end) != len(s):
             raise _Fallback
-        return d
+        return d, walk.seen
     except (_Fallback, ValueError, IndexError, StopIteration, RecursionError):
-        return json.loads(line)  # raises what it always raised on a bad line
+        return json.loads(line), None  # raises what it always raised on a bad line
 
 
 def _ws(s: str, i: int) -> int:
@@ -42,14 +61,31 @@ def _ws(s: str, i: int) -> int:
 
 
 class _Walk:
-    def __init__(self, s: str):
+    def __init__(self, s: str, known: Known | None = None):
         self.s = s
+        self.known = known
+        self.seen: Known | None = None  # the Known of the (last) instance read
         self.truth: list[tuple[str, Any]] = []  # (text, value) of each truth entry
         self.last: tuple[str, Any] | None = None  # the previous answer
         self.agent = None  # the agent of the submission being read
         self.sub_fields = {"agent": self._agent, "answer": self._answer}
-        self.record_fields = {"instance": lambda i: self.object(i, {"truth": self.truth_list}),
-                              "submissions": lambda i: self.array(i, self.submission)}
+        self.record_fields = {"instance": self.instance, "submissions": lambda i: self.array(i, self.submission)}
+
+    def instance(self, i: int) -> tuple[Any, int]:
+        """The instance at i: known.value if its text is known.text (a whole JSON object: the value at i is then
+        exactly that text), else parsed."""
+        s, k = self.s, self.known
+        if k is not None and s.startswith(k.text, i):
+            end = i + len(k.text)
+            after = _ws(s, end)
+            if after < len(s) and s[after] in ",}":
+                self.truth = k.truth
+                self.seen = k
+                return k.value, end
+        self.truth = []
+        v, end = self.object(i, {"truth": self.truth_list})
+        self.seen = Known(s[i:end], v, self.truth)
+        return v, end
 
     def value(self, i: int, same: tuple) -> tuple[str, Any, int]:
         """(text, value, end) of the value at i: one of `same` (text, value) if its text is there, else parsed."""

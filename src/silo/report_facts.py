@@ -3,7 +3,7 @@ a sidecar file in the run directory so that the next report of the same run deco
 
 The facts of an episode: its id, task and N, the per-link sums of its message grain (sender, receiver,
 rows, characters), the sends to departed agents per agent, and every agent's answer and truth shortened
-for the agent table. They come from the same functions as always (metrics.link_counts,
+for the agent table. They come from the same functions as always (metrics.link_array_of: link_counts as an array,
 departed.departed_sends) applied to a light copy of the episode: the JSON of its record and of its
 send/write/read events, without building pydantic records (the grid's largest record, III-30 at
 N = 100, is a 10 MB line of matrices).
@@ -12,7 +12,7 @@ The sidecar RUN/.report-facts.json.gz maps each episode file's name to its size,
 facts: an episode file rewritten (resumed, re-run, merged) no longer matches and is read again; the
 source of the code that derives facts is part of the sidecar's key, so a change to it invalidates every
 line. A run directory that cannot be written to only misses the speed-up. Scoring writes it too
-(runner.score_run, from the episodes it has read anyway: `entry`, `save`), so the first report after
+(score_jobs.score_run, from the episodes it has read anyway: `entry`, `save`), so the first report after
 `silo run`, `silo score` or `silo resume` decompresses no episode file either.
 """
 
@@ -28,6 +28,8 @@ import os
 import zlib
 from collections.abc import Iterator
 from functools import cache
+from itertools import compress
+from operator import attrgetter
 from pathlib import Path
 
 from silo import departed, episode_io
@@ -35,6 +37,7 @@ from silo import departed, episode_io
 log = logging.getLogger(__name__)
 SIDECAR = ".report-facts.json.gz"
 FORMAT = "silo.report-facts"
+_kind = attrgetter("kind")
 _WANT = {b"send", b"write", b"read"}  # metrics.MESSAGE_KINDS (a test checks), without importing metrics here
 
 
@@ -60,7 +63,6 @@ def facts_of(ep) -> dict:
     """The facts of an Episode (or of a light copy with the same attributes)."""
     from silo import metrics  # here, not at the top: scoring imports this module, and metrics imports polars
 
-    links = metrics.link_counts(ep)
     cut: dict[int, str] = {}  # short() of each object once: scoring's record shares equal answers and truths
 
     def once(x) -> str:
@@ -68,8 +70,11 @@ def facts_of(ep) -> dict:
             cut[id(x)] = short(x)
         return cut[id(x)]
 
-    return {"id": ep.id, "task": ep.instance.task, "n": ep.instance.n_agents, "links": metrics.link_array(links),
-            "gone": list(departed.departed_sends(ep).items()),
+    # both read only the message events: picked out without a Python step per event (kind tested in C)
+    msgs = _Obj({"instance": ep.instance, "submissions": ep.submissions, "events": list(compress(
+        ep.events, map(metrics.MESSAGE_KINDS.__contains__, map(_kind, ep.events))))})
+    return {"id": ep.id, "task": ep.instance.task, "n": ep.instance.n_agents, "links": metrics.link_array_of(msgs),
+            "gone": list(departed.departed_sends(msgs).items()),
             "answers": list({x.agent: once(x.answer) for x in ep.submissions}.items()),
             "truth": [once(t) for t in ep.instance.truth]}
 
@@ -82,7 +87,7 @@ class _Obj:
 
 
 def _light(record: dict, lines: bytes) -> _Obj:
-    """An episode of JSON values with the attributes link_counts, departed_sends and facts_of read: of its
+    """An episode of JSON values with the attributes link_array_of, departed_sends and facts_of read: of its
     send/write/read events only the fields those read (content and arguments are let go line by line)."""
     events, chunk, size = [], [], 0
 
@@ -126,9 +131,10 @@ def _code_key() -> str:
     return h.hexdigest()
 
 
-def stamp(path: Path) -> list[int]:
-    """What the sidecar keys an episode file's facts by: its size and the CRC-32 of its bytes."""
-    raw = path.read_bytes()
+def stamp(path: Path, raw: bytes | None = None) -> list[int]:
+    """What the sidecar keys an episode file's facts by: its size and the CRC-32 of its bytes (`raw`, where the
+    caller has read them)."""
+    raw = path.read_bytes() if raw is None else raw
     return [len(raw), zlib.crc32(raw)]
 
 
@@ -174,17 +180,36 @@ def _save_sidecar(path: Path, key: str, files: dict) -> None:
         tmp.unlink(missing_ok=True)
 
 
+_NARROW = "i4:"  # a link array's base64 of little-endian int32 bytes (writes' receiver: the int32 minimum)
+
+
 def _pack(facts: dict) -> dict:
-    """Facts as JSON values: the link array as base64 of its little-endian int64 bytes."""
+    """Facts as JSON values: the link array as base64 of its little-endian bytes, int32 where every value fits
+    (prefixed _NARROW: half the text for the report to decode) else int64."""
     import numpy as np
 
-    return facts | {"links": base64.b64encode(np.ascontiguousarray(facts["links"], "<i8").tobytes()).decode()}
+    from silo.metrics import NONE
+
+    a = np.ascontiguousarray(facts["links"], "<i8")
+    low, high = np.iinfo(np.int32).min, np.iinfo(np.int32).max
+    narrow = a.copy()
+    narrow[1][a[1] == NONE] = low
+    if not a.size or (narrow.min() >= low and narrow.max() <= high and (narrow == low).sum() == (a == NONE).sum()):
+        return facts | {"links": _NARROW + base64.b64encode(narrow.astype("<i4").tobytes()).decode()}
+    return facts | {"links": base64.b64encode(a.tobytes()).decode()}
 
 
 def _unpack(d: dict) -> dict:
     import numpy as np
 
-    return d | {"links": np.frombuffer(base64.b64decode(d["links"]), "<i8").reshape(4, -1)}
+    from silo.metrics import NONE
+
+    text = d["links"]
+    if not text.startswith(_NARROW):
+        return d | {"links": np.frombuffer(base64.b64decode(text), "<i8").reshape(4, -1)}
+    a = np.frombuffer(base64.b64decode(text[len(_NARROW):]), "<i4").astype(np.int64).reshape(4, -1)
+    a[1][a[1] == np.iinfo(np.int32).min] = NONE
+    return d | {"links": a}
 
 
 def run_facts(directory: Path, files: list[Path], cache: bool = True) -> Iterator[dict]:

@@ -22,9 +22,9 @@ from typing import Any
 from silo import llm
 from silo.episode import Agent, AgentFailure, episode_id, run_episode
 from silo.protocols import protocol_class
-from silo.records import Episode, EpisodeConfig, EpisodeScore, Instance, RunConfig, Usage
+from silo.records import Episode, EpisodeConfig, Instance, RunConfig, Usage
 from silo.rundir import RUNTIME_KEYS, RunDir, RunDirError, atomic_write
-from silo.score_jobs import score_files, score_safely
+from silo.score_jobs import score_run, score_safely  # score_run: re-exported, its home is score_jobs
 from silo.tasks import get_task
 
 __all__ = ["EpisodeSpec", "RunDir", "RunDirError", "atomic_write", "expand", "run_specs", "score_run", "score_safely"]
@@ -302,29 +302,3 @@ class _Meter:
         self.charged.input_tokens += input_tokens
         self.charged.output_tokens += output_tokens
         self.charged.cost_usd += cost_usd or 0.0
-
-
-def score_run(rd: RunDir, jobs: int | None = 1, progress: bool = False) -> list[EpisodeScore]:
-    """Re-score every episode of a run directory (pure, offline) and write scores.jsonl, in episode-id order, and
-    the facts `silo report` keeps of its episodes (report_facts.SIDECAR, from the same reads of the files);
-    an episode that cannot be scored gets an error row (and a warning), the others are scored as usual.
-    `jobs` worker processes: None = os.cpu_count() (`silo score`'s default: a fresh process), 1 (the default
-    here, for `silo run`, resume, merge and the report's re-scoring) = in this process, which may hold the
-    embedded model's server threads and must not fork; a run of few episodes is always scored in-process."""
-    from silo import report_facts
-
-    # only the events scoring reads are loaded: an N = 1,000 episode is mostly waits and action echoes
-    scores, facts = [], {}
-    for r in score_files(rd.readable_files(), jobs, progress):
-        if r.score is None:
-            rd.skip(r.path, r.problem or "unreadable")
-            continue
-        if r.problem:
-            log.warning("%s", r.problem)
-        scores.append(r.score)
-        if r.facts is not None:
-            facts[r.path.name] = r.facts
-    scores.sort(key=lambda s: s.episode_id)
-    rd.write_scores(scores)
-    report_facts.save(rd.path, facts)  # the report's facts of the same files: its first run reads none of them
-    return scores

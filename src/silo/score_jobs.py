@@ -21,11 +21,14 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from silo import episode_io, event_lines, report_facts
 from silo.records import Episode, EpisodeScore
 from silo.scoring import SCORED_KINDS, score_episode
+
+if TYPE_CHECKING:
+    from silo.rundir import RunDir
 
 log = logging.getLogger("silo.runner")  # the logger these warnings always came from
 MIN_PARALLEL = 16  # below this many files a default run scores in-process: a pool costs more than it saves
@@ -75,8 +78,10 @@ def score_file(path: Path) -> Scored:
 
 def _score_file(path: Path) -> Scored:
     try:
-        file_stamp = report_facts.stamp(path)  # before the read: a file rewritten meanwhile is read again later
-        ep = episode_io.read_scored(path, SCORED_KINDS)
+        raw = path.read_bytes()  # read once: stamped, then decompressed (a rewritten file's next stamp differs)
+        file_stamp = report_facts.stamp(path, raw)
+        ep = episode_io.read_scored(path, SCORED_KINDS, raw)
+        del raw  # not held while the episode is scored
     except (OSError, ValueError) as e:
         return Scored(path, None, str(e).splitlines()[0][:200])
     facts = report_facts.entry(file_stamp, ep)  # before scoring, which must not be able to change them
@@ -103,14 +108,19 @@ def score_files(files: list[Path], jobs: int | None = None, progress: bool = Fal
         from tqdm import tqdm
 
         bar = tqdm(total=len(files), unit="ep", desc="scoring", file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+    freeze = gc.get_freeze_count() == 0  # someone else's frozen objects are left alone: no policy then
+    if freeze:
+        gc.freeze()  # the objects of the imports and of the caller: never walked by a collection while scoring
     try:
-        for r in (map(score_file, files) if n == 1 else _pooled(files, n)):
+        for r in (map(_score_kept if freeze else score_file, files) if n == 1 else _pooled(files, n, freeze)):
             if bar is not None:
                 bar.update(1)
             yield r
     finally:
         if bar is not None:
             bar.close()
+        if freeze:
+            gc.unfreeze()  # back in the oldest generation, collected as usual from now on
 
 
 def groups(files: list[Path], cap: int = GROUP_CAP) -> list[list[Path]]:
@@ -143,24 +153,38 @@ def _size(p: Path) -> int:
         return 0
 
 
-def score_group(paths: list[Path]) -> list[Scored]:
-    return [score_file(p) for p in paths]
+def _score_kept(path: Path) -> Scored:
+    """score_file, then what outlived the file (its row and facts, the scorer's caches: long-lived) frozen, so
+    that no later collection walks it again: each collection then walks only the young objects of one file
+    (docs/benchmarks.md: the full collections walking every row and cache cost ~0.5 s of the oracle grid's
+    `silo score`). Only inside score_files, which unfreezes at the end: a cycle among frozen objects that dies
+    meanwhile is collected after the run, not during it."""
+    scored = score_file(path)
+    gc.freeze()
+    return scored
 
 
-def _pooled(files: list[Path], n: int) -> Iterator[Scored]:
+def score_group(paths: list[Path], freeze: bool = False) -> list[Scored]:
+    return [(_score_kept if freeze else score_file)(p) for p in paths]
+
+
+def _pooled(files: list[Path], n: int, freeze: bool) -> Iterator[Scored]:
     done: set[Path] = set()
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=None if ctx.get_start_method() == "fork" else _plugins)
     try:
-        futures: dict[Future, list[Path]] = {pool.submit(score_group, g): g for g in _largest_first(groups(files))}
+        futures: dict[Future, list[Path]] = {pool.submit(score_group, g, freeze): g
+                                            for g in _largest_first(groups(files))}
         for fut in as_completed(futures):
             rows = fut.result()
+            if freeze:
+                gc.freeze()  # the rows come to stay: no collection in this process walks them again
             done.update(futures[fut])
             yield from rows
     except BrokenProcessPool:
         left = [f for f in files if f not in done]
         log.warning("a scoring worker died; scoring the %d episodes left in this process", len(left))
-        yield from map(score_file, left)
+        yield from map(_score_kept if freeze else score_file, left)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -170,3 +194,27 @@ def _plugins() -> None:
     from silo import plugins
 
     plugins.load_all()
+
+
+def score_run(rd: RunDir, jobs: int | None = 1, progress: bool = False) -> list[EpisodeScore]:
+    """Re-score every episode of a run directory (pure, offline) and write scores.jsonl, in episode-id order, and
+    the facts `silo report` keeps of its episodes (report_facts.SIDECAR, from the same reads of the files);
+    an episode that cannot be scored gets an error row (and a warning), the others are scored as usual.
+    `jobs` worker processes: None = os.cpu_count() (`silo score`'s default: a fresh process), 1 (the default
+    here, for `silo run`, resume, merge and the report's re-scoring) = in this process, which may hold the
+    embedded model's server threads and must not fork; a run of few episodes is always scored in-process."""
+    # only the events scoring reads are loaded: an N = 1,000 episode is mostly waits and action echoes
+    scores, facts = [], {}
+    for r in score_files(rd.readable_files(), jobs, progress):
+        if r.score is None:
+            rd.skip(r.path, r.problem or "unreadable")
+            continue
+        if r.problem:
+            log.warning("%s", r.problem)
+        scores.append(r.score)
+        if r.facts is not None:
+            facts[r.path.name] = r.facts
+    scores.sort(key=lambda s: s.episode_id)
+    rd.write_scores(scores)
+    report_facts.save(rd.path, facts)  # the report's facts of the same files: its first run reads none of them
+    return scores
