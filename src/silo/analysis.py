@@ -323,7 +323,7 @@ def load_run(path: str | Path, events: bool = True, messages: bool = True,
     scores = rd.scores() if (rd.path / "scores.jsonl").exists() else []
     if not scores or any(x.scorer_version != SCORER_VERSION or x.agents and x.agents[0].scorer_version != SCORER_VERSION
                          for x in scores):
-        from silo.runner import score_run  # the engine, only when scores must be made
+        from silo.score_jobs import score_run  # the scorer, only when scores must be made
 
         scores = score_run(rd)  # missing or scored by older rules: re-score offline from the episode records
     if events and not messages:

@@ -133,7 +133,8 @@ def generate(suite, task_list, ns, seed, replicates, out):
 @click.option("--no-progress", is_flag=True, help="No progress bar (there is none when stderr is not a terminal).")
 def score(run_dir, jobs, no_progress):
     """Re-score a run directory offline from its episode records."""
-    from silo.runner import RunDir, score_run
+    from silo.rundir import RunDir
+    from silo.score_jobs import score_run  # not silo.runner: scoring needs no engine, protocols or model client
 
     scores = score_run(RunDir(run_dir), jobs=jobs, progress=not no_progress)
     click.echo(f"scored {len(scores)} episodes -> {Path(run_dir) / 'scores.jsonl'}")
