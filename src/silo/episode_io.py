@@ -296,7 +296,8 @@ def read(path: Path, kinds: frozenset[str] | None = None) -> Episode:
     return ep
 
 
-def read_scored(path: Path, kinds: frozenset[str], data: bytes | None = None) -> Episode:
+def read_scored(path: Path, kinds: frozenset[str], data: bytes | None = None,
+                skip_empty_listings: bool = False) -> Episode:
     """What scoring reads of an episode file: the events of `kinds` only. A new file, its CRCs checked as it
     is decompressed, gives lean events (records.ScoredEvent: an event line's args, result and data are
     skipped unparsed) and a record whose equal truth entries and answers are one object (record_line); the
@@ -304,18 +305,20 @@ def read_scored(path: Path, kinds: frozenset[str], data: bytes | None = None) ->
     Instance, the same object: read-only, as every episode scoring reads), and each event line kept as if by
     itself (silo.event_lines: the same objects, or the same error, as `ScoredEvent.model_validate_json(line)`
     line by line). An old <id>.json file is read in full, as read(path, kinds) does. `data`: the file's bytes,
-    where the caller has read them already (score_jobs: the same bytes it stamps)."""
+    where the caller has read them already (score_jobs: the same bytes it stamps). `skip_empty_listings`:
+    without the listings that found nothing (event_lines.EMPTY_LISTING; new files only), which scoring
+    does not need."""
     if not path.name.endswith(SUFFIX):
         return read(path, kinds)
     with event_lines.gc_paused():
-        return _read_scored(path, kinds, data)
+        return _read_scored(path, kinds, data, skip_empty_listings)
 
 
 _check_scored = ScoredEvent.__pydantic_validator__.validate_json  # what model_validate_json calls, unwrapped
 _last: list = [None]  # record_line.Known of the instance scoring read last, its value the validated Instance
 
 
-def _read_scored(path: Path, kinds: frozenset[str], data: bytes | None) -> Episode:
+def _read_scored(path: Path, kinds: frozenset[str], data: bytes | None, skip: bool = False) -> Episode:
     record, lines = _record_and_lines(path, data)
     d, seen = record_line.read(record, _last[0])
     if not isinstance(d, dict):
@@ -324,7 +327,7 @@ def _read_scored(path: Path, kinds: frozenset[str], data: bytes | None) -> Episo
     ep = Episode.model_validate(d)
     if seen is not None and seen is not _last[0]:  # the next episode of this instance reuses it, validated
         _last[0] = seen._replace(value=ep.instance) if isinstance(ep.instance, Instance) else None
-    ep.events = list(map(_check_scored, event_lines.keep(lines, kinds)))  # no Python frame per line
+    ep.events = list(map(_check_scored, event_lines.keep(lines, kinds, skip)))  # no Python frame per line
     return ep
 
 

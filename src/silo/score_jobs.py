@@ -80,7 +80,8 @@ def _score_file(path: Path) -> Scored:
     try:
         raw = path.read_bytes()  # read once: stamped, then decompressed (a rewritten file's next stamp differs)
         file_stamp = report_facts.stamp(path, raw)
-        ep = episode_io.read_scored(path, SCORED_KINDS, raw)
+        # (a listing that found nothing changes no reach or evidence: Replay._on_list reads only its versions)
+        ep = episode_io.read_scored(path, SCORED_KINDS, raw, skip_empty_listings=True)
         del raw  # not held while the episode is scored
     except (OSError, ValueError) as e:
         return Scored(path, None, str(e).splitlines()[0][:200])
