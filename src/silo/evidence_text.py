@@ -97,13 +97,7 @@ class Parsed:
 def parse(text: str) -> Parsed:
     """Extract numbers (in order), thousands-grouped numbers, words, labelled counts and 0/1 runs."""
     text = text.translate(_MINUS)
-    nums = tuple(map(_value, _NUM.findall(text)))
-    counts = Counter(nums)
-    # (each pattern is searched only where the characters it needs occur: the same matches, found sooner)
-    for m in _GROUPED.findall(text) if "," in text else ():
-        counts[_norm(float(m.replace(",", "")))] += 1
-    for m in _HEX.findall(text) if _HEXISH.search(text) else ():  # 0x1a, 0b1010: also the integer they spell
-        counts[int(m, 0)] += 1
+    nums, counts = _numbers(text)
     seq = tuple(w.lower() for w in _WORD.findall(text))
     words = Counter(seq)
     seq = tuple(w for w in seq if w not in _JOINERS)  # "apple, kiwi and mango" is one run
@@ -111,6 +105,23 @@ def parse(text: str) -> Parsed:
     labelled = frozenset((w.lower(), _value(v)) for w, v in _LABELLED.findall(text))
     tables = _table_columns(text) if "|" in text or ("," in text and "\n" in text) else ()
     return Parsed(nums, counts, words, bits, labelled, tables, text, seq)
+
+
+def number_counts(text: str) -> Counter:
+    """parse(text).counts alone (the scorer's map of which shard holds which number needs no more)."""
+    return _numbers(text.translate(_MINUS))[1]
+
+
+def _numbers(text: str) -> tuple[tuple, Counter]:
+    """(numbers in order, counts) of a text already normalised by _MINUS, as parse reads them."""
+    nums = tuple(map(_value, _NUM.findall(text)))
+    counts = Counter(nums)
+    # (each pattern is searched only where the characters it needs occur: the same matches, found sooner)
+    for m in _GROUPED.findall(text) if "," in text else ():
+        counts[_norm(float(m.replace(",", "")))] += 1
+    for m in _HEX.findall(text) if _HEXISH.search(text) else ():  # 0x1a, 0b1010: also the integer they spell
+        counts[int(m, 0)] += 1
+    return nums, counts
 
 
 def _table_columns(text: str) -> tuple[tuple[float | int, ...], ...]:

@@ -56,7 +56,8 @@ def score_agents(ep: Episode, task: TaskSpec) -> list[AgentScore]:
     check = _memo_check(task)
     for a in range(inst.n_agents):
         dep = rep.dep[a]
-        reach_set, evid_set = rep.at_submit.get(a, (frozenset(rep.reach[a]), frozenset(rep.evid[a])))
+        got = rep.at_submit.get(a)  # (not .get with a default: that would copy both sets of every agent)
+        reach_set, evid_set = got if got is not None else (rep.reach[a], rep.evid[a])
         reach = len(reach_set & dep) / len(dep)
         evid = len(evid_set & dep) / len(dep)
         sub = subs.get(a)
