@@ -34,6 +34,7 @@ class _Content:
     prov: frozenset[int]  # the shards the author had evidence of (its reach where evidence is not tracked)
     sets: tuple[frozenset[int], ...]  # earlier evidence sets of the author: candidate statistics
     credited: frozenset[int] | None = None  # cache for receiver-independent (global) tasks
+    extra: tuple[frozenset[int], ...] | None = None  # cache of the candidate sets that are not the receiver's
 
 
 @dataclass
@@ -193,18 +194,27 @@ class Replay(ContentViews):
             gained.extend(got)
             self._marks[i].append(len(gained))  # (the evidence's size: gained holds it in order)
 
-    def _candidates(self, c: _Content, i: int) -> list[frozenset[int]]:
-        """Sets whose statistic c may carry: the task's sets from the author's evidence, then its history."""
-        sets = list(self.task.candidate_sets(self.inst, c.prov, i))
-        sets += [s for s in reversed(c.sets) if s not in sets]
-        # the agents the content names together ("combined summary of agents 3, 5"), with or without its author
-        for named in named_sets(c.text):
-            sets += [s for s in (named & c.prov, (named | {c.author}) & c.prov) if len(s) > 1 and s not in sets]
+    def _candidates(self, c: _Content, i: int) -> dict[frozenset[int], None]:
+        """Sets whose statistic c may carry, each once (in no order that matters: _credit takes their union): the
+        task's sets from the author's evidence, its history, the sets the content names, the task's stat_sets."""
+        sets = dict.fromkeys(self.task.candidate_sets(self.inst, c.prov, i))
+        if c.extra is None:  # (the same for every receiver: made once per content)
+            c.extra = self._named(c)
+        sets.update(dict.fromkeys(c.extra))
         key = ("stat_sets", c.text, c.prov, i)  # a file read again, or the same text sent twice: searched once
-        if key not in self._fp:
-            self._fp[key] = list(self.task.stat_sets(self.inst, parse(c.text), c.prov, i))  # type: ignore[assignment]
-        sets += [s for s in self._fp[key] if s not in sets]  # type: ignore[union-attr]
+        found = self._fp.get(key)
+        if found is None:
+            found = self._fp[key] = list(self.task.stat_sets(self.inst, parse(c.text), c.prov, i))
+        sets.update(dict.fromkeys(found))
         return sets
+
+    def _named(self, c: _Content) -> tuple[frozenset[int], ...]:
+        """The author's history, and the agents the content names together ("combined summary of agents 3, 5"),
+        with or without its author: the candidate sets that do not depend on the receiver."""
+        sets = list(reversed(c.sets))
+        for named in named_sets(c.text):
+            sets += [s for s in (named & c.prov, (named | {c.author}) & c.prov) if len(s) > 1]
+        return tuple(sets)
 
     def _credited(self, c: _Content) -> frozenset[int]:
         """What a global task's content proves (receiver 0 stands for all), once per all it depends on: the
@@ -321,11 +331,21 @@ class Replay(ContentViews):
                 if claim is not None:
                     fp = claim if fp is None else AnyOf((fp, claim))
                 if fp is not None and self._segmented:  # one object per value: receivers share its matches
-                    # (keyed by repr, which tells 1, 1.0 and True apart, as == does not; fingerprints are
-                    # dataclasses whose repr shows every field)
-                    fp = self._fp.setdefault(("value", type(fp), repr(fp)), fp)
+                    fp = self._one(fp)
             self._fp[cache_key] = fp
         return self._fp[cache_key]
+
+    def _one(self, fp: Fingerprint) -> Fingerprint:
+        """The one object of fp's value in this cache (keyed by repr, which tells 1, 1.0 and True apart, as ==
+        does not; fingerprints are dataclasses whose repr shows every field). An object met before is found by
+        identity (a task that memoises its fingerprints gives one object for many sets and receivers: its repr,
+        the cost of a long Items, is made once); the entry holds the object, so its id is not reused."""
+        seen = self._fp.get(("same", id(fp)))
+        if seen is not None and seen[0] is fp:
+            return seen[1]
+        one = self._fp.setdefault(("value", type(fp), repr(fp)), fp)
+        self._keep(("same", id(fp)), (fp, one))
+        return one
 
 
 _ON = {"send": Replay._on_send, "write": Replay._on_write, "deliver": Replay._on_deliver,

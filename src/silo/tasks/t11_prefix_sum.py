@@ -157,14 +157,24 @@ class PrefixSum(ChainTask):
                       Pairs(tuple(enumerate(data)))))
 
     def stat_fingerprint(self, inst, agents, i):
+        # one object per value (memo): the scorer asks for every (set, receiver) of an instance, and a set short
+        # of 0..i has the same fingerprint for every receiver i (matched once: Replay._fingerprint)
         dep = _prefix(i)
         memo = _memo(inst)
+        if agents == dep:
+            got = memo.get(("whole", i))
+            if got is None:
+                got = memo[("whole", i)] = AnyOf((Value(_total(inst, memo, agents)), _answer(inst, memo, i)))
+            return got
         if agents <= dep:
-            total = Value(_total(inst, memo, agents))
-            k = max(agents)
-            if k < i and agents == _prefix(k):  # agent k's answer ends with the total of 0..k (in a table too)
-                total = AnyOf((total, _answer(inst, memo, k)))
-            return AnyOf((total, _answer(inst, memo, i))) if agents == dep else total
+            got = memo.get(("part", agents))
+            if got is None:
+                got = Value(_total(inst, memo, agents))
+                k = max(agents)  # (< i: agents is within 0..i and not all of it)
+                if agents == _prefix(k):  # agent k's answer ends with the total of 0..k (in a table too)
+                    got = AnyOf((got, _answer(inst, memo, k)))
+                memo[("part", agents)] = got
+            return got
         return _answer(inst, memo, i) if agents >= dep else None
 
     def chain_init(self, params):
