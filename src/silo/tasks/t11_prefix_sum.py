@@ -12,6 +12,7 @@ from silo.evidence import AnyOf, Items, Value, answer_fingerprint
 from silo.tasks import register
 from silo.tasks.base import _canon, as_number, split_even
 from silo.tasks.common import ChainTask, as_list
+from silo.tasks.common import instance_memo as _memo
 from silo.tasks.t18_list_ranking import Pairs
 
 
@@ -62,19 +63,6 @@ def prefix_candidates(upstream: frozenset[int], i: int) -> list[frozenset[int]]:
 @lru_cache(maxsize=4096)
 def _prefix(m: int) -> frozenset[int]:
     return frozenset(range(m + 1))
-
-
-_last: tuple = (None, {})  # (an instance, its memo): the last instance stat_fingerprint was asked about
-
-
-def _memo(inst) -> dict:
-    """What stat_fingerprint derives from one instance (shard sums, agents' answers as fingerprints), made once
-    per instance: the scorer asks for thousands of (set, receiver) pairs of one instance in a row. Keyed by
-    the instance object itself, held here so its id cannot be reused; instances are not changed once made."""
-    global _last
-    if _last[0] is not inst:
-        _last = (inst, {})
-    return _last[1]
 
 
 def _total(inst, memo: dict, agents: frozenset[int]) -> int:

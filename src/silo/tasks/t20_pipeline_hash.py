@@ -8,7 +8,8 @@ import string
 from silo.evidence import AnyOf, Items, Value, Words, answer_fingerprint
 from silo.tasks import register
 from silo.tasks.common import ChainTask
-from silo.tasks.t11_prefix_sum import _memo, _prefix, check_list, prefix_candidates
+from silo.tasks.common import instance_memo as _memo
+from silo.tasks.t11_prefix_sum import _prefix, check_list, prefix_candidates
 
 MOD = 10000
 

@@ -8,7 +8,7 @@ from silo.evidence import Items
 from silo.tasks import register
 from silo.tasks.base import as_int_list
 from silo.tasks.common import ShuffleTask, check_int_list, cut_like
-from silo.tasks.t11_prefix_sum import _memo
+from silo.tasks.common import instance_memo as _memo
 
 
 @register
