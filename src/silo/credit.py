@@ -11,7 +11,7 @@ from dataclasses import replace
 from functools import lru_cache
 
 from silo.evidence import Bits, Fingerprint, Parsed
-from silo.evidence_text import attribution, number_counts, number_spans, parse, sentence_spans, sentences, table_spans
+from silo.evidence_text import attribution, number_spans, number_values, parse, sentence_spans, sentences, table_spans
 
 
 class ContentViews:
@@ -115,7 +115,7 @@ class ContentViews:
             get = where.get
             for sh in self.inst.shards:
                 bit = 1 << sh.agent
-                for x in number_counts(sh.text):  # (only the numbers: not the shard's words, bits or tables)
+                for x in number_values(sh.text):  # (only the numbers: not the shard's words, bits or tables)
                     where[x] = get(x, 0) | bit
             self._fp["holders"] = where  # type: ignore[assignment]
         return self._fp["holders"]  # type: ignore[return-value]

@@ -20,6 +20,7 @@ from itertools import zip_longest
 _NUM = re.compile(r"\d+(?:\.\d+)?|(?<![\w.\-])-\d+(?:\.\d+)?")
 # thousands-grouped: 1,234 or 1,234,567.89 (no space after the commas, groups of exactly 3 digits)
 _GROUPED = re.compile(r"(?<![\w.,])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,]*\d)")
+_GROUPED_HINT = re.compile(r",\d{3}")  # what every _GROUPED match holds (found far sooner than a match is ruled out)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 _BITS = re.compile(r"[01](?:[\s,;\[\]]*[01])*")
 # a count beside its label: apple: 5, "Bob": 9, Carol = 3, kiwi,2 (CSV), | mango | 6 | (a table row)
@@ -121,9 +122,16 @@ def parse(text: str) -> Parsed:
     return Parsed(nums, counts, words, bits, tables, text, seq, source=text)
 
 
-def number_counts(text: str) -> Counter:
-    """parse(text).counts alone (the scorer's map of which shard holds which number needs no more)."""
-    return _numbers(text.translate(_MINUS))[1]
+def number_values(text: str) -> set:
+    """The distinct numbers of parse(text).counts, alone (the scorer's map of which shard holds which number
+    needs no more): each distinct token read once, not every occurrence."""
+    text = text.translate(_MINUS)
+    values = set(map(_value, set(_NUM.findall(text))))
+    if "," in text and _GROUPED_HINT.search(text):
+        values.update(_norm(float(m.replace(",", ""))) for m in _GROUPED.findall(text))
+    if _HEXISH.search(text):
+        values.update(int(m, 0) for m in _HEX.findall(text))
+    return values
 
 
 def _numbers(text: str) -> tuple[tuple, Counter]:
@@ -131,7 +139,7 @@ def _numbers(text: str) -> tuple[tuple, Counter]:
     nums = tuple(map(_value, _NUM.findall(text)))
     counts = Counter(nums)
     # (each pattern is searched only where the characters it needs occur: the same matches, found sooner)
-    for m in _GROUPED.findall(text) if "," in text else ():
+    for m in _GROUPED.findall(text) if "," in text and _GROUPED_HINT.search(text) else ():
         counts[_norm(float(m.replace(",", "")))] += 1
     for m in _HEX.findall(text) if _HEXISH.search(text) else ():  # 0x1a, 0b1010: also the integer they spell
         counts[int(m, 0)] += 1
