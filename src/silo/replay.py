@@ -21,6 +21,9 @@ HISTORY = 3  # evidence snapshots of an author offered as candidate sets (most r
 MEMO_CAP = 500_000  # entries of an instance's shared cache past which search results are no longer kept
 
 
+_NONE = object()  # a cache entry not there (None is a value: no fingerprint)
+
+
 class ScoringError(ValueError):
     """An event log the engine cannot produce (e.g. a read of a version written in the same round)."""
 
@@ -240,7 +243,7 @@ class Replay(ContentViews):
         p = parse(c.text)
         got: set[int] = set()
         for s in self._candidates(c, i):
-            if not (s & todo) or not s <= c.prov:
+            if s.isdisjoint(todo) or not s <= c.prov:
                 continue  # nothing new, or a set the author had no evidence of: coincidence, not information
             if self._states(s, i, c, p):
                 got |= s & todo
@@ -273,9 +276,12 @@ class Replay(ContentViews):
         """Whether content c shows shard j's raw items (kind "raw") or its statistic as receiver i needs it,
         other than as a coincidence of the author's own data. Once per (the fingerprint's cache key, the
         author, the text): all it depends on (at N = 100 a broadcast shard is searched once, not 99 times)."""
-        one = frozenset({j})
-        kind = kind if kind == "raw" else self._stat_kind(one, c)
-        fkey = self._fp_key(kind, j if kind == "raw" else one, i)
+        if kind == "raw":  # (_fp_key's, without a set made per call)
+            fkey: tuple = ("raw", j, i if self._raw_i else -1)
+        else:
+            one = frozenset({j})
+            fkey = self._fp_key(self._stat_kind(one, c), one, i)
+            kind = fkey[0]
         key = ("relayed", fkey, c.author, c.text)
         got = self._fp.get(key)
         if got is None:
@@ -316,7 +322,8 @@ class Replay(ContentViews):
 
     def _fingerprint(self, kind: str, key, i: int) -> Fingerprint | None:
         cache_key = self._fp_key(kind, key, i)
-        if cache_key not in self._fp:
+        fp = self._fp.get(cache_key, _NONE)
+        if fp is _NONE:
             if kind == "raw":
                 fp = self.task.raw_fingerprint(self.inst, key, i)
             else:
@@ -333,7 +340,7 @@ class Replay(ContentViews):
                 if fp is not None and self._segmented:  # one object per value: receivers share its matches
                     fp = self._one(fp)
             self._fp[cache_key] = fp
-        return self._fp[cache_key]
+        return fp
 
     def _one(self, fp: Fingerprint) -> Fingerprint:
         """The one object of fp's value in this cache (keyed by repr, which tells 1, 1.0 and True apart, as ==
