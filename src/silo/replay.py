@@ -151,7 +151,9 @@ class Replay(ContentViews):
             if len(reach) < n:
                 reach |= c.upstream
             if missing:
-                self._gain(agent, c, missing)
+                known = c.credited  # (what a content may give is within its credit if known, else its upstream)
+                if not (c.upstream if known is None else known).isdisjoint(missing):
+                    self._gain(agent, c, missing)
 
     def _on_read(self, e: Event) -> None:
         self._observe(e.agent, self._source(self._files, e.version, e, "file version"))

@@ -53,11 +53,19 @@ def prefix_candidates(upstream: frozenset[int], i: int) -> list[frozenset[int]]:
     own = upstream & _prefix(i)
     if own and own != upstream:
         sets.append(own)
-    m = 0
-    while m <= i and m in upstream:
-        m += 1
+    m = min(_run(upstream), i + 1)
     sets += [s for s in (_prefix(k) for k in (m - 1, m - 2) if k >= 0) if s not in sets]
     return sets
+
+
+@lru_cache(maxsize=256)
+def _run(upstream: frozenset[int]) -> int:
+    """The length of the longest prefix {0..m-1} inside upstream, once per set (not per set and receiver: the
+    contents of an agent share one upstream until it grows)."""
+    m = 0
+    while m in upstream:
+        m += 1
+    return m
 
 
 @lru_cache(maxsize=4096)
