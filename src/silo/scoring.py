@@ -117,7 +117,7 @@ def score_episode(ep: Episode) -> EpisodeScore:
     # consensus is only defined for one global answer
     answers = distinct_answers(task, [s.answer for s in ep.submissions]) if global_task else 0
     solved = all(a.correct for a in agents)
-    sends = [e for e in ep.events if e.kind in ("send", "write")]
+    messages, chars, errors, sent, reads, read_any = _tally(ep.events)
     last_submit = max((s.round for s in ep.submissions), default=None)
     return EpisodeScore(
         episode_id=ep.id, task=ep.instance.task, level=ep.instance.level, n_agents=n,
@@ -129,9 +129,9 @@ def score_episode(ep: Episode) -> EpisodeScore:
         solved=solved if ok else None,
         consensus_failure=(global_task and answers > 1) if ok else None,
         unanimous=(solved and (answers == 1 or not global_task)) if ok else None,
-        messages=len(sends), bytes=sum(e.chars for e in sends), density=density(ep),
+        messages=messages, bytes=chars, density=_density(n, reads if read_any else sent),
         rounds=ep.rounds, rounds_to_completion=last_submit if ep.status == "complete" else None,
-        tool_errors=sum(e.kind == "error" for e in ep.events), usage=ep.usage, agents=agents,
+        tool_errors=errors, usage=ep.usage, agents=agents,
         set_apart=sum(a.self_contained for a in agents), scorer_version=SCORER_VERSION,
         task_version=ep.instance.task_version,
     )
@@ -139,14 +139,30 @@ def score_episode(ep: Episode) -> EpisodeScore:
 
 def density(ep: Episode) -> float:
     """D = messages / (N(N-1)); under a shared store, m_i counts reads by others of i's files."""
-    n = ep.instance.n_agents
-    if n < 2:
-        return 0.0
-    if any(e.kind == "read" for e in ep.events):
-        m = sum(1 for e in ep.events if e.kind == "read" and e.sender is not None and e.sender != e.agent)
-    else:
-        m = sum(1 for e in ep.events if e.kind == "send")
-    return round(m / (n * (n - 1)), 6)
+    _, _, _, sent, reads, read_any = _tally(ep.events)
+    return _density(ep.instance.n_agents, reads if read_any else sent)
+
+
+def _density(n: int, m: int) -> float:
+    return round(m / (n * (n - 1)), 6) if n >= 2 else 0.0
+
+
+def _tally(events) -> tuple[int, int, int, int, int, bool]:
+    """(sends and writes, their chars, errors, sends, reads by others, any read) of an event log, in one pass."""
+    messages = chars = errors = sent = reads = 0
+    read_any = False
+    for e in events:
+        kind = e.kind
+        if kind == "send" or kind == "write":
+            messages += 1
+            chars += e.chars
+            sent += kind == "send"
+        elif kind == "read":
+            read_any = True
+            reads += e.sender is not None and e.sender != e.agent
+        elif kind == "error":
+            errors += 1
+    return messages, chars, errors, sent, reads, read_any
 
 
 def _mean(xs) -> float:
