@@ -281,6 +281,8 @@ _NAMED = re.compile(r"\bagents?\s*#?(\d+(?:\s*(?:[-\u2013]|,|and|&|to|\+)\s*(?:a
 def named_sets(text: str) -> tuple[frozenset[int], ...]:
     """Sets of agents a text names together ("agents 3, 5 and 7", "agents 0-3", "agent 1 and agent 2")."""
     out = []
+    if "agent" not in text.lower():  # (what every match starts with, any case: most content names no agent)
+        return ()
     for m in _NAMED.finditer(text.translate(_MINUS)):
         body = m.group(1)
         ids: set[int] = set()

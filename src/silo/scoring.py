@@ -58,18 +58,22 @@ def score_agents(ep: Episode, task: TaskSpec) -> list[AgentScore]:
         dep = rep.dep[a]
         got = rep.at_submit.get(a)  # (not .get with a default: that would copy both sets of every agent)
         reach_set, evid_set = got if got is not None else (rep.reach[a], rep.evid[a])
-        reach = len(reach_set & dep) / len(dep)
-        evid = len(evid_set & dep) / len(dep)
+        reach, evid = _share(reach_set, dep), _share(evid_set, dep)
         sub = subs.get(a)
         correct, partial = check(sub.answer, inst.truth[a]) if sub else (False, 0.0)
         out.append(AgentScore(
             episode_id=ep.id, agent=a, submitted=sub is not None, submit_round=sub.round if sub else None,
             correct=correct, partial=round(partial, 6), reach=round(reach, 6), evidence=round(evid, 6),
             held=reach >= 1 and evid >= 1, outcome=classify(sub is not None, correct, reach, evid),
-            model=models[a % len(models)] if models else None, self_contained=dep == frozenset({a}),
+            model=models[a % len(models)] if models else None, self_contained=len(dep) == 1 and a in dep,
             scorer_version=SCORER_VERSION,
         ))
     return out
+
+
+def _share(have, dep: frozenset[int]) -> float:
+    """The share of dep within `have` (all of it, as most agents have at N = 100: no set made to count it)."""
+    return 1.0 if dep and (have is dep or dep <= have) else len(have & dep) / len(dep)  # (empty dep: raises, as ever)
 
 
 KEY_VERSION = 2  # marshal format 2: type-tagged and without back-references (3+ depend on object identity)
