@@ -28,7 +28,7 @@ class ScoringError(ValueError):
     """An event log the engine cannot produce (e.g. a read of a version written in the same round)."""
 
 
-@dataclass
+@dataclass(slots=True)  # (slots: ~10^5 of these at N = 1,000, each read per delivery)
 class _Content:
     author: int
     round: int
