@@ -67,7 +67,9 @@ class Replay(ContentViews):
         self._n_events = 0
         self._snaps: dict[int, tuple] = {}
         # dep - evid per agent: an agent with nothing missing needs no evidence search
-        self._missing = [set(self.dep[a]) - self.evid[a] for a in range(n)]
+        self._missing = [set(self.dep[a]) for a in range(n)]
+        for a, missing in enumerate(self._missing):
+            missing.discard(a)  # (its evidence so far: itself)
         self._n, self._global = n, self.inst.answer_kind == "global"
         self._segmented, self._raw_i = not self._global, self.task.raw_per_receiver
 
@@ -242,10 +244,22 @@ class Replay(ContentViews):
             self._fp[key] = value
 
     def _credit(self, i: int, c: _Content, todo: frozenset[int]) -> set[int]:
+        """The shards of `todo` content c shows receiver i: those of a candidate set whose statistic it states,
+        and those whose raw items, or (from an author that had evidence of it) statistic, it relays. Each is a
+        pure test, so their order is free: where raw relays are known for every receiver (a segmented task's,
+        memoised per content) they go first, and only the sets that could add a shard left are searched (a
+        message read by N - 1 agents that each miss one shard: one look-up per receiver, not a search)."""
         p = parse(c.text)
         got: set[int] = set()
+        if self._segmented and not self._raw_i:
+            got.update(j for j in todo if self._relayed("raw", j, i, c, p))
+            left = todo - got
+            if not left:
+                return got
+        else:
+            left = todo
         for s in self._candidates(c, i):
-            if s.isdisjoint(todo) or not s <= c.prov:
+            if s.isdisjoint(left) or not s <= c.prov:
                 continue  # nothing new, or a set the author had no evidence of: coincidence, not information
             if self._states(s, i, c, p):
                 got |= s & todo
