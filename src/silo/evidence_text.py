@@ -257,6 +257,8 @@ def attribution(sentence: str, author: int) -> int | None:
     """The one shard a sentence attributes its numbers to ("agent 6's max: 9995", "my count is 5"), or None
     (no attribution, several sources such as "mine and agent 0's", or a collective word: "total",
     "combined", "running", "answer"). The author naming itself ("agent 3 here") is first person."""
+    if "agent" not in sentence.lower() and not _FIRST_PERSON.search(sentence):
+        return None  # names no agent and speaks for no one (most lines: data): what the rules below give it
     if _COLLECTIVE.search(sentence):
         return None
     owners = {int(m.group(1)) for m in _POSSESSIVE.finditer(sentence)} - {author}
