@@ -7,6 +7,7 @@ fingerprint's strong and weak alternatives. Mixed into silo.replay.Replay.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import replace
 from functools import lru_cache
@@ -153,12 +154,13 @@ class ContentViews:
         """Indices of the numbers of pasted data: runs of 3+ numbers all in one shard's data, with no words
         between them (an index column or one stray number in between is allowed)."""
         where = self._holders()
+        words = _WordRuns(text)
         drop: set[int] = set()
         run: list[int] = []
         common: int | None = None
         gap = 0
         for n, (start, _, x) in enumerate(spans):
-            if run and _WORDS_BETWEEN.search(text, spans[run[-1]][1], start):
+            if run and words.between(spans[run[-1]][1], start):
                 drop.update(run if len(run) >= 3 else ())
                 run, common, gap = [], None, 0
             holders = where.get(x, 0)
@@ -208,6 +210,21 @@ class ContentViews:
 
 
 _WORDS_BETWEEN = re.compile(r"[A-Za-z]{2,}")
+
+
+class _WordRuns:
+    """The runs of 2+ letters of a text, found once: whether one lies between two numbers is then a bisection,
+    not a search per number (the same answer as _WORDS_BETWEEN.search(text, lo, hi) where lo ends a number and
+    hi starts one: a letter run cannot cross a digit, so each run inside lo..hi is one of the text's runs)."""
+
+    def __init__(self, text: str):
+        runs = [m.span() for m in _WORDS_BETWEEN.finditer(text)]
+        self.starts = [lo for lo, _ in runs]
+        self.ends = [hi for _, hi in runs]
+
+    def between(self, lo: int, hi: int) -> bool:
+        k = bisect_left(self.starts, lo)
+        return k < len(self.starts) and self.ends[k] <= hi
 # words that state a result; "so" only as a conclusion (sentence-initial "So, ..." / "So the ...", or "..., so 4"),
 # not "so far", "so that", "or so", "so I"; "most" not as a quantifier ("most of", "at most"); a question states nothing
 _ANSWERISH = re.compile(r"\b(?:answers?|result|winner|wins?|won|(?<!\bat )most(?! of\b)|total|overall|global|"
