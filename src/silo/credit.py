@@ -134,7 +134,7 @@ class ContentViews:
                 text = "\n".join(p.text[lo:hi] for lo, hi in sentence_spans(p.text) if (lo, hi) not in cut)
                 q = parse(text)
                 extra = q.counts - Counter(q.numbers)  # thousands-grouped and 0x readings of what is kept
-                self._fp[key] = replace(p, numbers=keep, counts=Counter(keep) + extra, columns=(), text=text)
+                self._fp[key] = replace(p, numbers=keep, counts=Counter(keep) + extra, _columns=(), text=text)
         return self._fp[key]  # type: ignore[return-value]
 
     def _states_own(self, k: int, sentence: str, a: int) -> bool:

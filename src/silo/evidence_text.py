@@ -64,13 +64,25 @@ class Parsed:
     counts: Counter = field(compare=False)
     words: Counter = field(compare=False)
     bitruns: tuple[str, ...]
-    columns: tuple[tuple[float | int, ...], ...] = ()  # number columns of markdown tables, top to bottom
     text: str = field(default="", compare=False, repr=False)  # the normalised text (for Near)
     wordseq: tuple[str, ...] = field(default=(), compare=False, repr=False)  # lowercase words in order
-    # the text parse read, and its labelled pairs once read (`labelled`): a copy made by replace() keeps both,
-    # so its labelled pairs are its original's, as when they were read up front
+    # the text parse read, and its labelled pairs and table columns once read (`labelled`, `columns`): a copy
+    # made by replace() keeps all three, so its pairs and columns are its original's (unless given: _columns=()),
+    # as when they were read up front; columns are no longer compared (nothing compares Parsed values)
     source: str = field(default="", compare=False, repr=False)
     _labelled: frozenset | None = field(default=None, compare=False, repr=False)
+    _columns: tuple | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def columns(self) -> tuple[tuple[float | int, ...], ...]:
+        """Number columns of markdown or CSV tables, top to bottom, read from the source on first use (only
+        ordered fingerprints that miss the running text and a few tasks' hooks look at them)."""
+        got = self._columns
+        if got is None:
+            text = self.source
+            got = _table_columns(text) if "|" in text or ("," in text and "\n" in text) else ()
+            object.__setattr__(self, "_columns", got)  # (frozen: set once, always to the same value)
+        return got
 
     @property
     def labelled(self) -> frozenset:
@@ -118,8 +130,7 @@ def parse(text: str) -> Parsed:
     words = Counter(seq)
     seq = tuple(w for w in seq if w not in _JOINERS)  # "apple, kiwi and mango" is one run
     bits = tuple(m if len(m) == 1 else _NOT_BIT.sub("", m) for m in _BITS.findall(text))
-    tables = _table_columns(text) if "|" in text or ("," in text and "\n" in text) else ()
-    return Parsed(nums, counts, words, bits, tables, text, seq, source=text)
+    return Parsed(nums, counts, words, bits, text, seq, source=text)
 
 
 def number_values(text: str) -> set:
