@@ -609,7 +609,9 @@ def test_pipeline_hash_evidence():
         assert t.raw_fingerprint(inst, i - 1, i).matches(parse(_msg(i - 1, inst.shards[i - 1].data)))
         assert not t.raw_fingerprint(inst, i - 1, i).matches(parse(_msg(i, inst.shards[i].data)))
     assert t.stat_fingerprint(inst, frozenset({1, 2}), 4) is None  # not a prefix of the chain
-    # a carry below 10 is weak on its own: then only the ordered run of that agent's hashes counts
+    # a carry below 10 is weak on its own: then only the ordered run of that agent's hashes counts (another
+    # instance: the task's hooks keep what they derive from an instance, which is not changed once made)
+    inst = inst.model_copy(deep=True)
     inst.truth[1][-1] = 7
     fp = t.stat_fingerprint(inst, frozenset({0, 1}), 3)
     assert not fp.weak and not fp.matches(parse("h = 7")) and fp.matches(parse(json.dumps(inst.truth[1])))

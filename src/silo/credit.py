@@ -1,21 +1,88 @@
-"""How content is credited: what a scalar statistic may match in (content without its pasted data and
-without sentences stating another shard's value), the author's own-data coincidence checks, and _hit,
-which applies a fingerprint's strong and weak alternatives. Mixed into silo.replay.Replay.
+"""How content is credited: the fingerprints the replay looks for (one object per value for a segmented task's
+receivers), what a scalar statistic may match in (content without its pasted data and without sentences
+stating another shard's value), the author's own-data coincidence checks, and _hit, which applies a
+fingerprint's strong and weak alternatives. Mixed into silo.replay.Replay.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import replace
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from silo.evidence import Bits, Fingerprint, Parsed
-from silo.evidence_text import attribution, number_spans, parse, sentence_spans, sentences, table_spans
+from silo.evidence import AnyOf, Bits, Fingerprint, Parsed, guard_ok
+from silo.evidence_text import attribution, number_spans, number_values, parse, sentence_spans, sentences, table_spans
+
+if TYPE_CHECKING:
+    from silo.replay import _Content
+
+_NONE = object()  # a cache entry not there (None is a value: no fingerprint)
 
 
 class ContentViews:
-    """Replay's views of content; uses the replay's task, inst, _fp (cache) and _fingerprint."""
+    """Replay's fingerprints and views of content; uses the replay's task, inst, _fp (cache), _keep,
+    _segmented and _raw_i."""
+
+    def _stat_kind(self, s: frozenset[int], c: _Content) -> str:
+        """Claims count for the author's own shard, a set of several shards, or one foreign shard whose
+        claim differs from the author's own (a relay's own count equals another shard's count far too
+        often to tell them apart: docs/chance_match.md)."""
+        if len(s) > 1 or s == {c.author}:
+            return "claim"
+        return "fclaim" if self._claim_differs(s, c.author) else "stat"
+
+    def _claim_differs(self, s: frozenset[int], author: int) -> bool:
+        key = ("differs", s, author)
+        if key not in self._fp:
+            own = self.task.claim_fingerprint(self.inst, frozenset({author}), author)
+            other = self.task.claim_fingerprint(self.inst, s, author)
+            self._fp[key] = other is not None and other != own  # type: ignore[assignment]
+        return bool(self._fp[key])
+
+    def _fp_key(self, kind: str, key, i: int) -> tuple:
+        """The cache key of a fingerprint: receiver i only where it can differ by receiver (a segmented
+        task's statistics; raw items where the task says so: TaskSpec.raw_per_receiver)."""
+        if kind == "raw":
+            return (kind, key, i if self._raw_i else -1)
+        return (kind, key, i if self._segmented else -1)
+
+    def _fingerprint(self, kind: str, key, i: int) -> Fingerprint | None:
+        cache_key = self._fp_key(kind, key, i)
+        fp = self._fp.get(cache_key, _NONE)
+        if fp is _NONE:
+            if kind == "raw":
+                fp = self.task.raw_fingerprint(self.inst, key, i)
+            else:
+                fp = self.task.stat_fingerprint(self.inst, key, i)
+                # an author's claim about its own shard stands on authorship; claims about several shards
+                # only on tasks whose measured chance-match rate is under the threshold
+                ok = (kind == "fclaim" and guard_ok(self.task.id, "foreign")) or (
+                    kind == "claim" and (len(key) == 1 or guard_ok(self.task.id, "several")))
+                claim = self.task.claim_fingerprint(self.inst, key, i) if ok else None
+                if claim is not None and kind == "fclaim":
+                    claim = claim.labelled_only()
+                if claim is not None:
+                    fp = claim if fp is None else AnyOf((fp, claim))
+                if fp is not None and self._segmented:  # one object per value: receivers share its matches
+                    fp = self._one(fp)
+            self._fp[cache_key] = fp
+        return fp
+
+    def _one(self, fp: Fingerprint) -> Fingerprint:
+        """The one object of fp's value in this cache (keyed by repr, which tells 1, 1.0 and True apart, as ==
+        does not; fingerprints are dataclasses whose repr shows every field). An object met before is found by
+        identity (a task that memoises its fingerprints gives one object for many sets and receivers: its repr,
+        the cost of a long Items, is made once); the entry holds the object, so its id is not reused."""
+        seen = self._fp.get(("same", id(fp)))
+        if seen is not None and seen[0] is fp:
+            return seen[1]
+        one = self._fp.setdefault(("value", type(fp), repr(fp)), fp)
+        self._keep(("same", id(fp)), (fp, one))
+        return one
+
 
     def _view(self, a: int, p: Parsed, target: int) -> Parsed | None:
         """What a scalar statistic (one number) may match in content p by author a: p without its pasted
@@ -67,7 +134,7 @@ class ContentViews:
                 text = "\n".join(p.text[lo:hi] for lo, hi in sentence_spans(p.text) if (lo, hi) not in cut)
                 q = parse(text)
                 extra = q.counts - Counter(q.numbers)  # thousands-grouped and 0x readings of what is kept
-                self._fp[key] = replace(p, numbers=keep, counts=Counter(keep) + extra, columns=(), text=text)
+                self._fp[key] = replace(p, numbers=keep, counts=Counter(keep) + extra, _columns=(), text=text)
         return self._fp[key]  # type: ignore[return-value]
 
     def _states_own(self, k: int, sentence: str, a: int) -> bool:
@@ -87,12 +154,13 @@ class ContentViews:
         """Indices of the numbers of pasted data: runs of 3+ numbers all in one shard's data, with no words
         between them (an index column or one stray number in between is allowed)."""
         where = self._holders()
+        words = _WordRuns(text)
         drop: set[int] = set()
         run: list[int] = []
         common: int | None = None
         gap = 0
         for n, (start, _, x) in enumerate(spans):
-            if run and _WORDS_BETWEEN.search(text, spans[run[-1]][1], start):
+            if run and words.between(spans[run[-1]][1], start):
                 drop.update(run if len(run) >= 3 else ())
                 run, common, gap = [], None, 0
             holders = where.get(x, 0)
@@ -115,7 +183,7 @@ class ContentViews:
             get = where.get
             for sh in self.inst.shards:
                 bit = 1 << sh.agent
-                for x in parse(sh.text).counts:
+                for x in number_values(sh.text):  # (only the numbers: not the shard's words, bits or tables)
                     where[x] = get(x, 0) | bit
             self._fp["holders"] = where  # type: ignore[assignment]
         return self._fp["holders"]  # type: ignore[return-value]
@@ -142,6 +210,21 @@ class ContentViews:
 
 
 _WORDS_BETWEEN = re.compile(r"[A-Za-z]{2,}")
+
+
+class _WordRuns:
+    """The runs of 2+ letters of a text, found once: whether one lies between two numbers is then a bisection,
+    not a search per number (the same answer as _WORDS_BETWEEN.search(text, lo, hi) where lo ends a number and
+    hi starts one: a letter run cannot cross a digit, so each run inside lo..hi is one of the text's runs)."""
+
+    def __init__(self, text: str):
+        runs = [m.span() for m in _WORDS_BETWEEN.finditer(text)]
+        self.starts = [lo for lo, _ in runs]
+        self.ends = [hi for _, hi in runs]
+
+    def between(self, lo: int, hi: int) -> bool:
+        k = bisect_left(self.starts, lo)
+        return k < len(self.starts) and self.ends[k] <= hi
 # words that state a result; "so" only as a conclusion (sentence-initial "So, ..." / "So the ...", or "..., so 4"),
 # not "so far", "so that", "or so", "so I"; "most" not as a quantifier ("most of", "at most"); a question states nothing
 _ANSWERISH = re.compile(r"\b(?:answers?|result|winner|wins?|won|(?<!\bat )most(?! of\b)|total|overall|global|"

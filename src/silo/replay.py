@@ -11,7 +11,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from silo.credit import ContentViews, _hit
-from silo.evidence import AnyOf, Fingerprint, Parsed, guard_ok
+from silo.evidence import Parsed
 from silo.evidence_text import named_sets, parse
 from silo.records import Event, Instance, deliveries
 from silo.replay_cache import shared_cache
@@ -25,7 +25,7 @@ class ScoringError(ValueError):
     """An event log the engine cannot produce (e.g. a read of a version written in the same round)."""
 
 
-@dataclass
+@dataclass(slots=True)  # (slots: ~10^5 of these at N = 1,000, each read per delivery)
 class _Content:
     author: int
     round: int
@@ -34,6 +34,7 @@ class _Content:
     prov: frozenset[int]  # the shards the author had evidence of (its reach where evidence is not tracked)
     sets: tuple[frozenset[int], ...]  # earlier evidence sets of the author: candidate statistics
     credited: frozenset[int] | None = None  # cache for receiver-independent (global) tasks
+    extra: tuple[frozenset[int], ...] | None = None  # cache of the candidate sets that are not the receiver's
 
 
 @dataclass
@@ -63,11 +64,11 @@ class Replay(ContentViews):
         self._n_events = 0
         self._snaps: dict[int, tuple] = {}
         # dep - evid per agent: an agent with nothing missing needs no evidence search
-        self._missing = [set(self.dep[a]) - self.evid[a] for a in range(n)]
+        self._missing = [set(self.dep[a]) for a in range(n)]
+        for a, missing in enumerate(self._missing):
+            missing.discard(a)  # (its evidence so far: itself)
         self._n, self._global = n, self.inst.answer_kind == "global"
         self._segmented, self._raw_i = not self._global, self.task.raw_per_receiver
-        self._on = {"send": self._on_send, "write": self._on_write, "deliver": self._on_deliver,
-                    "read": self._on_read, "list": self._on_list, "submit": self._on_submit}
 
     def _fz(self, s) -> frozenset[int]:
         """s as a frozenset shared with every equal one of this replay (at N = 1,000 each agent's
@@ -77,11 +78,13 @@ class Replay(ContentViews):
         return self._interned.setdefault(f, f)
 
     def run(self, events: list[Event]) -> Replay:
-        on = self._on
+        # the handlers as plain functions of the class (_ON), not bound methods kept on the replay: those would
+        # make a reference cycle, so every replay and all it holds would wait for the cyclic garbage collector
+        on = _ON
         for e in events:
             handler = on.get(e.kind)
             if handler:
-                handler(e)
+                handler(self, e)
             self._n_events += 1
         return self
 
@@ -134,12 +137,22 @@ class Replay(ContentViews):
         return f"event {self._n_events} (round {e.round}, agent {e.agent}, {e.kind})"
 
     def _on_deliver(self, e: Event) -> None:
-        msgs, rnd, agent, observe = self._msgs, e.round, e.agent, self._observe
-        for msg_id, sender in deliveries(e):  # one receive lists every message it delivered, in order
+        msgs, rnd, agent, n = self._msgs, e.round, e.agent, self._n
+        reach, missing = self.reach[agent], self._missing[agent]  # (both only ever changed in place)
+        ids, senders = e.msg_ids, e.senders  # one receive lists every message it delivered, in order
+        pairs = zip(ids, senders, strict=True) if ids is not None and senders is not None else deliveries(e)
+        for msg_id, sender in pairs:  # (deliveries: one event per message, as logs written before it hold)
             c = msgs.get(msg_id)
             if c is None or c.round >= rnd or (e.sender if sender is None else sender) not in (None, c.author):
                 c = self._source(msgs, msg_id, e, "message", sender)  # raises the error it is
-            observe(agent, c)
+            # _observe, inline: a broadcast at N = 100 delivers 10^5 messages, most to an agent with a full
+            # reach or nothing missing, for which a call per message cost more than the rest of the work
+            if len(reach) < n:
+                reach |= c.upstream
+            if missing:
+                known = c.credited  # (what a content may give is within its credit if known, else its upstream)
+                if not (c.upstream if known is None else known).isdisjoint(missing):
+                    self._gain(agent, c, missing)
 
     def _on_read(self, e: Event) -> None:
         self._observe(e.agent, self._source(self._files, e.version, e, "file version"))
@@ -158,8 +171,11 @@ class Replay(ContentViews):
         if len(reach) < self._n:  # a full reach gains nothing
             reach |= c.upstream
         missing = self._missing[i]
-        if not missing:
-            return
+        if missing:
+            self._gain(i, c, missing)
+
+    def _gain(self, i: int, c: _Content, missing: set[int]) -> None:
+        """Agent i's evidence from content c, for the shards it still misses (`missing`, not empty)."""
         if c.credited is not None:  # (credited is within upstream: & missing is & todo)
             got = c.credited & missing
         else:
@@ -182,18 +198,27 @@ class Replay(ContentViews):
             gained.extend(got)
             self._marks[i].append(len(gained))  # (the evidence's size: gained holds it in order)
 
-    def _candidates(self, c: _Content, i: int) -> list[frozenset[int]]:
-        """Sets whose statistic c may carry: the task's sets from the author's evidence, then its history."""
-        sets = list(self.task.candidate_sets(self.inst, c.prov, i))
-        sets += [s for s in reversed(c.sets) if s not in sets]
-        # the agents the content names together ("combined summary of agents 3, 5"), with or without its author
-        for named in named_sets(c.text):
-            sets += [s for s in (named & c.prov, (named | {c.author}) & c.prov) if len(s) > 1 and s not in sets]
+    def _candidates(self, c: _Content, i: int) -> dict[frozenset[int], None]:
+        """Sets whose statistic c may carry, each once (in no order that matters: _credit takes their union): the
+        task's sets from the author's evidence, its history, the sets the content names, the task's stat_sets."""
+        sets = dict.fromkeys(self.task.candidate_sets(self.inst, c.prov, i))
+        if c.extra is None:  # (the same for every receiver: made once per content)
+            c.extra = self._named(c)
+        sets.update(dict.fromkeys(c.extra))
         key = ("stat_sets", c.text, c.prov, i)  # a file read again, or the same text sent twice: searched once
-        if key not in self._fp:
-            self._fp[key] = list(self.task.stat_sets(self.inst, parse(c.text), c.prov, i))  # type: ignore[assignment]
-        sets += [s for s in self._fp[key] if s not in sets]  # type: ignore[union-attr]
+        found = self._fp.get(key)
+        if found is None:
+            found = self._fp[key] = list(self.task.stat_sets(self.inst, parse(c.text), c.prov, i))
+        sets.update(dict.fromkeys(found))
         return sets
+
+    def _named(self, c: _Content) -> tuple[frozenset[int], ...]:
+        """The author's history, and the agents the content names together ("combined summary of agents 3, 5"),
+        with or without its author: the candidate sets that do not depend on the receiver."""
+        sets = list(reversed(c.sets))
+        for named in named_sets(c.text):
+            sets += [s for s in (named & c.prov, (named | {c.author}) & c.prov) if len(s) > 1]
+        return tuple(sets)
 
     def _credited(self, c: _Content) -> frozenset[int]:
         """What a global task's content proves (receiver 0 stands for all), once per all it depends on: the
@@ -216,10 +241,22 @@ class Replay(ContentViews):
             self._fp[key] = value
 
     def _credit(self, i: int, c: _Content, todo: frozenset[int]) -> set[int]:
+        """The shards of `todo` content c shows receiver i: those of a candidate set whose statistic it states,
+        and those whose raw items, or (from an author that had evidence of it) statistic, it relays. Each is a
+        pure test, so their order is free: where raw relays are known for every receiver (a segmented task's,
+        memoised per content) they go first, and only the sets that could add a shard left are searched (a
+        message read by N - 1 agents that each miss one shard: one look-up per receiver, not a search)."""
         p = parse(c.text)
         got: set[int] = set()
+        if self._segmented and not self._raw_i:
+            got.update(j for j in todo if self._relayed("raw", j, i, c, p))
+            left = todo - got
+            if not left:
+                return got
+        else:
+            left = todo
         for s in self._candidates(c, i):
-            if not (s & todo) or not s <= c.prov:
+            if s.isdisjoint(left) or not s <= c.prov:
                 continue  # nothing new, or a set the author had no evidence of: coincidence, not information
             if self._states(s, i, c, p):
                 got |= s & todo
@@ -252,9 +289,12 @@ class Replay(ContentViews):
         """Whether content c shows shard j's raw items (kind "raw") or its statistic as receiver i needs it,
         other than as a coincidence of the author's own data. Once per (the fingerprint's cache key, the
         author, the text): all it depends on (at N = 100 a broadcast shard is searched once, not 99 times)."""
-        one = frozenset({j})
-        kind = kind if kind == "raw" else self._stat_kind(one, c)
-        fkey = self._fp_key(kind, j if kind == "raw" else one, i)
+        if kind == "raw":  # (_fp_key's, without a set made per call)
+            fkey: tuple = ("raw", j, i if self._raw_i else -1)
+        else:
+            one = frozenset({j})
+            fkey = self._fp_key(self._stat_kind(one, c), one, i)
+            kind = fkey[0]
         key = ("relayed", fkey, c.author, c.text)
         got = self._fp.get(key)
         if got is None:
@@ -270,48 +310,6 @@ class Replay(ContentViews):
                 self._keep(key, got)
         return got
 
-    def _stat_kind(self, s: frozenset[int], c: _Content) -> str:
-        """Claims count for the author's own shard, a set of several shards, or one foreign shard whose
-        claim differs from the author's own (a relay's own count equals another shard's count far too
-        often to tell them apart: docs/chance_match.md)."""
-        if len(s) > 1 or s == {c.author}:
-            return "claim"
-        return "fclaim" if self._claim_differs(s, c.author) else "stat"
 
-    def _claim_differs(self, s: frozenset[int], author: int) -> bool:
-        key = ("differs", s, author)
-        if key not in self._fp:
-            own = self.task.claim_fingerprint(self.inst, frozenset({author}), author)
-            other = self.task.claim_fingerprint(self.inst, s, author)
-            self._fp[key] = other is not None and other != own  # type: ignore[assignment]
-        return bool(self._fp[key])
-
-    def _fp_key(self, kind: str, key, i: int) -> tuple:
-        """The cache key of a fingerprint: receiver i only where it can differ by receiver (a segmented
-        task's statistics; raw items where the task says so: TaskSpec.raw_per_receiver)."""
-        if kind == "raw":
-            return (kind, key, i if self._raw_i else -1)
-        return (kind, key, i if self._segmented else -1)
-
-    def _fingerprint(self, kind: str, key, i: int) -> Fingerprint | None:
-        cache_key = self._fp_key(kind, key, i)
-        if cache_key not in self._fp:
-            if kind == "raw":
-                fp = self.task.raw_fingerprint(self.inst, key, i)
-            else:
-                fp = self.task.stat_fingerprint(self.inst, key, i)
-                # an author's claim about its own shard stands on authorship; claims about several shards
-                # only on tasks whose measured chance-match rate is under the threshold
-                ok = (kind == "fclaim" and guard_ok(self.task.id, "foreign")) or (
-                    kind == "claim" and (len(key) == 1 or guard_ok(self.task.id, "several")))
-                claim = self.task.claim_fingerprint(self.inst, key, i) if ok else None
-                if claim is not None and kind == "fclaim":
-                    claim = claim.labelled_only()
-                if claim is not None:
-                    fp = claim if fp is None else AnyOf((fp, claim))
-                if fp is not None and self._segmented:  # one object per value: receivers share its matches
-                    # (keyed by repr, which tells 1, 1.0 and True apart, as == does not; fingerprints are
-                    # dataclasses whose repr shows every field)
-                    fp = self._fp.setdefault(("value", type(fp), repr(fp)), fp)
-            self._fp[cache_key] = fp
-        return self._fp[cache_key]
+_ON = {"send": Replay._on_send, "write": Replay._on_write, "deliver": Replay._on_deliver,
+       "read": Replay._on_read, "list": Replay._on_list, "submit": Replay._on_submit}

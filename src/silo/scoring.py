@@ -56,19 +56,24 @@ def score_agents(ep: Episode, task: TaskSpec) -> list[AgentScore]:
     check = _memo_check(task)
     for a in range(inst.n_agents):
         dep = rep.dep[a]
-        reach_set, evid_set = rep.at_submit.get(a, (frozenset(rep.reach[a]), frozenset(rep.evid[a])))
-        reach = len(reach_set & dep) / len(dep)
-        evid = len(evid_set & dep) / len(dep)
+        got = rep.at_submit.get(a)  # (not .get with a default: that would copy both sets of every agent)
+        reach_set, evid_set = got if got is not None else (rep.reach[a], rep.evid[a])
+        reach, evid = _share(reach_set, dep), _share(evid_set, dep)
         sub = subs.get(a)
         correct, partial = check(sub.answer, inst.truth[a]) if sub else (False, 0.0)
         out.append(AgentScore(
             episode_id=ep.id, agent=a, submitted=sub is not None, submit_round=sub.round if sub else None,
             correct=correct, partial=round(partial, 6), reach=round(reach, 6), evidence=round(evid, 6),
             held=reach >= 1 and evid >= 1, outcome=classify(sub is not None, correct, reach, evid),
-            model=models[a % len(models)] if models else None, self_contained=dep == frozenset({a}),
+            model=models[a % len(models)] if models else None, self_contained=len(dep) == 1 and a in dep,
             scorer_version=SCORER_VERSION,
         ))
     return out
+
+
+def _share(have, dep: frozenset[int]) -> float:
+    """The share of dep within `have` (all of it, as most agents have at N = 100: no set made to count it)."""
+    return 1.0 if dep and (have is dep or dep <= have) else len(have & dep) / len(dep)  # (empty dep: raises, as ever)
 
 
 KEY_VERSION = 2  # marshal format 2: type-tagged and without back-references (3+ depend on object identity)
@@ -116,7 +121,7 @@ def score_episode(ep: Episode) -> EpisodeScore:
     # consensus is only defined for one global answer
     answers = distinct_answers(task, [s.answer for s in ep.submissions]) if global_task else 0
     solved = all(a.correct for a in agents)
-    sends = [e for e in ep.events if e.kind in ("send", "write")]
+    messages, chars, errors, sent, reads, read_any = _tally(ep.events)
     last_submit = max((s.round for s in ep.submissions), default=None)
     return EpisodeScore(
         episode_id=ep.id, task=ep.instance.task, level=ep.instance.level, n_agents=n,
@@ -128,9 +133,9 @@ def score_episode(ep: Episode) -> EpisodeScore:
         solved=solved if ok else None,
         consensus_failure=(global_task and answers > 1) if ok else None,
         unanimous=(solved and (answers == 1 or not global_task)) if ok else None,
-        messages=len(sends), bytes=sum(e.chars for e in sends), density=density(ep),
+        messages=messages, bytes=chars, density=_density(n, reads if read_any else sent),
         rounds=ep.rounds, rounds_to_completion=last_submit if ep.status == "complete" else None,
-        tool_errors=sum(e.kind == "error" for e in ep.events), usage=ep.usage, agents=agents,
+        tool_errors=errors, usage=ep.usage, agents=agents,
         set_apart=sum(a.self_contained for a in agents), scorer_version=SCORER_VERSION,
         task_version=ep.instance.task_version,
     )
@@ -138,14 +143,30 @@ def score_episode(ep: Episode) -> EpisodeScore:
 
 def density(ep: Episode) -> float:
     """D = messages / (N(N-1)); under a shared store, m_i counts reads by others of i's files."""
-    n = ep.instance.n_agents
-    if n < 2:
-        return 0.0
-    if any(e.kind == "read" for e in ep.events):
-        m = sum(1 for e in ep.events if e.kind == "read" and e.sender is not None and e.sender != e.agent)
-    else:
-        m = sum(1 for e in ep.events if e.kind == "send")
-    return round(m / (n * (n - 1)), 6)
+    _, _, _, sent, reads, read_any = _tally(ep.events)
+    return _density(ep.instance.n_agents, reads if read_any else sent)
+
+
+def _density(n: int, m: int) -> float:
+    return round(m / (n * (n - 1)), 6) if n >= 2 else 0.0
+
+
+def _tally(events) -> tuple[int, int, int, int, int, bool]:
+    """(sends and writes, their chars, errors, sends, reads by others, any read) of an event log, in one pass."""
+    messages = chars = errors = sent = reads = 0
+    read_any = False
+    for e in events:
+        kind = e.kind
+        if kind == "send" or kind == "write":
+            messages += 1
+            chars += e.chars
+            sent += kind == "send"
+        elif kind == "read":
+            read_any = True
+            reads += e.sender is not None and e.sender != e.agent
+        elif kind == "error":
+            errors += 1
+    return messages, chars, errors, sent, reads, read_any
 
 
 def _mean(xs) -> float:

@@ -12,6 +12,22 @@ from silo.tasks.base import TaskSpec, _canon, as_number, split_even
 SHUFFLE_TOPOLOGY = "all-to-all shuffle (every agent exchanges with every other)"
 
 
+_last: tuple = (None, {})  # (an instance, its memo): the last instance a task's scoring hooks were asked about
+
+
+def instance_memo(inst) -> dict:
+    """What a task's scoring hooks derive from one instance alone (shard sums and counts, fingerprints), made
+    once per instance: the scorer asks for thousands of (set, receiver) pairs of one instance in a row. Keyed by
+    the instance object itself, held here so its id cannot be reused; instances are not changed once made, and
+    each belongs to one task, whose hooks choose the keys. (The pair is read once: a thread that switches the
+    instance meanwhile cannot hand this caller another instance's memo.)"""
+    global _last
+    got = _last
+    if got[0] is not inst:
+        got = _last = (inst, {})
+    return got[1]
+
+
 def shuffle_messages(n_agents: int) -> int:
     """Messages of the reference's all-to-all shuffle: every ordered pair of agents once."""
     return n_agents * (n_agents - 1)

@@ -14,6 +14,7 @@ from silo.evidence import AnyOf, Fingerprint, Items, Labelled, Near, Short, Valu
 from silo.tasks import register
 from silo.tasks.base import split_even
 from silo.tasks.common import StarReduce
+from silo.tasks.common import instance_memo as _memo
 from silo.tasks.sums import subset_sums
 
 FRUITS = ("apple", "banana", "cherry", "grape", "kiwi", "mango", "peach")
@@ -56,7 +57,7 @@ class CountsReduce(StarReduce):
         if not targets:
             return []
         shards = sorted(within)
-        vec = {j: self.counts(inst.shards[j].data, inst.params) for j in shards}
+        vec = {j: self._counts(inst, j) for j in shards}
         # every subset sum lies between the sums of the negative and of the positive components: a target
         # outside those bounds is no subset's sum (skipped unsearched; the same sets are found)
         lo = [sum(min(v[n], 0) for v in vec.values()) for n in range(k)]
@@ -76,11 +77,19 @@ class CountsReduce(StarReduce):
     def claim_fingerprint(self, inst, agents, i):
         totals = [0] * len(self.labels)
         for j in agents:
-            totals = [t + c for t, c in zip(totals, self.counts(inst.shards[j].data, inst.params), strict=True)]
+            totals = [t + c for t, c in zip(totals, self._counts(inst, j), strict=True)]
         claim = self.scalar_fingerprint(totals, inst.params)
         if claim is not None and len(agents) == 1:  # an author's bare statement of its own statistic
             claim = AnyOf((claim, Short(Value(self.from_counts(totals, inst.params)))))
         return claim
+
+    def _counts(self, inst, j: int) -> list[int]:
+        """Shard j's counts, made once per instance (the hooks sum them for every set asked about)."""
+        memo = _memo(inst)
+        got = memo.get(("counts", j))
+        if got is None:
+            got = memo[("counts", j)] = self.counts(inst.shards[j].data, inst.params)
+        return got
 
     def scalar_fingerprint(self, totals: list[int], params: dict) -> Fingerprint | None:
         """How a set's scalar sufficient statistic is stated (a claim; None: only as the count vector)."""
@@ -97,7 +106,7 @@ class CountsReduce(StarReduce):
     def stat_fingerprint(self, inst, agents, i):
         totals = [0] * len(self.labels)
         for j in agents:
-            totals = [t + c for t, c in zip(totals, self.counts(inst.shards[j].data, inst.params), strict=True)]
+            totals = [t + c for t, c in zip(totals, self._counts(inst, j), strict=True)]
         # the counts as an ordered run in label order, or beside their labels in any order ("Bob: 9, Alice: 7")
         run = AnyOf((Items(tuple(totals), ordered=True), Labelled(tuple(zip(self.labels, totals, strict=True)))))
         if agents >= self.depends_on(inst, i):

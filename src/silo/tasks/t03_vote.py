@@ -124,7 +124,7 @@ class Vote(CountsReduce):
         found = super().stat_sets(inst, content, within, i)
         if not found:
             return []
-        vec = {j: self.counts(inst.shards[j].data, inst.params) for j in within}
+        vec = {j: self._counts(inst, j) for j in within}
         shards = sorted(within)
         half = len(shards) // 2
         left, right = _sum_counts(shards[:half], vec), _sum_counts(shards[half:], vec)

@@ -12,6 +12,7 @@ from silo.evidence import AnyOf, Items, Value, answer_fingerprint
 from silo.tasks import register
 from silo.tasks.base import _canon, as_number, split_even
 from silo.tasks.common import ChainTask, as_list
+from silo.tasks.common import instance_memo as _memo
 from silo.tasks.t18_list_ranking import Pairs
 
 
@@ -52,29 +53,24 @@ def prefix_candidates(upstream: frozenset[int], i: int) -> list[frozenset[int]]:
     own = upstream & _prefix(i)
     if own and own != upstream:
         sets.append(own)
-    m = 0
-    while m <= i and m in upstream:
-        m += 1
+    m = min(_run(upstream), i + 1)
     sets += [s for s in (_prefix(k) for k in (m - 1, m - 2) if k >= 0) if s not in sets]
     return sets
+
+
+@lru_cache(maxsize=256)
+def _run(upstream: frozenset[int]) -> int:
+    """The length of the longest prefix {0..m-1} inside upstream, once per set (not per set and receiver: the
+    contents of an agent share one upstream until it grows)."""
+    m = 0
+    while m in upstream:
+        m += 1
+    return m
 
 
 @lru_cache(maxsize=4096)
 def _prefix(m: int) -> frozenset[int]:
     return frozenset(range(m + 1))
-
-
-_last: tuple = (None, {})  # (an instance, its memo): the last instance stat_fingerprint was asked about
-
-
-def _memo(inst) -> dict:
-    """What stat_fingerprint derives from one instance (shard sums, agents' answers as fingerprints), made once
-    per instance: the scorer asks for thousands of (set, receiver) pairs of one instance in a row. Keyed by
-    the instance object itself, held here so its id cannot be reused; instances are not changed once made."""
-    global _last
-    if _last[0] is not inst:
-        _last = (inst, {})
-    return _last[1]
 
 
 def _total(inst, memo: dict, agents: frozenset[int]) -> int:
@@ -157,14 +153,24 @@ class PrefixSum(ChainTask):
                       Pairs(tuple(enumerate(data)))))
 
     def stat_fingerprint(self, inst, agents, i):
+        # one object per value (memo): the scorer asks for every (set, receiver) of an instance, and a set short
+        # of 0..i has the same fingerprint for every receiver i (matched once: Replay._fingerprint)
         dep = _prefix(i)
         memo = _memo(inst)
+        if agents == dep:
+            got = memo.get(("whole", i))
+            if got is None:
+                got = memo[("whole", i)] = AnyOf((Value(_total(inst, memo, agents)), _answer(inst, memo, i)))
+            return got
         if agents <= dep:
-            total = Value(_total(inst, memo, agents))
-            k = max(agents)
-            if k < i and agents == _prefix(k):  # agent k's answer ends with the total of 0..k (in a table too)
-                total = AnyOf((total, _answer(inst, memo, k)))
-            return AnyOf((total, _answer(inst, memo, i))) if agents == dep else total
+            got = memo.get(("part", agents))
+            if got is None:
+                got = Value(_total(inst, memo, agents))
+                k = max(agents)  # (< i: agents is within 0..i and not all of it)
+                if agents == _prefix(k):  # agent k's answer ends with the total of 0..k (in a table too)
+                    got = AnyOf((got, _answer(inst, memo, k)))
+                memo[("part", agents)] = got
+            return got
         return _answer(inst, memo, i) if agents >= dep else None
 
     def chain_init(self, params):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from silo.evidence import AnyOf, Fingerprint, Items, Parsed, Value
 from silo.tasks import register
 from silo.tasks.common import ChainTask
+from silo.tasks.common import instance_memo as _memo
 from silo.tasks.sums import per_shard
 from silo.tasks.t13_longest_palindrome import Letters
 
@@ -28,6 +29,15 @@ def run_machine(text: str, state: int = 0) -> tuple[int, int]:
 def summary(text: str) -> list[list[int]]:
     """The machine's effect on a piece of text: [end state, matches] for each start state."""
     return [list(run_machine(text, s)) for s in STATES]
+
+
+def _summaries(inst) -> list[list[list[int]]]:
+    """Every piece's summary, made once per instance (stat_fingerprint compares one piece's with all N)."""
+    memo = _memo(inst)
+    got = memo.get("summaries")
+    if got is None:
+        got = memo["summaries"] = [summary(sh.data) for sh in inst.shards]
+    return got
 
 
 def compose(parts: list[list[list[int]]]) -> int:
@@ -159,7 +169,8 @@ class PatternSearch(ChainTask):
             return AnyOf((run, Value(inst.truth[i])))
         if len(agents) == 1:
             mine = summary(text)
-            same = frozenset(k for k in range(inst.n_agents) if k != lo and summary(inst.shards[k].data) == mine)
+            pieces = _summaries(inst)
+            same = frozenset(k for k in range(inst.n_agents) if k != lo and pieces[k] == mine)
             if same:  # another piece has the same six numbers: a summary said to be of one of those is theirs
                 run = NotTheirs(run, lo, same)
             if _twin(inst, lo):

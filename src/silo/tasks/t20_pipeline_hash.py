@@ -8,7 +8,8 @@ import string
 from silo.evidence import AnyOf, Items, Value, Words, answer_fingerprint
 from silo.tasks import register
 from silo.tasks.common import ChainTask
-from silo.tasks.t11_prefix_sum import check_list, prefix_candidates
+from silo.tasks.common import instance_memo as _memo
+from silo.tasks.t11_prefix_sum import _prefix, check_list, prefix_candidates
 
 MOD = 10000
 
@@ -85,11 +86,21 @@ class PipelineHash(ChainTask):
         return prefix_candidates(upstream, i)
 
     def stat_fingerprint(self, inst, agents, i):
-        dep = frozenset(range(i + 1))
-        if agents >= dep:
-            return answer_fingerprint(inst.truth[i])
+        # one object per value (memo), as II-11's: a set short of 0..i has one fingerprint for every receiver
+        memo = _memo(inst)
+        if agents >= _prefix(i):
+            got = memo.get(("answer", i))
+            if got is None:
+                got = memo[("answer", i)] = answer_fingerprint(inst.truth[i])
+            return got
+        key = ("part", agents)
+        if key not in memo:
+            memo[key] = self._carry(inst, agents)
+        return memo[key]
+
+    def _carry(self, inst, agents):
         k = max(agents)
-        if agents != frozenset(range(k + 1)) or not inst.truth[k]:
+        if agents != _prefix(k) or not inst.truth[k]:
             return None  # only a prefix of the chain has a usable statistic
         run = Items(tuple(inst.truth[k]), ordered=True)
         carry = Value(inst.truth[k][-1])

@@ -8,6 +8,7 @@ from silo.evidence import Items
 from silo.tasks import register
 from silo.tasks.base import as_int_list
 from silo.tasks.common import ShuffleTask, check_int_list, cut_like
+from silo.tasks.common import instance_memo as _memo
 
 
 @register
@@ -57,5 +58,9 @@ class DistributedSort(ShuffleTask):
 
     def stat_fingerprint(self, inst, agents, i):
         if agents >= self.depends_on(inst, i):
-            return Items(tuple(inst.truth[i]), ordered=True)
+            memo = _memo(inst)  # one object per receiver: the scorer asks for it once per (set, receiver)
+            got = memo.get(("answer", i))
+            if got is None:
+                got = memo[("answer", i)] = Items(tuple(inst.truth[i]), ordered=True)
+            return got
         return None

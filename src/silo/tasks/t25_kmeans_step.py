@@ -7,7 +7,7 @@ import json
 from silo.evidence import Items
 from silo.tasks import register
 from silo.tasks.base import as_number
-from silo.tasks.common import ShuffleTask, as_list, check_items
+from silo.tasks.common import ShuffleTask, as_list, check_items, instance_memo
 from silo.tasks.sums import per_shard, value_sets
 
 K = 3
@@ -102,7 +102,17 @@ class KMeansStep(ShuffleTask):
     def stat_fingerprint(self, inst, agents, i):
         if agents >= self.depends_on(inst, i):
             return super().stat_fingerprint(inst, agents, i)
-        sums = cluster_sums([p for j in agents for p in inst.shards[j].data], inst.params["centroids"])
+        # the set's sums as the sum of its shards' (exact: integer hundredths, each point in its nearest cluster),
+        # each shard's made once per instance, not once per set asked about
+        memo = instance_memo(inst)
+        sums = [[0, 0, 0] for _ in inst.params["centroids"]]
+        for j in agents:
+            got = memo.get(j)
+            if got is None:
+                got = memo[j] = cluster_sums(inst.shards[j].data, inst.params["centroids"])
+            for total, part in zip(sums, got, strict=True):
+                for n in range(3):
+                    total[n] += part[n]
         return Items(tuple(x for s in self._real(sums) for x in s))
 
     def partial(self, data, agent, params):
