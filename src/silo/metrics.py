@@ -248,8 +248,8 @@ class _Columns:
         return cluster_bootstrap(self.f64[col][rows], clusters, share=col in SHARES or col in RATES)
 
 
-def _plain_means(cols: _Columns, rows: np.ndarray, ok: pl.DataFrame, means: list[str]) -> dict[str, float]:
-    """The mean of each column of `means` over the group's `rows` (`ok`: those rows) that hold a value, NaN
+def _plain_means(cols: _Columns, rows: np.ndarray, df: pl.DataFrame, means: list[str]) -> dict[str, float]:
+    """The mean of each column of `means` over the frame's `rows` (a group's) that hold a value, NaN
     if none. One value is its own mean (+ 0.0: polars' mean of -0.0 is 0.0); longer columns are averaged by
     polars in one query (its float sum is not numpy's: the same bits need the same summation)."""
     import polars as pl
@@ -257,7 +257,7 @@ def _plain_means(cols: _Columns, rows: np.ndarray, ok: pl.DataFrame, means: list
     held = {m: rows[~cols.null[m][rows]] for m in means}
     if all(len(r) <= 1 for r in held.values()):
         return {m: float(cols.f64[m][r[0]]) + 0.0 if len(r) else math.nan for m, r in held.items()}
-    row = ok.select(pl.col(m).drop_nulls().cast(pl.Float64).mean() for m in means).row(0)
+    row = df[rows].select(pl.col(m).drop_nulls().cast(pl.Float64).mean() for m in means).row(0)
     return {m: math.nan if v is None else float(v) for m, v in zip(means, row, strict=True)}
 
 
@@ -272,20 +272,17 @@ def aggregate(episodes: pl.DataFrame, by: list[str], metrics: list[str] | None =
     if missing:
         raise KeyError(f"unknown column(s) {missing}; available: {episodes.columns}")
     rows = []
-    ok_status = pl.col("status") != "error"
-    scored = episodes.filter(ok_status).partition_by(by, as_dict=True, maintain_order=True) if len(episodes) else {}
-    none = episodes.clear()
     cols = _Columns(episodes, metrics)
-    ok_rows = episodes.select(ok_status.fill_null(False)).to_series().to_numpy() if len(episodes) else None
+    ok_rows = episodes.select((pl.col("status") != "error").fill_null(False)).to_series().to_numpy()
     plain = [m for m in metrics if m not in intervals]
-    numbered = episodes.with_row_index("__row__")
-    for key, g in numbered.partition_by(by, as_dict=True, maintain_order=True).items():
-        at = g.get_column("__row__").to_numpy().astype(np.int64)
+    # each group's row positions, in one query (partition_by would build a frame per group)
+    groups = episodes.with_row_index("__row__").group_by(by, maintain_order=True).agg(pl.col("__row__"))
+    for *key, at in groups.iter_rows():
+        at = np.asarray(at, dtype=np.int64)
         ok_at = at[ok_rows[at]]
-        ok = scored.get(key, none)
         row = dict(zip(by, key, strict=True)) | {
             "episodes": len(ok_at), "instances": cols.instances(ok_at), "errors": len(at) - len(ok_at)}
-        means = _plain_means(cols, ok_at, ok, plain)
+        means = _plain_means(cols, ok_at, episodes, plain)
         for m in metrics:
             if m in intervals:
                 e = cols.estimate(m, ok_at)
