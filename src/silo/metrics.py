@@ -259,16 +259,54 @@ def estimate(col: str, g: pl.DataFrame) -> Estimate:
 
     Rates (episode-level yes/no) get a Wilson interval when every episode is a distinct instance;
     when instances repeat (e.g. protocols pooled), they and all means are resampled by instance."""
+    cols = _Columns(g, [col])
+    return cols.estimate(col, np.arange(len(g)))
+
+
+class _Columns:
+    """A frame's metric columns and instance ids as numpy arrays, taken once: `aggregate` then does each
+    group's arithmetic on row positions (no polars query per metric and group), with the same numbers."""
+
+    def __init__(self, df: pl.DataFrame, metrics: list[str]):
+        import polars as pl
+
+        ids = df.get_column("instance_id")
+        self.id_null = ids.is_null().to_numpy()
+        self.ids = np.full(len(df), -1, dtype=np.int64)  # codes in the ids' sorted order: np.unique's order
+        if (~self.id_null).any():
+            self.ids[~self.id_null] = np.unique(ids.drop_nulls().to_numpy(), return_inverse=True)[1].ravel()
+        self.null = {m: df.get_column(m).is_null().to_numpy() for m in metrics}
+        self.f64 = {m: df.get_column(m).cast(pl.Float64).to_numpy() for m in metrics}
+        self.df, self.i64 = df, {}  # a rate's yes/no as counts, when its Wilson interval first needs them
+
+    def instances(self, rows: np.ndarray) -> int:
+        """Distinct instance ids at `rows` (a missing id counts as one value, as polars' n_unique)."""
+        return len(np.unique(self.ids[rows]))
+
+    def estimate(self, col: str, rows: np.ndarray) -> Estimate:
+        """`estimate` of `col` over the frame's `rows`."""
+        import polars as pl
+
+        rows = rows[~(self.null[col][rows] | self.id_null[rows])]
+        clusters = self.ids[rows]
+        if col in RATES and len(np.unique(clusters)) == len(clusters):
+            if col not in self.i64:
+                self.i64[col] = self.df.get_column(col).cast(pl.Int64).fill_null(0).to_numpy()
+            return wilson(int(self.i64[col][rows].sum()), len(rows))
+        return cluster_bootstrap(self.f64[col][rows], clusters, share=col in SHARES or col in RATES)
+
+
+def _plain_means(cols: _Columns, rows: np.ndarray, df: pl.DataFrame, means: list[str]) -> dict[str, float]:
+    """The mean of each column of `means` over the frame's `rows` (a group's) that hold a value, NaN
+    if none. One value is its own mean (+ 0.0: polars' mean of -0.0 is 0.0); longer columns are averaged by
+    polars in one query (its float sum is not numpy's: the same bits need the same summation)."""
     import polars as pl
 
-    x, clusters = g.get_column(col), g.get_column("instance_id")
-    if x.null_count() or clusters.null_count():  # Series operations: no query plan per metric and group
-        keep = x.is_not_null() & clusters.is_not_null()
-        x, clusters = x.filter(keep), clusters.filter(keep)
-    if col in RATES and clusters.n_unique() == len(clusters):
-        return wilson(int(x.cast(pl.Int64).sum() or 0), len(x))
-    vals = x.cast(pl.Float64).to_numpy()
-    return cluster_bootstrap(vals, clusters.to_numpy(), share=col in SHARES or col in RATES)
+    held = {m: rows[~cols.null[m][rows]] for m in means}
+    if all(len(r) <= 1 for r in held.values()):
+        return {m: float(cols.f64[m][r[0]]) + 0.0 if len(r) else math.nan for m, r in held.items()}
+    row = df[rows].select(pl.col(m).drop_nulls().cast(pl.Float64).mean() for m in means).row(0)
+    return {m: math.nan if v is None else float(v) for m, v in zip(means, row, strict=True)}
 
 
 def aggregate(episodes: pl.DataFrame, by: list[str], metrics: list[str] | None = None,
@@ -282,22 +320,25 @@ def aggregate(episodes: pl.DataFrame, by: list[str], metrics: list[str] | None =
     if missing:
         raise KeyError(f"unknown column(s) {missing}; available: {episodes.columns}")
     rows = []
-    ok_status = pl.col("status") != "error"
-    scored = episodes.filter(ok_status).partition_by(by, as_dict=True, maintain_order=True) if len(episodes) else {}
-    none = episodes.clear()
-    for key, g in episodes.partition_by(by, as_dict=True, maintain_order=True).items():
-        ok = scored.get(key, none)
+    cols = _Columns(episodes, metrics)
+    ok_rows = episodes.select((pl.col("status") != "error").fill_null(False)).to_series().to_numpy()
+    plain = [m for m in metrics if m not in intervals]
+    # each group's row positions, in one query (partition_by would build a frame per group)
+    groups = episodes.with_row_index("__row__").group_by(by, maintain_order=True).agg(pl.col("__row__"))
+    for *key, at in groups.iter_rows():
+        at = np.asarray(at, dtype=np.int64)
+        ok_at = at[ok_rows[at]]
         row = dict(zip(by, key, strict=True)) | {
-            "episodes": len(ok), "instances": ok.get_column("instance_id").n_unique(), "errors": len(g) - len(ok)}
+            "episodes": len(ok_at), "instances": cols.instances(ok_at), "errors": len(at) - len(ok_at)}
+        means = _plain_means(cols, ok_at, episodes, plain)
         for m in metrics:
             if m in intervals:
-                e = estimate(m, ok)
+                e = cols.estimate(m, ok_at)
                 row |= {m: e.value, f"{m}_lo": e.lo, f"{m}_hi": e.hi}
                 if m in RATES:
                     row[f"{m}_n"] = e.n
             else:
-                x = ok.get_column(m).drop_nulls().cast(pl.Float64)
-                row[m] = float(x.mean()) if len(x) else math.nan
+                row[m] = means[m]
         rows.append(row)
     if not rows:  # same columns, no rows: callers can select from it unconditionally
         cols = {c: episodes.schema[c] for c in by} | dict.fromkeys(["episodes", "instances", "errors"], pl.Int64)
