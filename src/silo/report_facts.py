@@ -3,7 +3,7 @@ a sidecar file in the run directory so that the next report of the same run deco
 
 The facts of an episode: its id, task and N, the per-link sums of its message grain (sender, receiver,
 rows, characters), the sends to departed agents per agent, and every agent's answer and truth shortened
-for the agent table. They come from the same functions as always (metrics.link_array_of: link_counts as an array,
+for the agent table. They come from the same functions as always (links.link_array_of: link_counts as an array,
 departed.departed_sends) applied to a light copy of the episode: the JSON of its record and of its
 send/write/read events, without building pydantic records (the grid's largest record, III-30 at
 N = 100, is a 10 MB line of matrices).
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 SIDECAR = ".report-facts.json.gz"
 FORMAT = "silo.report-facts"
 _kind = attrgetter("kind")
-_WANT = {b"send", b"write", b"read"}  # metrics.MESSAGE_KINDS (a test checks), without importing metrics here
+_WANT = {b"send", b"write", b"read"}  # links.MESSAGE_KINDS (a test checks), without importing links here
 
 
 def short(x, limit: int = 60) -> str:
@@ -61,7 +61,7 @@ def _head(x, k: int):
 
 def facts_of(ep) -> dict:
     """The facts of an Episode (or of a light copy with the same attributes)."""
-    from silo import metrics  # here, not at the top: scoring imports this module, and metrics imports polars
+    from silo import links  # here, not at the top: imports numpy, which only the facts need
 
     cut: dict[int, str] = {}  # short() of each object once: scoring's record shares equal answers and truths
 
@@ -72,8 +72,8 @@ def facts_of(ep) -> dict:
 
     # both read only the message events: picked out without a Python step per event (kind tested in C)
     msgs = _Obj({"instance": ep.instance, "submissions": ep.submissions, "events": list(compress(
-        ep.events, map(metrics.MESSAGE_KINDS.__contains__, map(_kind, ep.events))))})
-    return {"id": ep.id, "task": ep.instance.task, "n": ep.instance.n_agents, "links": metrics.link_array_of(msgs),
+        ep.events, map(links.MESSAGE_KINDS.__contains__, map(_kind, ep.events))))})
+    return {"id": ep.id, "task": ep.instance.task, "n": ep.instance.n_agents, "links": links.link_array_of(msgs),
             "gone": list(departed.departed_sends(msgs).items()),
             "answers": list({x.agent: once(x.answer) for x in ep.submissions}.items()),
             "truth": [once(t) for t in ep.instance.truth]}
@@ -122,10 +122,10 @@ def read_facts(path: Path) -> dict:
 
 @cache
 def _code_key() -> str:
-    """The sidecar's key: a digest of the code that derives facts (this module, metrics, departed, and the
-    readers of episode files: the report's own and scoring's, record_line and records)."""
+    """The sidecar's key: a digest of the code that derives facts (this module, links, departed, and the
+    readers of episode files: the report's own and scoring's, event_lines, record_line and records)."""
     h = hashlib.sha1(FORMAT.encode())
-    for name in ("metrics", "departed", "episode_io", "record_line", "records"):  # metrics' file, not imported
+    for name in ("links", "departed", "episode_io", "event_lines", "record_line", "records"):  # the files, not imported
         h.update(Path(importlib.util.find_spec(f"silo.{name}").origin).read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()
@@ -188,7 +188,7 @@ def _pack(facts: dict) -> dict:
     (prefixed _NARROW: half the text for the report to decode) else int64."""
     import numpy as np
 
-    from silo.metrics import NONE
+    from silo.links import NONE
 
     a = np.ascontiguousarray(facts["links"], "<i8")
     low, high = np.iinfo(np.int32).min, np.iinfo(np.int32).max
@@ -202,7 +202,7 @@ def _pack(facts: dict) -> dict:
 def _unpack(d: dict) -> dict:
     import numpy as np
 
-    from silo.metrics import NONE
+    from silo.links import NONE
 
     text = d["links"]
     if not text.startswith(_NARROW):
