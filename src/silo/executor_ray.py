@@ -6,7 +6,9 @@ check before and charge after each call, as the local executor does in-process: 
 at most the calls in flight, not by whole episodes.
 An endpoint that cannot serve the run (a rejected key, an unknown model, an exhausted quota:
 llm.FATAL_PREFIX in an episode's error) stops it as it stops a local run: no episode is submitted
-after it, those in flight finish and are written, and RunOutcome.fatal makes `silo run` exit 4.
+after it, those in flight finish and are written, and RunOutcome.fatal makes `silo run` exit 4. The worker
+that learns it tells the actor, and every later call of the run to that endpoint, in any worker, fails at once
+without a request (llm_retry.shared_fatal), as calls sharing one event loop do by the endpoint's breaker.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ class BudgetKeeper:
 
     def __init__(self, max_tokens: int | None, max_cost: float | None, used: dict):
         self.budget = Budget(max_tokens, max_cost, Usage.model_validate(used))
+        self.fatal: dict[str, str] = {}  # endpoint -> why no call of the run can succeed there (the first report)
+
+    def fatal_for(self, endpoint: str) -> str | None:
+        return self.fatal.get(endpoint)
+
+    def note_fatal(self, endpoint: str, why: str) -> None:
+        self.fatal.setdefault(endpoint, why)
 
     def exceeded(self) -> str | None:
         return self.budget.exceeded()
@@ -43,11 +52,26 @@ class _RemoteMeter:
 
     keeper: object
     charged: Usage = field(default_factory=Usage)
+    fatal: dict[str, str] = field(default_factory=dict)  # what the actor said, kept: it never changes once said
 
     def exceeded(self) -> str | None:
         import ray
 
         return ray.get(self.keeper.exceeded.remote())
+
+    def fatal_for(self, endpoint: str) -> str | None:
+        """Why another worker found `endpoint` unable to serve the run (llm_retry.shared_fatal), or None."""
+        import ray
+
+        if endpoint not in self.fatal and (why := ray.get(self.keeper.fatal_for.remote(endpoint))):
+            self.fatal[endpoint] = why
+        return self.fatal.get(endpoint)
+
+    def note_fatal(self, endpoint: str, why: str) -> None:
+        import ray
+
+        self.fatal.setdefault(endpoint, why)
+        ray.get(self.keeper.note_fatal.remote(endpoint, why))  # (waited for: the next episode must see it)
 
     def charge(self, input_tokens: int, output_tokens: int, cost_usd: float | None) -> None:
         import ray

@@ -56,6 +56,8 @@ from silo.llm_retry import (
     release_budget,
     retry_after,
     semaphore,
+    share_fatal,
+    shared_fatal,
     use_budget,
 )
 from silo.llm_settings import (
@@ -224,6 +226,7 @@ class Client:
             if paused > self.s.outage_max_s:
                 raise LLMError(f"endpoint paused for {paused:.0f}s by repeated failures (outage_max_s)")
             check_budget()
+            brk.fatal = brk.fatal or shared_fatal(self._endpoint_name())  # (learnt by another Ray worker)
             if brk.fatal:  # an earlier call learnt that no call can succeed here: no request, no retry
                 raise LLMError(brk.fatal, fatal=True)
             attempt += 1
@@ -240,6 +243,7 @@ class Client:
                         "error": err, "transient": transient})
                 if (why := fatal_reason(e)) is not None:
                     brk.fatal = self._fatal(why, err)
+                    share_fatal(self._endpoint_name(), brk.fatal)
                     raise LLMError(brk.fatal, fatal=True) from None
                 if transient:
                     brk.failure(self.s)

@@ -172,6 +172,21 @@ def check_budget() -> None:
         raise LLMError(f"{BUDGET_PREFIX}: {why}")
 
 
+def shared_fatal(endpoint: str) -> str | None:
+    """Why another process of this run found that `endpoint` cannot serve it (a Ray run's budget actor carries
+    it from worker to worker), or None: an episode in flight then fails at once, as one on the same event loop
+    does by the endpoint's breaker, instead of making a request that must fail."""
+    look = getattr(_BUDGET.get(), "fatal_for", None)
+    return look(endpoint) if look is not None else None
+
+
+def share_fatal(endpoint: str, why: str) -> None:
+    """Tell the other processes of this run (through its budget, where it is shared) why `endpoint` cannot serve it."""
+    note = getattr(_BUDGET.get(), "note_fatal", None)
+    if note is not None:
+        note(endpoint, why)
+
+
 def charge(r: Reply) -> None:
     """Charge a reply's tokens and cost to this context's run budget (if any)."""
     b = _BUDGET.get()
