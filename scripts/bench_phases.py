@@ -109,6 +109,26 @@ def measure(argv: list[str], env: dict, cwd: Path, log: Path, max_rss_mb: float 
     return rec
 
 
+PROBE = """
+import time
+t = time.process_time()
+d, s = {}, set()
+for i in range(600_000):
+    k = str(i % 5003)
+    d[k] = d.get(k, 0) + 1
+    s.add(frozenset((i % 7, i % 11)))
+print(time.process_time() - t)
+"""
+
+
+def speed_probe() -> float:
+    """CPU seconds of a fixed pure-Python workload (dicts, strings, small sets: what scoring does) in a fresh
+    process: the machine's speed at that minute, so that absolute times taken on other minutes or sessions can
+    be read against it (this VM's speed moves 1.5x within minutes; a figure is only as slow as its probe)."""
+    p = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    return float(p.stdout.strip())
+
+
 def silo(args: list[str]) -> list[str]:
     return [sys.executable, "-m", "silo.cli", *args]
 

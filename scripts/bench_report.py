@@ -11,7 +11,8 @@ of that copy again, and `--rounds` times the two reports a user gets:
   or removed for code whose scoring writes none): the first report after `silo run` / `silo score`;
 - later: the same report again (the sidecar of the first one is there): any later report of the run.
 
-Every command is its own process under /usr/bin/time (bench_phases.measure: wall, user + sys CPU, which
+Each round starts with bench_phases.speed_probe (a fixed pure-Python workload's CPU seconds: the machine's speed at
+that minute). Every command is its own process under /usr/bin/time (bench_phases.measure: wall, user + sys CPU, which
 counts the report's plot worker, and peak RSS), the rounds alternate which side goes first, and the load
 average at each start is kept. The reports of the two sides are compared file by file (report.md,
 report.html, episodes.csv, agents.csv, every PNG, the terminal summary): `same` lists what is identical.
@@ -30,7 +31,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_phases import Code, env_for, measure, silo  # noqa: E402
+from bench_phases import Code, env_for, measure, silo, speed_probe  # noqa: E402
 
 SIDECAR = ".report-facts.json.gz"
 SAVED = ".bench-sidecar-after-score"
@@ -90,6 +91,8 @@ def run(args) -> dict:
         records.append({"side": name, "phase": "prepare-score", "round": 0, **rec})
     order = list(sides)
     for k in range(max(args.rounds, args.score_rounds)):
+        records.append({"side": "machine", "phase": "probe", "round": k + 1, "wall_s": 0.0, "cpu_s": speed_probe(),
+                        "rss_mb": 0.0, "load": os.getloadavg()[0], "rc": 0})
         for name in order if k % 2 == 0 else order[::-1]:
             code, copy = sides[name], copies[name]
             if k < args.score_rounds:
@@ -128,6 +131,10 @@ def table(res: dict) -> str:
             o, n = med["old"], med["new"]
             lines.append(f"| {phase} | {o[0]:.2f} s / {o[1]:.2f} s / {o[2]:.0f} MB | {n[0]:.2f} s / {n[1]:.2f} s / "
                          f"{n[2]:.0f} MB | {n[0] / o[0]:.2f}x, {n[1] / o[1]:.2f}x, {n[2] / o[2]:.2f}x |")
+    probes = [r["cpu_s"] for r in res["records"] if r["phase"] == "probe"]
+    if probes:
+        lines.append(f"\nspeed probe (bench_phases.speed_probe, CPU s, lower is faster) before each round: "
+                     f"{min(probes):.2f}-{max(probes):.2f} s, median {statistics.median(probes):.2f} s")
     for phase, cmp in res["same"].items():
         diff = [k for k, v in cmp.items() if not v]
         lines.append(f"\n{phase} report, old vs new: {len(cmp) - len(diff)} of {len(cmp)} outputs identical"
