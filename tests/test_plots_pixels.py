@@ -1,4 +1,4 @@
-"""plots._save skips savefig's layout-only pre-draw: every plot of a report must still come out pixel for pixel
+"""plot_draw._save skips savefig's layout-only pre-draw: every plot of a report must still come out pixel for pixel
 as savefig(bbox_inches="tight") draws it (the reference), on a real scripted-team run."""
 
 from pathlib import Path
@@ -9,15 +9,15 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from silo import plots
+from silo import plot_draw, plots
 from silo.analysis import load_runs
 from silo.cli import main
 from silo.report import with_config
 
 
 def _reference_save(fig, path: Path) -> Path:
-    fig.savefig(path, dpi=plots.DPI, bbox_inches="tight")
-    plots.plt.close(fig)
+    fig.savefig(path, dpi=plot_draw.DPI, bbox_inches="tight")
+    plot_draw.plt.close(fig)
     return path
 
 
@@ -42,7 +42,7 @@ def test_saved_plots_match_savefig_tight_pixel_for_pixel(run_dir, tmp_path, monk
     t = load_runs([run_dir], messages=False)
     eps = with_config(t.episodes)
     fast = _draw_all(t, eps, tmp_path / "fast")
-    monkeypatch.setattr(plots, "_save", _reference_save)
+    monkeypatch.setattr(plot_draw, "_save", _reference_save)
     ref = _draw_all(t, eps, tmp_path / "ref")
     assert [p.name for p in fast] == [p.name for p in ref] and len(fast) >= 5  # 3 standard, >= 1 episode, wide
     for a, b in zip(fast, ref, strict=True):

@@ -36,3 +36,49 @@ def test_a_forked_plot_worker_draws_the_same_report(tmp_path):
     assert sorted(f.name for f in forked.iterdir()) == names and any(n.endswith(".png") for n in names)
     for name in names:
         assert (forked / name).read_bytes() == (inline / name).read_bytes(), name
+
+
+DRAW_IN_TWO = """
+import os, sys
+from pathlib import Path
+import numpy as np
+from silo import plot_draw, report_plots
+assert "polars" not in sys.modules, "the drawing half imports polars"
+out = Path(sys.argv[1])
+jobs = [("comm", {"matrix": np.arange(k * k).reshape(k, k) % 5, "title": f"k={k}"}, out / f"{k}.png")
+        for k in (3, 4, 30)]
+if sys.argv[2] == "crash":  # the forked drawing process dies: its plots are drawn here instead
+    me, draw = os.getpid(), plot_draw.draw
+    plot_draw.draw = lambda todo: draw(todo) if os.getpid() == me else os._exit(3)
+print([p.name for p in report_plots._draw_in_two(jobs)])
+"""
+
+
+def test_the_worker_draws_in_two_processes_and_survives_the_second_one_dying(tmp_path):
+    out = {}
+    for how in ("ok", "crash", "inline"):
+        out[how] = tmp_path / how
+        out[how].mkdir()
+        code = DRAW_IN_TWO.replace("report_plots._draw_in_two(jobs)", "plot_draw.draw(jobs)") if how == "inline" \
+            else DRAW_IN_TWO
+        p = subprocess.run([sys.executable, "-c", code, str(out[how]), how], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.strip() == "['3.png', '4.png', '30.png']"
+        assert ("second drawing process stopped" in p.stderr) == (how == "crash"), p.stderr
+    for name in ("3.png", "4.png", "30.png"):
+        assert (out["ok"] / name).read_bytes() == (out["inline"] / name).read_bytes() == \
+            (out["crash"] / name).read_bytes(), name
+
+
+def test_split_balances_the_drawing_and_keeps_every_job_in_order():
+    from silo.report_plots import split
+
+    sph = ("s_p_h", {"lines": [0] * 21, "levels": [1, 2, 3]}, "a")
+    heat = [("comm", {"matrix": [[0] * 20] * 20}, f"c{i}") for i in range(3)]
+    gap = ("gap", {"labels": ["x"] * 21}, "g")
+    mine, theirs = split([sph, gap, *heat])
+    assert sorted(mine + theirs, key=str) == sorted([sph, gap, *heat], key=str)
+    assert mine and theirs and not (sph in mine and heat[0] in mine and heat[1] in mine)
+    order = [sph, gap, *heat]
+    assert [order.index(j) for j in mine] == sorted(order.index(j) for j in mine)
+    assert split([sph]) == ([sph], [])

@@ -26,10 +26,12 @@ from __future__ import annotations
 import contextvars
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from silo import llm
-from silo.episode import AgentFailure, Turn
 from silo.records import EpisodeConfig, Event, RunConfig
+
+if TYPE_CHECKING:  # the running half imports these when it runs: a report reads matched runs without them
+    from silo.episode import Turn
 
 MATCHED_TO = "matched_to"  # run-level: the team run directory (not part of any episode config)
 TOKEN_BUDGET = "token_budget"  # episode-level: the single agent's token budget
@@ -71,6 +73,9 @@ class CappedAgent:
         self.stopped = False
 
     async def take_turn(self, turn: Turn) -> None:
+        from silo import llm
+        from silo.episode import AgentFailure
+
         if self.stopped:
             return
         if self.spent >= self.budget:
@@ -153,7 +158,7 @@ def pair_rows(team_dir: str | Path, matched_dir: str | Path) -> list[dict]:
     (None if the team run has none), the matched agent's S, budget, tokens used and whether it was stopped.
     Errored matched episodes are dropped (never scored as wrong); errored usual N = 1 episodes give None."""
     from silo.analysis import task_key
-    from silo.runner import RunDir
+    from silo.rundir import RunDir
 
     team_scores = {s.episode_id: s for s in RunDir(team_dir).scores()}
     usual = {_usual_key(s): s.success for s in team_scores.values()
@@ -246,7 +251,7 @@ def report_blocks(sources) -> list:
     import polars as pl
 
     from silo.report import Block
-    from silo.runner import RunDir, RunDirError
+    from silo.rundir import RunDir, RunDirError
 
     blocks = []
     for src in sources or []:
@@ -271,7 +276,7 @@ def report_blocks(sources) -> list:
 
 def is_matched_run(src) -> bool:
     """Whether a run directory is a matched run (`silo run --matched`), read from its saved config."""
-    from silo.runner import RunDir
+    from silo.rundir import RunDir
 
     rc = RunDir(src).saved_config()
     return rc is not None and MATCHED_TO in rc.extra
