@@ -5,25 +5,31 @@ back with the row as text and the parent logs it (a worker's log records never r
 handlers), and so do the facts `silo report` keeps of the episode (report_facts.entry, derived from the
 same read: the report need not read the file again). Workers are forked where the platform can (the
 task, protocol and team registries, plugins registered in code included, come along), else spawned
-with the plugins of SILO_PLUGINS loaded. A worker that dies (killed, out of memory) breaks the pool:
-the files not yet scored are then scored in this process, so every episode still gets its row.
+with the plugins of SILO_PLUGINS loaded; before forking, this process imports what every worker would
+otherwise import for itself (the task modules, numpy with them). A worker that dies (killed, out of memory)
+breaks the pool: the files not yet scored are then scored in this process, so every episode still gets its row.
+`silo score` (write_run) has its workers send each row back as the JSON line scores.jsonl holds, not as an
+EpisodeScore to pickle and rebuild: the parent only sorts and writes them (the same bytes as score_run's).
 """
 
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import multiprocessing as mp
 import os
+import pkgutil
 import re
 import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from silo import episode_io, event_lines, report_facts
+from silo import episode_io, event_lines, report_facts, tasks
 from silo.records import Episode, EpisodeScore
 from silo.scoring import SCORED_KINDS, score_episode
 
@@ -43,6 +49,21 @@ class Scored(NamedTuple):
     score: EpisodeScore | None
     problem: str | None  # unreadable file (score None), or why the episode could not be scored (error row)
     facts: list | None = None  # the file's entry in the report's sidecar (report_facts.entry), when derived
+
+
+class Line(NamedTuple):
+    """Scored as `silo score` writes it: the row as its episode id and JSON line (EpisodeScore.model_dump_json,
+    what RunDir.write_scores writes of it), or None and why the file could not be read."""
+
+    path: Path
+    score: tuple[str, str] | None
+    problem: str | None
+    facts: list | None = None
+
+
+def as_line(r: Scored) -> Line:
+    return Line(r.path, None if r.score is None else (r.score.episode_id, r.score.model_dump_json()),
+                r.problem, r.facts)
 
 
 def score_safely(ep: Episode) -> EpisodeScore:
@@ -103,6 +124,15 @@ def workers(jobs: int | None, files: int) -> int:
 def score_files(files: list[Path], jobs: int | None = None, progress: bool = False) -> Iterator[Scored]:
     """Score every file, yielding as each finishes (completion order); a progress bar on stderr when asked
     and stderr is a terminal."""
+    return _results(files, jobs, progress, lines=False)
+
+
+def score_lines(files: list[Path], jobs: int | None = None, progress: bool = False) -> Iterator[Line]:
+    """score_files, each row as its JSON line (as_line): in workers, made there."""
+    return _results(files, jobs, progress, lines=True)
+
+
+def _results(files: list[Path], jobs: int | None, progress: bool, lines: bool) -> Iterator[Scored | Line]:
     n = workers(jobs, len(files))
     bar = None
     if progress and files and sys.stderr.isatty():
@@ -113,7 +143,9 @@ def score_files(files: list[Path], jobs: int | None = None, progress: bool = Fal
     if freeze:
         gc.freeze()  # the objects of the imports and of the caller: never walked by a collection while scoring
     try:
-        for r in (map(_score_kept if freeze else score_file, files) if n == 1 else _pooled(files, n, freeze)):
+        one = _score_kept if freeze else score_file
+        for r in ((map(_line_of(one), files) if lines else map(one, files)) if n == 1
+                  else _pooled(files, n, freeze, lines)):
             if bar is not None:
                 bar.update(1)
             yield r
@@ -165,16 +197,39 @@ def _score_kept(path: Path) -> Scored:
     return scored
 
 
-def score_group(paths: list[Path], freeze: bool = False) -> list[Scored]:
-    return [(_score_kept if freeze else score_file)(p) for p in paths]
+def _line_of(one):
+    return lambda path: as_line(one(path))
 
 
-def _pooled(files: list[Path], n: int, freeze: bool) -> Iterator[Scored]:
+def score_group(paths: list[Path], freeze: bool = False, lines: bool = False) -> list[Scored] | list[Line]:
+    one = _score_kept if freeze else score_file
+    return [as_line(one(p)) for p in paths] if lines else [one(p) for p in paths]
+
+
+def _warm() -> None:
+    """Import silo's task modules (and numpy, which some import) before forking the workers, once, instead of
+    in every worker on its first episode (~0.25 s of CPU each without bytecode files). Only the imports, not
+    the registry's loading (tasks._load, plugins): a module that fails to import here is left to fail in the
+    workers as it always did, where the episode that needs it gets its error row."""
+    for mod in pkgutil.iter_modules(tasks.__path__):
+        if mod.name[:1] == "t" and mod.name[1:3].isdigit():
+            try:
+                importlib.import_module(f"{tasks.__name__}.{mod.name}")
+            except Exception:  # noqa: BLE001 (the worker meets it again, and reports it)
+                pass
+
+
+def _pooled(files: list[Path], n: int, freeze: bool, lines: bool = False) -> Iterator[Scored | Line]:
     done: set[Path] = set()
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    if ctx.get_start_method() == "fork":
+        _warm()
+        if freeze:
+            gc.freeze()  # what the imports made: never walked by a collection, here or in a worker
     pool = ProcessPoolExecutor(n, mp_context=ctx, initializer=None if ctx.get_start_method() == "fork" else _plugins)
+    one = _score_kept if freeze else score_file
     try:
-        futures: dict[Future, list[Path]] = {pool.submit(score_group, g, freeze): g
+        futures: dict[Future, list[Path]] = {pool.submit(score_group, g, freeze, lines): g
                                             for g in _largest_first(groups(files))}
         for fut in as_completed(futures):
             rows = fut.result()
@@ -185,7 +240,7 @@ def _pooled(files: list[Path], n: int, freeze: bool) -> Iterator[Scored]:
     except BrokenProcessPool:
         left = [f for f in files if f not in done]
         log.warning("a scoring worker died; scoring the %d episodes left in this process", len(left))
-        yield from map(_score_kept if freeze else score_file, left)
+        yield from map(_line_of(one), left) if lines else map(one, left)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -205,17 +260,38 @@ def score_run(rd: RunDir, jobs: int | None = 1, progress: bool = False) -> list[
     here, for `silo run`, resume, merge and the report's re-scoring) = in this process, which may hold the
     embedded model's server threads and must not fork; a run of few episodes is always scored in-process."""
     # only the events scoring reads are loaded: an N = 1,000 episode is mostly waits and action echoes
-    scores, facts = [], {}
-    for r in score_files(rd.readable_files(), jobs, progress):
+    scores, facts = _gather(rd, score_files(rd.readable_files(), jobs, progress))
+    scores.sort(key=attrgetter("episode_id"))
+    rd.write_scores(scores)
+    report_facts.save(rd.path, facts)  # the report's facts of the same files: its first run reads none of them
+    return scores
+
+
+def write_run(rd: RunDir, jobs: int | None = None, progress: bool = False) -> int:
+    """score_run for `silo score`, which needs only the files it writes (the same bytes): the rows come back as
+    their JSON lines (score_lines), never rebuilt as records here. Returns the number of rows written."""
+    from silo.rundir import RunDirError, atomic_write
+    rows, facts = _gather(rd, score_lines(rd.readable_files(), jobs, progress))
+    rows.sort(key=itemgetter(0))  # by episode id, as score_run sorts its records
+    out = rd.path / "scores.jsonl"
+    try:
+        atomic_write(out, "".join(line + "\n" for _, line in rows))  # RunDir.write_scores, of the same lines
+    except OSError as e:
+        raise RunDirError(f"cannot write {out}: {e.strerror or e}") from e
+    report_facts.save(rd.path, facts)
+    return len(rows)
+
+
+def _gather(rd: RunDir, results: Iterator[Scored] | Iterator[Line]) -> tuple[list, dict[str, list]]:
+    """The rows of the readable files (the others skipped and named in rd) and the sidecar's entries."""
+    rows, facts = [], {}
+    for r in results:
         if r.score is None:
             rd.skip(r.path, r.problem or "unreadable")
             continue
         if r.problem:
             log.warning("%s", r.problem)
-        scores.append(r.score)
+        rows.append(r.score)
         if r.facts is not None:
             facts[r.path.name] = r.facts
-    scores.sort(key=lambda s: s.episode_id)
-    rd.write_scores(scores)
-    report_facts.save(rd.path, facts)  # the report's facts of the same files: its first run reads none of them
-    return scores
+    return rows, facts
