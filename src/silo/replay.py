@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from silo.credit import ContentViews, _hit
+from silo.credit import _NONE, ContentViews, _hit
 from silo.evidence import Parsed
 from silo.evidence_text import named_sets, parse
 from silo.records import Event, Instance, deliveries
@@ -137,21 +137,31 @@ class Replay(ContentViews):
         return f"event {self._n_events} (round {e.round}, agent {e.agent}, {e.kind})"
 
     def _on_deliver(self, e: Event) -> None:
-        msgs, rnd, agent, n = self._msgs, e.round, e.agent, self._n
-        reach, missing = self.reach[agent], self._missing[agent]  # (both only ever changed in place)
+        msgs, rnd, agent, n, logged = self._msgs, e.round, e.agent, self._n, e.sender
+        reach, missing = self.reach[agent], self._missing[agent]  # (all four only ever changed in place)
+        evid, gained = self.evid[agent], self._gained[agent]
         ids, senders = e.msg_ids, e.senders  # one receive lists every message it delivered, in order
         pairs = zip(ids, senders, strict=True) if ids is not None and senders is not None else deliveries(e)
         for msg_id, sender in pairs:  # (deliveries: one event per message, as logs written before it hold)
             c = msgs.get(msg_id)
-            if c is None or c.round >= rnd or (e.sender if sender is None else sender) not in (None, c.author):
+            if sender is None:
+                sender = logged
+            if c is None or c.round >= rnd or (sender is not None and sender != c.author):
                 c = self._source(msgs, msg_id, e, "message", sender)  # raises the error it is
             # _observe, inline: a broadcast at N = 100 delivers 10^5 messages, most to an agent with a full
             # reach or nothing missing, for which a call per message cost more than the rest of the work
             if len(reach) < n:
                 reach |= c.upstream
             if missing:
-                known = c.credited  # (what a content may give is within its credit if known, else its upstream)
-                if not (c.upstream if known is None else known).isdisjoint(missing):
+                known = c.credited  # (a global task's content examined before: what it gives is known)
+                if known is not None:
+                    got = known & missing  # (_gain's and _record's, inline: most of a broadcast's gains)
+                    if got:
+                        evid |= got
+                        missing -= got
+                        gained.extend(got)
+                        self._marks[agent].append(len(gained))
+                elif not c.upstream.isdisjoint(missing):  # (what a content may give is within its upstream)
                     self._gain(agent, c, missing)
 
     def _on_read(self, e: Event) -> None:
@@ -190,13 +200,17 @@ class Replay(ContentViews):
             else:
                 got = self._credit(i, c, todo)  # (per receiver: its parts are memoised, _states and _relayed)
         if got:
-            self.evid[i] |= got
-            missing -= got
-            # evidence only grows, so a new snapshot differs from every earlier one; only the last
-            # HISTORY are ever read (_history)
-            gained = self._gained[i]
-            gained.extend(got)
-            self._marks[i].append(len(gained))  # (the evidence's size: gained holds it in order)
+            self._record(i, got, missing)
+
+    def _record(self, i: int, got, missing: set[int]) -> None:
+        """Agent i gains the shards `got` (not empty, within `missing`, which loses them)."""
+        self.evid[i] |= got
+        missing -= got
+        # evidence only grows, so a new snapshot differs from every earlier one; only the last
+        # HISTORY are ever read (_history)
+        gained = self._gained[i]
+        gained.extend(got)
+        self._marks[i].append(len(gained))  # (the evidence's size: gained holds it in order)
 
     def _candidates(self, c: _Content, i: int) -> dict[frozenset[int], None]:
         """Sets whose statistic c may carry, each once (in no order that matters: _credit takes their union): the
@@ -248,7 +262,8 @@ class Replay(ContentViews):
         message read by N - 1 agents that each miss one shard: one look-up per receiver, not a search)."""
         p = parse(c.text)
         got: set[int] = set()
-        if self._segmented and not self._raw_i:
+        raw_first = self._segmented and not self._raw_i
+        if raw_first:
             got.update(j for j in todo if self._relayed("raw", j, i, c, p))
             left = todo - got
             if not left:
@@ -261,9 +276,10 @@ class Replay(ContentViews):
             if self._states(s, i, c, p):
                 got |= s & todo
         for j in todo - got:
-            # raw items of j count wherever they appear (reach allows); a statistic of {j} only from an
-            # author that had evidence of j
-            if self._relayed("raw", j, i, c, p) or (j in c.prov and self._relayed("stat", j, i, c, p)):
+            # raw items of j count wherever they appear (reach allows; where raw went first, j's are not
+            # there); a statistic of {j} only from an author that had evidence of j
+            if (not raw_first and self._relayed("raw", j, i, c, p)) or (
+                    j in c.prov and self._relayed("stat", j, i, c, p)):
                 got.add(j)
         return got
 
@@ -271,13 +287,19 @@ class Replay(ContentViews):
         """Whether content c states the statistic of set s as receiver i needs it. Once per (the fingerprint,
         the author, the text, the view's target, whole): all it depends on; a segmented task's equal
         fingerprints for several receivers are one object (_fingerprint), so they are matched once."""
-        fp = self._fingerprint(self._stat_kind(s, c), s, i)
+        a = c.author
+        # (_stat_kind and _fingerprint's cache look-up, inline: ~10^5 calls on the grid, most found; s is not
+        # empty, so with one member "a in s" is s == {a})
+        kind = "claim" if len(s) > 1 or a in s else "fclaim" if self._claim_differs(s, a) else "stat"
+        fp = self._fp.get((kind, s, i if self._segmented else -1), _NONE)
+        if fp is _NONE:
+            fp = self._fingerprint(kind, s, i)
         if fp is None:
             return False
         # weak alternatives (a boolean, a small count) count only as the whole answer
         target = next(iter(s)) if len(s) == 1 else -1
         whole = s >= self.dep[i]
-        key = ("states", id(fp), c.author, c.text, target, whole)  # fp lives in this cache: its id is not reused
+        key = ("states", id(fp), a, c.text, target, whole)  # fp lives in this cache: its id is not reused
         got = self._fp.get(key)
         if got is None:
             got = _hit(fp, p, lambda: self._view(c.author, p, target), whole=whole)
