@@ -52,6 +52,7 @@ class Replay(ContentViews):
         self.reach = [{a} for a in range(n)]
         self.evid = [{a} for a in range(n)]
         self._interned: dict[frozenset[int], frozenset[int]] = {}
+        self._full: frozenset[int] | None = None  # {0..n-1}, interned, once an agent submits
         self.dep = [self._fz(self.task.depends_on(self.inst, a)) for a in range(n)]
         # evidence history, kept lazily: the shards each agent gained, in order, and its evidence's size after
         # each of its last HISTORY gains; the snapshots (frozensets) are made when the agent sends (_history)
@@ -174,7 +175,16 @@ class Replay(ContentViews):
             self.reach[e.agent] |= self._source(self._files, v, e, "file version").upstream
 
     def _on_submit(self, e: Event) -> None:
-        self.at_submit.setdefault(e.agent, (self._fz(self.reach[e.agent]), self._fz(self.evid[e.agent])))
+        a = e.agent
+        if a not in self.at_submit:  # (the first submit counts)
+            self.at_submit[a] = (self._frozen(self.reach[a]), self._frozen(self.evid[a]))
+
+    def _frozen(self, s: set[int]) -> frozenset[int]:
+        """_fz(s), where s holds every agent (as most do at submit) without a copy, its hash and a look-up."""
+        full = self._full
+        if full is None:
+            full = self._full = self._fz(range(self._n))
+        return full if len(s) == self._n and s == full else self._fz(s)
 
     def _observe(self, i: int, c: _Content) -> None:
         reach = self.reach[i]
