@@ -70,6 +70,7 @@ class Replay(ContentViews):
             missing.discard(a)  # (its evidence so far: itself)
         self._n, self._global = n, self.inst.answer_kind == "global"
         self._segmented, self._raw_i = not self._global, self.task.raw_per_receiver
+        self._stat_sets = getattr(self.task.stat_sets, "__func__", None) is not TaskSpec.stat_sets  # (own, or none)
 
     def _fz(self, s) -> frozenset[int]:
         """s as a frozenset shared with every equal one of this replay (at N = 1,000 each agent's
@@ -140,7 +141,7 @@ class Replay(ContentViews):
     def _on_deliver(self, e: Event) -> None:
         msgs, rnd, agent, n, logged = self._msgs, e.round, e.agent, self._n, e.sender
         reach, missing = self.reach[agent], self._missing[agent]  # (all four only ever changed in place)
-        evid, gained = self.evid[agent], self._gained[agent]
+        evid, gained, mark = self.evid[agent], self._gained[agent], self._marks[agent].append
         ids, senders = e.msg_ids, e.senders  # one receive lists every message it delivered, in order
         pairs = zip(ids, senders, strict=True) if ids is not None and senders is not None else deliveries(e)
         for msg_id, sender in pairs:  # (deliveries: one event per message, as logs written before it hold)
@@ -161,7 +162,7 @@ class Replay(ContentViews):
                         evid |= got
                         missing -= got
                         gained.extend(got)
-                        self._marks[agent].append(len(gained))
+                        mark(len(gained))
                 elif not c.upstream.isdisjoint(missing):  # (what a content may give is within its upstream)
                     self._gain(agent, c, missing)
 
@@ -229,6 +230,8 @@ class Replay(ContentViews):
         if c.extra is None:  # (the same for every receiver: made once per content)
             c.extra = self._named(c)
         sets.update(dict.fromkeys(c.extra))
+        if not self._stat_sets:  # (TaskSpec's: none)
+            return sets
         key = ("stat_sets", c.text, c.prov, i)  # a file read again, or the same text sent twice: searched once
         found = self._fp.get(key)
         if found is None:
@@ -274,7 +277,13 @@ class Replay(ContentViews):
         got: set[int] = set()
         raw_first = self._segmented and not self._raw_i
         if raw_first:
-            got.update(j for j in todo if self._relayed("raw", j, i, c, p))
+            known, a, text = self._fp.get, c.author, c.text
+            for j in todo:  # (_relayed's cache look-up, inline: one per receiver and shard it misses)
+                hit = known(("relayed", ("raw", j, -1), a, text))
+                if hit is None:
+                    hit = self._relayed("raw", j, i, c, p)
+                if hit:
+                    got.add(j)
             left = todo - got
             if not left:
                 return got
