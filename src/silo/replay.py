@@ -223,13 +223,14 @@ class Replay(ContentViews):
         gained.extend(got)
         self._marks[i].append(len(gained))  # (the evidence's size: gained holds it in order)
 
-    def _candidates(self, c: _Content, i: int) -> dict[frozenset[int], None]:
+    def _candidates(self, c: _Content, i: int) -> dict[frozenset[int], bool | None]:
         """Sets whose statistic c may carry, each once (in no order that matters: _credit takes their union): the
-        task's sets from the author's evidence, its history, the sets the content names, the task's stat_sets."""
+        task's sets from the author's evidence, its history, the sets the content names, the task's stat_sets;
+        each to True where it is known to be within c.prov (None: not known)."""
         sets = dict.fromkeys(self.task.candidate_sets(self.inst, c.prov, i))
         if c.extra is None:  # (the same for every receiver: made once per content)
             c.extra = self._named(c)
-        sets.update(dict.fromkeys(c.extra))
+        sets.update(dict.fromkeys(c.extra, True))  # (True: within c.prov, as every one of these is)
         if not self._stat_sets:  # (TaskSpec's: none)
             return sets
         key = ("stat_sets", c.text, c.prov, i)  # a file read again, or the same text sent twice: searched once
@@ -289,8 +290,9 @@ class Replay(ContentViews):
                 return got
         else:
             left = todo
-        for s in self._candidates(c, i):
-            if s.isdisjoint(left) or not s <= c.prov:
+        prov = c.prov
+        for s, within in self._candidates(c, i).items():
+            if s.isdisjoint(left) or not (within or s is prov or s <= prov):
                 continue  # nothing new, or a set the author had no evidence of: coincidence, not information
             if self._states(s, i, c, p):
                 got |= s & todo
@@ -317,7 +319,8 @@ class Replay(ContentViews):
             return False
         # weak alternatives (a boolean, a small count) count only as the whole answer
         target = next(iter(s)) if len(s) == 1 else -1
-        whole = s >= self.dep[i]
+        dep = self.dep[i]
+        whole = len(s) >= len(dep) and s >= dep  # (a smaller set holds no superset: no walk over it)
         key = ("states", id(fp), a, c.text, target, whole)  # fp lives in this cache: its id is not reused
         got = self._fp.get(key)
         if got is None:
