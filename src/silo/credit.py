@@ -50,7 +50,7 @@ class ContentViews:
         return (kind, key, i if self._segmented else -1)
 
     def _fingerprint(self, kind: str, key, i: int) -> Fingerprint | None:
-        cache_key = self._fp_key(kind, key, i)
+        cache_key = (kind, key, i if (self._raw_i if kind == "raw" else self._segmented) else -1)  # (_fp_key's)
         fp = self._fp.get(cache_key, _NONE)
         if fp is _NONE:
             if kind == "raw":

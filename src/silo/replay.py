@@ -156,6 +156,14 @@ class Replay(ContentViews):
             if missing:
                 known = c.credited  # (a global task's content examined before: what it gives is known)
                 if known is not None:
+                    if len(known) == 1:  # (most: a shard's own content; the same steps, no set made for one)
+                        j, = known
+                        if j in missing:
+                            evid |= known
+                            missing.discard(j)
+                            gained.append(j)
+                            mark(len(gained))
+                        continue
                     got = known & missing  # (_gain's and _record's, inline: most of a broadcast's gains)
                     if got:
                         evid |= got
