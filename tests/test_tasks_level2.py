@@ -184,6 +184,24 @@ def test_prefix_candidates_are_bounded():
     assert prefix_candidates(frozenset({3, 4}), 5) == [frozenset({3, 4})]
 
 
+def test_prefix_candidates_of_prefix_upstreams_are_the_general_rule():
+    # the shortcut for an upstream {0..r-1} gives the sets (equal, in order, iterated alike) of the general rule:
+    # the upstream, its part in 0..i when that is another non-empty set, then {0..m-1}, {0..m-2} not yet listed
+    def general(up, i):
+        sets, own = [up], up & frozenset(range(i + 1))
+        sets += [own] if own and own != up else []
+        m = min(next(k for k in range(len(up) + 1) if k not in up), i + 1)
+        return sets + [s for s in (frozenset(range(k + 1)) for k in (m - 1, m - 2) if k >= 0) if s not in sets]
+
+    rng = random.Random(3)
+    ups = [frozenset(range(r)) for r in range(0, 30)] + [frozenset(rng.sample(range(40), rng.randint(1, 12)))
+                                                         for _ in range(200)]
+    for up in ups:
+        for i in (0, 1, 2, 5, 17, 28, 29, 30, 45):
+            got, want = prefix_candidates(up, i), general(up, i)
+            assert got == want and [list(s) for s in got] == [list(s) for s in want], (sorted(up), i)
+
+
 def test_list_checker_partial_credit_and_parsing():
     assert check_list([1, 2, 3], [1, 2, 3]) == (True, 1.0)
     assert check_list("[1, 2.0, \"3\"]", [1, 2, 3]) == (True, 1.0)

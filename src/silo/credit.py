@@ -23,8 +23,8 @@ _NONE = object()  # a cache entry not there (None is a value: no fingerprint)
 
 
 class ContentViews:
-    """Replay's fingerprints and views of content; uses the replay's task, inst, _fp (cache), _keep,
-    _segmented and _raw_i."""
+    """Replay's fingerprints, its tests of whether content states a set's statistic or relays a shard (_states,
+    _relayed), and views of content; uses the replay's task, inst, dep, _fp (cache), _keep, _segmented and _raw_i."""
 
     def _stat_kind(self, s: frozenset[int], c: _Content) -> str:
         """Claims count for the author's own shard, a set of several shards, or one foreign shard whose
@@ -50,7 +50,7 @@ class ContentViews:
         return (kind, key, i if self._segmented else -1)
 
     def _fingerprint(self, kind: str, key, i: int) -> Fingerprint | None:
-        cache_key = self._fp_key(kind, key, i)
+        cache_key = (kind, key, i if (self._raw_i if kind == "raw" else self._segmented) else -1)  # (_fp_key's)
         fp = self._fp.get(cache_key, _NONE)
         if fp is _NONE:
             if kind == "raw":
@@ -83,6 +83,56 @@ class ContentViews:
         self._keep(("same", id(fp)), (fp, one))
         return one
 
+
+    def _states(self, s: frozenset[int], i: int, c: _Content, p: Parsed) -> bool:
+        """Whether content c states the statistic of set s as receiver i needs it. Once per (the fingerprint,
+        the author, the text, the view's target, whole): all it depends on; a segmented task's equal
+        fingerprints for several receivers are one object (_fingerprint), so they are matched once."""
+        a = c.author
+        # (_stat_kind and _fingerprint's cache look-up, inline: ~10^5 calls on the grid, most found; s is not
+        # empty, so with one member "a in s" is s == {a})
+        kind = "claim" if len(s) > 1 or a in s else "fclaim" if self._claim_differs(s, a) else "stat"
+        fp = self._fp.get((kind, s, i if self._segmented else -1), _NONE)
+        if fp is _NONE:
+            fp = self._fingerprint(kind, s, i)
+        if fp is None:
+            return False
+        # weak alternatives (a boolean, a small count) count only as the whole answer
+        target = next(iter(s)) if len(s) == 1 else -1
+        dep = self.dep[i]
+        whole = len(s) >= len(dep) and s >= dep  # (a smaller set holds no superset: no walk over it)
+        key = ("states", id(fp), a, c.text, target, whole)  # fp lives in this cache: its id is not reused
+        got = self._fp.get(key)
+        if got is None:
+            got = _hit(fp, p, lambda: self._view(c.author, p, target), whole=whole)
+            if self._segmented:  # (a global task's content is searched once anyway: _credited)
+                self._keep(key, got)
+        return got
+
+    def _relayed(self, kind: str, j: int, i: int, c: _Content, p: Parsed) -> bool:
+        """Whether content c shows shard j's raw items (kind "raw") or its statistic as receiver i needs it,
+        other than as a coincidence of the author's own data. Once per (the fingerprint's cache key, the
+        author, the text): all it depends on (at N = 100 a broadcast shard is searched once, not 99 times)."""
+        if kind == "raw":  # (_fp_key's, without a set made per call)
+            fkey: tuple = ("raw", j, i if self._raw_i else -1)
+        else:
+            one = frozenset({j})
+            fkey = self._fp_key(self._stat_kind(one, c), one, i)
+            kind = fkey[0]
+        key = ("relayed", fkey, c.author, c.text)
+        got = self._fp.get(key)
+        if got is None:
+            fp = self._fingerprint(kind, fkey[1], i)
+            view = None if kind == "raw" else (lambda t=j: self._view(c.author, p, t))
+            got = fp is not None and _hit(fp, p, view, whole=False)
+            # (a shard identical to the author's own cannot be told from it: its data arrived either way)
+            if (got and j != c.author and fp.strict(self._own(c.author)) and self._own_pasted(c.author, p)
+                    and self.inst.shards[j].data != self.inst.shards[c.author].data
+                    and not self._outside_own(fp, p, c.author)):
+                got = False  # the author's own data already shows it: a coincidence, not a relay
+            if self._segmented:  # (a global task's content is searched once anyway: _credited)
+                self._keep(key, got)
+        return got
 
     def _view(self, a: int, p: Parsed, target: int) -> Parsed | None:
         """What a scalar statistic (one number) may match in content p by author a: p without its pasted

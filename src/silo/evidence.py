@@ -377,4 +377,7 @@ CLAIMS_OFF: dict[str, frozenset[str]] = {
 
 def guard_ok(task_id: str, kind: str) -> bool:
     """Whether a task's claims of this kind ("foreign" or "several") may be credited."""
-    return kind not in CLAIMS_OFF.get(task_id, frozenset())
+    return kind not in CLAIMS_OFF.get(task_id, _NO_CLAIMS_OFF)
+
+
+_NO_CLAIMS_OFF: frozenset[str] = frozenset()

@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from silo.credit import ContentViews, _hit
-from silo.evidence import Parsed
+from silo.credit import ContentViews
 from silo.evidence_text import named_sets, parse
 from silo.records import Event, Instance, deliveries
 from silo.replay_cache import shared_cache
@@ -52,6 +51,7 @@ class Replay(ContentViews):
         self.reach = [{a} for a in range(n)]
         self.evid = [{a} for a in range(n)]
         self._interned: dict[frozenset[int], frozenset[int]] = {}
+        self._full: frozenset[int] | None = None  # {0..n-1}, interned, once an agent submits
         self.dep = [self._fz(self.task.depends_on(self.inst, a)) for a in range(n)]
         # evidence history, kept lazily: the shards each agent gained, in order, and its evidence's size after
         # each of its last HISTORY gains; the snapshots (frozensets) are made when the agent sends (_history)
@@ -69,6 +69,7 @@ class Replay(ContentViews):
             missing.discard(a)  # (its evidence so far: itself)
         self._n, self._global = n, self.inst.answer_kind == "global"
         self._segmented, self._raw_i = not self._global, self.task.raw_per_receiver
+        self._stat_sets = getattr(self.task.stat_sets, "__func__", None) is not TaskSpec.stat_sets  # (own, or none)
 
     def _fz(self, s) -> frozenset[int]:
         """s as a frozenset shared with every equal one of this replay (at N = 1,000 each agent's
@@ -137,21 +138,39 @@ class Replay(ContentViews):
         return f"event {self._n_events} (round {e.round}, agent {e.agent}, {e.kind})"
 
     def _on_deliver(self, e: Event) -> None:
-        msgs, rnd, agent, n = self._msgs, e.round, e.agent, self._n
-        reach, missing = self.reach[agent], self._missing[agent]  # (both only ever changed in place)
+        msgs, rnd, agent, n, logged = self._msgs, e.round, e.agent, self._n, e.sender
+        reach, missing = self.reach[agent], self._missing[agent]  # (all four only ever changed in place)
+        evid, gained, mark = self.evid[agent], self._gained[agent], self._marks[agent].append
         ids, senders = e.msg_ids, e.senders  # one receive lists every message it delivered, in order
         pairs = zip(ids, senders, strict=True) if ids is not None and senders is not None else deliveries(e)
         for msg_id, sender in pairs:  # (deliveries: one event per message, as logs written before it hold)
             c = msgs.get(msg_id)
-            if c is None or c.round >= rnd or (e.sender if sender is None else sender) not in (None, c.author):
+            if sender is None:
+                sender = logged
+            if c is None or c.round >= rnd or (sender is not None and sender != c.author):
                 c = self._source(msgs, msg_id, e, "message", sender)  # raises the error it is
             # _observe, inline: a broadcast at N = 100 delivers 10^5 messages, most to an agent with a full
             # reach or nothing missing, for which a call per message cost more than the rest of the work
             if len(reach) < n:
                 reach |= c.upstream
             if missing:
-                known = c.credited  # (what a content may give is within its credit if known, else its upstream)
-                if not (c.upstream if known is None else known).isdisjoint(missing):
+                known = c.credited  # (a global task's content examined before: what it gives is known)
+                if known is not None:
+                    if len(known) == 1:  # (most: a shard's own content; the same steps, no set made for one)
+                        j, = known
+                        if j in missing:
+                            evid |= known
+                            missing.discard(j)
+                            gained.append(j)
+                            mark(len(gained))
+                        continue
+                    got = known & missing  # (_gain's and _record's, inline: most of a broadcast's gains)
+                    if got:
+                        evid |= got
+                        missing -= got
+                        gained.extend(got)
+                        mark(len(gained))
+                elif not c.upstream.isdisjoint(missing):  # (what a content may give is within its upstream)
                     self._gain(agent, c, missing)
 
     def _on_read(self, e: Event) -> None:
@@ -164,7 +183,16 @@ class Replay(ContentViews):
             self.reach[e.agent] |= self._source(self._files, v, e, "file version").upstream
 
     def _on_submit(self, e: Event) -> None:
-        self.at_submit.setdefault(e.agent, (self._fz(self.reach[e.agent]), self._fz(self.evid[e.agent])))
+        a = e.agent
+        if a not in self.at_submit:  # (the first submit counts)
+            self.at_submit[a] = (self._frozen(self.reach[a]), self._frozen(self.evid[a]))
+
+    def _frozen(self, s: set[int]) -> frozenset[int]:
+        """_fz(s), where s holds every agent (as most do at submit) without a copy, its hash and a look-up."""
+        full = self._full
+        if full is None:
+            full = self._full = self._fz(range(self._n))
+        return full if len(s) == self._n and s == full else self._fz(s)
 
     def _observe(self, i: int, c: _Content) -> None:
         reach = self.reach[i]
@@ -190,21 +218,28 @@ class Replay(ContentViews):
             else:
                 got = self._credit(i, c, todo)  # (per receiver: its parts are memoised, _states and _relayed)
         if got:
-            self.evid[i] |= got
-            missing -= got
-            # evidence only grows, so a new snapshot differs from every earlier one; only the last
-            # HISTORY are ever read (_history)
-            gained = self._gained[i]
-            gained.extend(got)
-            self._marks[i].append(len(gained))  # (the evidence's size: gained holds it in order)
+            self._record(i, got, missing)
 
-    def _candidates(self, c: _Content, i: int) -> dict[frozenset[int], None]:
+    def _record(self, i: int, got, missing: set[int]) -> None:
+        """Agent i gains the shards `got` (not empty, within `missing`, which loses them)."""
+        self.evid[i] |= got
+        missing -= got
+        # evidence only grows, so a new snapshot differs from every earlier one; only the last
+        # HISTORY are ever read (_history)
+        gained = self._gained[i]
+        gained.extend(got)
+        self._marks[i].append(len(gained))  # (the evidence's size: gained holds it in order)
+
+    def _candidates(self, c: _Content, i: int) -> dict[frozenset[int], bool | None]:
         """Sets whose statistic c may carry, each once (in no order that matters: _credit takes their union): the
-        task's sets from the author's evidence, its history, the sets the content names, the task's stat_sets."""
+        task's sets from the author's evidence, its history, the sets the content names, the task's stat_sets;
+        each to True where it is known to be within c.prov (None: not known)."""
         sets = dict.fromkeys(self.task.candidate_sets(self.inst, c.prov, i))
         if c.extra is None:  # (the same for every receiver: made once per content)
             c.extra = self._named(c)
-        sets.update(dict.fromkeys(c.extra))
+        sets.update(dict.fromkeys(c.extra, True))  # (True: within c.prov, as every one of these is)
+        if not self._stat_sets:  # (TaskSpec's: none)
+            return sets
         key = ("stat_sets", c.text, c.prov, i)  # a file read again, or the same text sent twice: searched once
         found = self._fp.get(key)
         if found is None:
@@ -248,66 +283,32 @@ class Replay(ContentViews):
         message read by N - 1 agents that each miss one shard: one look-up per receiver, not a search)."""
         p = parse(c.text)
         got: set[int] = set()
-        if self._segmented and not self._raw_i:
-            got.update(j for j in todo if self._relayed("raw", j, i, c, p))
+        raw_first = self._segmented and not self._raw_i
+        if raw_first:
+            known, a, text = self._fp.get, c.author, c.text
+            for j in todo:  # (_relayed's cache look-up, inline: one per receiver and shard it misses)
+                hit = known(("relayed", ("raw", j, -1), a, text))
+                if hit is None:
+                    hit = self._relayed("raw", j, i, c, p)
+                if hit:
+                    got.add(j)
             left = todo - got
             if not left:
                 return got
         else:
             left = todo
-        for s in self._candidates(c, i):
-            if s.isdisjoint(left) or not s <= c.prov:
+        prov = c.prov
+        for s, within in self._candidates(c, i).items():
+            if s.isdisjoint(left) or not (within or s is prov or s <= prov):
                 continue  # nothing new, or a set the author had no evidence of: coincidence, not information
             if self._states(s, i, c, p):
                 got |= s & todo
         for j in todo - got:
-            # raw items of j count wherever they appear (reach allows); a statistic of {j} only from an
-            # author that had evidence of j
-            if self._relayed("raw", j, i, c, p) or (j in c.prov and self._relayed("stat", j, i, c, p)):
+            # raw items of j count wherever they appear (reach allows; where raw went first, j's are not
+            # there); a statistic of {j} only from an author that had evidence of j
+            if (not raw_first and self._relayed("raw", j, i, c, p)) or (
+                    j in c.prov and self._relayed("stat", j, i, c, p)):
                 got.add(j)
-        return got
-
-    def _states(self, s: frozenset[int], i: int, c: _Content, p: Parsed) -> bool:
-        """Whether content c states the statistic of set s as receiver i needs it. Once per (the fingerprint,
-        the author, the text, the view's target, whole): all it depends on; a segmented task's equal
-        fingerprints for several receivers are one object (_fingerprint), so they are matched once."""
-        fp = self._fingerprint(self._stat_kind(s, c), s, i)
-        if fp is None:
-            return False
-        # weak alternatives (a boolean, a small count) count only as the whole answer
-        target = next(iter(s)) if len(s) == 1 else -1
-        whole = s >= self.dep[i]
-        key = ("states", id(fp), c.author, c.text, target, whole)  # fp lives in this cache: its id is not reused
-        got = self._fp.get(key)
-        if got is None:
-            got = _hit(fp, p, lambda: self._view(c.author, p, target), whole=whole)
-            if self._segmented:  # (a global task's content is searched once anyway: _credited)
-                self._keep(key, got)
-        return got
-
-    def _relayed(self, kind: str, j: int, i: int, c: _Content, p: Parsed) -> bool:
-        """Whether content c shows shard j's raw items (kind "raw") or its statistic as receiver i needs it,
-        other than as a coincidence of the author's own data. Once per (the fingerprint's cache key, the
-        author, the text): all it depends on (at N = 100 a broadcast shard is searched once, not 99 times)."""
-        if kind == "raw":  # (_fp_key's, without a set made per call)
-            fkey: tuple = ("raw", j, i if self._raw_i else -1)
-        else:
-            one = frozenset({j})
-            fkey = self._fp_key(self._stat_kind(one, c), one, i)
-            kind = fkey[0]
-        key = ("relayed", fkey, c.author, c.text)
-        got = self._fp.get(key)
-        if got is None:
-            fp = self._fingerprint(kind, fkey[1], i)
-            view = None if kind == "raw" else (lambda t=j: self._view(c.author, p, t))
-            got = fp is not None and _hit(fp, p, view, whole=False)
-            # (a shard identical to the author's own cannot be told from it: its data arrived either way)
-            if (got and j != c.author and fp.strict(self._own(c.author)) and self._own_pasted(c.author, p)
-                    and self.inst.shards[j].data != self.inst.shards[c.author].data
-                    and not self._outside_own(fp, p, c.author)):
-                got = False  # the author's own data already shows it: a coincidence, not a relay
-            if self._segmented:  # (a global task's content is searched once anyway: _credited)
-                self._keep(key, got)
         return got
 
 

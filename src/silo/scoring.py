@@ -183,6 +183,9 @@ def distinct_answers(task: TaskSpec, answers: list) -> int:
     # the same object once (episode_io.read_scored gives equal answers one object: at N = 100 a 100 x 100
     # matrix is not dumped 100 times), then identical answers once
     once = {id(a): a for a in answers}
+    if len(once) == 1:  # one answer (as every agent of a team that agrees gives): one class, no classes to compare
+        json.dumps(answers[0], sort_keys=True)  # (raising for an answer it cannot dump, as the loop below would)
+        return 1
     for raw in dict.fromkeys(json.dumps(a, sort_keys=True) for a in once.values()):
         a = json.loads(raw)
         key = json.dumps(_canon(a), sort_keys=True)

@@ -50,10 +50,15 @@ def prefix_candidates(upstream: frozenset[int], i: int) -> list[frozenset[int]]:
     agent that had already heard from agent i. Only these two prefixes are tried: every prefix
     would cost O(N) fingerprints per observation, O(N^3) per broadcast episode."""
     sets = [upstream]
-    own = upstream & _prefix(i)
-    if own and own != upstream:
-        sets.append(own)
-    m = min(_run(upstream), i + 1)
+    run = _run(upstream)
+    if run == len(upstream):  # upstream is {0..run-1} (as a chain's are): its part in 0..i, made once per i
+        if i + 1 < run:
+            sets.append(_prefix(i))
+    else:
+        own = upstream & _prefix(i)
+        if own and own != upstream:
+            sets.append(own)
+    m = min(run, i + 1)
     sets += [s for s in (_prefix(k) for k in (m - 1, m - 2) if k >= 0) if s not in sets]
     return sets
 
