@@ -319,7 +319,10 @@ _last: list = [None]  # record_line.Known of the instance scoring read last, its
 
 
 def _read_scored(path: Path, kinds: frozenset[str], data: bytes | None, skip: bool = False) -> Episode:
-    record, lines = _record_and_lines(path, data)
+    head, rest = _decompressed(path, data)
+    end = rest.find(b"\n")  # the record line's end: the event lines follow (none without it)
+    record = rest[:end] if end >= 0 else rest
+    _check(path, head, record)
     d, seen = record_line.read(record, _last[0])
     if not isinstance(d, dict):
         raise EpisodeFileError(f"{path.name}: no episode record")
@@ -327,7 +330,8 @@ def _read_scored(path: Path, kinds: frozenset[str], data: bytes | None, skip: bo
     ep = Episode.model_validate(d)
     if seen is not None and seen is not _last[0]:  # the next episode of this instance reuses it, validated
         _last[0] = seen._replace(value=ep.instance) if isinstance(ep.instance, Instance) else None
-    ep.events = list(map(_check_scored, event_lines.keep(lines, kinds, skip)))  # no Python frame per line
+    # the lines kept found in the text (no bytes object per line), each validated by itself, no Python frame per line
+    ep.events = list(map(_check_scored, event_lines.keep_after(rest, end, kinds, skip)))
     return ep
 
 
