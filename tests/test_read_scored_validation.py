@@ -9,6 +9,7 @@ or buggy writer), lines joined or cut, files cut short, padded, or of another sh
 """
 
 import gzip
+import io
 import json
 import random
 import re
@@ -266,3 +267,52 @@ def test_reading_leaves_the_garbage_collector_as_it_found_it(episodes, tmp_path)
             assert gc.isenabled() is enabled
         finally:
             gc.enable()
+
+
+def _members(path):
+    data = path.read_bytes()
+    d = zlib.decompressobj(31)
+    head = d.decompress(data)
+    return json.loads(head), d.unused_data
+
+
+def _file(path, meta, body):
+    path.write_bytes(gzip.compress(json.dumps(meta).encode() + b"\n", 1) + body)
+    return path
+
+
+def _named(text: bytes) -> bytes:
+    """A gzip member of the text whose header holds a file name."""
+    buf = io.BytesIO()
+    with gzip.GzipFile("x.jsonl", "wb", 1, buf, mtime=0) as fh:
+        fh.write(text)
+    return buf.getvalue()
+
+
+def test_a_meta_line_that_does_not_describe_its_body_is_read_as_gzip_reads_it(episodes, tmp_path):
+    """The second member is inflated without recomputing its CRC only when the meta's zcrc32, size and crc32 all
+    describe it; any mismatch takes the gzip path (the definition's outcome: it ignores the meta's numbers)."""
+    m, body = _members(episodes[3])
+    named = _named(gzip.decompress(body))
+    cases = {"size wrong": ({**m, "size": m["size"] + 1}, body), "crc32 wrong": ({**m, "crc32": m["crc32"] ^ 1}, body),
+             "zcrc32 wrong": ({**m, "zcrc32": m["zcrc32"] ^ 1}, body), "zcrc32 missing": (
+                 {k: v for k, v in m.items() if k != "zcrc32"}, body), "size a string": ({**m, "size": "1"}, body),
+             "a member with a file name": ({**m, "zcrc32": zlib.crc32(named)}, named),
+             "a byte flipped in the body": (m, body[:40] + bytes([body[40] ^ 1]) + body[41:]),
+             "the body cut short": (m, body[:-3])}
+    got = {name: _same(_file(tmp_path / f"{i}.jsonl.gz", meta, b))[0]
+           for i, (name, (meta, b)) in enumerate(cases.items())}
+    assert got == {**{k: "read" for k in cases}, "a byte flipped in the body": "raised", "the body cut short": "raised"}
+
+
+def test_a_body_whose_gzip_crc_alone_is_wrong_reads_by_the_crc_of_its_bytes(episodes, tmp_path):
+    """The one file judged differently from gzip: a body whose trailer CRC does not match its text but whose bytes
+    match the zcrc32 (and crc32, size) of its meta line, which only a writer computing them over the broken
+    member makes (damage to the bytes changes their CRC-32: the test above). It reads as the text its
+    deflate stream holds, what the same writer could have written with a right trailer."""
+    m, body = _members(episodes[3])
+    text = gzip.decompress(body)
+    broken = body[:-8] + (zlib.crc32(text) ^ 1).to_bytes(4, "little") + body[-4:]
+    p = _file(tmp_path / "b.jsonl.gz", {**m, "crc32": zlib.crc32(text) ^ 1, "zcrc32": zlib.crc32(broken)}, broken)
+    assert _outcome(_reference, p, SCORED_KINDS)[0] == "raised"
+    assert episode_io.read_scored(p, SCORED_KINDS) == episode_io.read_scored(episodes[3], SCORED_KINDS)
