@@ -14,7 +14,8 @@ from silo.scoring import SCORED_KINDS
 EMPTY = (b'{"round":3,"agent":1,"kind":"list","action":"list_files","args":{"prefix":"mail/1/"},"result":[],'
          b'"versions":[],"chars":0,"data":{}}')
 PIECES = [b'"kind":"', b'"', b"\\", b"\\\\", b'\\"', b"\n", b"\r", b",", b"{", b"}", b"list", b"send", b"wait",
-          b"submit", b"sen", b"", b"x", b'{"round":1,"agent":0,', b'"kind"', b"kind", b":", b"\x00", b"\xff",
+          b"-", b"1", b'{"round":-1,"agent":0,', b'{"round":1,"agent":-2,"kind":"', b"submit", b"sen", b"", b"x",
+          b'{"round":1,"agent":0,', b'"kind"', b"kind", b":", b"\x00", b"\xff",
           EMPTY, EMPTY[:60], EMPTY[60:], b'"prefix":"a\\"b"', b'"prefix":"a\\\nb"', b"list_entries", b"[]", b"0"]
 KIND_SETS = [SCORED_KINDS, frozenset({"send"}), frozenset({"list", "submit"}), frozenset({"sen", "send"}),
              frozenset({"list"}), frozenset(), frozenset({""}), frozenset({'a"b', "send"})]
@@ -34,7 +35,8 @@ def _definition(lines, kinds, skip):
 line = st.lists(st.sampled_from(PIECES), max_size=12).map(b"".join)
 text = st.lists(st.one_of(line, st.sampled_from([EMPTY, EMPTY.replace(b"list_files", b"list_entries"),
                                                   EMPTY + b" ", EMPTY.replace(b'"mail/1/"', b'"a\\\\"'),
-                                                  EMPTY.replace(b"0,", b"0\n,")])), max_size=12)
+                                                  EMPTY.replace(b"0,", b"0\n,"), EMPTY.replace(b":3,", b":-3,"),
+                                                  EMPTY.replace(b":1,", b":-1,")])), max_size=12)
 
 
 @settings(max_examples=200, deadline=None)
