@@ -316,3 +316,37 @@ def test_a_body_whose_gzip_crc_alone_is_wrong_reads_by_the_crc_of_its_bytes(epis
     p = _file(tmp_path / "b.jsonl.gz", {**m, "crc32": zlib.crc32(text) ^ 1, "zcrc32": zlib.crc32(broken)}, broken)
     assert _outcome(_reference, p, SCORED_KINDS)[0] == "raised"
     assert episode_io.read_scored(p, SCORED_KINDS) == episode_io.read_scored(episodes[3], SCORED_KINDS)
+
+
+@pytest.fixture(scope="module")
+def matrix_episode(tmp_path_factory):
+    """An episode whose answers are long matrices of integers (III-30 at N = 10: 10 x 10 products)."""
+    out = tmp_path_factory.mktemp("matrix") / "r"
+    res = CliRunner().invoke(main, ["run", "--team", "oracle", "--task", "III-30", "--n", "10", "--protocol", "p2p",
+                                    "--no-progress", "--no-preflight", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    return episode_io.files(out / "episodes")[0]
+
+
+def test_submits_of_long_answers_read_as_their_definition_good_or_bad(matrix_episode, tmp_path):
+    """A submit whose answer is its agent's long truth is validated without its args (episode_io._lean_submits):
+    the same events, and on a bad line the line's own error."""
+    lines = _lines(matrix_episode)
+    _same(matrix_episode)
+    assert len(episode_io._long[1]) == 10  # every agent's truth is long: the lean path was taken
+    _, subs = _events_of(matrix_episode, b"submit")
+    a = subs[0]
+    x = lines[a]
+    cases = {"chars not a number": x.replace(b'"chars":', b'"chars":"x","y":'),
+             "args with more after the answer": x.replace(b']]},', b']],"z":1},'),
+             "an answer cut short": x.replace(b']]},', b']},'),
+             "an answer with one more bracket": x.replace(b']]},', b']]]},'),
+             "the line cut short": x[:-2], "a round with a leading zero": _round(x, b"01"),
+             "another agent's submit": re.sub(rb'"agent":\d+', b'"agent":3', x, count=1),
+             "an agent of 21 digits": re.sub(rb'"agent":\d+', b'"agent":123456789012345678901', x, count=1),
+             "a field after data": x[:-1] + b',"round":"x"}', "kind again": x[:-1] + b',"kind":"nope"}'}
+    got = {}
+    for name, line in cases.items():
+        got[name] = _same(_write(tmp_path / f"{len(got)}.jsonl.gz", lines[:a] + [line] + lines[a + 1:]))[0]
+    assert got == {**{k: "raised" for k in cases}, "another agent's submit": "read", "an agent of 21 digits": "read",
+                   "args with more after the answer": "read"}, got
