@@ -350,3 +350,12 @@ def test_submits_of_long_answers_read_as_their_definition_good_or_bad(matrix_epi
         got[name] = _same(_write(tmp_path / f"{len(got)}.jsonl.gz", lines[:a] + [line] + lines[a + 1:]))[0]
     assert got == {**{k: "raised" for k in cases}, "another agent's submit": "read", "an agent of 21 digits": "read",
                    "args with more after the answer": "read"}, got
+
+
+def test_only_long_integer_texts_of_two_levels_at_most_are_taken_for_lean_submits():
+    """_long_answers: a number, a list or a matrix of integers (a depth pydantic's parser always reads), long."""
+    deep = "[1," * 100 + "1" + "]" * 100  # 100 levels, not starting with "[[["
+    texts = ["7" * 300, "[" + ",".join(["12"] * 150) + "]", "[" + ",".join(["[1,2,3]"] * 60) + "]", deep,
+             "[" + ",".join(["1.5"] * 100) + "]", '["' + "a" * 300 + '"]', "[[[1]]]" + " " * 300, "[1,2]"]
+    known = record_line.Known("", None, [(t, None) for t in texts])
+    assert sorted(episode_io._long_answers(known)) == [0, 1, 2]

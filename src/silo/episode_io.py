@@ -368,7 +368,7 @@ def _read_scored(path: Path, kinds: frozenset[str], data: bytes | None, skip: bo
     return ep
 
 
-_INTS = b"-0123456789,[]"  # the bytes of an integer, or of a list or matrix of them, in compact JSON
+_DIGITS = b"-0123456789,"  # with brackets, the bytes of an integer or of a list or matrix of them in compact JSON
 _SUBMIT = re.compile(rb'\{"round":\d+,"agent":(\d+),"kind":"submit","action":"submit_result","args":\{"answer":').match
 _long: list = [None, {}]  # the record_line.Known _long_answers saw last, and what it gave
 
@@ -386,7 +386,9 @@ def _long_answers(seen: record_line.Known | None) -> dict[int, bytes]:
             if len(text) >= 256:
                 if id(text) not in texts:
                     b = text.encode()
-                    texts[id(text)] = None if text.startswith("[[[") or b.translate(None, _INTS) else b
+                    brackets = b.translate(None, _DIGITS)  # "" (a number), "[]" (a list), "[[]...[]]" (a matrix)
+                    shallow = len(brackets) < 2 or brackets[1:-1].replace(b"[]", b"") == b""
+                    texts[id(text)] = b if shallow and not brackets.translate(None, b"[]") else None
                 if texts[id(text)] is not None:
                     out[agent] = texts[id(text)]
         _long[:] = [seen, out]
