@@ -18,7 +18,7 @@ import zlib
 import pytest
 from click.testing import CliRunner
 
-from silo import episode_io, record_line
+from silo import episode_io, event_lines, record_line
 from silo.cli import main
 from silo.records import Episode, Event, ScoredEvent
 from silo.scoring import SCORED_KINDS
@@ -329,11 +329,11 @@ def matrix_episode(tmp_path_factory):
 
 
 def test_submits_of_long_answers_read_as_their_definition_good_or_bad(matrix_episode, tmp_path):
-    """A submit whose answer is its agent's long truth is validated without its args (episode_io._lean_submits):
+    """A submit whose answer is its agent's long truth is validated without its args (event_lines.validated):
     the same events, and on a bad line the line's own error."""
     lines = _lines(matrix_episode)
     _same(matrix_episode)
-    assert len(episode_io._long[1]) == 10  # every agent's truth is long: the lean path was taken
+    assert len(event_lines._long[1]) == 10  # every agent's truth is long: the lean path was taken
     _, subs = _events_of(matrix_episode, b"submit")
     a = subs[0]
     x = lines[a]
@@ -353,9 +353,9 @@ def test_submits_of_long_answers_read_as_their_definition_good_or_bad(matrix_epi
 
 
 def test_only_long_integer_texts_of_two_levels_at_most_are_taken_for_lean_submits():
-    """_long_answers: a number, a list or a matrix of integers (a depth pydantic's parser always reads), long."""
+    """long_answers: a number, a list or a matrix of integers (a depth pydantic's parser always reads), long."""
     deep = "[1," * 100 + "1" + "]" * 100  # 100 levels, not starting with "[[["
     texts = ["7" * 300, "[" + ",".join(["12"] * 150) + "]", "[" + ",".join(["[1,2,3]"] * 60) + "]", deep,
              "[" + ",".join(["1.5"] * 100) + "]", '["' + "a" * 300 + '"]', "[[[1]]]" + " " * 300, "[1,2]"]
     known = record_line.Known("", None, [(t, None) for t in texts])
-    assert sorted(episode_io._long_answers(known)) == [0, 1, 2]
+    assert sorted(event_lines.long_answers(known)) == [0, 1, 2]

@@ -18,7 +18,6 @@ import gzip
 import io
 import json
 import os
-import re
 import struct
 import zlib
 from collections.abc import Iterator
@@ -363,57 +362,9 @@ def _read_scored(path: Path, kinds: frozenset[str], data: bytes | None, skip: bo
         _last[0] = seen._replace(value=ep.instance) if isinstance(ep.instance, Instance) else None
     # the lines kept found in the text (no bytes object per line), each validated by itself, no Python frame per line
     kept = event_lines.keep_after(rest, end, kinds, skip)
-    long = _long_answers(seen)
-    ep.events = _lean_submits(kept, long) if long else list(map(_check_scored, kept))
+    long = event_lines.long_answers(seen)
+    ep.events = event_lines.validated(kept, long) if long else list(map(_check_scored, kept))
     return ep
-
-
-_DIGITS = b"-0123456789,"  # with brackets, the bytes of an integer or of a list or matrix of them in compact JSON
-_SUBMIT = re.compile(rb'\{"round":\d+,"agent":(\d+),"kind":"submit","action":"submit_result","args":\{"answer":').match
-_long: list = [None, {}]  # the record_line.Known _long_answers saw last, and what it gave
-
-
-def _long_answers(seen: record_line.Known | None) -> dict[int, bytes]:
-    """Per agent, the text of its truth where that is long (256 bytes or more), of integers only, and at most a
-    matrix (two levels of lists): a text the json module's scanner read whole as one value in the record, which
-    pydantic's JSON parser reads as one value too (no number of another syntax, no depth near its limit)."""
-    if seen is None:
-        return {}
-    if _long[0] is not seen:
-        texts: dict[int, bytes | None] = {}  # per text object (equal truths share one): its bytes, if it is one
-        out = {}
-        for agent, (text, _) in enumerate(seen.truth):
-            if len(text) >= 256:
-                if id(text) not in texts:
-                    b = text.encode()
-                    brackets = b.translate(None, _DIGITS)  # "" (a number), "[]" (a list), "[[]...[]]" (a matrix)
-                    shallow = len(brackets) < 2 or brackets[1:-1].replace(b"[]", b"") == b""
-                    texts[id(text)] = b if shallow and not brackets.translate(None, b"[]") else None
-                if texts[id(text)] is not None:
-                    out[agent] = texts[id(text)]
-        _long[:] = [seen, out]
-    return _long[1]
-
-
-def _lean_submits(lines: list[bytes], long: dict[int, bytes]) -> list:
-    """map(_check_scored, lines), except that a submit whose answer is its agent's long truth (_long_answers: one
-    JSON value) is validated with `"args":{}` for its args (a field a ScoredEvent skips: one value for another
-    leaves the line as valid or not, and the event the same); where that line is refused, the line itself is
-    validated, so the error raised is its own."""
-    out = []
-    for x in lines:
-        m = _SUBMIT(x)
-        if m is not None:
-            i = m.end()
-            t = long.get(int(m[1]))
-            if t is not None and x.startswith(t, i) and x.startswith(b"}", i + len(t)):
-                try:
-                    out.append(_check_scored(x[:i - 10] + b"{}" + x[i + len(t) + 1:]))
-                    continue
-                except ValueError:
-                    pass
-        out.append(_check_scored(x))
-    return out
 
 
 _kind = event_lines.kind_of  # an event line's kind, unparsed (silo.report_facts reads lines with it too)

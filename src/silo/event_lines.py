@@ -5,7 +5,9 @@ of the kinds asked for (`kind_of`: round and agent, numbers, are written before 
 event's own). `keep()` gives exactly those lines with one compiled regular expression per line, run by
 `filter` (no Python call per line); `keep_after()` finds the same lines in the decompressed text itself, in
 one pass of one expression (no bytes object for a line not kept: two thirds of the oracle grid's), the
-empty listings scoring skips refused in the same pass. Each kept line is then validated by itself, as always.
+empty listings scoring skips refused in the same pass. Each kept line is then validated by itself, as always
+(`validated()`: a submit whose answer is its agent's long integer truth, one JSON value, with its skipped
+args as `{}`: the same event, or the line's own error).
 `gc_paused()` holds the cyclic garbage collector while a file is read (reading makes 10^5 objects and no
 cycles).
 
@@ -24,7 +26,11 @@ from functools import lru_cache
 from itertools import filterfalse
 from typing import Any
 
+from silo.record_line import Known
+from silo.records import ScoredEvent
+
 KIND = b'"kind":"'
+_check = ScoredEvent.__pydantic_validator__.validate_json  # what model_validate_json calls, unwrapped
 
 
 def kind_of(line: bytes) -> bytes | None:
@@ -105,6 +111,54 @@ def keep_after(text: bytes, pos: int, kinds: frozenset[str], skip_empty_listings
     if find is None:
         return keep(text[pos + 1:].split(b"\n"), kinds, skip_empty_listings)
     return find(text, pos)
+
+
+_DIGITS = b"-0123456789,"  # with brackets, the bytes of an integer or of a list or matrix of them in compact JSON
+_SUBMIT = re.compile(rb'\{"round":\d+,"agent":(\d+),"kind":"submit","action":"submit_result","args":\{"answer":').match
+_long: list = [None, {}]  # the record_line.Known long_answers saw last, and what it gave
+
+
+def long_answers(seen: Known | None) -> dict[int, bytes]:
+    """Per agent, the text of its truth where that is long (256 bytes or more), of integers only, and at most a
+    matrix (two levels of lists): a text the json module's scanner read whole as one value in the record, which
+    pydantic's JSON parser reads as one value too (no number of another syntax, no depth near its limit)."""
+    if seen is None:
+        return {}
+    if _long[0] is not seen:
+        texts: dict[int, bytes | None] = {}  # per text object (equal truths share one): its bytes, if it is one
+        out = {}
+        for agent, (text, _) in enumerate(seen.truth):
+            if len(text) >= 256:
+                if id(text) not in texts:
+                    b = text.encode()
+                    brackets = b.translate(None, _DIGITS)  # "" (a number), "[]" (a list), "[[]...[]]" (a matrix)
+                    shallow = len(brackets) < 2 or brackets[1:-1].replace(b"[]", b"") == b""
+                    texts[id(text)] = b if shallow and not brackets.translate(None, b"[]") else None
+                if texts[id(text)] is not None:
+                    out[agent] = texts[id(text)]
+        _long[:] = [seen, out]
+    return _long[1]
+
+
+def validated(lines: list[bytes], long: dict[int, bytes]) -> list:
+    """The ScoredEvent of each line, as if validated by itself (episode_io.read_scored), except that a submit whose
+    answer is its agent's long truth (long_answers: one JSON value) is validated with `"args":{}` for its args
+    (a field a ScoredEvent skips: one value for another leaves the line as valid or not, and the event the
+    same); where that line is refused, the line itself is validated, so the error raised is its own."""
+    out = []
+    for x in lines:
+        m = _SUBMIT(x)
+        if m is not None:
+            i = m.end()
+            t = long.get(int(m[1]))
+            if t is not None and x.startswith(t, i) and x.startswith(b"}", i + len(t)):
+                try:
+                    out.append(_check(x[:i - 10] + b"{}" + x[i + len(t) + 1:]))
+                    continue
+                except ValueError:
+                    pass
+        out.append(_check(x))
+    return out
 
 
 @contextmanager
