@@ -9,6 +9,7 @@ or buggy writer), lines joined or cut, files cut short, padded, or of another sh
 """
 
 import gzip
+import io
 import json
 import random
 import re
@@ -17,7 +18,7 @@ import zlib
 import pytest
 from click.testing import CliRunner
 
-from silo import episode_io, record_line
+from silo import episode_io, event_lines, record_line
 from silo.cli import main
 from silo.records import Episode, Event, ScoredEvent
 from silo.scoring import SCORED_KINDS
@@ -266,3 +267,95 @@ def test_reading_leaves_the_garbage_collector_as_it_found_it(episodes, tmp_path)
             assert gc.isenabled() is enabled
         finally:
             gc.enable()
+
+
+def _members(path):
+    data = path.read_bytes()
+    d = zlib.decompressobj(31)
+    head = d.decompress(data)
+    return json.loads(head), d.unused_data
+
+
+def _file(path, meta, body):
+    path.write_bytes(gzip.compress(json.dumps(meta).encode() + b"\n", 1) + body)
+    return path
+
+
+def _named(text: bytes) -> bytes:
+    """A gzip member of the text whose header holds a file name."""
+    buf = io.BytesIO()
+    with gzip.GzipFile("x.jsonl", "wb", 1, buf, mtime=0) as fh:
+        fh.write(text)
+    return buf.getvalue()
+
+
+def test_a_meta_line_that_does_not_describe_its_body_is_read_as_gzip_reads_it(episodes, tmp_path):
+    """The second member is inflated without recomputing its CRC only when the meta's zcrc32, size and crc32 all
+    describe it; any mismatch takes the gzip path (the definition's outcome: it ignores the meta's numbers)."""
+    m, body = _members(episodes[3])
+    named = _named(gzip.decompress(body))
+    cases = {"size wrong": ({**m, "size": m["size"] + 1}, body), "crc32 wrong": ({**m, "crc32": m["crc32"] ^ 1}, body),
+             "zcrc32 wrong": ({**m, "zcrc32": m["zcrc32"] ^ 1}, body), "zcrc32 missing": (
+                 {k: v for k, v in m.items() if k != "zcrc32"}, body), "size a string": ({**m, "size": "1"}, body),
+             "a member with a file name": ({**m, "zcrc32": zlib.crc32(named)}, named),
+             "a byte flipped in the body": (m, body[:40] + bytes([body[40] ^ 1]) + body[41:]),
+             "the body cut short": (m, body[:-3])}
+    got = {name: _same(_file(tmp_path / f"{i}.jsonl.gz", meta, b))[0]
+           for i, (name, (meta, b)) in enumerate(cases.items())}
+    assert got == {**{k: "read" for k in cases}, "a byte flipped in the body": "raised", "the body cut short": "raised"}
+
+
+def test_a_body_whose_gzip_crc_alone_is_wrong_reads_by_the_crc_of_its_bytes(episodes, tmp_path):
+    """The one file judged differently from gzip: a body whose trailer CRC does not match its text but whose bytes
+    match the zcrc32 (and crc32, size) of its meta line, which only a writer computing them over the broken
+    member makes (damage to the bytes changes their CRC-32: the test above). It reads as the text its
+    deflate stream holds, what the same writer could have written with a right trailer."""
+    m, body = _members(episodes[3])
+    text = gzip.decompress(body)
+    broken = body[:-8] + (zlib.crc32(text) ^ 1).to_bytes(4, "little") + body[-4:]
+    p = _file(tmp_path / "b.jsonl.gz", {**m, "crc32": zlib.crc32(text) ^ 1, "zcrc32": zlib.crc32(broken)}, broken)
+    assert _outcome(_reference, p, SCORED_KINDS)[0] == "raised"
+    assert episode_io.read_scored(p, SCORED_KINDS) == episode_io.read_scored(episodes[3], SCORED_KINDS)
+
+
+@pytest.fixture(scope="module")
+def matrix_episode(tmp_path_factory):
+    """An episode whose answers are long matrices of integers (III-30 at N = 10: 10 x 10 products)."""
+    out = tmp_path_factory.mktemp("matrix") / "r"
+    res = CliRunner().invoke(main, ["run", "--team", "oracle", "--task", "III-30", "--n", "10", "--protocol", "p2p",
+                                    "--no-progress", "--no-preflight", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    return episode_io.files(out / "episodes")[0]
+
+
+def test_submits_of_long_answers_read_as_their_definition_good_or_bad(matrix_episode, tmp_path):
+    """A submit whose answer is its agent's long truth is validated without its args (event_lines.validated):
+    the same events, and on a bad line the line's own error."""
+    lines = _lines(matrix_episode)
+    _same(matrix_episode)
+    assert len(event_lines._long[1]) == 10  # every agent's truth is long: the lean path was taken
+    _, subs = _events_of(matrix_episode, b"submit")
+    a = subs[0]
+    x = lines[a]
+    cases = {"chars not a number": x.replace(b'"chars":', b'"chars":"x","y":'),
+             "args with more after the answer": x.replace(b']]},', b']],"z":1},'),
+             "an answer cut short": x.replace(b']]},', b']},'),
+             "an answer with one more bracket": x.replace(b']]},', b']]]},'),
+             "the line cut short": x[:-2], "a round with a leading zero": _round(x, b"01"),
+             "another agent's submit": re.sub(rb'"agent":\d+', b'"agent":3', x, count=1),
+             "an agent of 21 digits": re.sub(rb'"agent":\d+', b'"agent":123456789012345678901', x, count=1),
+             "a field after data": x[:-1] + b',"round":"x"}', "kind again": x[:-1] + b',"kind":"nope"}'}
+    got = {}
+    for name, line in cases.items():
+        got[name] = _same(_write(tmp_path / f"{len(got)}.jsonl.gz", lines[:a] + [line] + lines[a + 1:]))[0]
+    assert got == {**{k: "raised" for k in cases}, "another agent's submit": "read", "an agent of 21 digits": "read",
+                   "args with more after the answer": "read"}, got
+
+
+def test_only_long_integer_texts_of_two_levels_at_most_are_taken_for_lean_submits():
+    """long_answers: a number, a list or a matrix of integers (a depth pydantic's parser always reads), long."""
+    deep = "[1," * 100 + "1" + "]" * 100  # 100 levels, not starting with "[[["
+    texts = ["7" * 300, "[" + ",".join(["12"] * 150) + "]", "[" + ",".join(["[1,2,3]"] * 60) + "]", deep,
+             "[" + ",".join(["1.5"] * 100) + "]", '["' + "a" * 300 + '"]', "[[[1]]]" + " " * 300, "[1,2]"]
+    known = record_line.Known("", None, [(t, None) for t in texts])
+    assert sorted(event_lines.long_answers(known)) == [0, 1, 2]

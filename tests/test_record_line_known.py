@@ -5,6 +5,8 @@ import asyncio
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from silo import episode_io, record_line
 from silo.agents.scripted import scripted_team
@@ -60,3 +62,28 @@ def test_read_scored_shares_an_instance_between_its_episodes_only(tmp_path):
     assert got[1].instance is got[0].instance and got[2].instance is not got[1].instance
     assert [g.instance for g in got] == [e.instance for e in eps]
     assert [g.submissions for g in got] == [e.submissions for e in eps]
+
+
+_SUB_PIECES = ['{"agent":', '"round":', '"answer":', "0", "-0", "01", "7", "-3", "1.5", "1e2", ",", "}", " ", "[", "]",
+               '"x"', "null", "[[1,2],[3,4]]", "[[1,2],[3,4]", '{"a":1}', '"agent":1', "99999999999999999999"]
+
+
+_written = st.builds(lambda a, r, x: json.dumps({"agent": a, "round": r, "answer": x}, separators=(",", ":")),
+                     st.integers(-2, 5), st.integers(-1, 20),
+                     st.sampled_from([5, [[1, 2], [3, 4]], "x", None, [1, 2], 7, -0.0, 1e300]))
+_spelled = st.lists(st.sampled_from(_SUB_PIECES), max_size=9).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_written, _spelled), max_size=6))
+def test_submissions_of_any_spelling_read_as_json_loads(texts):
+    """Submissions as written (the fast path) and spelled otherwise (the general walk, or json.loads's error)."""
+    inst = '{"task":"t","truth":[[[1,2],[3,4]],5,7,"x"]}'
+    line = ('{"id":"e","instance":' + inst + ',"submissions":[' + ",".join(texts) + '],"status":"complete"}').encode()
+    try:
+        want = json.loads(line)
+    except ValueError as e:
+        with pytest.raises(type(e)):
+            record_line.loads(line)
+        return
+    assert record_line.loads(line) == want

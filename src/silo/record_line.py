@@ -21,6 +21,10 @@ from typing import Any, NamedTuple
 _scan = json.JSONDecoder().scan_once  # the C scanner: (value, end index) of the JSON value at an index
 _WS = re.compile(r"[ \t\n\r]*")
 _BLANK = " \t\n\r"
+# a submission as silo writes it, up to its answer: compact, these keys in this order, each an integer exactly
+# as JSON spells it (its text is then int()'s, json's own value); any other spelling takes the general walk
+_INT = r"(-?(?:0|[1-9][0-9]*))"
+_SUBMISSION = re.compile(r'\{"agent":' + _INT + r',"round":' + _INT + r',"answer":').match
 
 
 class _Fallback(Exception):
@@ -151,7 +155,15 @@ class _Walk:
         return self.array(i, entry)
 
     def submission(self, i: int) -> tuple[Any, int]:
-        """A submission: its answer compared with the previous answer and with its agent's truth."""
+        """A submission: its answer compared with the previous answer and with its agent's truth (as written, the
+        three fields read without a step per key: the same dict as the general walk's)."""
+        m = _SUBMISSION(self.s, i)
+        if m is not None:
+            last, self.agent = self.last, int(m[1])
+            answer, end = self._answer(m.end())
+            if end < len(self.s) and self.s[end] == "}":
+                return {"agent": self.agent, "round": int(m[2]), "answer": answer}, end + 1
+            self.last = last  # not as written after all: read again by the general walk
         self.agent = None
         return self.object(i, self.sub_fields)
 
