@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from silo import event_lines, record_line
+from silo import episode_gz, event_lines, record_line
 from silo.records import Episode, Event, Instance, ScoredEvent
 from silo.redact import redact
 from silo.sanitize import clean
@@ -216,56 +216,12 @@ def _body(path: Path) -> Iterator[bytes]:
 
 
 def _decompressed(path: Path, data: bytes | None = None) -> tuple[bytes, bytes]:
-    """(meta line, the text after it) of a .jsonl.gz file, decompressed whole, every member checked. A file of the
-    shape silo writes (two members, the first one line) is inflated member by member by zlib: the first with its
-    CRC and length checked by zlib, the second (`_body_of`) against the CRC-32 of its compressed bytes that the
-    first holds. Any other shape, or any error or mismatch, goes to the gzip module, which reads every shape it
-    always read and raises what it always raised."""
-    data = path.read_bytes() if data is None else data
+    """(meta line, the text after it) of a .jsonl.gz file, decompressed whole, every member checked
+    (silo.episode_gz)."""
     try:
-        first = zlib.decompressobj(31)
-        head = first.decompress(data)
-        if first.eof and 0 < len(head) == head.find(b"\n") + 1:
-            rest = _body_of(head, first.unused_data)
-            if rest is not None:
-                return head[:-1], rest
-            second = zlib.decompressobj(31)
-            rest = second.decompress(first.unused_data)
-            if second.eof and not second.unused_data:
-                return head[:-1], rest
-    except zlib.error:
-        pass
-    try:
-        raw = gzip.decompress(data)
+        return episode_gz.whole(path.read_bytes() if data is None else data)
     except (EOFError, OSError, zlib.error) as e:
         raise EpisodeFileError(f"{path.name}: cut short or damaged ({e})") from None
-    head, _, rest = raw.partition(b"\n")
-    return head, rest
-
-
-_PLAIN = b"\x1f\x8b\x08\x00"  # a gzip member's header as zlib writes it: deflate, no flags (10 bytes in all)
-
-
-def _body_of(head: bytes, body: bytes) -> bytes | None:
-    """The second member's text, where `body` is exactly the member the meta line `head` describes: the CRC-32 of
-    its bytes is the meta's `zcrc32` (what `status()` checks too: as strong a check of the bytes as gzip's CRC of
-    the text they inflate to, for a 40th of the bytes' CRC work on the oracle grid) and it inflates whole to
-    the meta's length, which the member's trailer gives as well; else None (the caller's zlib and gzip paths
-    then judge the file as they always did)."""
-    try:
-        m = json.loads(head)
-    except ValueError:
-        return None
-    if not isinstance(m, dict) or type(m.get("zcrc32")) is not int or type(m.get("size")) is not int \
-            or type(m.get("crc32")) is not int or len(body) < 18 or not body.startswith(_PLAIN) \
-            or zlib.crc32(body) != m["zcrc32"]:
-        return None
-    d = zlib.decompressobj(-15)  # raw deflate after the 10-byte header: the trailer's CRC is not recomputed
-    text = d.decompress(memoryview(body)[10:])
-    if not d.eof or len(d.unused_data) != 8 or struct.unpack("<II", d.unused_data) != (
-            m["crc32"] % (1 << 32), len(text) % (1 << 32)) or len(text) != m["size"]:
-        return None
-    return text
 
 
 def _check(path: Path, head: bytes, record: bytes) -> None:

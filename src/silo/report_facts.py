@@ -123,9 +123,10 @@ def read_facts(path: Path) -> dict:
 @cache
 def _code_key() -> str:
     """The sidecar's key: a digest of the code that derives facts (this module, links, departed, and the
-    readers of episode files: the report's own and scoring's, event_lines, record_line and records)."""
+    readers of episode files: the report's own and scoring's, episode_gz, event_lines, record_line and records)."""
     h = hashlib.sha1(FORMAT.encode())
-    for name in ("links", "departed", "episode_io", "event_lines", "record_line", "records"):  # the files, not imported
+    readers = ("links", "departed", "episode_io", "episode_gz", "event_lines", "record_line", "records")
+    for name in readers:  # the files, not imported
         h.update(Path(importlib.util.find_spec(f"silo.{name}").origin).read_bytes())
     h.update(Path(__file__).read_bytes())
     return h.hexdigest()
