@@ -183,15 +183,19 @@ def _fidelity(a: np.ndarray, n: int, optimal: set, mask: np.ndarray) -> tuple[fl
 
 
 def explain(outcome: str | None, a: dict) -> str:
-    """One sentence explaining an agent's outcome from its scores (the automatic failure explanation)."""
+    """One sentence explaining an agent's outcome from its scores (the automatic failure explanation). Only the
+    outcome's own sentence is formatted (once per agent: 17k agents on the oracle grid)."""
     if outcome is None:
         return "the episode errored: not scored (errors are never counted as wrong answers)"
+    if outcome == "correct":
+        return "correct, with every needed shard held"
+    if outcome == "no_answer":
+        return "never submitted"
     reach, evid = f"{100 * a['reach']:.0f}%", f"{100 * a['evidence']:.0f}%"
+    if outcome == "lucky":
+        return f"correct without holding the information (reach {reach}, evidence {evid}): a guessable answer"
     ans = f"answered {a.get('answer') or '?'} (truth {a.get('truth') or '?'})"
     return {
-        "correct": "correct, with every needed shard held",
-        "lucky": f"correct without holding the information (reach {reach}, evidence {evid}): a guessable answer",
-        "no_answer": "never submitted",
         "uninformed": f"submitted in round {a['submit_round']} having reached only {reach} of the shards its answer "
                       f"depends on; {ans}",
         "relay_loss": f"every needed shard could have reached it, but evidence of only {evid} arrived; {ans}",
