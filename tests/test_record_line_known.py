@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from json_parity import assert_reads_like_json_loads
 from silo import episode_io, record_line
 from silo.agents.scripted import scripted_team
 from silo.episode import run_episode
@@ -80,10 +81,4 @@ def test_submissions_of_any_spelling_read_as_json_loads(texts):
     """Submissions as written (the fast path) and spelled otherwise (the general walk, or json.loads's error)."""
     inst = '{"task":"t","truth":[[[1,2],[3,4]],5,7,"x"]}'
     line = ('{"id":"e","instance":' + inst + ',"submissions":[' + ",".join(texts) + '],"status":"complete"}').encode()
-    try:
-        want = json.loads(line)
-    except ValueError as e:
-        with pytest.raises(type(e)):
-            record_line.loads(line)
-        return
-    assert record_line.loads(line) == want
+    assert_reads_like_json_loads(record_line.loads, line)
