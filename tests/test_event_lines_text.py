@@ -3,7 +3,7 @@ definition, written with kind_of and split in Python: a line is kept when the te
 `"kind":"` up to the next quote is a kind asked for, and, when empty listings are skipped, EMPTY_LISTING
 does not match it (the pattern itself is checked against parsed events in test_skip_empty_listings.py).
 Lines are built from the pieces that matter to the patterns: kind names, quotes, backslashes, newlines,
-an empty listing's text and near misses of it."""
+an empty listing's text and near misses of it, and lines that start as the engine writes them (event_lines._HEAD)."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +16,8 @@ EMPTY = (b'{"round":3,"agent":1,"kind":"list","action":"list_files","args":{"pre
 PIECES = [b'"kind":"', b'"', b"\\", b"\\\\", b'\\"', b"\n", b"\r", b",", b"{", b"}", b"list", b"send", b"wait",
           b"-", b"1", b'{"round":-1,"agent":0,', b'{"round":1,"agent":-2,"kind":"', b"submit", b"sen", b"", b"x",
           b'{"round":1,"agent":0,', b'"kind"', b"kind", b":", b"\x00", b"\xff",
+          b'{"round":12,"agent":3,"kind":"', b'{"round":0,"agent":0,"kind":"list",',
+          b'{"round":1,"agent":0,"kind":"send"',
           EMPTY, EMPTY[:60], EMPTY[60:], b'"prefix":"a\\"b"', b'"prefix":"a\\\nb"', b"list_entries", b"[]", b"0"]
 KIND_SETS = [SCORED_KINDS, frozenset({"send"}), frozenset({"list", "submit"}), frozenset({"sen", "send"}),
              frozenset({"list"}), frozenset(), frozenset({""}), frozenset({'a"b', "send"})]

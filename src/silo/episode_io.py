@@ -307,9 +307,8 @@ _last: list = [None]  # record_line.Known of the instance scoring read last, its
 def _read_scored(path: Path, kinds: frozenset[str], data: bytes | None, skip: bool = False) -> Episode:
     head, rest = _decompressed(path, data)
     end = rest.find(b"\n")  # the record line's end: the event lines follow (none without it)
-    record = rest[:end] if end >= 0 else rest
-    _check(path, head, record)
-    d, seen = record_line.read(record, _last[0])
+    _check(path, head, rest[:1])  # the record's first byte (none if it is empty)
+    d, seen = record_line.read(memoryview(rest)[:end] if end >= 0 else rest, _last[0])  # the record, not copied
     if not isinstance(d, dict):
         raise EpisodeFileError(f"{path.name}: no episode record")
     d["events"] = []

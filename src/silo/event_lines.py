@@ -83,10 +83,27 @@ def _matcher(kinds: frozenset[str], skip_empty_listings: bool = False) -> Callab
     return None if p is None else re.compile(p, re.S).match
 
 
+_HEAD = rb'\{"round":\d+,"agent":\d+,"kind":"'  # how the engine starts a line: its first `"kind":"` is this one
+
+
 @lru_cache(maxsize=32)
 def _finder(kinds: frozenset[str], skip_empty_listings: bool) -> Callable[..., list] | None:
-    p = _pattern(kinds, skip_empty_listings, True)
-    return None if p is None else re.compile(p, re.S).findall
+    """findall of the lines kept in a text (_pattern's in_text lines). A line that starts as the engine writes it
+    (_HEAD, then the kind and its closing quote) is judged there, at once: kept if its kind is asked for (a listing
+    when empty ones are skipped: unless the rest of the line is an empty listing's); only any other line is tried
+    by _pattern's general expression (no empty listing among those: one starts with _HEAD)."""
+    general = _pattern(kinds, False, True)
+    if general is None:
+        return None
+    names = sorted(k.encode() for k in kinds)
+    plain = [re.escape(k) for k in names if not (skip_empty_listings and k == b"list")]
+    known = [b"(?:" + b"|".join(plain) + b')"'] if plain else []
+    if skip_empty_listings:
+        empty = _empty(rb"\n", rb"(?=\n|\Z)")
+        assert empty.startswith(_HEAD + b'list"')
+        known.append(b'list"(?!' + empty[len(_HEAD) + 5:] + b")")
+    line = _HEAD + b"(?:" + b"|".join(known) + rb")[^\n]*+|(?!" + _HEAD + rb'[^"\n]*+")' + general[3:-1]
+    return re.compile(rb"\n(" + line + b")", re.S).findall
 
 
 def keep(lines: Iterable[bytes], kinds: frozenset[str], skip_empty_listings: bool = False) -> list[bytes]:

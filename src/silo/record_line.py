@@ -44,19 +44,19 @@ def loads(line: bytes) -> Any:
     return read(line)[0]
 
 
-def read(line: bytes, known: Known | None = None) -> tuple[Any, Known | None]:
+def read(line: bytes | memoryview, known: Known | None = None) -> tuple[Any, Known | None]:
     """loads(line), except that an `instance` whose text is known.text is known.value, not parsed again; and the
     Known of this line's instance (its value: the parsed one, or known's), None if there is none or the line took
-    json.loads's path (then nothing is reused either)."""
+    json.loads's path (then nothing is reused either). `line`: bytes, or a memoryview of them (not copied)."""
     try:
-        s = line.decode("utf-8")
+        s = str(line, "utf-8")
         walk = _Walk(s, known)
         d, end = walk.object(_ws(s, 0), walk.record_fields)
         if _ws(s, end) != len(s):
             raise _Fallback
         return d, walk.seen
     except (_Fallback, ValueError, IndexError, StopIteration, RecursionError):
-        return json.loads(line), None  # raises what it always raised on a bad line
+        return json.loads(bytes(line)), None  # raises what it always raised on a bad line
 
 
 def _ws(s: str, i: int) -> int:
@@ -73,7 +73,7 @@ class _Walk:
         self.last: tuple[str, Any] | None = None  # the previous answer
         self.agent = None  # the agent of the submission being read
         self.sub_fields = {"agent": self._agent, "answer": self._answer}
-        self.record_fields = {"instance": self.instance, "submissions": lambda i: self.array(i, self.submission)}
+        self.record_fields = {"instance": self.instance, "submissions": self.submissions}
 
     def instance(self, i: int) -> tuple[Any, int]:
         """The instance at i: known.value if its text is known.text (a whole JSON object: the value at i is then
@@ -154,10 +154,53 @@ class _Walk:
             return v, end
         return self.array(i, entry)
 
-    def submission(self, i: int) -> tuple[Any, int]:
+    def submissions(self, i: int) -> tuple[list, int]:
+        """The submissions: array(i, self.submission), each submission as written read in this one loop (no Python
+        call per submission: the same values, the same objects shared, the same errors)."""
+        s, n, truth = self.s, len(self.s), self.truth
+        if s[i] != "[":
+            raise _Fallback
+        out: list = []
+        i = _ws(s, i + 1)
+        if s[i] == "]":
+            return out, i + 1
+        while True:
+            m = _SUBMISSION(s, i)
+            if m is None:
+                v, i = self.submission(i)
+            else:  # submission(i), inlined: its answer as _answer reads it (value(j, (last, own)))
+                last, a, j = self.last, int(m[1]), m.end()
+                own = truth[a] if 0 <= a < len(truth) else None
+                for cand in (last, own):
+                    if cand is not None and s.startswith(cand[0], j):
+                        end = j + len(cand[0])
+                        after = _ws(s, end)
+                        if after < n and s[after] in ",]}":
+                            self.last = cand
+                            break
+                else:
+                    v, end = _scan(s, j)
+                    self.last = (s[j:end], v)
+                if end < n and s[end] == "}":
+                    v, i = {"agent": a, "round": int(m[2]), "answer": self.last[1]}, end + 1
+                else:
+                    self.last = last  # not as written after all: read again by the general walk
+                    v, i = self.submission(i, False)
+            out.append(v)
+            if i < n and s[i] in _BLANK:
+                i = _ws(s, i)
+            if s[i] == "]":
+                return out, i + 1
+            if s[i] != ",":
+                raise _Fallback
+            i += 1
+            if i < n and s[i] in _BLANK:
+                i = _ws(s, i)
+
+    def submission(self, i: int, as_written: bool = True) -> tuple[Any, int]:
         """A submission: its answer compared with the previous answer and with its agent's truth (as written, the
         three fields read without a step per key: the same dict as the general walk's)."""
-        m = _SUBMISSION(self.s, i)
+        m = _SUBMISSION(self.s, i) if as_written else None
         if m is not None:
             last, self.agent = self.last, int(m[1])
             answer, end = self._answer(m.end())
