@@ -82,3 +82,5 @@ def test_submissions_of_any_spelling_read_as_json_loads(texts):
     inst = '{"task":"t","truth":[[[1,2],[3,4]],5,7,"x"]}'
     line = ('{"id":"e","instance":' + inst + ',"submissions":[' + ",".join(texts) + '],"status":"complete"}').encode()
     assert_reads_like_json_loads(record_line.loads, line)
+    # a memoryview of the line (what episode_io.read_scored passes: the record not copied) reads the same
+    assert_reads_like_json_loads(lambda b: record_line.read(memoryview(b + b"\n{}")[:len(b)])[0], line)
