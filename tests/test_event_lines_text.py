@@ -62,3 +62,15 @@ def test_an_empty_listing_is_skipped_only_when_asked_and_only_whole():
     kept = event_lines.keep_after(body, 2, SCORED_KINDS, skip_empty_listings=True)
     assert kept == [EMPTY + b"x"]
     assert len(event_lines.keep_after(body, 2, SCORED_KINDS)) == 3
+
+
+def test_lines_that_start_as_the_engine_writes_them_are_judged_as_kind_of_judges_them():
+    head = b'{"round":12,"agent":3,"kind":"'
+    lines = [head + b'send","x":1}', head + b"sendx", head + b'sendx"}', head + b"send", head + b'wait"}',
+             head + b'list"}', head + b"listy", EMPTY, EMPTY + b"x", head + b'list","action":"list_files"}',
+             b'{"agent":3,"round":12,"kind":"send"}', head[:-1] + b'"kind":"send"}', head + b'"kind":"send"}',
+             head.replace(b"12", b"-1") + b'send"}']
+    for kinds in KIND_SETS:
+        for skip in (False, True):
+            body = b"{}\n" + b"\n".join(lines)
+            assert event_lines.keep_after(body, 2, kinds, skip) == _definition(lines, kinds, skip), (kinds, skip)

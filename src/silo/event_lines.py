@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from itertools import filterfalse
+from operator import itemgetter
 from typing import Any
 
 from silo.record_line import Known
@@ -84,25 +85,28 @@ def _matcher(kinds: frozenset[str], skip_empty_listings: bool = False) -> Callab
 
 
 _HEAD = rb'\{"round":\d+,"agent":\d+,"kind":"'  # how the engine starts a line: its first `"kind":"` is this one
+_ONE = rb'[^"\n](?=\n|\Z)'  # kind_of's slice of a line with no quote after its kind: the kind, then one last byte
+_line_of = itemgetter(0)
 
 
 @lru_cache(maxsize=32)
 def _finder(kinds: frozenset[str], skip_empty_listings: bool) -> Callable[..., list] | None:
-    """findall of the lines kept in a text (_pattern's in_text lines). A line that starts as the engine writes it
-    (_HEAD, then the kind and its closing quote) is judged there, at once: kept if its kind is asked for (a listing
-    when empty ones are skipped: unless the rest of the line is an empty listing's); only any other line is tried
-    by _pattern's general expression (no empty listing among those: one starts with _HEAD)."""
+    """findall of the lines kept in a text (_pattern's in_text lines), each as the first of a pair. A line that
+    starts as the engine writes it (_HEAD, taken whole or not at all) is judged right after it, in the same pass:
+    kept if its kind is one asked for (a listing, when empty ones are skipped: unless the rest of the line is an
+    empty listing's); only any other line is tried by _pattern's general expression (no empty listing is among
+    those: one starts with _HEAD)."""
     general = _pattern(kinds, False, True)
     if general is None:
         return None
     names = sorted(k.encode() for k in kinds)
     plain = [re.escape(k) for k in names if not (skip_empty_listings and k == b"list")]
-    known = [b"(?:" + b"|".join(plain) + b')"'] if plain else []
+    after = [b"(?:" + b"|".join(plain) + rb')(?:"[^\n]*+|' + _ONE + b")"] if plain else []
     if skip_empty_listings:
         empty = _empty(rb"\n", rb"(?=\n|\Z)")
         assert empty.startswith(_HEAD + b'list"')
-        known.append(b'list"(?!' + empty[len(_HEAD) + 5:] + b")")
-    line = _HEAD + b"(?:" + b"|".join(known) + rb")[^\n]*+|(?!" + _HEAD + rb'[^"\n]*+")' + general[3:-1]
+        after.append(rb'list(?:"(?!' + empty[len(_HEAD) + 5:] + rb')[^\n]*+|' + _ONE + b")")
+    line = b"(" + _HEAD + b")?+(?(2)(?:" + b"|".join(after) + b")|" + general[3:-1] + b")"
     return re.compile(rb"\n(" + line + b")", re.S).findall
 
 
@@ -127,7 +131,7 @@ def keep_after(text: bytes, pos: int, kinds: frozenset[str], skip_empty_listings
     find = _finder(kinds, skip_empty_listings and "list" in kinds)
     if find is None:
         return keep(text[pos + 1:].split(b"\n"), kinds, skip_empty_listings)
-    return find(text, pos)
+    return list(map(_line_of, find(text, pos)))
 
 
 _DIGITS = b"-0123456789,"  # with brackets, the bytes of an integer or of a list or matrix of them in compact JSON
