@@ -70,20 +70,6 @@ def test_the_worker_draws_in_two_processes_and_survives_the_second_one_dying(tmp
             (out["crash"] / name).read_bytes(), name
 
 
-def test_split_balances_the_drawing_and_keeps_every_job_in_order():
-    from silo.report_plots import split
-
-    sph = ("s_p_h", {"lines": [0] * 21, "levels": [1, 2, 3]}, "a")
-    heat = [("comm", {"matrix": [[0] * 20] * 20}, f"c{i}") for i in range(3)]
-    gap = ("gap", {"labels": ["x"] * 21}, "g")
-    mine, theirs = split([sph, gap, *heat])
-    assert sorted(mine + theirs, key=str) == sorted([sph, gap, *heat], key=str)
-    assert mine and theirs and not (sph in mine and heat[0] in mine and heat[1] in mine)
-    order = [sph, gap, *heat]
-    assert [order.index(j) for j in mine] == sorted(order.index(j) for j in mine)
-    assert split([sph]) == ([sph], [])
-
-
 ASIDE = """
 import os, sys
 from pathlib import Path

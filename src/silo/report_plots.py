@@ -2,20 +2,21 @@
 
 `silo report` opens the worker first, so that its imports (matplotlib and numpy only: plot_draw, never
 polars) overlap the loading, and hands it the plots' specs (plots.py: numbers and labels computed from the
-tables here) as soon as the episode table and the per-link sums are ready; the worker forks a second drawing
-process (matplotlib already imported) that draws about half of them (`split`), and the report waits for the
-PNG files only when it writes report.md and report.html. Small runs draw in the process itself (starting a
-worker costs more than it saves), and so does any run where no worker can be started. The same functions
-draw either way, so the files are the same.
-"""
+tables here) in two batches: the sender x receiver heatmaps as soon as the episodes' facts are read, the other
+plots as soon as the episode table is built. The worker forks a second drawing process (matplotlib already
+imported) that starts on the heatmaps at once; of the later batch the worker draws the longest plot itself,
+and the two processes share the rest through a queue, each taking the next job when it is free. The report
+waits for the PNG files only when it writes report.md and report.html. Small runs draw in the process itself
+(starting a worker costs more than it saves), and so does any run where no worker can be started. The same
+functions draw either way, so the files are the same."""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
 import os
+import queue
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -51,65 +52,48 @@ def draw(eps: pl.DataFrame, links: pl.DataFrame, out: Path, heat_episodes: list[
     return list(zip(plot_draw.draw([j for j, _ in todo]), [c for _, c in todo], strict=True))
 
 
-def split(todo: list[tuple[str, dict, Path]], preload: float = 0.0) -> tuple[list, list]:
-    """The drawing jobs in two shares of about the same drawing time (plot_draw.cost), each in their order;
-    `preload`: the drawing time the second share has already."""
+_ASIDE: list = []  # in the worker: the drawing process beside it (_fork): [process, job queue, done queue, jobs]
+
+
+def _take(jobs, done, worker: int) -> None:
+    """Run in the drawing process beside the worker: draw the jobs of the queue they share one at a time, each
+    reported done, until None (or until the worker is gone)."""
     from silo import plot_draw
 
-    costs = [plot_draw.cost(kind, spec) for kind, spec, _ in todo]
-    load, share = [0.0, preload], [0] * len(todo)
-    for i in sorted(range(len(todo)), key=lambda i: -costs[i]):  # the longest first, each to the lighter share
-        share[i] = int(load[1] < load[0])
-        load[share[i]] += costs[i]
-    return [j for j, s in zip(todo, share, strict=True) if s == 0], [j for j, s in zip(todo, share, strict=True) if s]
+    while True:
+        try:
+            job = jobs.get(timeout=1.0)
+        except queue.Empty:
+            if os.getppid() != worker:
+                return
+            continue
+        if job is None:
+            return
+        plot_draw.draw([job])
+        done.put(str(job[2]))
 
 
-_ASIDE: list = []  # in the worker: the drawing process beside it (_fork): [process, pipe, jobs sent, start time]
-
-
-def _drain(jobs, conn) -> None:
-    """Run in a drawing process beside the worker: draw every batch of jobs the worker sends, until None."""
-    from silo import plot_draw
-
-    conn[1].close()  # the worker's end: when the worker is gone, recv() ends instead of waiting for ever
-    while jobs is not None:
-        plot_draw.draw(jobs)
-        jobs = conn[0].recv()
-
-
-def _fork(jobs: list[tuple[str, dict, Path]]):
-    """A drawing process forked from this one (matplotlib is imported already: the fork costs no second
-    import) as [process, pipe, jobs, its start time]: it draws `jobs`, then whatever is sent through the
-    pipe, until None; None when this process may not fork (polars threads) or no process could be started."""
+def _fork():
+    """A drawing process forked from this one (matplotlib is imported already: the fork costs no second import)
+    that draws the jobs put in a queue (_take), as [process, job queue, done queue, jobs put]; None when this
+    process may not fork (polars threads) or no process could be started."""
     if "fork" not in multiprocessing.get_all_start_methods() or "polars" in sys.modules:
         return None
     ctx = multiprocessing.get_context("fork")
     try:
-        conn = ctx.Pipe(duplex=False)
-        child = ctx.Process(target=_drain, args=(jobs, conn), daemon=True)
-        child.start()
+        jobs, done = ctx.Queue(), ctx.Queue()
+        child = ctx.Process(target=_take, args=(jobs, done, os.getpid()), daemon=True)
+        child.start()  # before any put: the queue's feeder thread must not be forked
     except OSError as e:
         log.debug("no second drawing process (%s)", e)
         return None
-    conn[0].close()
-    return [child, conn[1], list(jobs), time.monotonic()]
+    return [child, jobs, done, []]
 
 
-def _joined(aside: list) -> None:
-    """Tell the drawing process beside the worker that no more jobs come, wait for it, and draw here whatever
-    it could not draw."""
-    from silo import plot_draw
-
-    child, pipe, jobs, _ = aside
-    try:
-        pipe.send(None)
-    except OSError:  # it is gone already
-        pass
-    pipe.close()
-    child.join()
-    if child.exitcode != 0:
-        log.warning("the second drawing process stopped (exit code %s); drawing its plots here", child.exitcode)
-        plot_draw.draw(jobs)
+def _put(aside: list, todo: list[tuple[str, dict, Path]]) -> None:
+    aside[3] += todo
+    for job in todo:
+        aside[1].put(job)
 
 
 def _draw_aside(todo: list[tuple[str, dict, Path]]) -> None:
@@ -120,34 +104,39 @@ def _draw_aside(todo: list[tuple[str, dict, Path]]) -> None:
 
     if not todo:
         return
-    aside = _fork(todo)
+    aside = _fork()
     if aside is None:
         plot_draw.draw(todo)
     else:
+        _put(aside, todo)
         _ASIDE.append(aside)
 
 
 def _draw_in_two(todo: list[tuple[str, dict, Path]]) -> list[Path]:
-    """Run in the worker: draw the jobs, a share of them in the drawing process beside it (forked now if
-    _draw_aside started none; the share evens out what that process has left to draw, about its jobs' drawing
-    time less the time since it started), the rest here."""
+    """Run in the worker: draw the jobs here and in the drawing process beside it (forked now if _draw_aside
+    started none): the longest job here at once, the others (longest first, after any heatmaps not yet drawn)
+    taken from the queue the two processes share, by whichever is free; then draw here whatever that process
+    could not draw (it stopped)."""
     from silo import plot_draw
 
-    aside = _ASIDE.pop() if _ASIDE else None
-    left = sum(plot_draw.cost(k, s) for k, s, _ in aside[2]) - (time.monotonic() - aside[3]) if aside else 0.0
-    mine, theirs = split(todo, max(left, 0.0))
-    if aside is not None and theirs:
-        try:
-            aside[1].send(theirs)
-            aside[2] += theirs
-        except OSError:  # it is gone: _joined draws what it had here
-            mine = todo
-    elif theirs:
-        aside = _fork(theirs)
-        mine = mine if aside is not None else todo
-    plot_draw.draw(mine)
-    if aside is not None:
-        _joined(aside)
+    aside = _ASIDE.pop() if _ASIDE else _fork() if len(todo) > 1 else None
+    if aside is None:
+        plot_draw.draw(todo)
+        return [Path(path) for _, _, path in todo]
+    child, jobs, done, _ = aside
+    order = sorted(todo, key=lambda j: -plot_draw.cost(j[0], j[1]))
+    _put(aside, order[1:])
+    jobs.put(None)  # one end for each process: whichever takes the first, the other takes the second
+    jobs.put(None)
+    drawn = {str(p) for p in plot_draw.draw(order[:1])}
+    while (job := jobs.get()) is not None:
+        drawn |= {str(p) for p in plot_draw.draw([job])}
+    child.join()
+    if child.exitcode != 0:
+        while not done.empty():  # what it did draw
+            drawn.add(done.get_nowait())
+        log.warning("the second drawing process stopped (exit code %s); drawing its plots here", child.exitcode)
+        plot_draw.draw([j for j in aside[3] if str(j[2]) not in drawn])
     return [Path(path) for _, _, path in todo]
 
 
