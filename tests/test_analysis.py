@@ -250,9 +250,12 @@ def test_report_tables_from_skimmed_episodes_equal_the_full_ones(tmp_path, old_f
     assert {x.kind for e in full for x in e.events} > MESSAGE_KINDS  # the skim did leave events out
     whole = build_tables(scores, full, run="run")
     early = []  # what `silo report` hands its plot worker before the agent grain is built
-    lean = load_run(rd.path, messages=False, ready=early.append)
+    heads = []  # and before the episode grain, for the heatmaps
+    lean = load_run(rd.path, messages=False, ready=early.append, heads=lambda h, links: heads.append((h, links)))
     assert lean.episodes.equals(whole.episodes) and lean.agents.equals(whole.agents)
     assert len(early) == 1 and early[0].episodes.equals(lean.episodes) and early[0].links.equals(lean.links)
+    assert len(heads) == 1 and heads[0][1].equals(lean.links)
+    assert heads[0][0].equals(lean.episodes.select(heads[0][0].columns)) and {"S", "team"} <= set(heads[0][0].columns)
     assert early[0].agents.is_empty() and lean.agents.height > 0
     assert lean.messages.is_empty() and whole.messages.height > 0
     assert lean.links.sort(pl.all()).equals(whole.links.sort(pl.all()))  # sums of the message rows

@@ -70,15 +70,38 @@ def test_the_worker_draws_in_two_processes_and_survives_the_second_one_dying(tmp
             (out["crash"] / name).read_bytes(), name
 
 
-def test_split_balances_the_drawing_and_keeps_every_job_in_order():
-    from silo.report_plots import split
+ASIDE = """
+import os, sys
+from pathlib import Path
+import numpy as np
+from silo import plot_draw, report_plots
+out = Path(sys.argv[1])
+jobs = [("comm", {"matrix": np.arange(k * k).reshape(k, k) % 5, "title": f"k={k}"}, out / f"{k}.png")
+        for k in (3, 4, 30, 5, 6)]
+if sys.argv[2] == "crash":  # the drawing process beside the worker dies: its plots are drawn here instead
+    me, draw = os.getpid(), plot_draw.draw
+    plot_draw.draw = lambda todo: draw(todo) if os.getpid() == me else os._exit(3)
+report_plots._draw_aside(jobs[:2])  # returns at once: the two are drawn beside this process
+assert report_plots._ASIDE or sys.argv[2] != "ok"
+print([p.name for p in report_plots._draw_in_two(jobs[2:])], sorted(p.name for p in out.iterdir()))
+"""
 
-    sph = ("s_p_h", {"lines": [0] * 21, "levels": [1, 2, 3]}, "a")
-    heat = [("comm", {"matrix": [[0] * 20] * 20}, f"c{i}") for i in range(3)]
-    gap = ("gap", {"labels": ["x"] * 21}, "g")
-    mine, theirs = split([sph, gap, *heat])
-    assert sorted(mine + theirs, key=str) == sorted([sph, gap, *heat], key=str)
-    assert mine and theirs and not (sph in mine and heat[0] in mine and heat[1] in mine)
-    order = [sph, gap, *heat]
-    assert [order.index(j) for j in mine] == sorted(order.index(j) for j in mine)
-    assert split([sph]) == ([sph], [])
+
+def test_the_heatmaps_drawn_aside_are_waited_for_and_redrawn_if_their_process_dies(tmp_path):
+    import numpy as np
+
+    from silo import plot_draw
+
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    plot_draw.draw([("comm", {"matrix": np.arange(k * k).reshape(k, k) % 5, "title": f"k={k}"}, ref / f"{k}.png")
+                    for k in (3, 4, 30, 5, 6)])
+    for how in ("ok", "crash"):
+        out = tmp_path / how
+        out.mkdir()
+        p = subprocess.run([sys.executable, "-c", ASIDE, str(out), how], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.strip() == "['30.png', '5.png', '6.png'] ['3.png', '30.png', '4.png', '5.png', '6.png']"
+        assert ("second drawing process stopped" in p.stderr) == (how == "crash"), p.stderr
+        for name in ("3.png", "4.png", "30.png", "5.png", "6.png"):
+            assert (out / name).read_bytes() == (ref / name).read_bytes(), (how, name)

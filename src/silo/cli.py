@@ -165,17 +165,23 @@ def report(runs, by, out, episodes, no_plots):
 
         out = out or (Path(runs[0]) / "report" if len(runs) == 1 else Path("reports/latest"))
         heat = list(episodes) or None
-        early = []  # one run: the plots start as soon as its episode grain is built, before its agent grain
+        # one run: the heatmaps start as soon as its facts are read, the other plots as soon as its episode
+        # grain is built, before its agent grain
+        aside, early = [], []
+
+        def heads(h, links) -> None:
+            aside.append(report_plots.start_heatmaps(pool, h, links, out, heat))
 
         def ready(t) -> None:
-            early.append(report_plots.start(pool, t, out, heat))
+            early.append(report_plots.start(pool, t, out, heat, aside[0] if aside else None))
         # the report needs only the per-link sums of the message grain
-        tables = load_runs(runs, messages=False, ready=ready if pool is not None else None)
+        tables = load_runs(runs, messages=False, ready=ready if pool is not None else None,
+                           heads=heads if pool is not None else None)
         tables, apart = without_matched(tables, runs)  # a matched N = 1 agent is not a second N = 1 baseline
         if apart:
             click.echo(f"matched run(s) {', '.join(apart)}: left out of the general tables and RCC (their own "
                        f"section compares them with their team run)", err=True)
-        job = early[0] if early else report_plots.start(pool, tables, out, heat)  # drawn while the tables build
+        job = early[0] if early else report_plots.start(pool, tables, out, heat, aside[0] if aside else None)
         click.echo(terminal(tables, _csv(by), sources=list(runs)))
         path = write_report(tables, out, plots=not no_plots, heat_episodes=heat,
                             sources=list(runs), plots_job=job)

@@ -148,7 +148,7 @@ def draw(jobs: list[tuple[str, dict, Path]]) -> list[Path]:
 
 def cost(kind: str, spec: dict) -> float:
     """About how many seconds of CPU a job takes to draw (fitted on the reference runs' reports: the oracle
-    grid and the seven teams' grid), for splitting the jobs between two drawing processes (report_plots)."""
+    grid and the seven teams' grid), for drawing the longest first (report_plots)."""
     if kind == "s_p_h":
         return 1.2 + 0.03 * len(spec["lines"])
     if kind == "comm":

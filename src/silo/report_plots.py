@@ -2,18 +2,20 @@
 
 `silo report` opens the worker first, so that its imports (matplotlib and numpy only: plot_draw, never
 polars) overlap the loading, and hands it the plots' specs (plots.py: numbers and labels computed from the
-tables here) as soon as the episode table and the per-link sums are ready; the worker forks a second drawing
-process (matplotlib already imported) that draws about half of them (`split`), and the report waits for the
-PNG files only when it writes report.md and report.html. Small runs draw in the process itself (starting a
-worker costs more than it saves), and so does any run where no worker can be started. The same functions
-draw either way, so the files are the same.
-"""
+tables here) in two batches: the sender x receiver heatmaps as soon as the episodes' facts are read, the other
+plots as soon as the episode table is built. The worker forks a second drawing process (matplotlib already
+imported) that starts on the heatmaps at once; of the later batch the worker draws the longest plot itself,
+and the two processes share the rest through a queue, each taking the next job when it is free. The report
+waits for the PNG files only when it writes report.md and report.html. Small runs draw in the process itself
+(starting a worker costs more than it saves), and so does any run where no worker can be started. The same
+functions draw either way, so the files are the same."""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
 import os
+import queue
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -50,39 +52,91 @@ def draw(eps: pl.DataFrame, links: pl.DataFrame, out: Path, heat_episodes: list[
     return list(zip(plot_draw.draw([j for j, _ in todo]), [c for _, c in todo], strict=True))
 
 
-def split(todo: list[tuple[str, dict, Path]]) -> tuple[list, list]:
-    """The drawing jobs in two shares of about the same drawing time (plot_draw.cost), each in their order."""
+_ASIDE: list = []  # in the worker: the drawing process beside it (_fork): [process, job queue, done queue, jobs]
+
+
+def _take(jobs, done, worker: int) -> None:
+    """Run in the drawing process beside the worker: draw the jobs of the queue they share one at a time, each
+    reported done, until None (or until the worker is gone)."""
     from silo import plot_draw
 
-    costs = [plot_draw.cost(kind, spec) for kind, spec, _ in todo]
-    load, share = [0.0, 0.0], [0] * len(todo)
-    for i in sorted(range(len(todo)), key=lambda i: -costs[i]):  # the longest first, each to the lighter share
-        share[i] = int(load[1] < load[0])
-        load[share[i]] += costs[i]
-    return [j for j, s in zip(todo, share, strict=True) if s == 0], [j for j, s in zip(todo, share, strict=True) if s]
+    while True:
+        try:
+            job = jobs.get(timeout=1.0)
+        except queue.Empty:
+            if os.getppid() != worker:
+                return
+            continue
+        if job is None:
+            return
+        plot_draw.draw([job])
+        done.put(str(job[2]))
+
+
+def _fork():
+    """A drawing process forked from this one (matplotlib is imported already: the fork costs no second import)
+    that draws the jobs put in a queue (_take), as [process, job queue, done queue, jobs put]; None when this
+    process may not fork (polars threads) or no process could be started."""
+    if "fork" not in multiprocessing.get_all_start_methods() or "polars" in sys.modules:
+        return None
+    ctx = multiprocessing.get_context("fork")
+    try:
+        jobs, done = ctx.Queue(), ctx.Queue()
+        child = ctx.Process(target=_take, args=(jobs, done, os.getpid()), daemon=True)
+        child.start()  # before any put: the queue's feeder thread must not be forked
+    except OSError as e:
+        log.debug("no second drawing process (%s)", e)
+        return None
+    return [child, jobs, done, []]
+
+
+def _put(aside: list, todo: list[tuple[str, dict, Path]]) -> None:
+    aside[3] += todo
+    for job in todo:
+        aside[1].put(job)
+
+
+def _draw_aside(todo: list[tuple[str, dict, Path]]) -> None:
+    """Run in the worker: start drawing the jobs (the heatmaps, known before the episode grain) in a process
+    beside it (_fork) and return at once, so that the worker is free for the other plots (_draw_in_two); drawn
+    here, before returning, when no process can be forked."""
+    from silo import plot_draw
+
+    if not todo:
+        return
+    aside = _fork()
+    if aside is None:
+        plot_draw.draw(todo)
+    else:
+        _put(aside, todo)
+        _ASIDE.append(aside)
 
 
 def _draw_in_two(todo: list[tuple[str, dict, Path]]) -> list[Path]:
-    """Run in the worker: draw the jobs, a share of them in a process forked from this one (matplotlib is
-    imported already: the fork costs no second import) when this process may fork (no polars threads);
-    whatever that process could not draw is drawn here."""
+    """Run in the worker: draw the jobs here and in the drawing process beside it (forked now if _draw_aside
+    started none): the longest job here at once, the others (longest first, after any heatmaps not yet drawn)
+    taken from the queue the two processes share, by whichever is free; then draw here whatever that process
+    could not draw (it stopped)."""
     from silo import plot_draw
 
-    mine, theirs = split(todo)
-    child = None
-    if theirs and "fork" in multiprocessing.get_all_start_methods() and "polars" not in sys.modules:
-        try:
-            child = multiprocessing.get_context("fork").Process(target=plot_draw.draw, args=(theirs,), daemon=True)
-            child.start()
-        except OSError as e:
-            log.debug("no second drawing process (%s)", e)
-            child = None
-    plot_draw.draw(mine if child is not None else todo)
-    if child is not None:
-        child.join()
-        if child.exitcode != 0:
-            log.warning("the second drawing process stopped (exit code %s); drawing its plots here", child.exitcode)
-            plot_draw.draw(theirs)
+    aside = _ASIDE.pop() if _ASIDE else _fork() if len(todo) > 1 else None
+    if aside is None:
+        plot_draw.draw(todo)
+        return [Path(path) for _, _, path in todo]
+    child, jobs, done, _ = aside
+    order = sorted(todo, key=lambda j: -plot_draw.cost(j[0], j[1]))
+    _put(aside, order[1:])
+    jobs.put(None)  # one end for each process: whichever takes the first, the other takes the second
+    jobs.put(None)
+    drawn = {str(p) for p in plot_draw.draw(order[:1])}
+    while (job := jobs.get()) is not None:
+        drawn |= {str(p) for p in plot_draw.draw([job])}
+    child.join()
+    if child.exitcode != 0:
+        while not done.empty():  # what it did draw
+            drawn.add(done.get_nowait())
+        log.warning("the second drawing process stopped (exit code %s); drawing its plots here", child.exitcode)
+        plot_draw.draw([j for j in aside[3] if str(j[2]) not in drawn])
     return [Path(path) for _, _, path in todo]
 
 
@@ -132,20 +186,48 @@ def worker(enabled: bool = True) -> Iterator[ProcessPoolExecutor | None]:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def start(pool: ProcessPoolExecutor | None, t, out: Path, heat_episodes: list[str] | None):
-    """Start drawing the plots of tables `t` into `out` in the worker: their specs are computed here, the
-    worker draws them; None when there is no worker (then `result` draws them in the process)."""
+def start_heatmaps(pool: ProcessPoolExecutor | None, heads: pl.DataFrame, links: pl.DataFrame, out: Path,
+                   heat_episodes: list[str] | None):
+    """Start drawing the sender x receiver heatmaps in the worker, from the episodes' heads and the links alone
+    (analysis.tables_from_facts gives them before it builds the episode grain); None when there is no worker.
+    Pass the result to `start` as `aside`."""
     if pool is None:
         return None
     import polars as pl
 
+    from silo import plots
+    from silo.analysis import Tables
+
+    t = Tables(heads, heads.clear(), pl.DataFrame(), links)
+    ids = heat_episodes if heat_episodes is not None else pick_episodes(t)
+    t.links = links.filter(pl.col("episode_id").is_in(ids)) if len(links) else links
+    Path(out).mkdir(parents=True, exist_ok=True)
+    todo = plots.heatmap_jobs(t, Path(out), ids)
+    try:
+        return pool.submit(_draw_aside, [j for j, _ in todo]), todo
+    except (BrokenProcessPool, RuntimeError, OSError):
+        return None
+
+
+def start(pool: ProcessPoolExecutor | None, t, out: Path, heat_episodes: list[str] | None, aside=None):
+    """Start drawing the plots of tables `t` into `out` in the worker: their specs are computed here, the
+    worker draws them; None when there is no worker (then `result` draws them in the process). `aside`: the
+    heatmaps already being drawn (start_heatmaps): only the standard plots are left to start."""
+    if pool is None:
+        return None
+    import polars as pl
+
+    from silo import plots
     from silo.report import with_config
 
-    ids = heat_episodes if heat_episodes is not None else pick_episodes(t)  # only their links are needed
-    links = t.links.filter(pl.col("episode_id").is_in(ids)) if len(t.links) else t.links
-    todo = jobs(with_config(t.episodes), links, Path(out), ids)
+    if aside is not None:
+        todo, later = plots.standard_jobs(with_config(t.episodes), Path(out)), aside[1]
+    else:
+        ids = heat_episodes if heat_episodes is not None else pick_episodes(t)  # only their links are needed
+        links = t.links.filter(pl.col("episode_id").is_in(ids)) if len(t.links) else t.links
+        todo, later = jobs(with_config(t.episodes), links, Path(out), ids), []
     try:
-        return pool.submit(_draw_in_two, [j for j, _ in todo]), todo
+        return pool.submit(_draw_in_two, [j for j, _ in todo]), todo + later
     except (BrokenProcessPool, RuntimeError, OSError):
         return None
 
@@ -156,7 +238,9 @@ def result(job, eps: pl.DataFrame, links: pl.DataFrame, out: Path,
     if job is not None:
         future, todo = job
         try:
-            return list(zip(future.result(), [c for _, c in todo], strict=True))
+            paths = future.result()
+            return list(zip(paths + [Path(p) for (_, _, p), _ in todo[len(paths):]], [c for _, c in todo],
+                            strict=True))
         except BrokenProcessPool as e:
             log.warning("the plot worker stopped (%s); drawing the plots here", e)
             from silo import plot_draw
