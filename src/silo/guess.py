@@ -186,7 +186,12 @@ def load_guessability() -> dict[str, dict]:
     strategy's highest rate over the grid) and per-N `cells`. Empty if the file is missing."""
     f = resources.files("silo") / "data" / "guessability.json"  # the repo's data/ in a checkout
     text = f.read_text() if f.is_file() else (DATA.read_text() if DATA.exists() else "")
-    return {r["key"]: r for r in (json.loads(text) if text else []) if "key" in r}
+    if _parsed[0] != text:  # (a report asks once per task: the same text is parsed once, a rewritten one again)
+        _parsed[:] = [text, json.loads(text) if text else []]
+    return {r["key"]: r for r in _parsed[1] if "key" in r}  # (the rows are shared: read-only)
+
+
+_parsed: list = [None, []]  # the table's text load_guessability read last, and its JSON
 
 
 def guessable(task: str, version: int | None = None) -> dict | None:
