@@ -150,10 +150,16 @@ def entry(file_stamp: list[int], ep) -> list | None:
         return None
 
 
-def save(directory: Path, entries: dict[str, list]) -> None:
-    """Write directory/SIDECAR from scoring's entries {episode file name: entry()}: the run's first report then
-    decompresses no episode file (written like the report's own: line by line, via a temporary file)."""
-    _save_sidecar(directory / SIDECAR, _code_key(), {k: [*entries[k], None] for k in sorted(entries)})
+def line(entry: list) -> str:
+    """An entry() as the JSON text of its sidecar line (what save writes of it): made where the entry is, in a
+    scoring worker, so that the parent only joins the texts (~0.1 s of the oracle grid's serial end)."""
+    return json.dumps(entry, separators=(",", ":"))
+
+
+def save(directory: Path, entries: dict[str, str]) -> None:
+    """Write directory/SIDECAR from scoring's entries {episode file name: line(entry())}: the run's first report
+    then decompresses no episode file (written like the report's own: line by line, via a temporary file)."""
+    _write_sidecar(directory / SIDECAR, _code_key(), ((k, entries[k]) for k in sorted(entries)))
 
 
 def _load_sidecar(path: Path, key: str) -> dict:
@@ -165,15 +171,20 @@ def _load_sidecar(path: Path, key: str) -> dict:
 
 
 def _save_sidecar(path: Path, key: str, files: dict) -> None:
-    """Write the sidecar a line per episode file (never one string of all of it), via a temporary file."""
+    """Write the sidecar from entries [size, CRC-32, packed facts or None, facts]."""
+    _write_sidecar(path, key, ((name, line([size, crc, packed or _pack(facts)]))
+                               for name, (size, crc, packed, facts) in files.items()))
+
+
+def _write_sidecar(path: Path, key: str, lines: Iterator[tuple[str, str]]) -> None:
+    """Write the sidecar a line (name, line()) per episode file (never one string of all of it), via a
+    temporary file."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         with gzip.open(tmp, "wt", compresslevel=1) as fh:
             fh.write(json.dumps({"format": FORMAT, "key": key})[:-1] + ',"files":{')
-            for i, (name, entry) in enumerate(files.items()):
-                size, crc, packed, facts = entry
-                line = json.dumps([size, crc, packed or _pack(facts)], separators=(",", ":"))
-                fh.write(("," if i else "") + json.dumps(name) + ":" + line + "\n")
+            for i, (name, text) in enumerate(lines):
+                fh.write(("," if i else "") + json.dumps(name) + ":" + text + "\n")
             fh.write("}}\n")
         os.replace(tmp, path)
     except OSError as e:  # a read-only run directory: the next report reads the episodes again

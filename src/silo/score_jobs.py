@@ -48,7 +48,7 @@ class Scored(NamedTuple):
     path: Path
     score: EpisodeScore | None
     problem: str | None  # unreadable file (score None), or why the episode could not be scored (error row)
-    facts: list | None = None  # the file's entry in the report's sidecar (report_facts.entry), when derived
+    facts: str | None = None  # the file's line in the report's sidecar (report_facts.line of its entry), if derived
 
 
 class Line(NamedTuple):
@@ -58,7 +58,7 @@ class Line(NamedTuple):
     path: Path
     score: tuple[str, str] | None
     problem: str | None
-    facts: list | None = None
+    facts: str | None = None
 
 
 def as_line(r: Scored) -> Line:
@@ -107,7 +107,7 @@ def _score_file(path: Path) -> Scored:
     except (OSError, ValueError) as e:
         return Scored(path, None, str(e).splitlines()[0][:200])
     facts = report_facts.entry(file_stamp, ep)  # before scoring, which must not be able to change them
-    return Scored(path, *_score(ep), facts)
+    return Scored(path, *_score(ep), None if facts is None else report_facts.line(facts))
 
 
 def workers(jobs: int | None, files: int) -> int:
@@ -282,7 +282,7 @@ def write_run(rd: RunDir, jobs: int | None = None, progress: bool = False) -> in
     return len(rows)
 
 
-def _gather(rd: RunDir, results: Iterator[Scored] | Iterator[Line]) -> tuple[list, dict[str, list]]:
+def _gather(rd: RunDir, results: Iterator[Scored] | Iterator[Line]) -> tuple[list, dict[str, str]]:
     """The rows of the readable files (the others skipped and named in rd) and the sidecar's entries."""
     rows, facts = [], {}
     for r in results:
