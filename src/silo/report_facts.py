@@ -195,20 +195,30 @@ def _write_sidecar(path: Path, key: str, lines: Iterator[tuple[str, str]]) -> No
 _NARROW = "i4:"  # a link array's base64 of little-endian int32 bytes (writes' receiver: the int32 minimum)
 
 
+_LOW, _HIGH = -(1 << 31), (1 << 31) - 1  # int32's extremes: _LOW stands for NONE in a narrow array
+
+
 def _pack(facts: dict) -> dict:
     """Facts as JSON values: the link array as base64 of its little-endian bytes, int32 where every value fits
-    (prefixed _NARROW: half the text for the report to decode) else int64."""
+    (prefixed _NARROW: half the text for the report to decode) else int64. Every value fits when all but the
+    receivers NONE (writes') lie in (_LOW, _HIGH] (an int32 _LOW itself would read back as NONE)."""
     import numpy as np
 
     from silo.links import NONE
 
     a = np.ascontiguousarray(facts["links"], "<i8")
-    low, high = np.iinfo(np.int32).min, np.iinfo(np.int32).max
-    narrow = a.copy()
-    narrow[1][a[1] == NONE] = low
-    if not a.size or (narrow.min() >= low and narrow.max() <= high and (narrow == low).sum() == (a == NONE).sum()):
-        return facts | {"links": _NARROW + base64.b64encode(narrow.astype("<i4").tobytes()).decode()}
-    return facts | {"links": base64.b64encode(a.tobytes()).decode()}
+    fits, writes = True, None
+    if a.size and a.max() > _HIGH:
+        fits = False
+    elif a.size and a.min() <= _LOW:  # the writes' NONE, or a value too low
+        writes = a[1] == NONE
+        fits = np.count_nonzero(a <= _LOW) == np.count_nonzero(writes)  # nothing else that low
+    if not fits:
+        return facts | {"links": base64.b64encode(a.tobytes()).decode()}
+    narrow = a.astype("<i4")
+    if writes is not None:
+        narrow[1][writes] = _LOW
+    return facts | {"links": _NARROW + base64.b64encode(narrow.tobytes()).decode()}
 
 
 def _unpack(d: dict) -> dict:
