@@ -231,11 +231,13 @@ def _pooled(files: list[Path], n: int, freeze: bool, lines: bool = False) -> Ite
     try:
         futures: dict[Future, list[Path]] = {pool.submit(score_group, g, freeze, lines): g
                                             for g in _largest_first(groups(files))}
-        for fut in as_completed(futures):
+        for i, fut in enumerate(as_completed(futures), 1):
             rows = fut.result()
             if freeze:
                 gc.freeze()  # the rows come to stay: no collection in this process walks them again
             done.update(futures[fut])
+            if i == len(futures):  # every row is here: the workers exit while this process writes them (its exit
+                pool.shutdown(wait=False)  # waits for theirs); the `finally` below then has nothing to wait for
             yield from rows
     except BrokenProcessPool:
         left = [f for f in files if f not in done]
