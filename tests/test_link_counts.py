@@ -69,14 +69,25 @@ def test_a_scripted_episode_gives_the_rows_sums(protocol):
 
 
 def _same_array(ep):
+    from silo import links  # (the module link_array_of reads SMALL_LOG from; metrics re-exports it)
+
     a = metrics.link_array(metrics.link_counts(ep))
-    for small in (0, metrics.SMALL_LOG, 1 << 30):  # numpy's way always, as chosen, link_counts' always
+    for small in (0, links.SMALL_LOG, 1 << 30):  # numpy's way always, as chosen, link_counts' always
         try:
-            metrics.SMALL_LOG, was = small, metrics.SMALL_LOG
+            links.SMALL_LOG, was = small, links.SMALL_LOG
             b = metrics.link_array_of(ep)
         finally:
-            metrics.SMALL_LOG = was
+            links.SMALL_LOG = was
         assert a.dtype == b.dtype and a.shape == b.shape and (a == b).all()
+
+
+@pytest.mark.parametrize("events", [
+    [_send(1, a, [b for b in range(4) if b != a], 3 + a) for a in range(4)] * 2,  # a broadcast: no pair twice
+    [_send(1, 0, [1], 2), _send(1, 1, [0], 3), _send(2, 0, [2], 4), _send(2, 3, [0], 1)],  # p2p: no pair twice
+    [_send(1, 0, [1], 2), _send(1, 0, [1, 2], 3)],  # a pair from two recipient lists: summed
+    [Event(round=r, agent=0, kind="write", path="f", version=r, content="ab", chars=2) for r in (1, 2)]])
+def test_logs_with_and_without_a_pair_twice_give_the_same_array(events):
+    _same_array(_episode(events))
 
 
 @pytest.mark.parametrize("events", [[], [_send(1, 0, [0], 3)], [_send(1, -1, [2, 0], 1), _send(1, 3, [], 1)]])

@@ -92,3 +92,20 @@ def test_lines_are_the_records_json(run):
     rows = {r.path: r.score for r in score_jobs.score_files(files, jobs=1)}
     for r in score_jobs.score_lines(files, jobs=1):
         assert r.score == (rows[r.path].episode_id, rows[r.path].model_dump_json())
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_run_whose_scores_cannot_be_written_keeps_its_old_sidecar_and_leaves_no_temporary_file(run, tmp_path, jobs):
+    # the sidecar is written while the episodes are scored, but only put in place once scores.jsonl is
+    d = _copy(run, tmp_path / "r")
+    old = b"an earlier sidecar"
+    (d / report_facts.SIDECAR).write_bytes(old)
+    (d / "scores.jsonl").mkdir()  # atomic_write cannot replace a directory
+    from silo.rundir import RunDirError
+
+    with pytest.raises(RunDirError, match="cannot write"):
+        write_run(RunDir(d), jobs=jobs)
+    with pytest.raises(RunDirError, match="cannot write"):
+        score_run(RunDir(d), jobs=1)
+    assert (d / report_facts.SIDECAR).read_bytes() == old
+    assert not [p.name for p in d.iterdir() if ".tmp" in p.name]

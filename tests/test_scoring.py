@@ -177,3 +177,33 @@ def _outcome(check, a, t):
         return check(a, t)
     except Exception as e:  # noqa: BLE001 - a checker that raises must raise the same through the memo
         return type(e).__name__
+
+
+@pytest.mark.parametrize("bad,raising", [({0}, set()), ({1}, set()), ({2}, {0}), ({0}, {1}), (set(), {1})])
+def test_a_checker_returning_invalid_fields_or_raising_fails_at_the_first_agent_that_does(monkeypatch, bad, raising):
+    # the agents are validated together after the loop: the error must still be the first failing agent's own
+    # (its AgentScore's validation error, or its checker's exception), as when each agent was validated in turn
+    from pydantic import ValidationError
+
+    from silo.score_jobs import score_safely
+
+    task = get_task("I-01")
+    answers = {0: "a0", 1: "a1", 2: "a2"}
+    first = min(bad | raising)
+
+    def check(answer, truth):
+        a = int(answer[1])
+        if a in raising:
+            raise RuntimeError(f"checker broke at agent {a}")
+        return ({"not a bool": a} if a in bad else False), 0.0
+    monkeypatch.setattr(type(task), "check", staticmethod(check))
+    ep = _episode([], answers)
+    with pytest.raises(ValidationError if first in bad else RuntimeError) as e:
+        score_episode(ep)
+    if first in bad:
+        assert e.value.title == "AgentScore" and e.value.errors()[0]["loc"] == ("correct",)
+        assert e.value.errors()[0]["input"] == {"not a bool": first}
+    else:
+        assert str(e.value) == f"checker broke at agent {first}"
+    row = score_safely(ep)
+    assert row.status == "error" and str(e.value)[:100] in row.error

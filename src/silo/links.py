@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import chain
+from operator import attrgetter
 
 import numpy as np
 
@@ -75,31 +76,36 @@ def link_array(links: dict[tuple[int, int | None], list[int]]) -> np.ndarray:
     return a.reshape(-1, 4).T.copy()
 
 
+_FIELDS = attrgetter("kind", "agent", "to", "chars", "sender")  # an event's fields link_array_of reads, in one call
+_WRITE = (NONE,)  # a write's receivers
+
+
 def link_array_of(ep: Episode) -> np.ndarray:
     """link_array(link_counts(ep)), the same array, built without a Python object per link (the report facts'
     links: 411k on the oracle grid): the sends of one sender to one recipient list (a broadcast's every message)
     summed first, then every (sender, receiver) of the row stream laid out in numpy, summed per pair and
-    ordered by the pair's first row. A log of few rows takes link_counts itself (numpy's fixed cost is more)."""
+    ordered by the pair's first row (where no pair has two rows, as in most logs, the rows are the links as
+    they are). A log of few rows takes link_counts itself (numpy's fixed cost is more)."""
     s, to, k, c = [], [], [], []  # per segment of the row stream: sender, receivers, rows, characters
     spread: dict[tuple, int] = {}  # (sender, receivers) of a send: its segment
-    for e in ep.events:
-        kind = e.kind
+    for kind, agent, receivers, chars, sender in map(_FIELDS, ep.events):
         if kind == "send":
-            key = (e.agent, tuple(e.to or ()))
+            key = (agent, tuple(receivers or ()))
             g = spread.get(key)
             if g is None:
-                g = spread[key] = len(s)
-                s.append(e.agent)
+                spread[key] = len(s)
+                s.append(agent)
                 to.append(key[1])
-                k.append(0)
-                c.append(0)
-            k[g] += 1
-            c[g] += e.chars
-        elif kind == "write" or (kind == "read" and e.sender is not None and e.sender != e.agent):
-            s.append(e.agent if kind == "write" else e.sender)
-            to.append((NONE,) if kind == "write" else (e.agent,))
+                k.append(1)
+                c.append(chars)
+            else:
+                k[g] += 1
+                c[g] += chars
+        elif kind == "write" or (kind == "read" and sender is not None and sender != agent):
+            s.append(agent if kind == "write" else sender)
+            to.append(_WRITE if kind == "write" else (agent,))
             k.append(1)
-            c.append(e.chars)
+            c.append(chars)
     lens = np.fromiter(map(len, to), np.int64, len(to))
     total = int(lens.sum())
     if total < SMALL_LOG:
@@ -107,13 +113,17 @@ def link_array_of(ep: Episode) -> np.ndarray:
     s, k, c = (np.repeat(np.array(x, np.int64), lens) for x in (s, k, c))
     r = np.fromiter(chain.from_iterable(to), np.int64, total)
     mine = r != s  # a send to itself is no row (a write's receiver is NONE, a read's never its sender)
-    s, r, k, c = s[mine], r[mine], k[mine], c[mine]
+    if not mine.all():
+        s, r, k, c = s[mine], r[mine], k[mine], c[mine]
     if not len(s):
         return np.zeros((4, 0), np.int64)
     some = r != NONE
     low = int(r[some].min()) if some.any() else 0
     code = np.where(some, r - low + 1, 0)  # a write's receiver: 0
     pair = (s - s.min()) * (int(code.max()) + 1) + code
+    ordered = np.sort(pair)
+    if not (ordered[1:] == ordered[:-1]).any():  # no pair twice: each row is its own link, in its row's place
+        return np.stack([s, r, k, c])
     _, first, inv = np.unique(pair, return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")
     rows = np.bincount(inv, weights=k)  # exact: float64 holds integers to 2^53

@@ -12,8 +12,8 @@ The sidecar RUN/.report-facts.json.gz maps each episode file's name to its size,
 facts: an episode file rewritten (resumed, re-run, merged) no longer matches and is read again; the
 source of the code that derives facts is part of the sidecar's key, so a change to it invalidates every
 line. A run directory that cannot be written to only misses the speed-up. Scoring writes it too
-(score_jobs.score_run, from the episodes it has read anyway: `entry`, `save`), so the first report after
-`silo run`, `silo score` or `silo resume` decompresses no episode file either.
+(score_jobs.score_run, from the episodes it has read anyway: `entry`, `line`, `Sidecar`), so the first
+report after `silo run`, `silo score` or `silo resume` decompresses no episode file either.
 """
 
 from __future__ import annotations
@@ -150,10 +150,63 @@ def entry(file_stamp: list[int], ep) -> list | None:
         return None
 
 
-def save(directory: Path, entries: dict[str, list]) -> None:
-    """Write directory/SIDECAR from scoring's entries {episode file name: entry()}: the run's first report then
-    decompresses no episode file (written like the report's own: line by line, via a temporary file)."""
-    _save_sidecar(directory / SIDECAR, _code_key(), {k: [*entries[k], None] for k in sorted(entries)})
+def line(entry: list) -> str:
+    """An entry() as the JSON text of its sidecar line (what Sidecar.add writes of it): made where the entry is,
+    in a scoring worker, so that the parent only compresses the texts."""
+    return json.dumps(entry, separators=(",", ":"))
+
+
+class Sidecar:
+    """directory/SIDECAR written from scoring's entries as they come (add: an episode file's name and line(entry())),
+    in any order (the report looks entries up by name), compressed meanwhile: `silo score` then only closes the
+    file once its last episode is scored. Opened at the first entry (after the scoring workers are forked: none
+    holds it). Nothing replaces the sidecar unless commit() is called; a directory that cannot be written to only
+    misses the speed-up (the run's first report then reads the episodes)."""
+
+    def __init__(self, directory: Path):
+        self.path = directory / SIDECAR
+        self.tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        self.count, self.fh, self.over = 0, None, False  # over: committed, let go or failed
+
+    def add(self, name: str, text: str) -> None:
+        self._write(("," if self.count else "") + json.dumps(name) + ":" + text + "\n")
+        self.count += 1
+
+    def commit(self) -> None:
+        self._write("}}\n")
+        if not self.over:
+            try:
+                self.fh.close()
+                os.replace(self.tmp, self.path)
+                self.over = True
+            except OSError as e:
+                self._fail(e)
+
+    def abort(self) -> None:
+        """Let the file go (scoring failed): the temporary file removed, the old sidecar left as it was."""
+        if not self.over:
+            self.over = True
+            try:
+                if self.fh is not None:
+                    self.fh.close()
+            except OSError:
+                pass
+            self.tmp.unlink(missing_ok=True)
+
+    def _write(self, text: str) -> None:
+        if self.over:
+            return
+        try:
+            if self.fh is None:
+                self.fh = gzip.open(self.tmp, "wt", compresslevel=1)
+                self.fh.write(json.dumps({"format": FORMAT, "key": _code_key()})[:-1] + ',"files":{')
+            self.fh.write(text)
+        except OSError as e:
+            self._fail(e)
+
+    def _fail(self, e: OSError) -> None:  # a read-only run directory: the next report reads the episodes again
+        log.debug("report facts not cached in %s: %s", self.path, e)
+        self.abort()
 
 
 def _load_sidecar(path: Path, key: str) -> dict:
@@ -164,40 +217,41 @@ def _load_sidecar(path: Path, key: str) -> dict:
     return d.get("files", {}) if isinstance(d, dict) and d.get("key") == key else {}
 
 
-def _save_sidecar(path: Path, key: str, files: dict) -> None:
-    """Write the sidecar a line per episode file (never one string of all of it), via a temporary file."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        with gzip.open(tmp, "wt", compresslevel=1) as fh:
-            fh.write(json.dumps({"format": FORMAT, "key": key})[:-1] + ',"files":{')
-            for i, (name, entry) in enumerate(files.items()):
-                size, crc, packed, facts = entry
-                line = json.dumps([size, crc, packed or _pack(facts)], separators=(",", ":"))
-                fh.write(("," if i else "") + json.dumps(name) + ":" + line + "\n")
-            fh.write("}}\n")
-        os.replace(tmp, path)
-    except OSError as e:  # a read-only run directory: the next report reads the episodes again
-        log.debug("report facts not cached in %s: %s", path, e)
-        tmp.unlink(missing_ok=True)
+def _save_sidecar(directory: Path, files: dict) -> None:
+    """Write the sidecar from entries [size, CRC-32, packed facts or None, facts], in their order."""
+    side = Sidecar(directory)
+    for name, (size, crc, packed, facts) in files.items():
+        side.add(name, line([size, crc, packed or _pack(facts)]))
+    side.commit()
 
 
 _NARROW = "i4:"  # a link array's base64 of little-endian int32 bytes (writes' receiver: the int32 minimum)
 
 
+_LOW, _HIGH = -(1 << 31), (1 << 31) - 1  # int32's extremes: _LOW stands for NONE in a narrow array
+
+
 def _pack(facts: dict) -> dict:
     """Facts as JSON values: the link array as base64 of its little-endian bytes, int32 where every value fits
-    (prefixed _NARROW: half the text for the report to decode) else int64."""
+    (prefixed _NARROW: half the text for the report to decode) else int64. Every value fits when all but the
+    receivers NONE (writes') lie in (_LOW, _HIGH] (an int32 _LOW itself would read back as NONE)."""
     import numpy as np
 
     from silo.links import NONE
 
     a = np.ascontiguousarray(facts["links"], "<i8")
-    low, high = np.iinfo(np.int32).min, np.iinfo(np.int32).max
-    narrow = a.copy()
-    narrow[1][a[1] == NONE] = low
-    if not a.size or (narrow.min() >= low and narrow.max() <= high and (narrow == low).sum() == (a == NONE).sum()):
-        return facts | {"links": _NARROW + base64.b64encode(narrow.astype("<i4").tobytes()).decode()}
-    return facts | {"links": base64.b64encode(a.tobytes()).decode()}
+    fits, writes = True, None
+    if a.size and a.max() > _HIGH:
+        fits = False
+    elif a.size and a.min() <= _LOW:  # the writes' NONE, or a value too low
+        writes = a[1] == NONE
+        fits = np.count_nonzero(a <= _LOW) == np.count_nonzero(writes)  # nothing else that low
+    if not fits:
+        return facts | {"links": base64.b64encode(a.tobytes()).decode()}
+    narrow = a.astype("<i4")
+    if writes is not None:
+        narrow[1][writes] = _LOW
+    return facts | {"links": _NARROW + base64.b64encode(narrow.tobytes()).decode()}
 
 
 def _unpack(d: dict) -> dict:
@@ -240,4 +294,4 @@ def run_facts(directory: Path, files: list[Path], cache: bool = True) -> Iterato
         fresh[f.name] = [*stamp, packed, facts]
         yield facts
     if cache and (changed or fresh.keys() != known.keys()):
-        _save_sidecar(side, key, fresh)
+        _save_sidecar(directory, fresh)

@@ -9,7 +9,9 @@ with the plugins of SILO_PLUGINS loaded; before forking, this process imports wh
 otherwise import for itself (the task modules, numpy with them). A worker that dies (killed, out of memory)
 breaks the pool: the files not yet scored are then scored in this process, so every episode still gets its row.
 `silo score` (write_run) has its workers send each row back as the JSON line scores.jsonl holds, not as an
-EpisodeScore to pickle and rebuild: the parent only sorts and writes them (the same bytes as score_run's).
+EpisodeScore to pickle and rebuild: the parent only sorts and writes them (the same bytes as score_run's). The
+sidecar's lines come back as text too, and the parent compresses each into the sidecar as it arrives
+(report_facts.Sidecar, put in place once scores.jsonl is written): after the last file, little is left to do.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -48,7 +51,7 @@ class Scored(NamedTuple):
     path: Path
     score: EpisodeScore | None
     problem: str | None  # unreadable file (score None), or why the episode could not be scored (error row)
-    facts: list | None = None  # the file's entry in the report's sidecar (report_facts.entry), when derived
+    facts: str | None = None  # the file's line in the report's sidecar (report_facts.line of its entry), if derived
 
 
 class Line(NamedTuple):
@@ -58,7 +61,7 @@ class Line(NamedTuple):
     path: Path
     score: tuple[str, str] | None
     problem: str | None
-    facts: list | None = None
+    facts: str | None = None
 
 
 def as_line(r: Scored) -> Line:
@@ -107,7 +110,7 @@ def _score_file(path: Path) -> Scored:
     except (OSError, ValueError) as e:
         return Scored(path, None, str(e).splitlines()[0][:200])
     facts = report_facts.entry(file_stamp, ep)  # before scoring, which must not be able to change them
-    return Scored(path, *_score(ep), facts)
+    return Scored(path, *_score(ep), None if facts is None else report_facts.line(facts))
 
 
 def workers(jobs: int | None, files: int) -> int:
@@ -231,11 +234,13 @@ def _pooled(files: list[Path], n: int, freeze: bool, lines: bool = False) -> Ite
     try:
         futures: dict[Future, list[Path]] = {pool.submit(score_group, g, freeze, lines): g
                                             for g in _largest_first(groups(files))}
-        for fut in as_completed(futures):
+        for i, fut in enumerate(as_completed(futures), 1):
             rows = fut.result()
             if freeze:
                 gc.freeze()  # the rows come to stay: no collection in this process walks them again
             done.update(futures[fut])
+            if i == len(futures):  # every row is here: the workers exit while this process writes them (its exit
+                pool.shutdown(wait=False)  # waits for theirs); the `finally` below then has nothing to wait for
             yield from rows
     except BrokenProcessPool:
         left = [f for f in files if f not in done]
@@ -260,10 +265,11 @@ def score_run(rd: RunDir, jobs: int | None = 1, progress: bool = False) -> list[
     here, for `silo run`, resume, merge and the report's re-scoring) = in this process, which may hold the
     embedded model's server threads and must not fork; a run of few episodes is always scored in-process."""
     # only the events scoring reads are loaded: an N = 1,000 episode is mostly waits and action echoes
-    scores, facts = _gather(rd, score_files(rd.readable_files(), jobs, progress))
-    scores.sort(key=attrgetter("episode_id"))
-    rd.write_scores(scores)
-    report_facts.save(rd.path, facts)  # the report's facts of the same files: its first run reads none of them
+    with _sidecar(rd) as side:
+        scores = _gather(rd, score_files(rd.readable_files(), jobs, progress), side)
+        scores.sort(key=attrgetter("episode_id"))
+        rd.write_scores(scores)
+        side.commit()  # the report's facts of the same files: its first run reads none of them
     return scores
 
 
@@ -271,20 +277,32 @@ def write_run(rd: RunDir, jobs: int | None = None, progress: bool = False) -> in
     """score_run for `silo score`, which needs only the files it writes (the same bytes): the rows come back as
     their JSON lines (score_lines), never rebuilt as records here. Returns the number of rows written."""
     from silo.rundir import RunDirError, atomic_write
-    rows, facts = _gather(rd, score_lines(rd.readable_files(), jobs, progress))
-    rows.sort(key=itemgetter(0))  # by episode id, as score_run sorts its records
-    out = rd.path / "scores.jsonl"
-    try:
-        atomic_write(out, "".join(line + "\n" for _, line in rows))  # RunDir.write_scores, of the same lines
-    except OSError as e:
-        raise RunDirError(f"cannot write {out}: {e.strerror or e}") from e
-    report_facts.save(rd.path, facts)
+    with _sidecar(rd) as side:
+        rows = _gather(rd, score_lines(rd.readable_files(), jobs, progress), side)
+        rows.sort(key=itemgetter(0))  # by episode id, as score_run sorts its records
+        out = rd.path / "scores.jsonl"
+        try:
+            atomic_write(out, "".join(line + "\n" for _, line in rows))  # RunDir.write_scores, of the same lines
+        except OSError as e:
+            raise RunDirError(f"cannot write {out}: {e.strerror or e}") from e
+        side.commit()
     return len(rows)
 
 
-def _gather(rd: RunDir, results: Iterator[Scored] | Iterator[Line]) -> tuple[list, dict[str, list]]:
-    """The rows of the readable files (the others skipped and named in rd) and the sidecar's entries."""
-    rows, facts = [], {}
+@contextmanager
+def _sidecar(rd: RunDir) -> Iterator[report_facts.Sidecar]:
+    """The run's report_facts.Sidecar, written while the episodes are scored: committed by the caller once the
+    scores are written, let go if anything fails before."""
+    side = report_facts.Sidecar(rd.path)
+    try:
+        yield side
+    finally:
+        side.abort()  # (after commit(): nothing left to let go)
+
+
+def _gather(rd: RunDir, results: Iterator[Scored] | Iterator[Line], side: report_facts.Sidecar) -> list:
+    """The rows of the readable files (the others skipped and named in rd); their sidecar lines go to `side`."""
+    rows = []
     for r in results:
         if r.score is None:
             rd.skip(r.path, r.problem or "unreadable")
@@ -293,5 +311,5 @@ def _gather(rd: RunDir, results: Iterator[Scored] | Iterator[Line]) -> tuple[lis
             log.warning("%s", r.problem)
         rows.append(r.score)
         if r.facts is not None:
-            facts[r.path.name] = r.facts
-    return rows, facts
+            side.add(r.path.name, r.facts)
+    return rows

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import marshal
 
+from pydantic import TypeAdapter, ValidationError
+
 from silo.records import AgentScore, Episode, EpisodeScore
 from silo.replay import HISTORY, Replay, ScoringError  # noqa: F401 - importable from here as before
 from silo.tasks import get_task
@@ -46,29 +48,45 @@ def classify(submitted: bool, correct: bool, reach: float, evidence: float) -> s
     return "integration_error" if held else "relay_loss"
 
 
+_AGENTS = TypeAdapter(list[AgentScore])  # an episode's agents validated in one call (half the cost of one each)
+
+
 def score_agents(ep: Episode, task: TaskSpec) -> list[AgentScore]:
-    """Per-agent scores of an episode."""
+    """Per-agent scores of an episode. The agents' fields are validated together, after the loop; an agent that
+    fails validation raises its own error, and before any error of a later agent's checker, as when each agent
+    was validated in turn."""
     inst = ep.instance
     rep = Replay(task, inst).run(ep.events)
     subs = {s.agent: s for s in ep.submissions}
     models = ep.config.models or []
-    out = []
+    rows = []
     check = _memo_check(task)
-    for a in range(inst.n_agents):
-        dep = rep.dep[a]
-        got = rep.at_submit.get(a)  # (not .get with a default: that would copy both sets of every agent)
-        reach_set, evid_set = got if got is not None else (rep.reach[a], rep.evid[a])
-        reach, evid = _share(reach_set, dep), _share(evid_set, dep)
-        sub = subs.get(a)
-        correct, partial = check(sub.answer, inst.truth[a]) if sub else (False, 0.0)
-        out.append(AgentScore(
-            episode_id=ep.id, agent=a, submitted=sub is not None, submit_round=sub.round if sub else None,
-            correct=correct, partial=round(partial, 6), reach=round(reach, 6), evidence=round(evid, 6),
-            held=reach >= 1 and evid >= 1, outcome=classify(sub is not None, correct, reach, evid),
-            model=models[a % len(models)] if models else None, self_contained=len(dep) == 1 and a in dep,
-            scorer_version=SCORER_VERSION,
-        ))
-    return out
+    try:
+        for a in range(inst.n_agents):
+            dep = rep.dep[a]
+            got = rep.at_submit.get(a)  # (not .get with a default: that would copy both sets of every agent)
+            reach_set, evid_set = got if got is not None else (rep.reach[a], rep.evid[a])
+            reach, evid = _share(reach_set, dep), _share(evid_set, dep)
+            sub = subs.get(a)
+            correct, partial = check(sub.answer, inst.truth[a]) if sub else (False, 0.0)
+            rows.append({
+                "episode_id": ep.id, "agent": a, "submitted": sub is not None,
+                "submit_round": sub.round if sub else None, "correct": correct, "partial": round(partial, 6),
+                "reach": round(reach, 6), "evidence": round(evid, 6), "held": reach >= 1 and evid >= 1,
+                "outcome": classify(sub is not None, correct, reach, evid),
+                "model": models[a % len(models)] if models else None, "self_contained": len(dep) == 1 and a in dep,
+                "scorer_version": SCORER_VERSION})
+    except Exception:
+        _each(rows)  # an earlier agent's invalid fields raise first
+        raise
+    try:
+        return _AGENTS.validate_python(rows)
+    except ValidationError:
+        return _each(rows)  # the first invalid agent's own error
+
+
+def _each(rows: list[dict]) -> list[AgentScore]:
+    return [AgentScore(**r) for r in rows]
 
 
 def _share(have, dep: frozenset[int]) -> float:
