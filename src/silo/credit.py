@@ -202,9 +202,13 @@ class ContentViews:
 
     def _pasted(self, text: str, spans) -> set[int]:
         """Indices of the numbers of pasted data: runs of 3+ numbers all in one shard's data, with no words
-        between them (an index column or one stray number in between is allowed)."""
-        where = self._holders()
+        between them (an index column or one stray number in between is allowed). A run lies within a stretch of
+        numbers with no words between neighbours: where no stretch holds 3, nothing is pasted (most messages: a
+        JSON object's keys part its numbers), and the map of every shard's numbers is not needed."""
         words = _WordRuns(text)
+        if not words.stretch(spans, 3):
+            return set()
+        where = self._holders()
         drop: set[int] = set()
         run: list[int] = []
         common: int | None = None
@@ -275,6 +279,20 @@ class _WordRuns:
     def between(self, lo: int, hi: int) -> bool:
         k = bisect_left(self.starts, lo)
         return k < len(self.starts) and self.ends[k] <= hi
+
+    def stretch(self, spans, size: int) -> bool:
+        """Whether `size` consecutive number spans have no letter run between neighbours (a run between two
+        spans that are not neighbours lies between some pair of neighbours: a letter run cannot cross a digit)."""
+        if len(spans) < size:
+            return False
+        if not self.starts:
+            return True
+        k = 1
+        for n in range(1, len(spans)):
+            k = 1 if self.between(spans[n - 1][1], spans[n][0]) else k + 1
+            if k >= size:
+                return True
+        return False
 # words that state a result; "so" only as a conclusion (sentence-initial "So, ..." / "So the ...", or "..., so 4"),
 # not "so far", "so that", "or so", "so I"; "most" not as a quantifier ("most of", "at most"); a question states nothing
 _ANSWERISH = re.compile(r"\b(?:answers?|result|winner|wins?|won|(?<!\bat )most(?! of\b)|total|overall|global|"
@@ -304,10 +322,10 @@ def _hit(fp: Fingerprint, p: Parsed, view, whole: bool) -> bool:
         if not strong:
             return False
         rest = _rest(fp)
-        if rest is fp or view is None:
-            return True  # no single-number alternative: nothing to check outside pastes
-        free = view()
-        return free is None or (rest is not None and rest.strict(p)) or fp.strict(free)
+        if rest is fp or view is None or (rest is not None and rest.strict(p)):
+            return True  # no single-number alternative, or one of the others matches: nothing to check outside pastes
+        free = view()  # (made only where the answer depends on it: it costs a pass over the text and its sentences)
+        return free is None or fp.strict(free)
     if not fp.matches(p):
         return False
     # only a weak alternative (a name, a boolean, a small number) matched: the whole answer, which must be
