@@ -153,7 +153,10 @@ class PrefixSum(ChainTask):
         # within the slice: "position 15: 23"): a multiset of 15 values in [1, 50] is inside a longer paste
         # of other shards by chance (the chatty grid: a bundle of six shards showed a seventh)
         data = inst.shards[j].data
-        start = bounds(sum(len(s.data) for s in inst.shards), inst.n_agents)[j][0]
+        memo = _memo(inst)  # (the slices' bounds once per instance, not once per shard: O(N), not O(N^2))
+        starts = memo.get("starts") or memo.setdefault("starts", bounds(sum(len(s.data) for s in inst.shards),
+                                                                         inst.n_agents))
+        start = starts[j][0]
         return AnyOf((Items(tuple(data), ordered=True), Pairs(tuple((start + k, v) for k, v in enumerate(data))),
                       Pairs(tuple(enumerate(data)))))
 
