@@ -119,6 +119,11 @@ class ContentViews:
             one = frozenset({j})
             fkey = self._fp_key(self._stat_kind(one, c), one, i)
             kind = fkey[0]
+            # no statistic of {j} for this receiver (most segmented tasks' singletons): nothing to look up or keep per
+            # content (a star centre's N - 1 answers read by N - 1 receivers: N^2 entries); fkey is its cache key
+            fp = self._fp.get(fkey, _NONE)
+            if fp is None or (fp is _NONE and self._fingerprint(kind, one, i) is None):
+                return False
         key = ("relayed", fkey, c.author, c.text)
         got = self._fp.get(key)
         if got is None:
@@ -326,6 +331,8 @@ def _hit(fp: Fingerprint, p: Parsed, view, whole: bool) -> bool:
             return True  # no single-number alternative, or one of the others matches: nothing to check outside pastes
         free = view()  # (made only where the answer depends on it: it costs a pass over the text and its sentences)
         return free is None or fp.strict(free)
+    if type(fp).strict is _PLAIN_STRICT and not fp.weak:
+        return False  # (its strict is "not weak and matches": matches(p) is False, not tried again)
     if not fp.matches(p):
         return False
     # only a weak alternative (a name, a boolean, a small number) matched: the whole answer, which must be
@@ -334,6 +341,9 @@ def _hit(fp: Fingerprint, p: Parsed, view, whole: bool) -> bool:
     # a one-line code fence is read with the sentence before it (as lines, "The answer is ```json", "true" say nothing)
     return any(_ANSWERISH.search(sent) and not _QUESTION.search(sent) and fp.matches(parse(sent))
                for sent in sentences(_inline_fences(q.text)))
+
+
+_PLAIN_STRICT = Fingerprint.strict
 
 
 def _inline_fences(text: str) -> str:
