@@ -47,10 +47,17 @@ class ContentViews:
         task's statistics; raw items where the task says so: TaskSpec.raw_per_receiver)."""
         if kind == "raw":
             return (kind, key, i if self._raw_i else -1)
-        return (kind, key, i if self._segmented else -1)
+        return (kind, key, self._receiver(key, i))
+
+    def _receiver(self, s: frozenset[int], i: int) -> int:
+        """The receiver a statistic's fingerprint of set s is made and kept for: -1 where it is every receiver's
+        (a global task; a segmented task's set its stat_receiver declares receiver-free), else i."""
+        if not self._segmented:
+            return -1
+        return self.task.stat_receiver(self.inst, s, i) if self._scoped else i
 
     def _fingerprint(self, kind: str, key, i: int) -> Fingerprint | None:
-        cache_key = (kind, key, i if (self._raw_i if kind == "raw" else self._segmented) else -1)  # (_fp_key's)
+        cache_key = self._fp_key(kind, key, i)
         fp = self._fp.get(cache_key, _NONE)
         if fp is _NONE:
             if kind == "raw":
@@ -92,7 +99,8 @@ class ContentViews:
         # (_stat_kind and _fingerprint's cache look-up, inline: ~10^5 calls on the grid, most found; s is not
         # empty, so with one member "a in s" is s == {a})
         kind = "claim" if len(s) > 1 or a in s else "fclaim" if self._claim_differs(s, a) else "stat"
-        fp = self._fp.get((kind, s, i if self._segmented else -1), _NONE)
+        r = (self.task.stat_receiver(self.inst, s, i) if self._scoped else i) if self._segmented else -1  # (_receiver)
+        fp = self._fp.get((kind, s, r), _NONE)
         if fp is _NONE:
             fp = self._fingerprint(kind, s, i)
         if fp is None:

@@ -71,6 +71,8 @@ class Replay(ContentViews):
         self._n, self._global = n, self.inst.answer_kind == "global"
         self._segmented, self._raw_i = not self._global, self.task.raw_per_receiver
         self._stat_sets = getattr(self.task.stat_sets, "__func__", None) is not TaskSpec.stat_sets  # (own, or none)
+        self._scoped = self._segmented and getattr(  # (a task that tells which fingerprints are the same for all)
+            self.task.stat_receiver, "__func__", None) is not TaskSpec.stat_receiver
         self._fixed_sets = not self._stat_sets and getattr(  # (TaskSpec's candidate_sets: the content's prov alone)
             self.task.candidate_sets, "__func__", None) is TaskSpec.candidate_sets
 

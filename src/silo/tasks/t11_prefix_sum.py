@@ -143,7 +143,10 @@ class PrefixSum(ChainTask):
         return check_list(answer, truth)
 
     def depends_on(self, inst, agent):
-        return frozenset(range(agent + 1))
+        return _prefix(agent)  # (frozenset(range(agent + 1)), one object per agent: sets equal to it are found by id)
+
+    def stat_receiver(self, inst, agents, i):
+        return -1 if agents and max(agents) < i else i  # (a set short of i: its sum, whoever reads it)
 
     def candidate_sets(self, inst, upstream, i):
         return prefix_candidates(upstream, i)
