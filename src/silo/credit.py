@@ -1,7 +1,7 @@
 """How content is credited: the fingerprints the replay looks for (one object per value for a segmented task's
 receivers), what a scalar statistic may match in (content without its pasted data and without sentences
-stating another shard's value), the author's own-data coincidence checks, and _hit, which applies a
-fingerprint's strong and weak alternatives. Mixed into silo.replay.Replay.
+stating another shard's value), and the author's own-data coincidence checks (silo.credit_hit's _hit
+applies a fingerprint's strong and weak alternatives). Mixed into silo.replay.Replay.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import re
 from bisect import bisect_left
 from collections import Counter
 from dataclasses import replace
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from silo.credit_hit import _hit
 from silo.evidence import AnyOf, Bits, Fingerprint, Parsed, guard_ok
-from silo.evidence_text import attribution, number_spans, number_values, parse, sentence_spans, sentences, table_spans
+from silo.evidence_text import attribution, number_spans, number_values, parse, sentence_spans, table_spans
 
 if TYPE_CHECKING:
     from silo.replay import _Content
@@ -47,10 +47,17 @@ class ContentViews:
         task's statistics; raw items where the task says so: TaskSpec.raw_per_receiver)."""
         if kind == "raw":
             return (kind, key, i if self._raw_i else -1)
-        return (kind, key, i if self._segmented else -1)
+        return (kind, key, self._receiver(key, i))
+
+    def _receiver(self, s: frozenset[int], i: int) -> int:
+        """The receiver a statistic's fingerprint of set s is made and kept for: -1 where it is every receiver's
+        (a global task; a segmented task's set its stat_receiver declares receiver-free), else i."""
+        if not self._segmented:
+            return -1
+        return self.task.stat_receiver(self.inst, s, i) if self._scoped else i
 
     def _fingerprint(self, kind: str, key, i: int) -> Fingerprint | None:
-        cache_key = (kind, key, i if (self._raw_i if kind == "raw" else self._segmented) else -1)  # (_fp_key's)
+        cache_key = self._fp_key(kind, key, i)
         fp = self._fp.get(cache_key, _NONE)
         if fp is _NONE:
             if kind == "raw":
@@ -92,7 +99,8 @@ class ContentViews:
         # (_stat_kind and _fingerprint's cache look-up, inline: ~10^5 calls on the grid, most found; s is not
         # empty, so with one member "a in s" is s == {a})
         kind = "claim" if len(s) > 1 or a in s else "fclaim" if self._claim_differs(s, a) else "stat"
-        fp = self._fp.get((kind, s, i if self._segmented else -1), _NONE)
+        r = (self.task.stat_receiver(self.inst, s, i) if self._scoped else i) if self._segmented else -1  # (_receiver)
+        fp = self._fp.get((kind, s, r), _NONE)
         if fp is _NONE:
             fp = self._fingerprint(kind, s, i)
         if fp is None:
@@ -119,6 +127,11 @@ class ContentViews:
             one = frozenset({j})
             fkey = self._fp_key(self._stat_kind(one, c), one, i)
             kind = fkey[0]
+            # no statistic of {j} for this receiver (most segmented tasks' singletons): nothing to look up or keep per
+            # content (a star centre's N - 1 answers read by N - 1 receivers: N^2 entries); fkey is its cache key
+            fp = self._fp.get(fkey, _NONE)
+            if fp is None or (fp is _NONE and self._fingerprint(kind, one, i) is None):
+                return False
         key = ("relayed", fkey, c.author, c.text)
         got = self._fp.get(key)
         if got is None:
@@ -202,9 +215,13 @@ class ContentViews:
 
     def _pasted(self, text: str, spans) -> set[int]:
         """Indices of the numbers of pasted data: runs of 3+ numbers all in one shard's data, with no words
-        between them (an index column or one stray number in between is allowed)."""
-        where = self._holders()
+        between them (an index column or one stray number in between is allowed). A run lies within a stretch of
+        numbers with no words between neighbours: where no stretch holds 3, nothing is pasted (most messages: a
+        JSON object's keys part its numbers), and the map of every shard's numbers is not needed."""
         words = _WordRuns(text)
+        if not words.stretch(spans, 3):
+            return set()
+        where = self._holders()
         drop: set[int] = set()
         run: list[int] = []
         common: int | None = None
@@ -275,52 +292,21 @@ class _WordRuns:
     def between(self, lo: int, hi: int) -> bool:
         k = bisect_left(self.starts, lo)
         return k < len(self.starts) and self.ends[k] <= hi
-# words that state a result; "so" only as a conclusion (sentence-initial "So, ..." / "So the ...", or "..., so 4"),
-# not "so far", "so that", "or so", "so I"; "most" not as a quantifier ("most of", "at most"); a question states nothing
-_ANSWERISH = re.compile(r"\b(?:answers?|result|winner|wins?|won|(?<!\bat )most(?! of\b)|total|overall|global|"
-                        r"final(?:ly)?|conclusion|therefore|thus|hence|anywhere|nobody|nowhere|none of (?:us|them)|"
-                        r"every(?:one|body)|all of us|any(?:one)?|there (?:is|are))\b|"
-                        r"(?:^[\s*_>#-]*|[,;(\u2013\u2014\u2192]\s*)so\b(?:\s*[,:]|\s+(?:the|it(?:'s|\u2019s|\s+is|\s+was)|"
-                        r"that(?:'s|\u2019s|\s+is|\s+makes|\s+gives)|we\s+(?:get|have|got)|[-+\u2212]?\d|true|false|yes|no)\b)",
-                        re.IGNORECASE)
-_QUESTION = re.compile(r"\?[\s\"'*_)\]]*$")
+
+    def stretch(self, spans, size: int) -> bool:
+        """Whether `size` consecutive number spans have no letter run between neighbours (a run between two
+        spans that are not neighbours lies between some pair of neighbours: a letter run cannot cross a digit)."""
+        if len(spans) < size:
+            return False
+        if not self.starts:
+            return True
+        k = 1
+        for n in range(1, len(spans)):
+            k = 1 if self.between(spans[n - 1][1], spans[n][0]) else k + 1
+            if k >= size:
+                return True
+        return False
 
 
 def _has_bits(fp: Fingerprint) -> bool:
     return isinstance(fp, Bits) or any(_has_bits(f) for f in getattr(fp, "parts", ()))
-
-
-@lru_cache(maxsize=100000)
-def _rest(fp: Fingerprint) -> Fingerprint | None:
-    return fp.without_scalars()
-
-
-def _hit(fp: Fingerprint, p: Parsed, view, whole: bool) -> bool:
-    """Whether fp matches content p (all alternatives if `whole`, else strong ones only). `view` (None, or a
-    callable giving Replay._view of p, computed only when needed): single-number alternatives must match there.
-    """
-    strong = fp.strict(p)
-    if not whole or strong:
-        if not strong:
-            return False
-        rest = _rest(fp)
-        if rest is fp or view is None:
-            return True  # no single-number alternative: nothing to check outside pastes
-        free = view()
-        return free is None or (rest is not None and rest.strict(p)) or fp.strict(free)
-    if not fp.matches(p):
-        return False
-    # only a weak alternative (a name, a boolean, a small number) matched: the whole answer, which must be
-    # stated as one ("the answer is false", "Carol wins"), not merely occur (a name inside pasted ballots)
-    q = (view() if view is not None else None) or p
-    # a one-line code fence is read with the sentence before it (as lines, "The answer is ```json", "true" say nothing)
-    return any(_ANSWERISH.search(sent) and not _QUESTION.search(sent) and fp.matches(parse(sent))
-               for sent in sentences(_inline_fences(q.text)))
-
-
-def _inline_fences(text: str) -> str:
-    """The text with every code fence whose body is one line written inline (multi-line fences, pasted data, stay)."""
-    return _FENCE_ONE.sub(r" \1 ", text) if "```" in text else text
-
-
-_FENCE_ONE = re.compile(r"```[\w-]*[ \t]*\n[ \t]*([^\n`]*?)[ \t]*\n[ \t]*```")

@@ -102,6 +102,13 @@ class Parsed:
             where.setdefault(x, []).append(k)
         return where
 
+    @cached_property
+    def adjacent(self) -> frozenset:
+        """(a, b) of every two neighbouring numbers (made on first use, once per content: Pairs fingerprints of
+        every shard are matched against it)."""
+        nums = self.numbers
+        return frozenset(zip(nums, nums[1:], strict=False))
+
     def has_run(self, run: tuple) -> bool:
         """Whether the non-empty `run` occurs in `numbers` as a contiguous stretch: only the positions of the
         rarest of its first values are tried (a run of small counts starts at hundreds of places of a paste)."""

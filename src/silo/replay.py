@@ -34,6 +34,7 @@ class _Content:
     sets: tuple[frozenset[int], ...]  # earlier evidence sets of the author: candidate statistics
     credited: frozenset[int] | None = None  # cache for receiver-independent (global) tasks
     extra: tuple[frozenset[int], ...] | None = None  # cache of the candidate sets that are not the receiver's
+    cands: dict | None = None  # cache of all its candidate sets, where none depends on the receiver (_candidates)
 
 
 @dataclass
@@ -70,6 +71,10 @@ class Replay(ContentViews):
         self._n, self._global = n, self.inst.answer_kind == "global"
         self._segmented, self._raw_i = not self._global, self.task.raw_per_receiver
         self._stat_sets = getattr(self.task.stat_sets, "__func__", None) is not TaskSpec.stat_sets  # (own, or none)
+        self._scoped = self._segmented and getattr(  # (a task that tells which fingerprints are the same for all)
+            self.task.stat_receiver, "__func__", None) is not TaskSpec.stat_receiver
+        self._fixed_sets = not self._stat_sets and getattr(  # (TaskSpec's candidate_sets: the content's prov alone)
+            self.task.candidate_sets, "__func__", None) is TaskSpec.candidate_sets
 
     def _fz(self, s) -> frozenset[int]:
         """s as a frozenset shared with every equal one of this replay (at N = 1,000 each agent's
@@ -233,12 +238,17 @@ class Replay(ContentViews):
     def _candidates(self, c: _Content, i: int) -> dict[frozenset[int], bool | None]:
         """Sets whose statistic c may carry, each once (in no order that matters: _credit takes their union): the
         task's sets from the author's evidence, its history, the sets the content names, the task's stat_sets;
-        each to True where it is known to be within c.prov (None: not known)."""
+        each to True where it is known to be within c.prov (None: not known). Where the task's hooks are TaskSpec's,
+        none depends on the receiver: made once per content (a star centre's answers, each read by N - 1 receivers)."""
+        if self._fixed_sets and c.cands is not None:
+            return c.cands
         sets = dict.fromkeys(self.task.candidate_sets(self.inst, c.prov, i))
         if c.extra is None:  # (the same for every receiver: made once per content)
             c.extra = self._named(c)
         sets.update(dict.fromkeys(c.extra, True))  # (True: within c.prov, as every one of these is)
         if not self._stat_sets:  # (TaskSpec's: none)
+            if self._fixed_sets:
+                c.cands = sets
             return sets
         key = ("stat_sets", c.text, c.prov, i)  # a file read again, or the same text sent twice: searched once
         found = self._fp.get(key)

@@ -3,7 +3,6 @@ the instance alone, kept for the last few instances, valid only for an instance 
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import threading
 from collections import OrderedDict
@@ -20,18 +19,18 @@ def shared_cache(task: TaskSpec, inst: Instance) -> dict:
     """The cache of what the scorer derives from (task, instance) alone (fingerprints, views of content,
     candidate sets, credit of content: every entry a pure function of the task, the instance and the entry's
     key), one dict for every replay of an equal instance: the grid scores each instance under 3 protocols,
-    grid7 by 7 teams too. Keyed by the task object and the instance id, and valid only while a digest of the
-    instance's whole content is the same (marshal tells 1, 1.0 and True apart, and dict orders), so another
+    grid7 by 7 teams too. Keyed by the task object and the instance id, and valid only while the instance's
+    whole content, marshalled, is the same (marshal tells 1, 1.0 and True apart, and dict orders), so another
     instance reusing an id (an edited file, a hand-made test instance) gets a cache of its own."""
     try:
-        digest = hashlib.blake2b(marshal.dumps(_content_of(inst), 2), digest_size=16).digest()
+        content = marshal.dumps(_content_of(inst), 2)  # (kept and compared whole: a memcmp, no digest made of it)
     except ValueError:  # nested too deeply for marshal: this replay's own cache
         return {}
     key = (task, inst.id)
     with _shared_lock:
         got = _shared.get(key)
-        if got is None or got[0] != digest:
-            got = _shared[key] = (digest, {})
+        if got is None or got[0] != content:
+            got = _shared[key] = (content, {})
         _shared.move_to_end(key)
         while len(_shared) > SHARED:
             _shared.popitem(last=False)

@@ -142,6 +142,12 @@ class TaskSpec:
             return answer_fingerprint(inst.truth[i], self.tolerance)
         return None
 
+    def stat_receiver(self, inst: Instance, agents: frozenset[int], i: int) -> int:
+        """For a segmented task's scorer: -1 where stat_fingerprint and claim_fingerprint of `agents` are the same for
+        receiver i as for every other receiver given -1 for the set (made once per set, not once per (set,
+        receiver)); else i (the default). tests/test_replay_speed_tasks.py checks the declaration."""
+        return i
+
     def claim_fingerprint(self, inst: Instance, agents: frozenset[int], i: int) -> Fingerprint | None:
         """A short statement of the set's sufficient statistic ("apple: 5", "XOR = 200", a running count).
 

@@ -49,18 +49,29 @@ def prefix_candidates(upstream: frozenset[int], i: int) -> list[frozenset[int]]:
     m is the longest prefix inside the upstream, capped at i; {0..m-1} covers a carry sent by an
     agent that had already heard from agent i. Only these two prefixes are tried: every prefix
     would cost O(N) fingerprints per observation, O(N^3) per broadcast episode."""
-    sets = [upstream]
     run = _run(upstream)
-    if run == len(upstream):  # upstream is {0..run-1} (as a chain's are): its part in 0..i, made once per i
-        if i + 1 < run:
-            sets.append(_prefix(i))
-    else:
-        own = upstream & _prefix(i)
-        if own and own != upstream:
-            sets.append(own)
+    if run == len(upstream):  # upstream is {0..run-1} (as a chain's are): the rest is _prefix_tail's
+        return [upstream, *_prefix_tail(run, min(i, run - 1))]
+    sets = [upstream]
+    own = upstream & _prefix(i)
+    if own and own != upstream:
+        sets.append(own)
     m = min(run, i + 1)
     sets += [s for s in (_prefix(k) for k in (m - 1, m - 2) if k >= 0) if s not in sets]
     return sets
+
+
+@lru_cache(maxsize=8192)
+def _prefix_tail(run: int, i: int) -> tuple[frozenset[int], ...]:
+    """prefix_candidates' sets after an upstream {0..run-1}: its part in 0..i (made once per i), then the prefixes
+    {0..m-1}, {0..m-2} it does not hold. Once per (run, i), not per content and receiver: every receiver
+    i >= run - 1 has the same ones (prefix_candidates asks with i capped there)."""
+    sets = [_prefix(run - 1) if run else frozenset()]  # (stands for the upstream, equal to it: only compared)
+    if i + 1 < run:
+        sets.append(_prefix(i))
+    m = min(run, i + 1)
+    sets += [s for s in (_prefix(k) for k in (m - 1, m - 2) if k >= 0) if s not in sets]
+    return tuple(sets[1:])
 
 
 @lru_cache(maxsize=256)
@@ -143,7 +154,10 @@ class PrefixSum(ChainTask):
         return check_list(answer, truth)
 
     def depends_on(self, inst, agent):
-        return frozenset(range(agent + 1))
+        return _prefix(agent)  # (frozenset(range(agent + 1)), one object per agent: sets equal to it are found by id)
+
+    def stat_receiver(self, inst, agents, i):
+        return -1 if agents and max(agents) < i else i  # (a set short of i: its sum, whoever reads it)
 
     def candidate_sets(self, inst, upstream, i):
         return prefix_candidates(upstream, i)
@@ -153,7 +167,10 @@ class PrefixSum(ChainTask):
         # within the slice: "position 15: 23"): a multiset of 15 values in [1, 50] is inside a longer paste
         # of other shards by chance (the chatty grid: a bundle of six shards showed a seventh)
         data = inst.shards[j].data
-        start = bounds(sum(len(s.data) for s in inst.shards), inst.n_agents)[j][0]
+        memo = _memo(inst)  # (the slices' bounds once per instance, not once per shard: O(N), not O(N^2))
+        starts = memo.get("starts") or memo.setdefault("starts", bounds(sum(len(s.data) for s in inst.shards),
+                                                                         inst.n_agents))
+        start = starts[j][0]
         return AnyOf((Items(tuple(data), ordered=True), Pairs(tuple((start + k, v) for k, v in enumerate(data))),
                       Pairs(tuple(enumerate(data)))))
 

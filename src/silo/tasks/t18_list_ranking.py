@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
 from silo.evidence import MIN_ITEMS, Fingerprint, Parsed, _norm
 from silo.tasks import register
@@ -26,11 +27,16 @@ class Pairs(Fingerprint):
     def weak(self) -> bool:  # type: ignore[override]
         return len(self.pairs) < MIN_ITEMS
 
+    @cached_property  # the normalised pairs, made on first use (derived, not compared: repr and == are the fields')
+    def _need(self) -> frozenset:
+        return frozenset((_norm(a), _norm(b)) for a, b in self.pairs)
+
     def matches(self, p: Parsed) -> bool:
         if not self.pairs:
             return False
-        seen = set(zip(p.numbers, p.numbers[1:], strict=False))
-        return all((_norm(a), _norm(b)) in seen for a, b in self.pairs)
+        need = self._need
+        # k distinct pairs need k positions of adjacent numbers: k + 1 numbers (a chain's carry shows no shard)
+        return len(need) < len(p.numbers) and need <= p.adjacent
 
 
 def ranks(nodes: list[dict]) -> dict[str, int]:

@@ -46,7 +46,7 @@ class Edges(Fingerprint):
     def matches(self, p: Parsed) -> bool:
         if not self.edges:
             return False
-        seen = set(zip(p.numbers, p.numbers[1:], strict=False))
+        seen = p.adjacent  # (made once per content)
         return all((_norm(u), _norm(v)) in seen or (_norm(v), _norm(u)) in seen for u, v in self.edges)
 
 
