@@ -17,27 +17,8 @@ REP = Replay(TASK, INST)
 
 
 def _walk(rep: Replay, text: str, spans) -> set[int]:
-    """The run walk as written before the shortcut: every number looked up in the map of holders."""
-    where, words = rep._holders(), _WordRuns(text)
-    drop: set[int] = set()
-    run: list[int] = []
-    common, gap = None, 0
-    for n, (start, _, x) in enumerate(spans):
-        if run and words.between(spans[run[-1]][1], start):
-            drop.update(run if len(run) >= 3 else ())
-            run, common, gap = [], None, 0
-        holders = where.get(x, 0)
-        inter = holders if common is None else common & holders
-        if inter:
-            run.append(n)
-            common, gap = inter, 0
-        elif run and gap == 0:
-            gap = 1
-        else:
-            drop.update(run if len(run) >= 3 else ())
-            run, common, gap = ([n], holders, 0) if holders else ([], None, 0)
-    drop.update(run if len(run) >= 3 else ())
-    return drop
+    """The run walk without the shortcut: every number looked up in the map of holders."""
+    return rep._run_walk(spans, _WordRuns(text))
 
 
 _DATA = [str(x) for s in INST.shards for x in s.data[:6]]

@@ -219,8 +219,10 @@ class ContentViews:
         numbers with no words between neighbours: where no stretch holds 3, nothing is pasted (most messages: a
         JSON object's keys part its numbers), and the map of every shard's numbers is not needed."""
         words = _WordRuns(text)
-        if not words.stretch(spans, 3):
-            return set()
+        return self._run_walk(spans, words) if words.stretch(spans, 3) else set()
+
+    def _run_walk(self, spans, words: _WordRuns) -> set[int]:
+        """_pasted's walk over every number (no shortcut): each looked up in the map of the shards' numbers."""
         where = self._holders()
         drop: set[int] = set()
         run: list[int] = []
