@@ -38,6 +38,8 @@ class FaultServer:
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         self.answered: list[dict] = []  # requests whose 200 reply was sent in full
+        self.only_auth: str | None = None  # when set, a request with another Authorization header is a stray:
+        self.strays: list[dict] = []  # answered 400 and recorded here, never taking a behaviour from the queue
         self._closing = threading.Event()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -79,9 +81,11 @@ class FaultServer:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 self.req = req = json.loads(body or b"{}")
                 with fs._lock:
-                    fs.requests.append(req)
-                    fs.headers.append(dict(self.headers))
-                kind, arg = fs.next(req)
+                    stray = fs.only_auth is not None and self.headers.get("Authorization") != fs.only_auth
+                    (fs.strays if stray else fs.requests).append(req)
+                    if not stray:
+                        fs.headers.append(dict(self.headers))
+                kind, arg = ("status", 400) if stray else fs.next(req)
                 if kind == "hang":
                     fs._closing.wait(30)
                     return

@@ -1,6 +1,8 @@
 """The CLI: a newcomer's path works; bad input gives one line and a non-zero exit, never a traceback."""
 
 import json
+import os
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -151,17 +153,22 @@ def test_errored_episodes_exit_nonzero_with_each_cause_once(tmp_path, fault_key)
     assert json.loads((tmp_path / "r" / "results.json").read_text())["episodes"]["error"] == 0
 
 
-def test_retry_warnings_stay_out_of_the_terminal(tmp_path, fault_key):
+def test_retry_warnings_stay_out_of_the_terminal(tmp_path, monkeypatch):
     from fault_server import FaultServer
 
+    key = f"sk-retry-{os.getpid()}-{time.monotonic_ns()}"  # this run's own key: a stray request cannot take the plan
+    monkeypatch.setenv("SILO_FAULT_KEY", key)
     with FaultServer(default=("ok", SUBMIT_7)) as fs:
+        fs.only_auth = f"Bearer {key}"
         fs.queue(("ok", "pong"), ("status", 503), ("status", 503))  # preflight, then two retried failures
         res = _fault_run(fs, tmp_path, retries=3)
     assert res.exit_code == 0, res.output
     assert "retrying" not in res.output and "attempt" not in res.output
     eps = [episode_io.load_dict(f) for f in episode_io.files(tmp_path / "r" / "episodes")]
     retried = [e for ep in eps for e in ep["events"] if e["kind"] == "model_call" and e["data"].get("error")]
-    assert len(retried) == 2  # the attempts are in the episode logs
+    seen = [(r.get("max_tokens"), len(r.get("messages", []))) for r in fs.requests]
+    assert fs.requests[0]["max_tokens"] == 1, seen  # the preflight probe came first and took "pong"
+    assert len(retried) == 2, (seen, len(fs.strays))  # the attempts are in the episode logs
 
 
 # ---- CLI parity: -M, per-model endpoints, connection limit, --limit, results.json ----------------
