@@ -64,3 +64,20 @@ def test_a_cycle_frozen_while_scoring_is_collected_after(files):
     del a, b
     gc.collect()
     assert gone() is None  # unfrozen at the end: the collector frees it
+
+
+
+def test_quick_exit_freezes_at_exit_only_once_registered():
+    """`silo score`'s process freezes every object at exit (the final collections then walk none): the freeze
+    happens at exit, not before, and a second call registers nothing more."""
+    import subprocess
+    import sys
+
+    code = ("import atexit, gc\n"
+            "atexit.register(lambda: print('at exit', gc.get_freeze_count() > 0, flush=True))\n"  # runs last (LIFO)
+            "from silo import score_jobs\n"
+            "n = atexit._ncallbacks()\n"
+            "score_jobs.quick_exit(); score_jobs.quick_exit()\n"
+            "print('before', gc.get_freeze_count() > 0, atexit._ncallbacks() - n, flush=True)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.splitlines() == ["before False 1", "at exit True"]

@@ -134,8 +134,9 @@ def generate(suite, task_list, ns, seed, replicates, out):
 def score(run_dir, jobs, no_progress):
     """Re-score a run directory offline from its episode records."""
     from silo.rundir import RunDir
-    from silo.score_jobs import write_run  # not silo.runner: scoring needs no engine, protocols or model client
+    from silo.score_jobs import quick_exit, write_run  # not silo.runner: scoring needs no engine or model client
 
+    quick_exit()  # a process that only scores: no final collection of what it imported and read
     n = write_run(RunDir(run_dir), jobs=jobs, progress=not no_progress)  # score_run's files, rows never rebuilt here
     click.echo(f"scored {n} episodes -> {Path(run_dir) / 'scores.jsonl'}")
 

@@ -14,7 +14,7 @@ import marshal
 
 from pydantic import TypeAdapter, ValidationError
 
-from silo.records import AgentScore, Episode, EpisodeScore
+from silo.records import AgentScore, Episode, EpisodeScore, role_of
 from silo.replay import HISTORY, Replay, ScoringError  # noqa: F401 - importable from here as before
 from silo.tasks import get_task
 from silo.tasks.base import TaskSpec, _canon
@@ -59,6 +59,9 @@ def score_agents(ep: Episode, task: TaskSpec) -> list[AgentScore]:
     rep = Replay(task, inst).run(ep.events)
     subs = {s.agent: s for s in ep.submissions}
     models = ep.config.models or []
+    team = ep.config.team
+    roles = {m: role_of(team, m) for m in models} if models else {}  # EpisodeScore fills a missing role alike
+    plain = role_of(team, None)
     rows = []
     check = _memo_check(task)
     try:
@@ -74,7 +77,8 @@ def score_agents(ep: Episode, task: TaskSpec) -> list[AgentScore]:
                 "submit_round": sub.round if sub else None, "correct": correct, "partial": round(partial, 6),
                 "reach": round(reach, 6), "evidence": round(evid, 6), "held": reach >= 1 and evid >= 1,
                 "outcome": classify(sub is not None, correct, reach, evid),
-                "model": models[a % len(models)] if models else None, "self_contained": len(dep) == 1 and a in dep,
+                "model": (model := models[a % len(models)] if models else None),
+                "role": roles[model] if models else plain, "self_contained": len(dep) == 1 and a in dep,
                 "scorer_version": SCORER_VERSION})
     except Exception:
         _each(rows)  # an earlier agent's invalid fields raise first
