@@ -207,3 +207,19 @@ def test_a_checker_returning_invalid_fields_or_raising_fails_at_the_first_agent_
         assert str(e.value) == f"checker broke at agent {first}"
     row = score_safely(ep)
     assert row.status == "error" and str(e.value)[:100] in row.error
+
+
+@pytest.mark.parametrize("team, models, roles", [
+    ("llm", ["m-1", "partner:informative"], ["llm", "partner:informative", "llm"]),  # models cycle over agents
+    ("llm", None, ["llm"] * 3),
+    ("gossip", ["scripted:oracle"], ["scripted:oracle"] * 3),
+    ("hand", None, ["scripted:hand"] * 3),
+])
+def test_each_agent_s_role_comes_from_its_team_and_model(team, models, roles):
+    ep = _episode([], {0: TRUTH, 1: TRUTH, 2: TRUTH})
+    ep = ep.model_copy(update={"config": ep.config.model_copy(update={"team": team, "models": models})})
+    s = score_episode(ep)
+    assert [a.role for a in s.agents] == roles
+    assert [a.role for a in type(s).model_validate_json(s.model_dump_json()).agents] == roles
+    errored = score_episode(ep.model_copy(update={"status": "error", "error": "x"}))
+    assert [(a.role, a.outcome) for a in errored.agents] == [(r, None) for r in roles]
