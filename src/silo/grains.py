@@ -4,6 +4,7 @@ one row per agent with the automatic explanation of its outcome."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
@@ -60,7 +61,8 @@ def episode_row(s: EpisodeScore, run: str, comm: dict | None = None, memo: dict 
     comm_agents = [a for a in s.agents if not a.self_contained]
     k = len(comm_agents)
     some = ok and k > 0
-    shares = {o: (sum(a.outcome == o for a in comm_agents) / k if some else None) for o in OUTCOMES}
+    counts = Counter(a.outcome for a in comm_agents)  # one pass over the agents, not one per outcome
+    shares = {o: (counts[o] / k if some else None) for o in OUTCOMES}
     held = _share([a.held for a in comm_agents]) if some else None
     s_comm = _share([a.correct for a in comm_agents]) if some else None
     optimal = task.optimal_messages(s.n_agents) if task is not None and s.n_agents > 1 else None
