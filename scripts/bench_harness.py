@@ -9,8 +9,9 @@ alternating which goes first, so every figure has a paired ratio measured under 
 - grid5   the same with five scripted teams (opt-in: --bench grid5);
 - stress  N = 100 agents broadcasting and reading every round for 100 rounds (scripts/bench_chatter.py);
 - scale   the cost vs N curve: gossip over broadcast and oracle star reduce over p2p on I-01 at
-          N = 10, 100, 1,000 (and III-21 star reduce at 1,000); the N = 1,000 runs are also viewed
-          (`silo view`) and opened in headless Chromium.
+          N = 10, 100, 1,000 (and III-21 star reduce at 1,000); every run is viewed (`silo view`), the
+          N = 1,000 ones are opened in headless Chromium too; each records its episodes' status and rounds
+          (an episode stopped at R_max is work cut short: the star over p2p at N = 1,000 is one).
 Each phase is its own process under /usr/bin/time -v (scripts/bench_phases.py): wall, user+sys CPU
 and peak RSS are that phase's own. With --write the markdown goes between the HARNESS markers of
 docs/benchmarks.md; the LLM-path section is written by scripts/bench_llm.py.
@@ -61,7 +62,7 @@ def cases(bench: set[str], quick: bool) -> list[dict]:
                 out.append({"case": f"{task}-{team}-{proto}-n{n}", "title": f"{task} {team} over {proto}, N = {n:,}",
                             "curve": (task, team, proto, n),
                             "run": ["run", "--task", task, "--n", str(n), "--protocol", proto, "--team", team],
-                            "phases": ["score", "view", "open"] if big else ["score"]})
+                            "phases": ["score", "view", "open"] if big else ["score", "view"]})
     return out
 
 
@@ -95,8 +96,19 @@ def run_side(case: dict, code: Code, tmp: Path, log: Path, cap: float) -> dict:
             continue
         res["phases"][ph] = measure(phase_argv(ph, d), env, cwd, log, cap)
     res.update(worker(code, "count", str(d)))
+    res["status"] = episode_status(d)
     shutil.rmtree(d, ignore_errors=True)
     return res
+
+
+def episode_status(d: Path) -> str:
+    """The scored episodes' status and rounds, e.g. "complete, 12 rounds" or "max_rounds, 100 rounds"."""
+    f = d / "scores.jsonl"
+    if not f.exists():
+        return "not scored"
+    rows = [json.loads(x) for x in f.read_text().splitlines() if x.strip()]
+    seen = sorted({(r.get("status"), r.get("rounds")) for r in rows}, key=str)
+    return "; ".join(f"{st}, {n} rounds" for st, n in seen)
 
 
 def main() -> None:

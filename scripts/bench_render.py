@@ -94,8 +94,9 @@ def curve(results: list[dict]) -> list[str]:
     rows = [r for r in results if "curve" in r]
     if not rows:
         return []
-    out = ["| task, team, protocol | N | code | events | deliveries | run (wall / CPU) | score (wall / CPU) | "
-           "score CPU per 1k deliveries | peak RSS run / score | on disk |", "|---" * 10 + "|"]
+    out = ["| task, team, protocol | N | code | events | deliveries | episode | run (wall / CPU) | "
+           "score (wall / CPU) | score CPU per 1k deliveries | view (wall / CPU) | peak RSS run / score / view | "
+           "on disk |", "|---" * 12 + "|"]
     for r in rows:
         task, team, proto, n = r["curve"]
         for side in SIDES:
@@ -103,16 +104,18 @@ def curve(results: list[dict]) -> list[str]:
             if not s:
                 continue
             if "score" not in s["phases"]:
-                out.append(f"| {task} {team} {proto} | {n:,} | {'before' if side == 'baseline' else 'after'} | | | "
-                           f"{_m(s['phases']['run'])} | | | | |")
+                out.append(f"| {task} {team} {proto} | {n:,} | {'before' if side == 'baseline' else 'after'} | | | | "
+                           f"{_m(s['phases']['run'])} | | | | | |")
                 continue
-            ru, sc = s["phases"]["run"], s["phases"]["score"]
+            ru, sc, vw = s["phases"]["run"], s["phases"]["score"], s["phases"].get("view")
             per = 1000 * sc["cpu_s"] / s["deliveries"] if s.get("deliveries") else 0
+            view = f"{vw['wall_s']:.1f} / {vw['cpu_s']:.1f} s" if vw else ""
+            rss = f"{ru['rss_mb']:,.0f} / {sc['rss_mb']:,.0f}" + (f" / {vw['rss_mb']:,.0f}" if vw else "")
             out.append(f"| {task} {team} {proto} | {n:,} | {'before' if side == 'baseline' else 'after'} | "
-                       f"{s.get('events', 0):,} | {s.get('deliveries', 0):,} | "
+                       f"{s.get('events', 0):,} | {s.get('deliveries', 0):,} | {s.get('status', '')} | "
                        f"{ru['wall_s']:.1f} / {ru['cpu_s']:.1f} s | "
-                       f"{sc['wall_s']:.1f} / {sc['cpu_s']:.1f} s | {per:.3f} s | {ru['rss_mb']:,.0f} / "
-                       f"{sc['rss_mb']:,.0f} MB | {s['disk_mb']:,.2f} MB |")
+                       f"{sc['wall_s']:.1f} / {sc['cpu_s']:.1f} s | {per:.3f} s | {view} | {rss} MB | "
+                       f"{s['disk_mb']:,.2f} MB |")
     return out + [""]
 
 
@@ -167,9 +170,11 @@ def render(metas: list[dict]) -> str:
             body += paired(r)
     c = curve(res)
     if c:
-        body += ["**Cost vs N** (`silo run --task T --n N --protocol P --team TEAM`, then `silo score`): "
-                 "'deliveries' counts messages handed to a recipient (N - 1 per broadcast), the unit the engine "
-                 "and the scorer work in; 'score CPU per 1k deliveries' stays flat when the cost is linear.", "", *c]
+        body += ["**Cost vs N** (`silo run --task T --n N --protocol P --team TEAM`, then `silo score`, "
+                 "`silo view`): 'deliveries' counts messages handed to a recipient (N - 1 per broadcast), the unit "
+                 "the engine and the scorer work in; 'score CPU per 1k deliveries' stays flat when the cost is "
+                 "linear; 'episode' is the scored status and rounds (max_rounds: stopped at R_max, its work cut "
+                 "short).", "", *c]
     v = viewer(res)
     if v:
         body += ["**N = 1,000 in the viewer**: `silo view RUN -o RUN/viewer.html`, then the page opened in "

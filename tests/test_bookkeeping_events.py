@@ -48,3 +48,24 @@ def test_waits_and_echoes_share_their_empty_args_and_data(episode):
     changed = waits[0].model_copy(update={"data": {"note": 1}})
     assert changed.data == {"note": 1} and waits[1].data == {} and waits[0].data == {}
     assert "data" not in waits[1].model_fields_set
+
+
+@pytest.mark.parametrize("protocol", ["p2p", "sfs", "broadcast"])
+def test_sends_and_file_reads_share_their_empty_parts_and_stay_the_same_record(protocol):
+    """Sends and file reads (one per message or per file read: gossip over p2p or sfs at N = 1,000 logs ~10^6)
+    share their empty args/data and their fields-set, and each still equals the event validated afresh from
+    its JSON, in the writer's form; the episode scores the same from the fresh events."""
+    inst = get_task("I-01").make_instance(8, 0)
+    cfg = EpisodeConfig(task="I-01", n_agents=8, protocol=protocol, team="gossip")
+    ep = run_sync(run_episode(inst, cfg, scripted_team("gossip", inst, protocol)))
+    assert ep.status == "complete"
+    mine = [e for e in ep.events if e.kind == ("read" if protocol == "sfs" else "send")]
+    assert len(mine) == (8 if protocol == "broadcast" else 8 * 7)  # one broadcast, or one per other agent
+    assert len({id(e.args) for e in mine} | {id(e.data) for e in mine}) == 1
+    assert len({id(e.__pydantic_fields_set__) for e in mine}) == 1
+    assert all(e.args == {} and e.data == {} for e in mine)
+    fresh = [Event.model_validate(json.loads(e.model_dump_json())) for e in ep.events]
+    for e, f in zip(ep.events, fresh, strict=True):
+        assert e.model_dump_json(exclude_none=True) == f.model_dump_json(exclude_none=True)
+        assert e == f
+    assert score_episode(ep.model_copy(update={"events": fresh})) == score_episode(ep)

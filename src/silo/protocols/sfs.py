@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from silo.protocols.base import ActionError, Protocol, spec
+from silo.protocols.base import ActionError, Protocol, bookkeeping_event, spec
 from silo.records import Event
 
 
@@ -58,8 +58,8 @@ class SharedFS(Protocol):
         f = self._files.get(path)
         if f is None:
             raise ActionError(f"no such file: {path!r}")
-        ev = Event(round=rnd, agent=agent, kind="read", action="read_file", path=path, version=f.version,
-                   sender=f.author, chars=len(f.content))
+        ev = bookkeeping_event(round=rnd, agent=agent, kind="read", action="read_file", path=path, version=f.version,
+                               sender=f.author, chars=len(f.content))  # one per file read: 1,461 -> 605 bytes
         return f.content, [ev]
 
     def do_write_file(self, rnd: int, agent: int, path: str, content: str):
