@@ -35,6 +35,7 @@ class _Content:
     credited: frozenset[int] | None = None  # cache for receiver-independent (global) tasks
     extra: tuple[frozenset[int], ...] | None = None  # cache of the candidate sets that are not the receiver's
     cands: dict | None = None  # cache of all its candidate sets, where none depends on the receiver (_candidates)
+    shown: dict | None = None  # cache of _credit per todo, for the receivers its task's credit_receiver gives -1
 
 
 @dataclass
@@ -73,6 +74,8 @@ class Replay(ContentViews):
         self._stat_sets = getattr(self.task.stat_sets, "__func__", None) is not TaskSpec.stat_sets  # (own, or none)
         self._scoped = self._segmented and getattr(  # (a task that tells which fingerprints are the same for all)
             self.task.stat_receiver, "__func__", None) is not TaskSpec.stat_receiver
+        self._alike = self._segmented and getattr(  # (a task that tells which receivers a content shows the same)
+            self.task.credit_receiver, "__func__", None) is not TaskSpec.credit_receiver
         self._fixed_sets = not self._stat_sets and getattr(  # (TaskSpec's candidate_sets: the content's prov alone)
             self.task.candidate_sets, "__func__", None) is TaskSpec.candidate_sets
 
@@ -220,10 +223,25 @@ class Replay(ContentViews):
                 # read by N-1 agents is examined once
                 c.credited = self._credited(c)
                 got = c.credited & todo
+            elif self._alike and self.task.credit_receiver(self.inst, c.prov, i) == -1:
+                got = self._shown(i, c, todo)
             else:
                 got = self._credit(i, c, todo)  # (per receiver: its parts are memoised, _states and _relayed)
         if got:
             self._record(i, got, missing)
+
+    def _shown(self, i: int, c: _Content, todo: frozenset[int]) -> set[int]:
+        """_credit(i, c, todo) for a receiver the task declares alike for c (credit_receiver -1): once per content and
+        todo (a chain's carry broadcast to the N - 1 agents past it: one search, not N - 1). Keyed by todo in its
+        order, and the set itself is given (the caller only reads it): every receiver gains as from its own search."""
+        shown = c.shown
+        if shown is None:
+            shown = c.shown = {}
+        key = tuple(todo)
+        got = shown.get(key)
+        if got is None:
+            got = shown[key] = self._credit(i, c, todo)
+        return got
 
     def _record(self, i: int, got, missing: set[int]) -> None:
         """Agent i gains the shards `got` (not empty, within `missing`, which loses them)."""
