@@ -322,6 +322,8 @@ class Replay(ContentViews):
                     got.add(j)
             left = todo - got
             if not left:
+                if len(c.upstream) == 1:  # (a shard's own content, relayed: every receiver missing it gains it alike,
+                    c.credited = c.upstream  # as a global task's content: _on_deliver's inline path, no search)
                 return got
         else:
             left = todo
