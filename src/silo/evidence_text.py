@@ -1,9 +1,9 @@
-"""Text structure for evidence: how content is read (numbers, words, tables, sentences, attributions).
+"""Text structure for evidence: how content is read (numbers, words, tables, sentences).
 
 parse() reads a piece of content once into Parsed tokens (cached per text: a broadcast read by N-1
 agents is parsed once); the span helpers (sentences, number_spans, table_spans, sentence_spans) and
-attribution / named_sets let the scorer see which numbers a sentence states, for whom, and which
-stretches are pasted data. Fingerprints (silo.evidence) match against Parsed.
+silo.attribution (attribution, named_sets) let the scorer see which numbers a sentence states, for whom,
+and which stretches are pasted data. Fingerprints (silo.evidence) match against Parsed.
 """
 
 from __future__ import annotations
@@ -95,12 +95,10 @@ class Parsed:
         return got
 
     @cached_property
-    def _positions(self) -> dict:
-        """number -> its positions in `numbers` (made on first use; not a field: replace() rebuilds it)."""
-        where: dict = {}
-        for k, x in enumerate(self.numbers):
-            where.setdefault(x, []).append(k)
-        return where
+    def _tally(self) -> Counter:
+        """number -> how often it occurs in `numbers` (made on first use, counted in C; not a field: replace()
+        rebuilds it)."""
+        return Counter(self.numbers)
 
     @cached_property
     def adjacent(self) -> frozenset:
@@ -111,21 +109,26 @@ class Parsed:
 
     def has_run(self, run: tuple) -> bool:
         """Whether the non-empty `run` occurs in `numbers` as a contiguous stretch: only the positions of the
-        rarest of its first values are tried (a run of small counts starts at hundreds of places of a paste)."""
+        rarest of its first values are tried (a run of small counts starts at hundreds of places of a paste), found
+        in order by tuple.index (==, as the tally's keys are found)."""
         seq, n = self.numbers, len(run)
         if n > len(seq):
             return False
-        where = self._positions
+        tally = self._tally
         best = None
         for k in range(min(n, 4)):
-            pos = where.get(run[k])
-            if pos is None:
+            count = tally.get(run[k])
+            if count is None:
                 return False
-            if best is None or len(pos) < len(best[1]):
-                best = (k, pos)
-        k, pos = best  # type: ignore[misc]
-        stop = len(seq) - n
-        return any(0 <= q - k <= stop and seq[q - k:q - k + n] == run for q in pos)
+            if best is None or count < best[1]:
+                best = (k, count)
+        k, count = best  # type: ignore[misc]
+        v, stop, q = run[k], len(seq) - n, -1
+        for _ in range(count):
+            q = seq.index(v, q + 1)
+            if 0 <= q - k <= stop and seq[q - k:q - k + n] == run:
+                return True
+        return False
 
 
 @lru_cache(maxsize=50000)
@@ -262,59 +265,6 @@ def _nearest(sent: str, keywords: tuple[str, ...], public: tuple[float, ...]) ->
         if best is None or d < best[0]:
             best = (d, v)
     return None if best is None else best[1]
-
-
-_POSSESSIVE = re.compile(r"\bagent\s*#?(\d+)(?:['\u2019]s\b|\s+(?:has|holds|had|reported|reports|says|said|sent)\b)",
-                         re.IGNORECASE)
-_FIRST_PERSON = re.compile(r"\b(?:my|mine|I have|I hold|I count|I found|I got)\b", re.IGNORECASE)
-_COLLECTIVE = re.compile(r"\b(?:total|overall|global|all|every\w*|combined|merged|together|across|so far|running|"
-                         r"answer|sum|union|altogether|through|adding|plus)\b", re.IGNORECASE)
-
-
-def attribution(sentence: str, author: int) -> int | None:
-    """The one shard a sentence attributes its numbers to ("agent 6's max: 9995", "my count is 5"), or None
-    (no attribution, several sources such as "mine and agent 0's", or a collective word: "total",
-    "combined", "running", "answer"). The author naming itself ("agent 3 here") is first person."""
-    if "agent" not in sentence.lower() and not _FIRST_PERSON.search(sentence):
-        return None  # names no agent and speaks for no one (most lines: data): what the rules below give it
-    if _COLLECTIVE.search(sentence):
-        return None
-    owners = {int(m.group(1)) for m in _POSSESSIVE.finditer(sentence)} - {author}
-    others = {int(m.group(1)) for m in _AGENT.finditer(sentence)} - {author}
-    first = bool(_FIRST_PERSON.search(sentence)) or bool(_POSSESSIVE_SELF(sentence, author))
-    if len(owners) == 1 and others == owners and not first:
-        return owners.pop()
-    return author if first and not others else None
-
-
-_AGENT = re.compile(r"\bagents?\s*#?(\d+)", re.IGNORECASE)
-
-
-def _POSSESSIVE_SELF(sentence: str, author: int) -> bool:  # noqa: N802 - reads as a pattern
-    return any(int(m.group(1)) == author for m in _POSSESSIVE.finditer(sentence))
-
-
-_NAMED = re.compile(r"\bagents?\s*#?(\d+(?:\s*(?:[-\u2013]|,|and|&|to|\+)\s*(?:agents?\s*)?#?\d+)+)", re.IGNORECASE)
-
-
-@lru_cache(maxsize=50000)
-def named_sets(text: str) -> tuple[frozenset[int], ...]:
-    """Sets of agents a text names together ("agents 3, 5 and 7", "agents 0-3", "agent 1 and agent 2")."""
-    out = []
-    if "agent" not in text.lower():  # (what every match starts with, any case: most content names no agent)
-        return ()
-    for m in _NAMED.finditer(text.translate(_MINUS)):
-        body = m.group(1)
-        ids: set[int] = set()
-        for part in re.split(r"\s*(?:,|and|&|\+)\s*(?:agents?\s*)?#?", body, flags=re.IGNORECASE):
-            rng = re.match(r"(\d+)\s*(?:-|to)\s*(?:agents?\s*)?#?(\d+)$", part.strip(), re.IGNORECASE)
-            if rng and int(rng.group(2)) - int(rng.group(1)) < 1000:
-                ids.update(range(int(rng.group(1)), int(rng.group(2)) + 1))
-            elif part.strip().isdigit():
-                ids.add(int(part))
-        if len(ids) >= 2:
-            out.append(frozenset(ids))
-    return tuple(dict.fromkeys(out))
 
 
 def number_spans(text: str) -> tuple[tuple[int, int, float | int], ...]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from silo.attribution import named_sets
 from silo.credit import ContentViews
-from silo.evidence_text import named_sets, parse
+from silo.evidence_text import parse
 from silo.records import Event, Instance, deliveries
 from silo.replay_cache import shared_cache
 from silo.tasks.base import TaskSpec
