@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from itertools import zip_longest
+from itertools import filterfalse, zip_longest
 
 # a number: optional sign (not the hyphen of a range like "10-20" or an id like "r-5"), digits, decimals
 # (the digits match with or without the look-behind, which only guards the sign: this form, the same matches as
@@ -136,9 +136,9 @@ def parse(text: str) -> Parsed:
     """Extract numbers (in order), thousands-grouped numbers, words, labelled counts and 0/1 runs."""
     text = text.translate(_MINUS)
     nums, counts = _numbers(text)
-    seq = tuple(w.lower() for w in _WORD.findall(text))
+    seq = tuple(map(str.lower, _WORD.findall(text)))  # (C loops: the same tuples as loops over the words)
     words = Counter(seq)
-    seq = tuple(w for w in seq if w not in _JOINERS)  # "apple, kiwi and mango" is one run
+    seq = tuple(filterfalse(_JOINERS.__contains__, seq))  # "apple, kiwi and mango" is one run
     bits = tuple(m if len(m) == 1 else _NOT_BIT.sub("", m) for m in _BITS.findall(text))
     return Parsed(nums, counts, words, bits, text, seq, source=text)
 
