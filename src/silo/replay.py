@@ -197,11 +197,13 @@ class Replay(ContentViews):
             self.at_submit[a] = (self._frozen(self.reach[a]), self._frozen(self.evid[a]))
 
     def _frozen(self, s: set[int]) -> frozenset[int]:
-        """_fz(s), where s holds every agent (as most do at submit) without a copy, its hash and a look-up."""
+        """_fz(s), where s holds every agent (as most do at submit) without a copy, its hash and a look-up. Every
+        reach and evidence set is within {0..n-1} (each starts as {a} and grows only by other agents' reach and
+        evidence), so n members are every agent: no comparison with {0..n-1} (N members per agent) is needed."""
         full = self._full
         if full is None:
             full = self._full = self._fz(range(self._n))
-        return full if len(s) == self._n and s == full else self._fz(s)
+        return full if len(s) == self._n else self._fz(s)
 
     def _observe(self, i: int, c: _Content) -> None:
         reach = self.reach[i]
