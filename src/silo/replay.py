@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import repeat
 
 from silo.attribution import named_sets
 from silo.credit import ContentViews
@@ -51,15 +52,15 @@ class Replay(ContentViews):
 
     def __post_init__(self):
         n = self.inst.n_agents
-        self.reach = [{a} for a in range(n)]
-        self.evid = [{a} for a in range(n)]
+        self.reach = list(map(set, zip(range(n))))  # ({a} for each agent, made in C: N = 100 is 10^2 sets a replay)
+        self.evid = list(map(set, zip(range(n))))
         self._interned: dict[frozenset[int], frozenset[int]] = {}
         self._full: frozenset[int] | None = None  # {0..n-1}, interned, once an agent submits
         self.dep = [self._fz(self.task.depends_on(self.inst, a)) for a in range(n)]
         # evidence history, kept lazily: the shards each agent gained, in order, and its evidence's size after
         # each of its last HISTORY gains; the snapshots (frozensets) are made when the agent sends (_history)
-        self._gained: list[list[int]] = [[a] for a in range(n)]
-        self._marks: list[deque[int]] = [deque(maxlen=HISTORY) for _ in range(n)]
+        self._gained: list[list[int]] = list(map(list, zip(range(n))))
+        self._marks: list[deque[int]] = list(map(deque, repeat((), n), repeat(HISTORY, n)))  # (empty, maxlen HISTORY)
         self._hists: dict[int, tuple] = {}
         self._msgs: dict[int, _Content] = {}
         self._files: dict[int, _Content] = {}
