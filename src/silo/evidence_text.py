@@ -95,10 +95,12 @@ class Parsed:
         return got
 
     @cached_property
-    def _tally(self) -> Counter:
-        """number -> how often it occurs in `numbers` (made on first use, counted in C; not a field: replace()
-        rebuilds it)."""
-        return Counter(self.numbers)
+    def _positions(self) -> dict:
+        """number -> its positions in `numbers` (made on first use; not a field: replace() rebuilds it)."""
+        where: dict = {}
+        for k, x in enumerate(self.numbers):
+            where.setdefault(x, []).append(k)
+        return where
 
     @cached_property
     def adjacent(self) -> frozenset:
@@ -109,26 +111,21 @@ class Parsed:
 
     def has_run(self, run: tuple) -> bool:
         """Whether the non-empty `run` occurs in `numbers` as a contiguous stretch: only the positions of the
-        rarest of its first values are tried (a run of small counts starts at hundreds of places of a paste), found
-        in order by tuple.index (==, as the tally's keys are found)."""
+        rarest of its first values are tried (a run of small counts starts at hundreds of places of a paste)."""
         seq, n = self.numbers, len(run)
         if n > len(seq):
             return False
-        tally = self._tally
+        where = self._positions
         best = None
         for k in range(min(n, 4)):
-            count = tally.get(run[k])
-            if count is None:
+            pos = where.get(run[k])
+            if pos is None:
                 return False
-            if best is None or count < best[1]:
-                best = (k, count)
-        k, count = best  # type: ignore[misc]
-        v, stop, q = run[k], len(seq) - n, -1
-        for _ in range(count):
-            q = seq.index(v, q + 1)
-            if 0 <= q - k <= stop and seq[q - k:q - k + n] == run:
-                return True
-        return False
+            if best is None or len(pos) < len(best[1]):
+                best = (k, pos)
+        k, pos = best  # type: ignore[misc]
+        stop = len(seq) - n
+        return any(0 <= q - k <= stop and seq[q - k:q - k + n] == run for q in pos)
 
 
 @lru_cache(maxsize=50000)
