@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from silo.evidence_text import parse
 from silo.tasks import all_tasks, get_task, task_versions
 from silo.tasks.base import TaskSpec
 
@@ -48,3 +49,54 @@ def test_statistics_declared_receiver_free_are_the_same_for_every_such_receiver(
             assert all(task.stat_receiver(inst, s, i) == i for i in range(n) if i not in free)
             assert len({repr(task.stat_fingerprint(inst, s, i)) for i in free}) <= 1, (task.id, n, sorted(s))
             assert len({repr(task.claim_fingerprint(inst, s, i)) for i in free}) <= 1, (task.id, n, sorted(s))
+
+
+_ALIKE = [t for t in TASKS if type(t).credit_receiver is not TaskSpec.credit_receiver]
+
+
+def _alike_violations(task, n: int) -> list:
+    """Where the credit_receiver declaration of a task's n-agent instance is wrong: for every provenance (every
+    non-empty set), the receivers given -1 must have equal candidate_sets and stat_sets (in order), and every
+    subset of prov must have stat_receiver -1 and cover depends_on of none of them (the search's every input)."""
+    inst = task.make_instance(n, 5)
+    text = parse(" ".join(f"{k}: {v}" for k, v in enumerate(range(7, 7 + 3 * n, 3))))
+    sets = [frozenset(k for k in range(n) if bits >> k & 1) for bits in range(1, 1 << n)]
+    bad = []
+    for prov in sets:
+        free = [i for i in range(n) if task.credit_receiver(inst, prov, i) == -1]
+        if any(task.credit_receiver(inst, prov, i) != i for i in range(n) if i not in free):
+            bad.append(("not -1 or i", sorted(prov)))
+        if not free:
+            continue
+        if task.raw_per_receiver:
+            bad.append(("raw per receiver", sorted(prov)))
+        if len({repr([tuple(s) for s in task.candidate_sets(inst, prov, i)]) for i in free}) > 1:
+            bad.append(("candidate_sets", sorted(prov)))
+        if len({repr([tuple(s) for s in task.stat_sets(inst, text, prov, i)]) for i in free}) > 1:
+            bad.append(("stat_sets", sorted(prov)))
+        for s in (s for s in sets if s <= prov):
+            if any(task.stat_receiver(inst, s, i) != -1 or s >= task.depends_on(inst, i) for i in free):
+                bad.append(("subset", sorted(prov), sorted(s)))
+    return bad
+
+
+def test_some_tasks_declare_receivers_a_content_shows_alike():
+    assert {t.id for t in _ALIKE} >= {"II-11", "II-20"}
+
+
+@pytest.mark.parametrize("task", _ALIKE, ids=lambda t: f"{t.id}@{t.version}")
+def test_receivers_declared_alike_get_the_same_search(task):
+    for n in (3, 6):
+        assert _alike_violations(task, n) == [], (task.id, n)
+
+
+@pytest.mark.parametrize("task", _ALIKE, ids=lambda t: f"{t.id}@{t.version}")
+def test_declaring_every_receiver_alike_fails_the_check(task):
+    # a mutation: every receiver alike for every content (the receiver's own shard, inside prov, then is one)
+    class Always(type(task)):
+        def credit_receiver(self, inst, prov, i):
+            return -1
+
+    wrong = Always()
+    assert _alike_violations(wrong, 3) != []
+    assert _alike_violations(wrong, 6) != []

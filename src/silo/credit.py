@@ -12,9 +12,10 @@ from collections import Counter
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from silo.attribution import attribution
 from silo.credit_hit import _hit
 from silo.evidence import AnyOf, Bits, Fingerprint, Parsed, guard_ok
-from silo.evidence_text import attribution, number_spans, number_values, parse, sentence_spans, table_spans
+from silo.evidence_text import number_spans, number_values, parse, sentence_spans, table_spans
 
 if TYPE_CHECKING:
     from silo.replay import _Content

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 
+from silo.attribution import attribution, named_sets  # noqa: F401 - importable from here as before
 from silo.evidence_text import (  # noqa: F401 - the text helpers are importable from here as before
     _BIG,
     _HEDGES,
@@ -29,8 +30,6 @@ from silo.evidence_text import (  # noqa: F401 - the text helpers are importable
     _norm,
     _sentence_words,
     _sentences,
-    attribution,
-    named_sets,
     number_spans,
     parse,
     sentence_spans,

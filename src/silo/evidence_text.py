@@ -1,9 +1,9 @@
-"""Text structure for evidence: how content is read (numbers, words, tables, sentences, attributions).
+"""Text structure for evidence: how content is read (numbers, words, tables, sentences).
 
 parse() reads a piece of content once into Parsed tokens (cached per text: a broadcast read by N-1
 agents is parsed once); the span helpers (sentences, number_spans, table_spans, sentence_spans) and
-attribution / named_sets let the scorer see which numbers a sentence states, for whom, and which
-stretches are pasted data. Fingerprints (silo.evidence) match against Parsed.
+silo.attribution (attribution, named_sets) let the scorer see which numbers a sentence states, for whom,
+and which stretches are pasted data. Fingerprints (silo.evidence) match against Parsed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from itertools import zip_longest
+from itertools import filterfalse, zip_longest
 
 # a number: optional sign (not the hyphen of a range like "10-20" or an id like "r-5"), digits, decimals
 # (the digits match with or without the look-behind, which only guards the sign: this form, the same matches as
@@ -133,9 +133,9 @@ def parse(text: str) -> Parsed:
     """Extract numbers (in order), thousands-grouped numbers, words, labelled counts and 0/1 runs."""
     text = text.translate(_MINUS)
     nums, counts = _numbers(text)
-    seq = tuple(w.lower() for w in _WORD.findall(text))
+    seq = tuple(map(str.lower, _WORD.findall(text)))  # (C loops: the same tuples as loops over the words)
     words = Counter(seq)
-    seq = tuple(w for w in seq if w not in _JOINERS)  # "apple, kiwi and mango" is one run
+    seq = tuple(filterfalse(_JOINERS.__contains__, seq))  # "apple, kiwi and mango" is one run
     bits = tuple(m if len(m) == 1 else _NOT_BIT.sub("", m) for m in _BITS.findall(text))
     return Parsed(nums, counts, words, bits, text, seq, source=text)
 
@@ -262,59 +262,6 @@ def _nearest(sent: str, keywords: tuple[str, ...], public: tuple[float, ...]) ->
         if best is None or d < best[0]:
             best = (d, v)
     return None if best is None else best[1]
-
-
-_POSSESSIVE = re.compile(r"\bagent\s*#?(\d+)(?:['\u2019]s\b|\s+(?:has|holds|had|reported|reports|says|said|sent)\b)",
-                         re.IGNORECASE)
-_FIRST_PERSON = re.compile(r"\b(?:my|mine|I have|I hold|I count|I found|I got)\b", re.IGNORECASE)
-_COLLECTIVE = re.compile(r"\b(?:total|overall|global|all|every\w*|combined|merged|together|across|so far|running|"
-                         r"answer|sum|union|altogether|through|adding|plus)\b", re.IGNORECASE)
-
-
-def attribution(sentence: str, author: int) -> int | None:
-    """The one shard a sentence attributes its numbers to ("agent 6's max: 9995", "my count is 5"), or None
-    (no attribution, several sources such as "mine and agent 0's", or a collective word: "total",
-    "combined", "running", "answer"). The author naming itself ("agent 3 here") is first person."""
-    if "agent" not in sentence.lower() and not _FIRST_PERSON.search(sentence):
-        return None  # names no agent and speaks for no one (most lines: data): what the rules below give it
-    if _COLLECTIVE.search(sentence):
-        return None
-    owners = {int(m.group(1)) for m in _POSSESSIVE.finditer(sentence)} - {author}
-    others = {int(m.group(1)) for m in _AGENT.finditer(sentence)} - {author}
-    first = bool(_FIRST_PERSON.search(sentence)) or bool(_POSSESSIVE_SELF(sentence, author))
-    if len(owners) == 1 and others == owners and not first:
-        return owners.pop()
-    return author if first and not others else None
-
-
-_AGENT = re.compile(r"\bagents?\s*#?(\d+)", re.IGNORECASE)
-
-
-def _POSSESSIVE_SELF(sentence: str, author: int) -> bool:  # noqa: N802 - reads as a pattern
-    return any(int(m.group(1)) == author for m in _POSSESSIVE.finditer(sentence))
-
-
-_NAMED = re.compile(r"\bagents?\s*#?(\d+(?:\s*(?:[-\u2013]|,|and|&|to|\+)\s*(?:agents?\s*)?#?\d+)+)", re.IGNORECASE)
-
-
-@lru_cache(maxsize=50000)
-def named_sets(text: str) -> tuple[frozenset[int], ...]:
-    """Sets of agents a text names together ("agents 3, 5 and 7", "agents 0-3", "agent 1 and agent 2")."""
-    out = []
-    if "agent" not in text.lower():  # (what every match starts with, any case: most content names no agent)
-        return ()
-    for m in _NAMED.finditer(text.translate(_MINUS)):
-        body = m.group(1)
-        ids: set[int] = set()
-        for part in re.split(r"\s*(?:,|and|&|\+)\s*(?:agents?\s*)?#?", body, flags=re.IGNORECASE):
-            rng = re.match(r"(\d+)\s*(?:-|to)\s*(?:agents?\s*)?#?(\d+)$", part.strip(), re.IGNORECASE)
-            if rng and int(rng.group(2)) - int(rng.group(1)) < 1000:
-                ids.update(range(int(rng.group(1)), int(rng.group(2)) + 1))
-            elif part.strip().isdigit():
-                ids.add(int(part))
-        if len(ids) >= 2:
-            out.append(frozenset(ids))
-    return tuple(dict.fromkeys(out))
 
 
 def number_spans(text: str) -> tuple[tuple[int, int, float | int], ...]:

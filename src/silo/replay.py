@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import repeat
 
+from silo.attribution import named_sets
 from silo.credit import ContentViews
-from silo.evidence_text import named_sets, parse
+from silo.evidence_text import parse
 from silo.records import Event, Instance, deliveries
 from silo.replay_cache import shared_cache
 from silo.tasks.base import TaskSpec
@@ -35,6 +37,7 @@ class _Content:
     credited: frozenset[int] | None = None  # cache for receiver-independent (global) tasks
     extra: tuple[frozenset[int], ...] | None = None  # cache of the candidate sets that are not the receiver's
     cands: dict | None = None  # cache of all its candidate sets, where none depends on the receiver (_candidates)
+    shown: dict | None = None  # cache of _credit per todo, for the receivers its task's credit_receiver gives -1
 
 
 @dataclass
@@ -49,15 +52,15 @@ class Replay(ContentViews):
 
     def __post_init__(self):
         n = self.inst.n_agents
-        self.reach = [{a} for a in range(n)]
-        self.evid = [{a} for a in range(n)]
+        self.reach = list(map(set, zip(range(n))))  # ({a} for each agent, made in C: N = 100 is 10^2 sets a replay)
+        self.evid = list(map(set, zip(range(n))))
         self._interned: dict[frozenset[int], frozenset[int]] = {}
         self._full: frozenset[int] | None = None  # {0..n-1}, interned, once an agent submits
         self.dep = [self._fz(self.task.depends_on(self.inst, a)) for a in range(n)]
         # evidence history, kept lazily: the shards each agent gained, in order, and its evidence's size after
         # each of its last HISTORY gains; the snapshots (frozensets) are made when the agent sends (_history)
-        self._gained: list[list[int]] = [[a] for a in range(n)]
-        self._marks: list[deque[int]] = [deque(maxlen=HISTORY) for _ in range(n)]
+        self._gained: list[list[int]] = list(map(list, zip(range(n))))
+        self._marks: list[deque[int]] = list(map(deque, repeat((), n), repeat(HISTORY, n)))  # (empty, maxlen HISTORY)
         self._hists: dict[int, tuple] = {}
         self._msgs: dict[int, _Content] = {}
         self._files: dict[int, _Content] = {}
@@ -73,6 +76,8 @@ class Replay(ContentViews):
         self._stat_sets = getattr(self.task.stat_sets, "__func__", None) is not TaskSpec.stat_sets  # (own, or none)
         self._scoped = self._segmented and getattr(  # (a task that tells which fingerprints are the same for all)
             self.task.stat_receiver, "__func__", None) is not TaskSpec.stat_receiver
+        self._alike = self._segmented and getattr(  # (a task that tells which receivers a content shows the same)
+            self.task.credit_receiver, "__func__", None) is not TaskSpec.credit_receiver
         self._fixed_sets = not self._stat_sets and getattr(  # (TaskSpec's candidate_sets: the content's prov alone)
             self.task.candidate_sets, "__func__", None) is TaskSpec.candidate_sets
 
@@ -193,11 +198,13 @@ class Replay(ContentViews):
             self.at_submit[a] = (self._frozen(self.reach[a]), self._frozen(self.evid[a]))
 
     def _frozen(self, s: set[int]) -> frozenset[int]:
-        """_fz(s), where s holds every agent (as most do at submit) without a copy, its hash and a look-up."""
+        """_fz(s), where s holds every agent (as most do at submit) without a copy, its hash and a look-up. Every
+        reach and evidence set is within {0..n-1} (each starts as {a} and grows only by other agents' reach and
+        evidence), so n members are every agent: no comparison with {0..n-1} (N members per agent) is needed."""
         full = self._full
         if full is None:
             full = self._full = self._fz(range(self._n))
-        return full if len(s) == self._n and s == full else self._fz(s)
+        return full if len(s) == self._n else self._fz(s)
 
     def _observe(self, i: int, c: _Content) -> None:
         reach = self.reach[i]
@@ -220,10 +227,25 @@ class Replay(ContentViews):
                 # read by N-1 agents is examined once
                 c.credited = self._credited(c)
                 got = c.credited & todo
+            elif self._alike and self.task.credit_receiver(self.inst, c.prov, i) == -1:
+                got = self._shown(i, c, todo)
             else:
                 got = self._credit(i, c, todo)  # (per receiver: its parts are memoised, _states and _relayed)
         if got:
             self._record(i, got, missing)
+
+    def _shown(self, i: int, c: _Content, todo: frozenset[int]) -> set[int]:
+        """_credit(i, c, todo) for a receiver the task declares alike for c (credit_receiver -1): once per content and
+        todo (a chain's carry broadcast to the N - 1 agents past it: one search, not N - 1). Keyed by todo in its
+        order, and the set itself is given (the caller only reads it): every receiver gains as from its own search."""
+        shown = c.shown
+        if shown is None:
+            shown = c.shown = {}
+        key = tuple(todo)
+        got = shown.get(key)
+        if got is None:
+            got = shown[key] = self._credit(i, c, todo)
+        return got
 
     def _record(self, i: int, got, missing: set[int]) -> None:
         """Agent i gains the shards `got` (not empty, within `missing`, which loses them)."""
@@ -304,6 +326,8 @@ class Replay(ContentViews):
                     got.add(j)
             left = todo - got
             if not left:
+                if len(c.upstream) == 1:  # (a shard's own content, relayed: every receiver missing it gains it alike,
+                    c.credited = c.upstream  # as a global task's content: _on_deliver's inline path, no search)
                 return got
         else:
             left = todo

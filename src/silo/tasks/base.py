@@ -148,6 +148,14 @@ class TaskSpec:
         receiver)); else i (the default). tests/test_replay_speed_tasks.py checks the declaration."""
         return i
 
+    def credit_receiver(self, inst: Instance, prov: frozenset[int], i: int) -> int:
+        """For a segmented task's scorer: -1 where what content of provenance `prov` shows receiver i (its shards
+        still missing alike) is the same as for every other receiver given -1 for prov: its candidate_sets and
+        stat_sets are the same, raw_per_receiver is False, and every subset of prov has stat_receiver -1 and does
+        not cover depends_on(i) (then the search is made once per content, not once per receiver); else i (the
+        default). tests/test_replay_speed_tasks.py checks the declaration."""
+        return i
+
     def claim_fingerprint(self, inst: Instance, agents: frozenset[int], i: int) -> Fingerprint | None:
         """A short statement of the set's sufficient statistic ("apple: 5", "XOR = 200", a running count).
 

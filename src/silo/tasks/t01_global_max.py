@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from silo.attribution import named_sets
 from silo.evidence import AnyOf, Fingerprint, Parsed, Value
-from silo.evidence_text import named_sets, parse, sentence_spans, sentences
+from silo.evidence_text import parse, sentence_spans, sentences
 from silo.tasks import register
 from silo.tasks.base import TaskSpec
 

@@ -159,6 +159,9 @@ class PrefixSum(ChainTask):
     def stat_receiver(self, inst, agents, i):
         return -1 if agents and max(agents) < i else i  # (a set short of i: its sum, whoever reads it)
 
+    def credit_receiver(self, inst, prov, i):
+        return -1 if prov and max(prov) < i else i  # (a receiver past all the content's author had: the same search)
+
     def candidate_sets(self, inst, upstream, i):
         return prefix_candidates(upstream, i)
 

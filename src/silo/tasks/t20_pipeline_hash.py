@@ -82,6 +82,9 @@ class PipelineHash(ChainTask):
     def stat_receiver(self, inst, agents, i):
         return -1 if agents and max(agents) < i else i  # (a set short of i: its carry, whoever reads it)
 
+    def credit_receiver(self, inst, prov, i):
+        return -1 if prov and max(prov) < i else i  # (a receiver past all the content's author had: the same search)
+
     def raw_fingerprint(self, inst, j, i):
         return Words(tuple(inst.shards[j].data))
 
