@@ -279,11 +279,18 @@ SPLIT_N = 50
 FIRST: dict[str, float] = {}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str) -> argparse.ArgumentParser:
+    """The options of the LLM benchmarks: the run whose logged requests are replayed, how many agents, at what
+    concurrencies (bench_llm_pairs.py too)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("run_dir", nargs="?", default="runs/demo")
     ap.add_argument("--agents", type=int, default=24, help="conversations (agents) to replay")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[1, 12])
+    return ap
+
+
+def main() -> None:
+    ap = arguments(__doc__)
     ap.add_argument("--repeats", type=int, default=3, help="raw/client pairs per concurrency")
     ap.add_argument("--out", help="write the section to this file (docs/benchmarks.md: replace its marked section)")
     args = ap.parse_args()
