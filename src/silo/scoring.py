@@ -211,11 +211,12 @@ def distinct_answers(task: TaskSpec, answers: list) -> int:
     same = _exact_classes() if type(task).check is TaskSpec.check and not task.tolerance else None
     for raw in dict.fromkeys(json.dumps(a, sort_keys=True) for a in once.values()):
         a = json.loads(raw)
-        key = json.dumps(_canon(a), sort_keys=True)
+        c = _canon(a)
+        key = json.dumps(c, sort_keys=True)
         if key in keys:
             continue
         keys.add(key)
-        if not (same(a) if same is not None else any(_same(task, a, r) for r in reps)):
+        if not (same(c) if same is not None else any(_same(task, a, r) for r in reps)):
             reps.append(a)
     return len(reps)
 
@@ -224,13 +225,12 @@ def _exact_classes():
     """_same against every representative so far, in one look-up, for the default exact checker (which says
     x is y when _canon(x) == _canon(y)): _same(a, r) is then C(a) == C(r) or C(a) == C(C(r)) or C(C(a)) == C(r),
     so the representatives' C and C(C) forms, hashable, answer it (premature at N = 1,000 gives 1,000 classes:
-    4 s of pairwise checks). Call it with each new answer; it returns whether a class holds it (else the
+    4 s of pairwise checks). Call it with each new answer's C; it returns whether a class holds it (else the
     answer starts one)."""
     once: set = set()  # F(C(r)) of every representative r
     twice: set = set()  # F(C(C(r)))
 
-    def same(a) -> bool:
-        c = _canon(a)
+    def same(c) -> bool:
         fc, fcc = _hashable(c), _hashable(_canon(c))
         if fc in once or fc in twice or fcc in once:
             return True
