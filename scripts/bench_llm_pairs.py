@@ -25,6 +25,7 @@ import platform
 import statistics
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -63,6 +64,9 @@ async def _lane(convs: list[list[dict]], url: str, settings: LLMSettings, start:
 
 async def _run(convs: list[list[dict]], concurrency: int, rounds: int) -> list[dict]:
     url = f"{local_model.resolve(MODEL)[1]}/chat/completions"
+    # raw posts run in threads: the default pool (cores + 4 = 6 here) would queue a lane's raw request behind
+    # others' at concurrency 12 while its client request never waits; a thread for each lane's request
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(concurrency + 2))
     first = convs[0][0]["sampling"]
     settings = LLMSettings(model=MODEL, cache=False, concurrency=concurrency, timeout_s=600.0,
                            max_tokens=first["max_tokens"])
