@@ -111,7 +111,7 @@ def _number(rng: random.Random, tol: float):
 
 
 def _vector(rng, tol, depth=0):
-    n = rng.choice([0, 1, 2, 2, 3, 20]) if depth == 0 else rng.randrange(4)
+    n = rng.choice([0, 1, 2, 2, 3, 20, 70]) if depth == 0 else rng.randrange(4)  # 70: past Ball.AXES
     base = _number(rng, tol)
     vec = [base if rng.random() < 0.6 else _number(rng, tol) for _ in range(n)]  # long ones share coordinates
     return rng.choice([vec, vec, str(vec).replace("'", '"'), "".join(map(str, vec))[:3]])
@@ -175,7 +175,7 @@ def test_near_truths_of_each_task_count_as_the_pairwise_checks(key):
 
 
 def _instance(task: TaskSpec):
-    return task.make_instance(3, 0, 0)
+    return task.make_instance(6, 0, 0)  # (II-12's truth then has 86 numbers: past Ball.AXES)
 
 
 def _moved(rng, x, tol):
@@ -222,3 +222,19 @@ EDGES = [  # (task, answers): the values where a key could part from its checker
 def test_edges_count_as_the_pairwise_checks(key, answers):
     task = get_task(key)
     assert distinct_answers(task, answers) == distinct_answers(_pairwise(task), answers)
+
+
+@pytest.mark.parametrize("key", ["II-12", "III-28"])
+def test_long_vectors_moved_off_the_sorted_coordinates_count_as_the_pairwise_checks(key):
+    """Past Ball.AXES coordinates: answers equal on the sorted ones, moved at one that is not (5, 7)."""
+    task = get_task(key)
+    tol = task.tolerance
+    rng = random.Random(key)
+    for _ in range(40):
+        answers = []
+        for _ in range(rng.randrange(2, 12)):
+            vec = [1.0] * 100
+            for c in rng.sample([5, 7, 50], rng.randrange(3)):
+                vec[c] += rng.randrange(-2, 9) * tol / 2
+            answers.append(vec)
+        assert distinct_answers(task, answers) == distinct_answers(_pairwise(task), answers), answers

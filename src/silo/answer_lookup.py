@@ -28,12 +28,15 @@ class Exact:
 class Ball:
     """Number vectors of one group: whether one lies within the tolerances of a query in every coordinate.
 
-    A few coordinates are kept sorted; a query scans the representatives in its narrowest window (values
-    within twice the tolerance: a superset of the matches, as float subtraction is monotone) and checks each
-    as the checker does. The representatives of a scalar are more than the tolerance apart, so a window holds
-    a handful; vectors may share a coordinate, so the narrowest of several windows is taken."""
+    Candidates, then each checked as the checker does: (1) a few coordinates are kept sorted, and a query's
+    window on one (values within twice the tolerance: a superset of the matches, float subtraction being
+    monotone) holds every match; the representatives of a scalar are more than the tolerance apart, so a
+    window holds a handful. (2) Past AXES coordinates, vectors that differ in a few places (one moved entry)
+    share the sorted ones: then, per coordinate, the representatives off the group's first vector (by more
+    than half the tolerance) are listed, and a query more than twice the tolerance off it somewhere can only
+    match one of those (the triangle inequality, with room for rounding). The shortest list found is scanned."""
 
-    AXES = 16
+    AXES = 64
 
     def __init__(self, tols: tuple):
         self.tols = tols
@@ -42,12 +45,18 @@ class Ball:
         self.axes = list(range(d)) if d <= self.AXES else sorted({k * (d - 1) // (self.AXES - 1)
                                                                   for k in range(self.AXES)})
         self.cols: list[list] = [[] for _ in self.axes]  # (value, representative) sorted, per axis
+        self.off: dict[int, list[int]] | None = {} if d > self.AXES else None  # coordinate -> representatives
 
     def add(self, vec: tuple) -> None:
         i = len(self.vecs)
         self.vecs.append(vec)
         for col, c in zip(self.cols, self.axes, strict=True):
             insort(col, (vec[c], i))
+        if self.off is not None:
+            base = self.vecs[0]
+            for c, (x, b, t) in enumerate(zip(vec, base, self.tols, strict=True)):
+                if abs(x - b) > t / 2:
+                    self.off.setdefault(c, []).append(i)
 
     def has(self, q: tuple) -> bool:
         if not self.axes:
@@ -57,18 +66,25 @@ class Ball:
             w = 2 * self.tols[c]
             lo = bisect_left(col, (q[c] - w,))
             hi = bisect_right(col, (q[c] + w, math.inf))
-            if best is None or hi - lo < best[2] - best[1]:
-                best = (col, lo, hi)
             if lo == hi:
                 return False
-        col, lo, hi = best
+            if best is None or hi - lo < len(best):
+                best = [i for _, i in col[lo:hi]]
+        if self.off is not None and len(best) > 1:
+            base = self.vecs[0]
+            for c, (x, b, t) in enumerate(zip(q, base, self.tols, strict=True)):
+                if abs(x - b) > 2 * t:
+                    listed = self.off.get(c, ())
+                    if len(listed) < len(best):
+                        best = listed
+                        if not best:
+                            return False
         tols = self.tols
-        return any(all(abs(x - y) <= t for x, y, t in zip(q, self.vecs[i], tols, strict=True))
-                   for _, i in col[lo:hi])
+        return any(all(abs(x - y) <= t for x, y, t in zip(q, self.vecs[i], tols, strict=True)) for i in best)
 
 
 class Near:
-    """(group, numbers) keys seen so far: a _Ball per group."""
+    """(group, numbers) keys seen so far: a Ball per group."""
 
     def __init__(self, tol: float | tuple):
         self.tol = tol
