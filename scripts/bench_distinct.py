@@ -9,6 +9,7 @@ checkers it has no keys for), timed on the first --old-answers of them; new on t
 process, old and new alternating (--rounds), median of the CPU times. Prints one row per task.
 
     python scripts/bench_distinct.py --answers 1000 --old-answers 1000 --rounds 3
+    python scripts/bench_distinct.py --grid RUN_DIR --rounds 5   # the submissions of a run's episodes
 """
 
 from __future__ import annotations
@@ -85,6 +86,41 @@ def _cpu(fn, *args) -> tuple[float, int]:
     return time.process_time() - t, got
 
 
+def _each(count, group: list) -> list[int]:
+    return [count(t, a) for t, a in group]
+
+
+def grid(run_dir: str, rounds: int) -> None:
+    """Old vs new over the submissions of every global episode of a run directory (as score_episode reads
+    them: episode_io.read_scored), per task: the sets a grid gives (mostly a few answers each)."""
+    from pathlib import Path
+
+    from silo import episode_io
+    from silo.tasks import get_task
+
+    sets: dict[str, list] = {}
+    for path in episode_io.files(Path(run_dir) / "episodes"):
+        ep = episode_io.read_scored(path, frozenset())
+        if ep.instance.answer_kind == "global":
+            task = get_task(f"{ep.instance.task}@{ep.instance.task_version}")
+            sets.setdefault(task.key, []).append((task, [x.answer for x in ep.submissions]))
+    print(f"load average {os.getloadavg()}")
+    print("| task | episodes | old, CPU | new, CPU | old/new |")
+    for key, group in sorted(sets.items()):
+        if lookup_for(group[0][0], None) is None:
+            continue
+        olds, news = [], []
+        for _ in range(rounds):
+            t_old, c_old = _cpu(_each, old_distinct, group)
+            t_new, c_new = _cpu(_each, distinct_answers, group)
+            assert c_old == c_new, key
+            olds.append(t_old)
+            news.append(t_new)
+        o, n = statistics.median(olds), statistics.median(news)
+        print(f"| {key} | {len(group)} | {o:.4f} s | {n:.4f} s | {o / n:.2f}x |", flush=True)
+    print(f"load average {os.getloadavg()}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--answers", type=int, default=1000)
@@ -92,7 +128,10 @@ def main() -> None:
     ap.add_argument("--truth-n", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--tasks", default="", help="comma-separated task ids (default: every one with keys)")
+    ap.add_argument("--grid", default="", help="a run directory: old vs new over its episodes' submissions instead")
     args = ap.parse_args()
+    if args.grid:
+        return grid(args.grid, args.rounds)
     tasks = [t for t in all_tasks() if t.answer_kind == "global" and lookup_for(t, None) is not None]
     if args.tasks:
         tasks = [t for t in tasks if t.id in args.tasks.split(",")]
