@@ -10,8 +10,9 @@ Tasks with their own checker or a tolerance: the look-ups of answer_keys give th
 later answer is compared with the same classes). Answers are drawn to collide under each task's checker:
 numbers on a grid of half tolerances (the tolerance is not transitive: 0, 0.01 and 0.02 are two classes or one
 by order), the forms its parser accepts (" 5 ", "5.0", "0x5", "yes", 1 and True), the shapes it reads (lists,
-objects keyed by node id, triples, fields in any case) and values at their edges (NaN, inf, "1e400", a 400-digit integer, null, empty containers, strings where a
-list is read). The pairwise side is the same task with its check overridden (by one that calls it).
+objects keyed by node id, triples, fields in any case) and values at their edges (NaN, inf, "1e400", a
+400-digit integer, null, empty containers, strings where a list is read). The pairwise side is the same task
+with its check overridden (by one that calls it).
 """
 
 from __future__ import annotations
