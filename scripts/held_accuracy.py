@@ -172,8 +172,9 @@ def measure(tasks: list[str], protocols, ns, seeds: int, jobs: int, first_seed: 
     return result, wall
 
 
-SCORER_FILES = ("scoring.py", "evidence.py", "evidence_text.py", "credit.py", "replay.py", "provenance.py", "tasks",
-                "agents")  # what decides the scores and the truth: a change here is reported as "modified"
+# what decides the scores and the truth: a change here is reported as "modified"
+SCORER_FILES = ("scoring.py", "answer_keys.py", "answer_lookup.py", "evidence.py", "evidence_claims.py",
+                "evidence_text.py", "credit.py", "replay.py", "provenance.py", "tasks", "agents")
 
 
 def _meta(args, wall: float, load: tuple[float, float] | None = None) -> dict:

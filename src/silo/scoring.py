@@ -14,6 +14,8 @@ import marshal
 
 from pydantic import TypeAdapter, ValidationError
 
+from silo.answer_keys import hashable as _hashable
+from silo.answer_keys import lookup_for
 from silo.records import AgentScore, Episode, EpisodeScore, role_of
 from silo.replay import HISTORY, Replay, ScoringError  # noqa: F401 - importable from here as before
 from silo.tasks import get_task
@@ -208,7 +210,12 @@ def distinct_answers(task: TaskSpec, answers: list) -> int:
     if len(once) == 1:  # one answer (as every agent of a team that agrees gives): one class, no classes to compare
         json.dumps(answers[0], sort_keys=True)  # (raising for an answer it cannot dump, as the loop below would)
         return 1
-    same = _exact_classes() if type(task).check is TaskSpec.check and not task.tolerance else None
+    if type(task).check is TaskSpec.check and not task.tolerance:
+        exact = _exact_classes()
+        same = lambda a, c: exact(c)  # noqa: E731
+    else:  # a look-up of the answer and truth keys where they describe the checker (answer_keys), else pairwise
+        keyed = lookup_for(task, lambda a, r: _same(task, a, r))
+        same = keyed.same if keyed is not None else None
     for raw in dict.fromkeys(json.dumps(a, sort_keys=True) for a in once.values()):
         a = json.loads(raw)
         c = _canon(a)
@@ -216,7 +223,7 @@ def distinct_answers(task: TaskSpec, answers: list) -> int:
         if key in keys:
             continue
         keys.add(key)
-        if not (same(c) if same is not None else any(_same(task, a, r) for r in reps)):
+        if not (same(a, c) if same is not None else any(_same(task, a, r) for r in reps)):
             reps.append(a)
     return len(reps)
 
@@ -239,16 +246,6 @@ def _exact_classes():
         return False
 
     return same
-
-
-def _hashable(x):
-    """A canonical answer as a value equal (==, and so of equal hash) to another's exactly when the answers
-    are equal: lists as tuples, dicts (string keys) as frozen sets of items."""
-    if isinstance(x, list):
-        return tuple(_hashable(v) for v in x)
-    if isinstance(x, dict):
-        return frozenset((k, _hashable(v)) for k, v in x.items())
-    return x
 
 
 def _same(task: TaskSpec, a, b) -> bool:

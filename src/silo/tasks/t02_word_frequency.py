@@ -10,7 +10,8 @@ from collections import Counter
 from operator import sub as _minus
 from typing import Any, ClassVar
 
-from silo.evidence import AnyOf, Fingerprint, Items, Labelled, Near, Short, Value, Words, answer_fingerprint
+from silo.evidence import AnyOf, Fingerprint, Items, Labelled, Value, Words, answer_fingerprint
+from silo.evidence_claims import Near, Short
 from silo.tasks import register
 from silo.tasks.base import split_even
 from silo.tasks.common import StarReduce

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from silo.evidence import AllOf, AnyOf, Fingerprint, Items, Near, Parsed, Value, answer_fingerprint, parse
+from silo.evidence import AllOf, AnyOf, Fingerprint, Items, Parsed, Value, answer_fingerprint, parse
+from silo.evidence_claims import Near
 from silo.tasks import register
 from silo.tasks.common import StarReduce, check_value
 from silo.tasks.sums import per_shard

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from silo.evidence import Near
+from silo.evidence_claims import Near
 from silo.tasks import register
 from silo.tasks.t02_word_frequency import CountsReduce
 

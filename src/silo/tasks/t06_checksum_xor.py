@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import reduce
 from operator import xor
 
-from silo.evidence import Near
+from silo.evidence_claims import Near
 from silo.tasks import register
 from silo.tasks.base import as_number
 from silo.tasks.common import check_value
