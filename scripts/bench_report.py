@@ -15,15 +15,20 @@ Each round starts with bench_phases.speed_probe (a fixed pure-Python workload's 
 that minute). Every command is its own process under /usr/bin/time (bench_phases.measure: wall, user + sys CPU, which
 counts the report's plot worker, and peak RSS), the rounds alternate which side goes first, and the load
 average at each start is kept. The reports of the two sides are compared file by file (report.md,
-report.html, episodes.csv, agents.csv, every PNG, the terminal summary): `same` lists what is identical.
+report.html, episodes.csv, agents.csv, every PNG, the terminal summary): `same` lists what is identical, and
+`pixels` what is not byte for byte but shows the same image: a PNG whose decoded pixels are the same, or a
+report.html that is the same once each embedded PNG is replaced by its decoded pixels.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import filecmp
+import io
 import json
 import os
+import re
 import shutil
 import statistics
 import sys
@@ -70,10 +75,37 @@ def _terminal(log: Path) -> list[str]:
     return [x for x in log.read_text().splitlines() if not x.startswith(("report: ", "\treport: "))]
 
 
+def _pixels(png: bytes) -> tuple:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as im:
+        return im.mode, im.size, im.tobytes()
+
+
+EMBEDDED = re.compile(rb"data:image/png;base64,([A-Za-z0-9+/=]+)")
+
+
+def same_pixels(a: Path, b: Path) -> bool:
+    """Two PNGs of the same pixels, or two HTML pages the same but for the bytes of their embedded PNGs."""
+    x, y = a.read_bytes(), b.read_bytes()
+    if a.suffix == ".png":
+        return _pixels(x) == _pixels(y)
+    xs, ys = EMBEDDED.split(x), EMBEDDED.split(y)  # text, image, text, image, ..., text
+    if len(xs) != len(ys) or xs[::2] != ys[::2]:
+        return False
+    return all(_pixels(base64.b64decode(u)) == _pixels(base64.b64decode(v)) for u, v in zip(xs[1::2], ys[1::2],
+                                                                                           strict=True))
+
+
 def same_report(a: Path, b: Path, log_a: Path, log_b: Path) -> dict:
-    """File-by-file comparison of two report directories and their terminal output."""
+    """File-by-file comparison of two report directories and their terminal output: True (the same bytes),
+    "pixels" (same_pixels) or False."""
     names = sorted({p.name for p in a.iterdir()} | {p.name for p in b.iterdir()})
-    out = {n: (a / n).is_file() and (b / n).is_file() and filecmp.cmp(a / n, b / n, shallow=False) for n in names}
+    out = {}
+    for n in names:
+        both = (a / n).is_file() and (b / n).is_file()
+        out[n] = both and (filecmp.cmp(a / n, b / n, shallow=False) or
+                           (n.endswith((".png", ".html")) and same_pixels(a / n, b / n) and "pixels"))
     out["terminal"] = _terminal(log_a) == _terminal(log_b)
     return out
 
@@ -137,7 +169,9 @@ def table(res: dict) -> str:
                      f"{min(probes):.2f}-{max(probes):.2f} s, median {statistics.median(probes):.2f} s")
     for phase, cmp in res["same"].items():
         diff = [k for k, v in cmp.items() if not v]
-        lines.append(f"\n{phase} report, old vs new: {len(cmp) - len(diff)} of {len(cmp)} outputs identical"
+        pix = [k for k, v in cmp.items() if v == "pixels"]
+        lines.append(f"\n{phase} report, old vs new: {len(cmp) - len(diff) - len(pix)} of {len(cmp)} outputs "
+                     f"identical" + (f"; same pixels, other bytes: {', '.join(pix)}" if pix else "")
                      + (f"; differ: {', '.join(diff)}" if diff else ""))
     return "\n".join(lines)
 

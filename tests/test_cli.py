@@ -265,8 +265,30 @@ def test_cli_imports_no_engine_and_its_errors_stay_one_line(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = set(out.split())
     assert not loaded & {"silo.runner", "silo.records", "silo.tasks", "polars", "numpy", "pydantic", "matplotlib",
-                         "asyncio"}
+                         "asyncio", "silo.cli_run", "silo.local_model", "importlib.metadata"}
     for cmd in ("score", "report"):
         res = _run(cmd, str(tmp_path / "missing"))
         assert res.exit_code == 2
         assert res.output.strip().splitlines()[-1] == f"error: not a run directory: {tmp_path / 'missing'}"
+
+
+def test_report_freezes_every_object_at_exit_once(tmp_path):
+    """`silo report`, like `silo score`, freezes every object at its exit (the interpreter's final collections
+    then walk none), not before, and a second report in the same process registers no second freeze."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "r"
+    assert _run("run", "--team", "oracle", "--task", "I-01", "--n", "2", "--protocol", "p2p", "--no-progress",
+                "-o", str(run)).exit_code == 0
+    code = ("import atexit, gc\n"
+            "calls, freeze = [], gc.freeze\n"
+            "gc.freeze = lambda: calls.append(1) or freeze()\n"  # counts the freezes (looked up by the CLI)
+            "atexit.register(lambda: print('at exit', len(calls), gc.get_freeze_count() > 0, flush=True))\n"
+            "from silo.cli import main\n"
+            "for k in range(2):\n"
+            f"    try: main(['report', {str(run)!r}, '--no-plots', '-o', {str(tmp_path / 'out')!r}])\n"
+            "    except SystemExit: pass\n"
+            "print('before', len(calls), gc.get_freeze_count() > 0, flush=True)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True).stdout
+    assert out.splitlines()[-2:] == ["before 0 False", "at exit 1 True"]  # the print runs last (atexit: LIFO)

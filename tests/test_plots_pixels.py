@@ -1,6 +1,8 @@
 """plot_draw._save skips savefig's layout-only pre-draw: every plot of a report must still come out pixel for pixel
-as savefig(bbox_inches="tight") draws it (the reference), on a real scripted-team run."""
+as savefig(bbox_inches="tight") draws it (the reference), on a real scripted-team run; its PNGs are compressed
+at zlib's fastest level (the reference's: Pillow's default), the same bytes each time they are drawn."""
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +44,8 @@ def test_saved_plots_match_savefig_tight_pixel_for_pixel(run_dir, tmp_path, monk
     t = load_runs([run_dir], messages=False)
     eps = with_config(t.episodes)
     fast = _draw_all(t, eps, tmp_path / "fast")
+    again = _draw_all(t, eps, tmp_path / "again")
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in fast]  # deterministic
     monkeypatch.setattr(plot_draw, "_save", _reference_save)
     ref = _draw_all(t, eps, tmp_path / "ref")
     assert [p.name for p in fast] == [p.name for p in ref] and len(fast) >= 5  # 3 standard, >= 1 episode, wide
@@ -49,3 +53,14 @@ def test_saved_plots_match_savefig_tight_pixel_for_pixel(run_dir, tmp_path, monk
         x, y = np.asarray(Image.open(a)), np.asarray(Image.open(b))
         assert x.shape == y.shape, a.name
         assert (x == y).all(), f"{a.name}: {int((x != y).any(-1).sum())} pixels differ"
+        assert (_zlib_level(a), _zlib_level(b)) == (0, 2), a.name  # FLEVEL 0: levels 0-1; 2: the default, 6
+
+
+def _zlib_level(png: Path) -> int:
+    """The compression level class of a PNG's first IDAT chunk, from its zlib header (RFC 1950: FLEVEL)."""
+    data, at = png.read_bytes(), 8
+    while True:
+        size, kind = struct.unpack(">I4s", data[at:at + 8])
+        if kind == b"IDAT":
+            return data[at + 9] >> 6
+        at += 12 + size

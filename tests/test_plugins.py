@@ -59,13 +59,86 @@ def test_protocol_names_are_validated(name):
 def test_a_broken_entry_point_is_skipped_with_one_warning(monkeypatch, capsys):
     bad = EntryPoint(name="broken", value="test_plugins:NoNumberTask", group="silo.tasks")
     missing = EntryPoint(name="gone", value="no_such_module_xyz", group="silo.tasks")
-    monkeypatch.setattr(plugins, "entry_points", lambda group: [bad, missing] if group == "silo.tasks" else [])
+    monkeypatch.setattr(plugins, "scan", lambda: {"silo.tasks": [bad, missing]})
+    monkeypatch.setattr(plugins, "_found", [])
     monkeypatch.setattr(plugins, "_loaded", set())
     plugins.load_group("silo.tasks")
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and all(line.startswith("warning: skipped plugin") for line in err)
     assert "id 'BROKEN' must look like" in err[0] and "no_such_module_xyz" in err[1]
     assert len(all_tasks()) >= 30
+
+
+def _dist(home: Path, name: str, entry_points: str | None) -> Path:
+    """An installed distribution's metadata folder, as pip leaves it in site-packages."""
+    info = home / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    if entry_points is not None:
+        (info / "entry_points.txt").write_text(entry_points)
+    return home
+
+
+def test_one_scan_finds_each_group_as_entry_points_of_that_group_does(tmp_path, monkeypatch):
+    from importlib.metadata import entry_points
+
+    _dist(tmp_path, "silo_fake_a", "[console_scripts]\nfa = silo.cli:main\n\n[silo.teams]\necho = fa.teams:echo\n"
+                                   "\n[silo.tasks]\nfa = fa.tasks\n")
+    _dist(tmp_path, "silo_fake_b", "  [silo.protocols]  \nrelay = fb:Relay\n[silo.tasks]\nfb = fb.tasks:T\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    got = {g: [(e.name, e.value) for e in eps] for g, eps in plugins.scan().items()}
+    want = {g: [(e.name, e.value) for e in entry_points(group=g)] for g in plugins.GROUPS}
+    assert got == want
+    assert ("echo", "fa.teams:echo") in got["silo.teams"] and len(got["silo.tasks"]) >= 2
+
+
+def test_nothing_declared_where_no_entry_points_file_has_a_silo_group_header(tmp_path, monkeypatch):
+    plain = _dist(tmp_path / "plain", "tool", "[console_scripts]\nsilo = silo.cli:main\n")
+    _dist(plain, "bare", None)
+    (plain / "old.egg-info").write_text("Metadata-Version: 1.0\n")  # an egg-info file, not a folder
+    monkeypatch.setattr(sys, "path", [str(plain), str(tmp_path / "gone")])
+    assert not plugins._declared() and plugins.scan() == {}
+    with_group = _dist(tmp_path / "with", "ext", "[[silo.tasks]]\nx = ext.tasks\n")
+    monkeypatch.setattr(sys, "path", [str(plain), str(with_group)])
+    assert plugins._declared()
+    (tmp_path / "lib.zip").write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip: read by importlib.metadata
+    monkeypatch.setattr(sys, "path", [str(plain), str(tmp_path / "lib.zip")])
+    assert plugins._declared()
+
+
+def test_another_finder_of_distributions_means_a_full_scan(tmp_path, monkeypatch):
+    class Finder:
+        @staticmethod
+        def find_spec(*_):
+            return None
+
+        @staticmethod
+        def find_distributions(*_, **__):
+            return iter(())
+
+    monkeypatch.setattr(sys, "path", [str(_dist(tmp_path, "tool", None))])
+    assert not plugins._declared()
+    monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Finder])
+    assert plugins._declared()
+
+
+def test_the_distributions_are_scanned_once_per_process(monkeypatch):
+    scans = []
+    monkeypatch.setattr(plugins, "scan", lambda: scans.append(1) or {})
+    monkeypatch.setattr(plugins, "_found", [])
+    plugins.load_all()
+    plugins.load_all()
+    plugins.load_group("silo.teams")
+    assert scans == [1]
+
+
+def test_without_silo_plugins_installed_importlib_metadata_is_never_imported(tmp_path):
+    """No site-packages (python -S): no distribution at all, so plugin discovery reads no metadata."""
+    code = ("import sys; from silo import plugins; plugins.load_all(); "
+            "print(sorted(plugins._found[0]), 'importlib.metadata' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != plugins.ENV} | {"PYTHONPATH": str(ROOT / "src")}
+    out = _sh([sys.executable, "-S", "-c", code], cwd=tmp_path, env=env).stdout
+    assert out.strip() == "[] False"
 
 
 def test_a_named_module_that_cannot_be_imported_is_one_line_exit_2(monkeypatch):

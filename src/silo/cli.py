@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import click
 
-from silo.cli_run import _csv, _ints, merge, resume, run
+# commands defined in other modules, imported only when named (or listed, by --help): `silo score` and
+# `silo report` then never import cli_run and what it imports (the embedded model's module)
+_ELSEWHERE = {"run": "silo.cli_run", "resume": "silo.cli_run", "merge": "silo.cli_run"}
 
 # a command imports only what it needs (`silo report` never loads the engine, `--help` loads nothing), so the
 # user errors are named by module and class and looked up when an error is caught: an exception of a class
@@ -24,8 +27,29 @@ def user_errors() -> tuple[type[BaseException], ...]:
     return (*ours, ValueError, KeyError, FileNotFoundError)
 
 
+def _csv(value: str) -> list[str]:
+    """A comma-separated option's values (as cli_run's parser, which the commands here do not import)."""
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _ints(value: str) -> list[int]:
+    try:
+        return [int(v) for v in _csv(value)]
+    except ValueError as e:
+        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from e
+
+
 class SiloGroup(click.Group):
-    """Turns known user errors into a one-line message and exit code 2, never a traceback."""
+    """Turns known user errors into a one-line message and exit code 2, never a traceback; the commands of
+    _ELSEWHERE are imported when first named."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return sorted({*super().list_commands(ctx), *(_ELSEWHERE if self is main else ())})
+
+    def get_command(self, ctx, cmd_name):
+        if self is main and cmd_name in _ELSEWHERE and cmd_name not in self.commands:
+            self.add_command(getattr(importlib.import_module(_ELSEWHERE[cmd_name]), cmd_name))
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx):
         try:
@@ -58,10 +82,6 @@ def main(plugin_modules, debug=False):
     if plugin_modules:  # exported: subprocesses and Ray workers import the same modules
         os.environ[plugins.ENV] = ",".join(dict.fromkeys([*plugins.env_modules(), *plugin_modules]))
     plugins.load_all()
-
-
-for _command in (run, resume, merge):  # defined in cli_run.py
-    main.add_command(_command)
 
 
 @main.command()
@@ -152,9 +172,16 @@ def score(run_dir, jobs, no_progress):
 @click.option("--no-plots", is_flag=True, help="Tables only (markdown and HTML), no PNG plots.")
 def report(runs, by, out, episodes, no_plots):
     """Report one or more runs: terminal summary, report.md, self-contained report.html and PNG plots."""
+    import atexit
+    import gc
+
     from silo import report_plots
     from silo.event_lines import gc_paused
 
+    # as `silo score` (score_jobs.quick_exit, not imported before the plot worker's fork): every object frozen
+    # at exit, so that the interpreter's final collections walk none of the report's ~10^6; registered once
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)
     # a big report draws its plots in a second process, started first so that its imports overlap the loading
     # (and before polars is imported here: the worker can then be forked, report_plots._start_method); the cyclic
     # collector pauses meanwhile: the report's ~10^6 objects live to its end and make almost no cycles (the

@@ -17,6 +17,9 @@ Two ways in, both loaded by every `silo` subcommand (and by the library on first
 Ids are validated where they are registered (a task id must look like PREFIX-<integer>); a plugin
 found through an entry point that fails to load or register is skipped with one warning line on
 stderr, so one broken package cannot take `silo tasks` down; a module named explicitly fails loudly.
+The installed distributions are scanned once per process, for the three groups at once (`scan`), and not at all
+(importlib.metadata not even imported) when no entry_points.txt where importlib.metadata looks names a silo
+group (`_declared`): every `silo` command starts with this.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ import importlib
 import inspect
 import os
 import sys
-from importlib.metadata import entry_points
 
 GROUPS = ("silo.tasks", "silo.protocols", "silo.teams")
 ENV = "SILO_PLUGINS"
+_found: list[dict[str, list]] = []  # this process's one scan (a forked worker inherits it)
 _loaded: set[tuple[str, str, str]] = set()
 _imported: set[str] = set()
 _warned: set[str] = set()
@@ -57,9 +60,59 @@ def import_modules(names: list[str]) -> None:
         _imported.add(name)
 
 
+def scan() -> dict[str, list]:
+    """The entry points of every group of GROUPS, by group, from one pass over the installed distributions;
+    none (and importlib.metadata never imported) when no distribution declares a silo group."""
+    if not _declared():
+        return {}
+    from importlib.metadata import entry_points
+
+    eps = entry_points()  # one pass; entry_points(group=g) would make the same pass for each group
+    return {g: list(eps.select(group=g)) for g in GROUPS}
+
+
+def found(group: str) -> list:
+    """The entry points of one group, from this process's scan (made on first use)."""
+    if not _found:
+        _found.append(scan())
+    return _found[0].get(group, [])
+
+
+def _declared() -> bool:
+    """Whether some distribution may declare an entry point of a silo group: False only when importlib.metadata
+    would look in folders alone (its path finder on sys.path: no other finder of distributions, no zip or
+    .egg entry) and no entry_points.txt of a *.dist-info or *.egg-info there has a line starting "[silo."
+    (a group's header: importlib.metadata strips the line, then the brackets around the name)."""
+    from importlib.machinery import PathFinder
+
+    if any(getattr(f, "find_distributions", None) is not None and f is not PathFinder for f in sys.meta_path):
+        return True
+    for root in sys.path:
+        try:
+            children = os.listdir(root or ".")
+        except OSError:
+            if os.path.isfile(root or "."):  # a zip on sys.path: its metadata is read from the archive
+                return True
+            continue
+        if os.path.basename(root).lower().endswith(".egg"):
+            return True
+        for child in children:
+            if child.lower().endswith((".dist-info", ".egg-info")) and _names_a_group(os.path.join(root, child)):
+                return True
+    return False
+
+
+def _names_a_group(info: str) -> bool:
+    try:
+        with open(os.path.join(info, "entry_points.txt"), "rb") as f:
+            return b"[silo." in f.read()
+    except OSError:  # none (most distributions), or unreadable: importlib.metadata reads none either
+        return False
+
+
 def load_group(group: str) -> None:
     """Load every entry point of one group (once); broken plugins are skipped with a warning."""
-    for ep in entry_points(group=group):
+    for ep in found(group):
         key = (group, ep.name, ep.value)
         if key in _loaded:
             continue
