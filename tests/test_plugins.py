@@ -92,7 +92,18 @@ def test_one_scan_finds_each_group_as_entry_points_of_that_group_does(tmp_path, 
     assert ("echo", "fa.teams:echo") in got["silo.teams"] and len(got["silo.tasks"]) >= 2
 
 
+def _plain_meta_path(monkeypatch):
+    """sys.meta_path without other finders of distributions: a process that has imported litellm has the
+    importlib_metadata backport's finder there too (so _declared, conservative, always says True in it), and
+    the suite imports litellm before these tests run."""
+    from importlib.machinery import PathFinder
+
+    monkeypatch.setattr(sys, "meta_path", [f for f in sys.meta_path if f is PathFinder
+                                           or getattr(f, "find_distributions", None) is None])
+
+
 def test_nothing_declared_where_no_entry_points_file_has_a_silo_group_header(tmp_path, monkeypatch):
+    _plain_meta_path(monkeypatch)
     plain = _dist(tmp_path / "plain", "tool", "[console_scripts]\nsilo = silo.cli:main\n")
     _dist(plain, "bare", None)
     (plain / "old.egg-info").write_text("Metadata-Version: 1.0\n")  # an egg-info file, not a folder
@@ -116,6 +127,7 @@ def test_another_finder_of_distributions_means_a_full_scan(tmp_path, monkeypatch
         def find_distributions(*_, **__):
             return iter(())
 
+    _plain_meta_path(monkeypatch)
     monkeypatch.setattr(sys, "path", [str(_dist(tmp_path, "tool", None))])
     assert not plugins._declared()
     monkeypatch.setattr(sys, "meta_path", [*sys.meta_path, Finder])
