@@ -19,7 +19,9 @@ OUTCOME_COLORS = {"correct": "#2ca02c", "lucky": "#98df8a", "uninformed": "#ff7f
 SPH = ["S", "P", "H"]
 HEATMAP_MAX_CELLS = 24  # a sender x receiver heatmap is drawn at most this many 0.45-inch cells wide
 DPI = 110
-PNG_LEVEL = 1  # zlib's fastest: the same pixels as Pillow's default (6) in a file about X% larger, Y% faster
+# zlib's fastest: the same pixels as the default level, in files ~29% larger, for ~50 ms less CPU on the oracle
+# grid's 6 plots (docs/benchmarks.md, session 12 helper A)
+PNG_LEVEL = 1
 
 
 def _save(fig, path: Path) -> Path:
