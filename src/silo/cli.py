@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from silo.cli_parse import _csv, _ints
+
 # commands defined in other modules, imported only when named (or listed, by --help): `silo score` and
 # `silo report` then never import cli_run and what it imports (the embedded model's module)
 _ELSEWHERE = {"run": "silo.cli_run", "resume": "silo.cli_run", "merge": "silo.cli_run"}
@@ -25,18 +27,6 @@ def user_errors() -> tuple[type[BaseException], ...]:
     """The errors shown as one line with exit code 2: ours (of the modules imported so far) and bad values."""
     ours = tuple(getattr(sys.modules[m], c) for m, c in _ERROR_CLASSES if m in sys.modules)
     return (*ours, ValueError, KeyError, FileNotFoundError)
-
-
-def _csv(value: str) -> list[str]:
-    """A comma-separated option's values (as cli_run's parser, which the commands here do not import)."""
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _ints(value: str) -> list[int]:
-    try:
-        return [int(v) for v in _csv(value)]
-    except ValueError as e:
-        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from e
 
 
 class SiloGroup(click.Group):

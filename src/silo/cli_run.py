@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from silo.cli_parse import _csv, _ints
 from silo.local_model import DEFAULT_MODEL
 
 if TYPE_CHECKING:  # the engine is imported by the commands that run it, not by every `silo` command
@@ -18,17 +19,6 @@ if TYPE_CHECKING:  # the engine is imported by the commands that run it, not by 
 EXIT_ERRORS = 1  # episodes errored beyond --fail-on-error
 EXIT_STOPPED = 3  # a token or cost ceiling stopped the run
 EXIT_REFUSED = 4  # an endpoint cannot serve the run (rejected key, unknown model, exhausted quota): stopped
-
-
-def _csv(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _ints(value: str) -> list[int]:
-    try:
-        return [int(v) for v in _csv(value)]
-    except ValueError as e:
-        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from e
 
 
 def _print_report(scores, rd: RunDir, by: list[str] | None = None) -> None:
