@@ -148,6 +148,45 @@ class ContentViews:
                 self._keep(key, got)
         return got
 
+    def _may_relay(self, i: int, c: _Content, p: Parsed, js: set[int]) -> set[int]:
+        """The shards of js whose raw items or singleton statistic content c could relay to receiver i: those with
+        a fingerprint whose anchor (Fingerprint.anchor) p counts a number of, or with no anchor, and the author
+        (its claim kind). The rest cannot match, so _relayed is not tried on them (a flood over a grid: each of
+        ~10^4 contents was tried against every shard upstream of it, ~N each, at ~10 calls a try)."""
+        by_number, loose = self._relay_index(i)
+        got = loose & js
+        if c.author in js:
+            got.add(c.author)
+        for x in p.counts:
+            holders = by_number.get(x)
+            if holders is not None:
+                got |= holders & js
+        return got
+
+    def _relay_index(self, i: int) -> tuple[dict, set[int]]:
+        """(number -> the shards with a raw or singleton-statistic fingerprint for receiver i anchored on it, the
+        shards with such a fingerprint that has no anchor), once per receiver. Both statistic kinds a foreign
+        author's content is tried by (_stat_kind: "stat", "fclaim") are indexed; the author's own ("claim") is
+        always tried."""
+        key = ("relay_index", i)
+        got = self._fp.get(key)
+        if got is None:
+            by_number: dict = {}
+            loose: set[int] = set()
+            for j in range(self.inst.n_agents):
+                one = frozenset({j})
+                for fp in (self._fingerprint("raw", j, i), self._fingerprint("stat", one, i),
+                           self._fingerprint("fclaim", one, i)):
+                    if fp is None:
+                        continue
+                    anchor = fp.anchor()
+                    if anchor is None:
+                        loose.add(j)
+                    for x in anchor or ():
+                        by_number.setdefault(x, set()).add(j)
+            got = self._fp[key] = (by_number, loose)
+        return got
+
     def _view(self, a: int, p: Parsed, target: int) -> Parsed | None:
         """What a scalar statistic (one number) may match in content p by author a: p without its pasted
         data (runs of 3+ numbers all of one shard's data: a list that happens to hold the global max is a

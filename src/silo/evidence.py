@@ -65,6 +65,12 @@ class Fingerprint:
         alternative, e.g. a lone small count inside AnyOf, must not match by chance)."""
         return not self.weak and self.matches(p)
 
+    def anchor(self) -> frozenset | None:
+        """Numbers of which content must count one (a key of Parsed.counts) for matches(), hence strict(), to
+        hold; None: no such set known (every content is tried). The replay skips, unsearched, the shards whose
+        fingerprints' anchors a content does not hold (credit.ContentViews._may_relay)."""
+        return None
+
 
 @dataclass(frozen=True)
 class Items(Fingerprint):
@@ -99,6 +105,13 @@ class Items(Fingerprint):
             return p.has_run(vals) or any(_contains_run(col, vals) for col in p.columns)
         counts = p.counts
         return all(counts.get(v, 0) >= c for v, c in self._need) and self._exclusive(p)
+
+    def anchor(self) -> frozenset | None:
+        # every value must be counted; not for an ordered run (it may match down a table column, read apart
+        # from counts) nor a subclass (its own matches)
+        if type(self) is not Items or self.ordered:
+            return None
+        return frozenset(self._vals[:1])
 
     def _exclusive(self, p: Parsed) -> bool:
         """With a public domain, a set is not shown by content listing most of the domain (the public
@@ -168,6 +181,9 @@ class Value(Fingerprint):
     def weak(self) -> bool:  # type: ignore[override]
         v = self.value
         return isinstance(v, bool) or (float(v).is_integer() and abs(v) < 10)
+
+    def anchor(self) -> frozenset | None:
+        return frozenset({_norm(self.value)}) if self.tol == 0 and type(self) is Value else None
 
     def matches(self, p: Parsed) -> bool:
         if self.tol == 0:
@@ -253,6 +269,17 @@ class AnyOf(Fingerprint):
     def strict(self, p: Parsed) -> bool:
         return any(f.strict(p) for f in self.parts)
 
+    def anchor(self) -> frozenset | None:
+        if type(self) is not AnyOf:
+            return None
+        got: set = set()
+        for f in self.parts:
+            a = f.anchor()
+            if a is None:
+                return None
+            got |= a
+        return frozenset(got)
+
     def without_scalars(self) -> Fingerprint | None:
         kept = [f.without_scalars() for f in self.parts]
         if all(x is f for x, f in zip(kept, self.parts, strict=True)):
@@ -277,6 +304,13 @@ class AllOf(Fingerprint):
 
     def matches(self, p: Parsed) -> bool:
         return bool(self.parts) and all(f.matches(p) for f in self.parts)
+
+    def anchor(self) -> frozenset | None:
+        if type(self) is not AllOf:
+            return None
+        if not self.parts:
+            return frozenset()  # (matches nothing)
+        return next((a for a in (f.anchor() for f in self.parts) if a is not None), None)  # (every part must match)
 
 
 def answer_fingerprint(answer, tol: float = 0.0) -> Fingerprint | None:

@@ -337,7 +337,10 @@ class Replay(ContentViews):
                 continue  # nothing new, or a set the author had no evidence of: coincidence, not information
             if self._states(s, i, c, p):
                 got |= s & todo
-        for j in todo - got:
+        left = todo - got
+        if self._global and left:  # (one search per content: _credited; segmented tasks' are memoised per shard)
+            left = self._may_relay(i, c, p, left)
+        for j in left:
             # raw items of j count wherever they appear (reach allows; where raw went first, j's are not
             # there); a statistic of {j} only from an author that had evidence of j
             if (not raw_first and self._relayed("raw", j, i, c, p)) or (

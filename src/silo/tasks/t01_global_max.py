@@ -23,6 +23,9 @@ class NamedMax(Fingerprint):
     value: Value
     agents: frozenset[int]
 
+    def anchor(self) -> frozenset | None:
+        return self.value.anchor() if type(self) is NamedMax else None  # (matches needs value.matches)
+
     def matches(self, p: Parsed) -> bool:
         if not self.value.matches(p):
             return False
@@ -59,6 +62,9 @@ class StatedMax(Fingerprint):
     def without_scalars(self) -> Fingerprint | None:
         return None
 
+    def anchor(self) -> frozenset | None:
+        return self.value.anchor() if type(self) is StatedMax else None
+
     def matches(self, p: Parsed) -> bool:
         return self.value.matches(p) and any(_STATED.search(s) and self.value.matches(parse(s))
                                              for s in sentences(p.text))
@@ -70,6 +76,9 @@ class WeakMax(Fingerprint):
 
     value: Value
     weak = True
+
+    def anchor(self) -> frozenset | None:
+        return self.value.anchor() if type(self) is WeakMax else None
 
     def matches(self, p: Parsed) -> bool:
         return self.value.matches(p)
