@@ -121,8 +121,11 @@ class Replay(ContentViews):
         key = (len(self.reach[a]), len(self.evid[a]))  # both only grow: unchanged sizes, unchanged sets
         got = self._snaps.get(a)
         if got is None or got[0] != key:
+            reach = frozenset(self.reach[a])
             prov = frozenset(self.evid[a] | (self.reach[a] - self.dep[a]))
-            got = self._snaps[a] = (key, frozenset(self.reach[a]), prov)
+            if prov == reach:  # (most of a flood's states: one set held, not two equal ones of up to N members)
+                prov = reach
+            got = self._snaps[a] = (key, reach, prov)
         return got[1], got[2]
 
     def _on_send(self, e: Event) -> None:
