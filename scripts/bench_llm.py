@@ -16,6 +16,19 @@ against an instant local server (scripts/bench_llm_cpu.py --serve in another pro
 process's CPU is counted). The section is printed, or written to `--out` (docs/benchmarks.md has its marks).
 
     python scripts/bench_llm.py [RUN_DIR] [--agents 24] [--concurrency 1 12] [--repeats 3] [--out FILE]
+
+Fixed output length (`--fixed-tokens K --pairs P`): batched decoding on many slots is not reproducible, so the
+same requests give a different number of output tokens pass to pass (3,424-3,918 for 162 requests at 12 lanes),
+and whole passes then do different work. With `--fixed-tokens K` every request of both paths is sent with
+llama.cpp's `ignore_eos: true` and `max_tokens: K` (the client's through `LLMSettings.model_args`, which litellm
+puts in the request body), so every request generates exactly K tokens; the JSON-schema grammar stays (it does
+not end generation early: once the JSON is complete the model goes on, unconstrained, to K). P pairs of raw and
+client passes run in ABBA order (raw, client, client, raw, ...), each on a fresh server, with the load average at
+the start and end of each pass; a pass whose output tokens are not K x requests, or a pair whose two passes
+differ in them, is invalid. Reported: each pair's client wall / raw wall - 1 and a 95% t-interval over the
+valid pairs (the CPU split is not run in this mode).
+
+    python scripts/bench_llm.py RUN_DIR --fixed-tokens 16 --pairs 6 --concurrency 12 [--json OUT]
 """
 
 from __future__ import annotations
@@ -94,10 +107,12 @@ def raw_pass(convs: list[list[dict]], concurrency: int) -> dict:
     url = f"{local_model.resolve(MODEL)[1]}/chat/completions"
     _post(url, raw_body(WARMUP))
 
-    def one(r: dict) -> tuple[float, int]:
+    def one(r: dict) -> tuple[float, int, int, int]:
         t0 = time.perf_counter()
         usage = _post(url, raw_body(r))["usage"]
-        return time.perf_counter() - t0, int(usage["completion_tokens"])
+        cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
+        return (time.perf_counter() - t0, int(usage["completion_tokens"]), int(usage.get("prompt_tokens") or 0),
+                int(cached))
 
     t0 = time.perf_counter()
     res = _in_parallel(convs, concurrency, one)
@@ -108,14 +123,16 @@ def client_pass(convs: list[list[dict]], concurrency: int, provider: str | None 
     """Send the same requests, in the same pattern, through silo.llm.Client (litellm), cache off;
     `provider`: the litellm provider the embedded server is called as (default: silo's)."""
     first = convs[0][0]["sampling"]
+    # what else the logged (or --fixed-tokens) sampling sends goes through as the run's -M KEY=VALUE would
+    extra = tuple(sorted((k, v) for k, v in first.items() if k not in ("max_tokens", "seed")))
     settings = LLMSettings(model=MODEL, cache=False, concurrency=concurrency, timeout_s=600.0,
-                           max_tokens=first["max_tokens"])
+                           max_tokens=first["max_tokens"], model_args=extra)
 
-    async def call(r: dict) -> tuple[float, int]:
+    async def call(r: dict) -> tuple[float, int, int, int]:
         client = Client(settings, r["sampling"].get("seed", 1000) - 1000)
         t0 = time.perf_counter()
         reply = await client.complete(r["messages"], None, r["fmt"])
-        return time.perf_counter() - t0, reply.output_tokens
+        return time.perf_counter() - t0, reply.output_tokens, reply.input_tokens, reply.cached_tokens
 
     async def conversation(conv: list[dict], sem: asyncio.Semaphore) -> list[tuple[float, int]]:
         async with sem:
@@ -138,12 +155,93 @@ def client_pass(convs: list[list[dict]], concurrency: int, provider: str | None 
     return {**_summary(wall, res), "warmup_s": round(warm, 3)}
 
 
-def _summary(wall: float, res: list[tuple[float, int]]) -> dict:
+def _summary(wall: float, res: list[tuple]) -> dict:
+    """A pass's figures; prompt_tokens and cached_tokens (the server's prompt cache) as the server reports them."""
     lat = [r[0] for r in res]
     tokens = sum(r[1] for r in res)
     return {"requests": len(res), "wall_s": round(wall, 2), "output_tokens": tokens,
             "tokens_per_s": round(tokens / wall, 1), "mean_latency_s": round(statistics.mean(lat), 3),
-            "median_latency_s": round(statistics.median(lat), 3)}
+            "median_latency_s": round(statistics.median(lat), 3),
+            "prompt_tokens": sum(r[2] for r in res if len(r) > 2),
+            "cached_tokens": sum(r[3] for r in res if len(r) > 3),
+            "min_output_tokens": min(r[1] for r in res), "max_output_tokens": max(r[1] for r in res)}
+
+
+def fixed_length(convs: list[list[dict]], k: int) -> list[list[dict]]:
+    """The same requests, each asking for exactly k output tokens (llama.cpp's ignore_eos), so passes do equal work."""
+    return [[{**r, "sampling": {**r["sampling"], "max_tokens": k, "ignore_eos": True}} for r in conv]
+            for conv in convs]
+
+
+def _load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]  # what `uptime` prints: 1, 5 and 15 minutes
+
+
+def abba(convs: list[list[dict]], concurrency: int, pairs: int, k: int, json_path: str | None) -> list[dict]:
+    """`pairs` raw/client pairs at a fixed output length, ABBA order (raw, client, client, raw, ...), each pass on
+    a fresh server, the load average at its start and end; a pass is valid only if it made exactly k tokens a
+    request, and a pair only if both of its passes made the same number of tokens."""
+    n = sum(len(c) for c in convs)
+    s = local_model.server_for(MODEL).settings
+    out = []
+    for i in range(pairs):
+        order = [("raw", raw_pass), ("client", client_pass)]
+        order = order if i % 2 == 0 else order[::-1]
+        pair: dict = {"pair": i + 1, "concurrency": concurrency, "fixed_tokens": k, "requests": n,
+                      "server": {"slots": s.slots, "ctx_per_slot": s.ctx_per_slot, "threads": s.threads},
+                      "order": [name for name, _ in order]}
+        for name, fn in order:
+            load0, start = _load(), time.strftime("%H:%M:%S", time.gmtime())
+            res = fresh(fn, convs, concurrency)
+            res.update(load_start=load0, load_end=_load(), start_utc=start,
+                       valid=res["output_tokens"] == k * n and res["min_output_tokens"] == res["max_output_tokens"])
+            pair[name] = res
+            print(f"pair {i + 1} {name}: wall {res['wall_s']} s, output tokens {res['output_tokens']} "
+                  f"(expected {k * n}; per request {res['min_output_tokens']}-{res['max_output_tokens']}), prompt "
+                  f"{res['prompt_tokens']} (cached {res['cached_tokens']}), load {load0} -> {res['load_end']}"
+                  f"{'' if res['valid'] else '  INVALID'}", flush=True)
+        raw, cli = pair["raw"], pair["client"]
+        pair["valid"] = raw["valid"] and cli["valid"] and raw["output_tokens"] == cli["output_tokens"]
+        pair["ratio"] = cli["wall_s"] / raw["wall_s"] - 1
+        print(f"pair {i + 1}: client/raw - 1 = {pair['ratio'] * 100:+.2f}%{'' if pair['valid'] else ' (INVALID)'}",
+              flush=True)
+        if json_path:
+            with open(json_path, "a") as f:
+                f.write(json.dumps(pair) + "\n")
+        out.append(pair)
+    return out
+
+
+def t_interval(xs: list[float], level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): Student's t-interval of the mean (needs 2 or more values)."""
+    from scipy import stats
+
+    m = statistics.mean(xs)
+    half = stats.t.ppf(0.5 + level / 2, len(xs) - 1) * statistics.stdev(xs) / len(xs) ** 0.5
+    return m, m - half, m + half
+
+
+def render_fixed(pairs: list[dict], command: str) -> str:
+    """The pairs as a Markdown table and the t-interval of client/raw - 1 over the valid pairs."""
+    lines = [f"`{command}`", "",
+             "| pair | order | raw wall | client wall | output tokens raw / client | prompt cached raw / client |"
+             " load (1 min) start -> end, raw; client | client/raw - 1 |",
+             "|---|---|---|---|---|---|---|---|"]
+    for p in pairs:
+        r, c = p["raw"], p["client"]
+        lines.append(f"| {p['pair']} | {', '.join(p['order'])} | {r['wall_s']} s | {c['wall_s']} s | "
+                     f"{r['output_tokens']} / {c['output_tokens']} | {r['cached_tokens']} / {c['cached_tokens']} | "
+                     f"{r['load_start'][0]} -> {r['load_end'][0]}; {c['load_start'][0]} -> {c['load_end'][0]} | "
+                     f"{p['ratio'] * 100:+.2f}%{'' if p['valid'] else ' (invalid)'} |")
+    ok = [p["ratio"] * 100 for p in pairs if p["valid"]]
+    lines.append("")
+    if len(ok) >= 2:
+        m, lo, hi = t_interval(ok)
+        lines.append(f"- {len(ok)} valid pairs of {len(pairs)}: client/raw - 1 = **{m:+.2f}%** (95% t-interval "
+                     f"{lo:+.2f} to {hi:+.2f}%), median {statistics.median(ok):+.2f}%.")
+    else:
+        lines.append(f"- {len(ok)} valid pairs of {len(pairs)}: too few for an interval.")
+    return "\n".join(lines)
 
 
 def fresh(fn, convs: list[list[dict]], concurrency: int) -> dict:
@@ -293,8 +391,22 @@ def main() -> None:
     ap = arguments(__doc__)
     ap.add_argument("--repeats", type=int, default=3, help="raw/client pairs per concurrency")
     ap.add_argument("--out", help="write the section to this file (docs/benchmarks.md: replace its marked section)")
+    ap.add_argument("--fixed-tokens", type=int, default=0, metavar="K",
+                    help="every request generates exactly K tokens (ignore_eos), raw and client in ABBA pairs")
+    ap.add_argument("--pairs", type=int, default=4, help="with --fixed-tokens: raw/client pairs per concurrency")
+    ap.add_argument("--json", help="with --fixed-tokens: append one JSON line per pair to this file")
     args = ap.parse_args()
     convs = logged_conversations(args.run_dir, args.agents)
+    if args.fixed_tokens:
+        convs = fixed_length(convs, args.fixed_tokens)
+        command = "python scripts/bench_llm.py " + " ".join(sys.argv[1:])
+        print(f"{sum(map(len, convs))} requests of {len(convs)} agents, {args.fixed_tokens} tokens each", flush=True)
+        texts = [render_fixed(abba(convs, conc, args.pairs, args.fixed_tokens, args.json), command)
+                 for conc in args.concurrency]
+        print("\n\n".join(texts))
+        if args.out:
+            Path(args.out).write_text("\n\n".join(texts) + "\n")
+        return
     n = sum(len(c) for c in convs)
     split = [cpu_split(convs[0][-1], SPLIT_N) for _ in range(3)]
     for name, cpu, wall in split[0]:
