@@ -315,7 +315,7 @@ class ContentViews:
             return False
         own = self._own(a).bitruns
         foreign = tuple(r for r in p.bitruns if not any(r in o for o in own))
-        return foreign != () and fp.strict(replace(p, bitruns=foreign))
+        return foreign != () and fp.strict(replace(p, _bitruns=foreign))
 
 
 _WORDS_BETWEEN = re.compile(r"[A-Za-z]{2,}")

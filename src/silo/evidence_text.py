@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import filterfalse, zip_longest
@@ -65,7 +65,6 @@ class Parsed:
     numbers: tuple[float | int, ...]
     counts: Counter = field(compare=False)
     words: Counter = field(compare=False)
-    bitruns: tuple[str, ...]
     text: str = field(default="", compare=False, repr=False)  # the normalised text (for Near)
     wordseq: tuple[str, ...] = field(default=(), compare=False, repr=False)  # lowercase words in order
     # the text parse read, and its labelled pairs and table columns once read (`labelled`, `columns`): a copy
@@ -74,6 +73,19 @@ class Parsed:
     source: str = field(default="", compare=False, repr=False)
     _labelled: frozenset | None = field(default=None, compare=False, repr=False)
     _columns: tuple | None = field(default=None, compare=False, repr=False)
+    _bitruns: tuple | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def bitruns(self) -> tuple[str, ...]:
+        """0/1 runs ("0 1 1", "[1,0]" -> "011", "10"), read from the source on first use: few tasks' fingerprints
+        look at them (at N = 1,000 on a small world they were 7% of the parse cache). The source, not `text`:
+        the minus signs parse() normalises are not in a run, and a copy made by replace() with another text
+        keeps its original's runs, as when they were read up front."""
+        got = self._bitruns
+        if got is None:
+            got = tuple(m if len(m) == 1 else _NOT_BIT.sub("", m) for m in _BITS.findall(self.source))
+            object.__setattr__(self, "_bitruns", got)  # (frozen: set once, always to the same value)
+        return got
 
     @property
     def columns(self) -> tuple[tuple[float | int, ...], ...]:
@@ -96,12 +108,20 @@ class Parsed:
             object.__setattr__(self, "_labelled", got)  # (frozen: set once, always to the same value)
         return got
 
-    @cached_property
+    @property
     def _positions(self) -> dict:
-        """number -> its positions in `numbers` (made on first use; not a field: replace() rebuilds it)."""
+        """number -> its positions in `numbers`, made on first use and kept for the last _POSITIONS_KEPT contents
+        asked (not on the content: it was a third of the parse cache at N = 1,000 on a small world, and the runs
+        of one content are looked for together). Not a field: replace() makes a copy with its own."""
+        got = _POSITIONS.get(id(self))
+        if got is not None and got[0] is self:  # (the entry holds the content: its id is not reused meanwhile)
+            return got[1]
         where: dict = {}
         for k, x in enumerate(self.numbers):  # (machine ints in an array: a list of ints held an int object per
             where.setdefault(x, array("l")).append(k)  # position past 256, 1.4 GB at N = 1,000 on a small world)
+        if len(_POSITIONS) >= _POSITIONS_KEPT:
+            del _POSITIONS[next(iter(_POSITIONS))]  # (the oldest asked first)
+        _POSITIONS[id(self)] = (self, where)
         return where
 
     @cached_property
@@ -130,18 +150,47 @@ class Parsed:
         return any(0 <= q - k <= stop and seq[q - k:q - k + n] == run for q in pos)
 
 
-@lru_cache(maxsize=50000)
+_POSITIONS: dict[int, tuple[Parsed, dict]] = {}
+_POSITIONS_KEPT = 256
+LONG = 2048  # characters from which a text's Parsed is kept by size, not by count
+LONG_KEPT = 64_000_000  # characters of long texts whose Parsed are kept (the most recently asked)
+_LONG: OrderedDict[str, Parsed] = OrderedDict()
+_long_chars = 0
+
+
 def parse(text: str) -> Parsed:
-    """Extract numbers (in order), thousands-grouped numbers, words, labelled counts and 0/1 runs."""
-    text = text.translate(_MINUS)
+    """Extract numbers (in order), thousands-grouped numbers, words, labelled counts and 0/1 runs. Cached per text:
+    the last 50,000 short texts, and long ones up to LONG_KEPT characters in all (a flood at N = 1,000 carries
+    ~250 MB of distinct text, each parsed within a few rounds of its send: keeping all of it held ~1 GB)."""
+    if len(text) < LONG:
+        return _parse_short(text)
+    got = _LONG.get(text)
+    if got is not None:
+        _LONG.move_to_end(text)
+        return got
+    global _long_chars
+    got = _LONG[text] = _parse(text)
+    _long_chars += len(text)
+    while _long_chars > LONG_KEPT and len(_LONG) > 1:
+        _long_chars -= len(_LONG.popitem(last=False)[0])
+    return got
+
+
+@lru_cache(maxsize=50000)
+def _parse_short(text: str) -> Parsed:
+    return _parse(text)
+
+
+def _parse(text: str) -> Parsed:
+    if "\u2212" in text or "\u2013" in text:  # (else the text itself, not a copy kept beside it in the cache)
+        text = text.translate(_MINUS)
     nums, counts = _numbers(text)
     # (C loops: the same tuples as loops over the words; interned, so every "from" or "data" of every message is
     # one string, not a copy per occurrence: 0.75 GB of word copies at N = 1,000 on a small world)
     seq = tuple(map(intern, map(str.lower, _WORD.findall(text))))
     words = Counter(seq)
     seq = tuple(filterfalse(_JOINERS.__contains__, seq))  # "apple, kiwi and mango" is one run
-    bits = tuple(m if len(m) == 1 else _NOT_BIT.sub("", m) for m in _BITS.findall(text))
-    return Parsed(nums, counts, words, bits, text, seq, source=text)
+    return Parsed(nums, counts, words, text, seq, source=text)
 
 
 def number_values(text: str) -> set:

@@ -102,16 +102,20 @@ class Replay(ContentViews):
     def _content(self, e: Event) -> _Content:
         a = e.agent
         upstream, prov = self._snapshot(a)
-        return _Content(a, e.round, e.content or "", upstream, prov, self._history(a))
+        return _Content(a, e.round, e.content or "", upstream, prov, self._history(a, prov))
 
-    def _history(self, a: int) -> tuple[frozenset[int], ...]:
+    def _history(self, a: int, prov: frozenset[int]) -> tuple[frozenset[int], ...]:
         """Agent a's last HISTORY evidence snapshots (oldest first), shared by its contents until it gains:
-        evidence only grows, so the snapshot after a gain is its first `size` gained shards."""
+        evidence only grows, so the snapshot after a gain is its first `size` gained shards. The newest is the
+        provenance snapshot itself where the two are equal (prov holds the evidence; equal sizes, equal sets): in a
+        flood every state's, so each older one is an earlier state's provenance too, not a copy beside it."""
         marks = tuple(self._marks[a])
         got = self._hists.get(a)
         if got is None or got[0] != marks:
             made = dict(zip(*got, strict=True)) if got else {}  # a snapshot still in the window is kept, not made again
             gained = self._gained[a]
+            if len(prov) == len(gained):  # (gained: the evidence, in order; no shard twice)
+                made.setdefault(len(gained), prov)
             got = self._hists[a] = (marks, tuple(made.get(m) or frozenset(gained[:m]) for m in marks))
         return got[1]
 
