@@ -78,9 +78,9 @@ class Parsed:
     @property
     def bitruns(self) -> tuple[str, ...]:
         """0/1 runs ("0 1 1", "[1,0]" -> "011", "10"), read from the source on first use: few tasks' fingerprints
-        look at them (at N = 1,000 on a small world they were 7% of the parse cache). The source, not `text`:
-        the minus signs parse() normalises are not in a run, and a copy made by replace() with another text
-        keeps its original's runs, as when they were read up front."""
+        look at them (at N = 1,000 on a small world they were 7% of the parse cache). From the source (the text
+        parse() read), not `text`: a copy made by replace() with another text keeps its original's runs, as when
+        they were read up front."""
         got = self._bitruns
         if got is None:
             got = tuple(m if len(m) == 1 else _NOT_BIT.sub("", m) for m in _BITS.findall(self.source))
@@ -161,7 +161,8 @@ _long_chars = 0
 def parse(text: str) -> Parsed:
     """Extract numbers (in order), thousands-grouped numbers, words, labelled counts and 0/1 runs. Cached per text:
     the last 50,000 short texts, and long ones up to LONG_KEPT characters in all (a flood at N = 1,000 carries
-    ~250 MB of distinct text, each parsed within a few rounds of its send: keeping all of it held ~1 GB)."""
+    ~250 MB of distinct text, each parsed within a few rounds of its send: keeping every reading held most of
+    1.6 GB)."""
     if len(text) < LONG:
         return _parse_short(text)
     got = _LONG.get(text)

@@ -107,8 +107,9 @@ class Replay(ContentViews):
     def _history(self, a: int, prov: frozenset[int]) -> tuple[frozenset[int], ...]:
         """Agent a's last HISTORY evidence snapshots (oldest first), shared by its contents until it gains:
         evidence only grows, so the snapshot after a gain is its first `size` gained shards. The newest is the
-        provenance snapshot itself where the two are equal (prov holds the evidence; equal sizes, equal sets): in a
-        flood every state's, so each older one is an earlier state's provenance too, not a copy beside it."""
+        provenance snapshot itself where the two are equal (prov holds the evidence; equal sizes, equal sets), as in a
+        global task's flood, not a copy beside it. (An older one is a copy still where it was a state inside one
+        receive, between two gains of the same deliver event, which no content was made in.)"""
         marks = tuple(self._marks[a])
         got = self._hists.get(a)
         if got is None or got[0] != marks:
