@@ -155,15 +155,14 @@ def client_pass(convs: list[list[dict]], concurrency: int, provider: str | None 
     return {**_summary(wall, res), "warmup_s": round(warm, 3)}
 
 
-def _summary(wall: float, res: list[tuple]) -> dict:
+def _summary(wall: float, res: list[tuple[float, int, int, int]]) -> dict:
     """A pass's figures; prompt_tokens and cached_tokens (the server's prompt cache) as the server reports them."""
     lat = [r[0] for r in res]
     tokens = sum(r[1] for r in res)
     return {"requests": len(res), "wall_s": round(wall, 2), "output_tokens": tokens,
             "tokens_per_s": round(tokens / wall, 1), "mean_latency_s": round(statistics.mean(lat), 3),
             "median_latency_s": round(statistics.median(lat), 3),
-            "prompt_tokens": sum(r[2] for r in res if len(r) > 2),
-            "cached_tokens": sum(r[3] for r in res if len(r) > 3),
+            "prompt_tokens": sum(r[2] for r in res), "cached_tokens": sum(r[3] for r in res),
             "min_output_tokens": min(r[1] for r in res), "max_output_tokens": max(r[1] for r in res)}
 
 
