@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from silo.attribution import attribution
+from silo.bitsets import key as set_key
 from silo.credit_hit import _hit
 from silo.evidence import AnyOf, Bits, Fingerprint, Parsed, guard_ok
 from silo.evidence_text import number_spans, number_values, parse, sentence_spans, table_spans
@@ -48,7 +49,7 @@ class ContentViews:
         task's statistics; raw items where the task says so: TaskSpec.raw_per_receiver)."""
         if kind == "raw":
             return (kind, key, i if self._raw_i else -1)
-        return (kind, key, self._receiver(key, i))
+        return (kind, set_key(key), self._receiver(key, i))  # (a large set by its bits: the key keeps no set alive)
 
     def _receiver(self, s: frozenset[int], i: int) -> int:
         """The receiver a statistic's fingerprint of set s is made and kept for: -1 where it is every receiver's
@@ -101,7 +102,7 @@ class ContentViews:
         # empty, so with one member "a in s" is s == {a})
         kind = "claim" if len(s) > 1 or a in s else "fclaim" if self._claim_differs(s, a) else "stat"
         r = (self.task.stat_receiver(self.inst, s, i) if self._scoped else i) if self._segmented else -1  # (_receiver)
-        fp = self._fp.get((kind, s, r), _NONE)
+        fp = self._fp.get((kind, set_key(s), r), _NONE)
         if fp is _NONE:
             fp = self._fingerprint(kind, s, i)
         if fp is None:
@@ -136,7 +137,7 @@ class ContentViews:
         key = ("relayed", fkey, c.author, c.text)
         got = self._fp.get(key)
         if got is None:
-            fp = self._fingerprint(kind, fkey[1], i)
+            fp = self._fingerprint(kind, j if kind == "raw" else frozenset({j}), i)  # (fkey[1] is j or {j}'s key)
             view = None if kind == "raw" else (lambda t=j: self._view(c.author, p, t))
             got = fp is not None and _hit(fp, p, view, whole=False)
             # (a shard identical to the author's own cannot be told from it: its data arrived either way)

@@ -7,11 +7,10 @@ matches). The scorer (silo.scoring) and the sufficiency tool (protocols/sufficie
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
-from itertools import repeat
 
 from silo.attribution import named_sets
+from silo.bitsets import bits_of, members
 from silo.credit import ContentViews
 from silo.evidence_text import parse
 from silo.records import Event, Instance, deliveries
@@ -28,16 +27,31 @@ class ScoringError(ValueError):
 
 @dataclass(slots=True)  # (slots: ~10^5 of these at N = 1,000, each read per delivery)
 class _Content:
+    """A message or file version as the replay saw it made. Its author's sets are kept as bits (silo.bitsets:
+    ~N / 8 bytes, not a hash table of N slots); `upstream`, `prov` and `sets` give them as sets."""
+
     author: int
     round: int
     text: str
-    upstream: frozenset[int]  # the author's reach K at send/write time
-    prov: frozenset[int]  # the shards the author had evidence of (its reach where evidence is not tracked)
-    sets: tuple[frozenset[int], ...]  # earlier evidence sets of the author: candidate statistics
+    up: int  # the author's reach K at send/write time (bits)
+    pv: int  # the shards the author had evidence of (its reach where evidence is not tracked), bits
+    hist: tuple[int, ...]  # earlier evidence sets of the author, bits: candidate statistics
     credited: frozenset[int] | None = None  # cache for receiver-independent (global) tasks
-    extra: tuple[frozenset[int], ...] | None = None  # cache of the candidate sets that are not the receiver's
+    extra: tuple[frozenset[int], ...] | None = None  # cache of the sets the content names (_named)
     cands: dict | None = None  # cache of all its candidate sets, where none depends on the receiver (_candidates)
     shown: dict | None = None  # cache of _credit per todo, for the receivers its task's credit_receiver gives -1
+
+    @property
+    def upstream(self) -> frozenset[int]:
+        return members(self.up)
+
+    @property
+    def prov(self) -> frozenset[int]:
+        return members(self.pv)
+
+    @property
+    def sets(self) -> tuple[frozenset[int], ...]:
+        return tuple(map(members, self.hist))
 
 
 @dataclass
@@ -46,27 +60,25 @@ class Replay(ContentViews):
 
     task: TaskSpec
     inst: Instance
-    reach: list[set[int]] = field(default_factory=list)
-    evid: list[set[int]] = field(default_factory=list)
     at_submit: dict[int, tuple[frozenset[int], frozenset[int]]] = field(default_factory=dict)
 
     def __post_init__(self):
         n = self.inst.n_agents
-        self.reach = list(map(set, zip(range(n))))  # ({a} for each agent, made in C: N = 100 is 10^2 sets a replay)
-        self.evid = list(map(set, zip(range(n))))
+        # each agent's reach and evidence as bits (silo.bitsets): both only grow, by ORs of other agents' bits
+        self._rb: list[int] = [1 << a for a in range(n)]
+        self._eb: list[int] = list(self._rb)
         self._interned: dict[frozenset[int], frozenset[int]] = {}
         self._full: frozenset[int] | None = None  # {0..n-1}, interned, once an agent submits
         self.dep = [self._fz(self.task.depends_on(self.inst, a)) for a in range(n)]
-        # evidence history, kept lazily: the shards each agent gained, in order, and its evidence's size after
-        # each of its last HISTORY gains; the snapshots (frozensets) are made when the agent sends (_history)
-        self._gained: list[list[int]] = list(map(list, zip(range(n))))
-        self._marks: list[deque[int]] = list(map(deque, repeat((), n), repeat(HISTORY, n)))  # (empty, maxlen HISTORY)
-        self._hists: dict[int, tuple] = {}
+        dep_bits: dict[int, int] = {}  # (per distinct set: at N = 1,000 most agents' is one set of N)
+        self._db = [dep_bits.get(id(d)) or dep_bits.setdefault(id(d), bits_of(d)) for d in self.dep]
+        # evidence history: each agent's evidence after each of its last HISTORY gains, oldest first (bits)
+        self._hist: list[tuple[int, ...]] = [()] * n
         self._msgs: dict[int, _Content] = {}
         self._files: dict[int, _Content] = {}
         self._fp: dict = shared_cache(self.task, self.inst)
         self._n_events = 0
-        self._snaps: dict[int, tuple] = {}
+        self._snaps: dict[int, tuple[int, int, int]] = {}
         # dep - evid per agent: an agent with nothing missing needs no evidence search
         self._missing = [set(self.dep[a]) for a in range(n)]
         for a, missing in enumerate(self._missing):
@@ -81,11 +93,21 @@ class Replay(ContentViews):
         self._fixed_sets = not self._stat_sets and getattr(  # (TaskSpec's candidate_sets: the content's prov alone)
             self.task.candidate_sets, "__func__", None) is TaskSpec.candidate_sets
 
+    @property
+    def reach(self) -> _Sets:
+        """Each agent's reach so far, as sets (reach[a])."""
+        return _Sets(self._rb)
+
+    @property
+    def evid(self) -> _Sets:
+        """Each agent's evidence so far, as sets (evid[a])."""
+        return _Sets(self._eb)
+
     def _fz(self, s) -> frozenset[int]:
         """s as a frozenset shared with every equal one of this replay (at N = 1,000 each agent's
         depends_on, and its reach and evidence at submit, are often the same 1,000 ids: one copy, not one
         per agent). Only for sets made once per agent: the table keeps what it holds alive."""
-        f = frozenset(s)
+        f = s if isinstance(s, frozenset) else frozenset(s)
         return self._interned.setdefault(f, f)
 
     def run(self, events: list[Event]) -> Replay:
@@ -101,37 +123,18 @@ class Replay(ContentViews):
 
     def _content(self, e: Event) -> _Content:
         a = e.agent
-        upstream, prov = self._snapshot(a)
-        return _Content(a, e.round, e.content or "", upstream, prov, self._history(a, prov))
+        up, pv = self._snapshot(a)
+        return _Content(a, e.round, e.content or "", up, pv, self._hist[a])
 
-    def _history(self, a: int, prov: frozenset[int]) -> tuple[frozenset[int], ...]:
-        """Agent a's last HISTORY evidence snapshots (oldest first), shared by its contents until it gains:
-        evidence only grows, so the snapshot after a gain is its first `size` gained shards. The newest is the
-        provenance snapshot itself where the two are equal (prov holds the evidence; equal sizes, equal sets), as in a
-        global task's flood, not a copy beside it. (An older one is a copy still where it was a state inside one
-        receive, between two gains of the same deliver event, which no content was made in.)"""
-        marks = tuple(self._marks[a])
-        got = self._hists.get(a)
-        if got is None or got[0] != marks:
-            made = dict(zip(*got, strict=True)) if got else {}  # a snapshot still in the window is kept, not made again
-            gained = self._gained[a]
-            if len(prov) == len(gained):  # (gained: the evidence, in order; no shard twice)
-                made.setdefault(len(gained), prov)
-            got = self._hists[a] = (marks, tuple(made.get(m) or frozenset(gained[:m]) for m in marks))
-        return got[1]
-
-    def _snapshot(self, a: int) -> tuple[frozenset[int], frozenset[int]]:
-        """(reach, provenance) of agent a now, shared by every content it makes until either grows:
-        a star centre's N - 1 sends hold one pair of sets, not N - 1 (memory O(N) per state, not O(N^2))."""
-        key = (len(self.reach[a]), len(self.evid[a]))  # both only grow: unchanged sizes, unchanged sets
+    def _snapshot(self, a: int) -> tuple[int, int]:
+        """(reach, provenance) of agent a now, as bits, shared by every content it makes until either grows (a star
+        centre's N - 1 sends hold one pair, not N - 1). Provenance: its evidence, and its reach outside depends_on."""
+        up, eb = self._rb[a], self._eb[a]
         got = self._snaps.get(a)
-        if got is None or got[0] != key:
-            reach = frozenset(self.reach[a])
-            prov = frozenset(self.evid[a] | (self.reach[a] - self.dep[a]))
-            if prov == reach:  # (most of a flood's states: one set held, not two equal ones of up to N members)
-                prov = reach
-            got = self._snaps[a] = (key, reach, prov)
-        return got[1], got[2]
+        if got is None or got[0] != up or got[1] != eb:  # (ints of ~N / 30 digits: compared, not rebuilt)
+            pv = eb | (up & ~self._db[a])
+            got = self._snaps[a] = (up, eb, up if pv == up else pv)  # (a flood's states: one int, not two equal)
+        return got[0], got[2]
 
     def _on_send(self, e: Event) -> None:
         self._msgs[e.msg_id] = self._content(e)
@@ -156,9 +159,9 @@ class Replay(ContentViews):
         return f"event {self._n_events} (round {e.round}, agent {e.agent}, {e.kind})"
 
     def _on_deliver(self, e: Event) -> None:
-        msgs, rnd, agent, n, logged = self._msgs, e.round, e.agent, self._n, e.sender
-        reach, missing = self.reach[agent], self._missing[agent]  # (all four only ever changed in place)
-        evid, gained, mark = self.evid[agent], self._gained[agent], self._marks[agent].append
+        msgs, rnd, agent, logged = self._msgs, e.round, e.agent, e.sender
+        missing = self._missing[agent]  # (only ever changed in place)
+        reach = self._rb[agent]
         ids, senders = e.msg_ids, e.senders  # one receive lists every message it delivered, in order
         pairs = zip(ids, senders, strict=True) if ids is not None and senders is not None else deliveries(e)
         for msg_id, sender in pairs:  # (deliveries: one event per message, as logs written before it hold)
@@ -169,27 +172,22 @@ class Replay(ContentViews):
                 c = self._source(msgs, msg_id, e, "message", sender)  # raises the error it is
             # _observe, inline: a broadcast at N = 100 delivers 10^5 messages, most to an agent with a full
             # reach or nothing missing, for which a call per message cost more than the rest of the work
-            if len(reach) < n:
-                reach |= c.upstream
+            reach |= c.up
             if missing:
                 known = c.credited  # (a global task's content examined before: what it gives is known)
                 if known is not None:
                     if len(known) == 1:  # (most: a shard's own content; the same steps, no set made for one)
                         j, = known
                         if j in missing:
-                            evid |= known
-                            missing.discard(j)
-                            gained.append(j)
-                            mark(len(gained))
+                            self._record(agent, known, missing)
                         continue
-                    got = known & missing  # (_gain's and _record's, inline: most of a broadcast's gains)
+                    got = known & missing  # (_gain's, inline: most of a broadcast's gains)
                     if got:
-                        evid |= got
-                        missing -= got
-                        gained.extend(got)
-                        mark(len(gained))
+                        self._record(agent, got, missing)
                 elif not c.upstream.isdisjoint(missing):  # (what a content may give is within its upstream)
+                    self._rb[agent] = reach  # (_gain's search reads no reach; kept in step all the same)
                     self._gain(agent, c, missing)
+        self._rb[agent] = reach
 
     def _on_read(self, e: Event) -> None:
         self._observe(e.agent, self._source(self._files, e.version, e, "file version"))
@@ -198,26 +196,24 @@ class Replay(ContentViews):
         # a listing reveals names, which can carry data: reach (a necessary condition) counts it;
         # evidence does not, since short answers collide with ids and counters in path names
         for v in e.versions or []:
-            self.reach[e.agent] |= self._source(self._files, v, e, "file version").upstream
+            self._rb[e.agent] |= self._source(self._files, v, e, "file version").up
 
     def _on_submit(self, e: Event) -> None:
         a = e.agent
         if a not in self.at_submit:  # (the first submit counts)
-            self.at_submit[a] = (self._frozen(self.reach[a]), self._frozen(self.evid[a]))
+            self.at_submit[a] = (self._frozen(self._rb[a]), self._frozen(self._eb[a]))
 
-    def _frozen(self, s: set[int]) -> frozenset[int]:
-        """_fz(s), where s holds every agent (as most do at submit) without a copy, its hash and a look-up. Every
-        reach and evidence set is within {0..n-1} (each starts as {a} and grows only by other agents' reach and
-        evidence), so n members are every agent: no comparison with {0..n-1} (N members per agent) is needed."""
+    def _frozen(self, bits: int) -> frozenset[int]:
+        """The set of `bits`, one object for every equal one of this replay (_fz); every agent (as most sets are at
+        submit) without a set made. Every reach and evidence set is within {0..n-1} (each starts as {a} and grows
+        only by other agents' reach and evidence), so n members are every agent."""
         full = self._full
         if full is None:
             full = self._full = self._fz(range(self._n))
-        return full if len(s) == self._n else self._fz(s)
+        return full if bits.bit_count() == self._n else self._fz(members(bits))
 
     def _observe(self, i: int, c: _Content) -> None:
-        reach = self.reach[i]
-        if len(reach) < self._n:  # a full reach gains nothing
-            reach |= c.upstream
+        self._rb[i] |= c.up
         missing = self._missing[i]
         if missing:
             self._gain(i, c, missing)
@@ -257,13 +253,10 @@ class Replay(ContentViews):
 
     def _record(self, i: int, got, missing: set[int]) -> None:
         """Agent i gains the shards `got` (not empty, within `missing`, which loses them)."""
-        self.evid[i] |= got
+        eb = self._eb[i] = self._eb[i] | bits_of(got)
         missing -= got
-        # evidence only grows, so a new snapshot differs from every earlier one; only the last
-        # HISTORY are ever read (_history)
-        gained = self._gained[i]
-        gained.extend(got)
-        self._marks[i].append(len(gained))  # (the evidence's size: gained holds it in order)
+        # evidence only grows, so a new snapshot differs from every earlier one; only the last HISTORY are read
+        self._hist[i] = (*self._hist[i][1 - HISTORY:], eb)
 
     def _candidates(self, c: _Content, i: int) -> dict[frozenset[int], bool | None]:
         """Sets whose statistic c may carry, each once (in no order that matters: _credit takes their union): the
@@ -273,14 +266,15 @@ class Replay(ContentViews):
         if self._fixed_sets and c.cands is not None:
             return c.cands
         sets = dict.fromkeys(self.task.candidate_sets(self.inst, c.prov, i))
+        sets.update(dict.fromkeys(map(members, reversed(c.hist)), True))  # (True: within c.prov, as these are)
         if c.extra is None:  # (the same for every receiver: made once per content)
             c.extra = self._named(c)
-        sets.update(dict.fromkeys(c.extra, True))  # (True: within c.prov, as every one of these is)
+        sets.update(dict.fromkeys(c.extra, True))
         if not self._stat_sets:  # (TaskSpec's: none)
-            if self._fixed_sets:
+            if self._fixed_sets and not self._global:  # (a global task's content is searched once: _credited)
                 c.cands = sets
             return sets
-        key = ("stat_sets", c.text, c.prov, i)  # a file read again, or the same text sent twice: searched once
+        key = ("stat_sets", c.text, c.pv, i)  # a file read again, or the same text sent twice: searched once
         found = self._fp.get(key)
         if found is None:
             found = self._fp[key] = list(self.task.stat_sets(self.inst, parse(c.text), c.prov, i))
@@ -288,11 +282,12 @@ class Replay(ContentViews):
         return sets
 
     def _named(self, c: _Content) -> tuple[frozenset[int], ...]:
-        """The author's history, and the agents the content names together ("combined summary of agents 3, 5"),
-        with or without its author: the candidate sets that do not depend on the receiver."""
-        sets = list(reversed(c.sets))
+        """The agents the content names together ("combined summary of agents 3, 5"), with or without its author,
+        within its provenance: candidate sets that do not depend on the receiver (besides the author's history)."""
+        sets: list[frozenset[int]] = []
+        prov = c.prov
         for named in named_sets(c.text):
-            sets += [s for s in (named & c.prov, (named | {c.author}) & c.prov) if len(s) > 1]
+            sets += [s for s in (named & prov, (named | {c.author}) & prov) if len(s) > 1]
         return tuple(sets)
 
     def _credited(self, c: _Content) -> frozenset[int]:
@@ -302,7 +297,7 @@ class Replay(ContentViews):
         equal sends, and the same message under another protocol of the instance, are searched once (the
         key holds the content's own sets, no new ones). Not for segmented tasks: keys per receiver would
         hold O(N) sets per content, and their search is no faster for it."""
-        key = ("credit", c.text, c.author, c.prov, c.sets, c.upstream)
+        key = ("credit", c.text, c.author, c.pv, c.hist, c.up)  # (bits: equal sets, equal keys)
         got = self._fp.get(key)
         if got is None:
             got = frozenset(self._credit(0, c, c.upstream & self.dep[0]))
@@ -352,9 +347,27 @@ class Replay(ContentViews):
             # raw items of j count wherever they appear (reach allows; where raw went first, j's are not
             # there); a statistic of {j} only from an author that had evidence of j
             if (not raw_first and self._relayed("raw", j, i, c, p)) or (
-                    j in c.prov and self._relayed("stat", j, i, c, p)):
+                    j in prov and self._relayed("stat", j, i, c, p)):
                 got.add(j)
         return got
+
+
+class _Sets:
+    """A list of bits read as sets (Replay.reach, Replay.evid): sets[a] is the set of agent a."""
+
+    __slots__ = ("_bits",)
+
+    def __init__(self, bits: list[int]):
+        self._bits = bits
+
+    def __getitem__(self, a: int) -> frozenset[int]:
+        return members(self._bits[a])
+
+    def __len__(self) -> int:
+        return len(self._bits)
+
+    def __iter__(self):
+        return map(members, self._bits)
 
 
 _ON = {"send": Replay._on_send, "write": Replay._on_write, "deliver": Replay._on_deliver,

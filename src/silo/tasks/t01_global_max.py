@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from silo.attribution import named_sets
+from silo.bitsets import bits_of
 from silo.evidence import AnyOf, Fingerprint, Parsed, Value
 from silo.evidence_text import parse, sentence_spans, sentences
 from silo.tasks import register
@@ -21,7 +22,7 @@ class NamedMax(Fingerprint):
     is among them)."""
 
     value: Value
-    agents: frozenset[int]
+    agents: int  # the set's bits (silo.bitsets): one per candidate set of a flood, so no copy of up to N members
 
     def anchor(self) -> frozenset | None:
         return self.value.anchor() if type(self) is NamedMax else None  # (matches needs value.matches)
@@ -29,12 +30,16 @@ class NamedMax(Fingerprint):
     def matches(self, p: Parsed) -> bool:
         if not self.value.matches(p):
             return False
-        if any(n <= self.agents and len(self.agents - n) <= 1 for n in named_sets(p.text)):
+        a = self.agents
+        size = a.bit_count()
+        # (a named set within the agents and missing at most one of them; j >= 0, and a >> j is 0 past a's bits,
+        # however large a named id)
+        if any(all(a >> j & 1 for j in n) and size - len(n) <= 1 for n in named_sets(p.text)):
             return True
         # a pair: its other agent named with the author's own in the sentence that states it ("max of mine
         # and agent 0's: 4937"); named_sets needs two ids
-        return len(self.agents) == 2 and any(one < self.agents and self.value.matches(parse(sent))
-                                             for one, sent in _one_and_mine(p.text))
+        return size == 2 and any(all(a >> j & 1 for j in one) and self.value.matches(parse(sent))
+                                 for one, sent in _one_and_mine(p.text))
 
 
 def _one_and_mine(text: str) -> list[tuple[frozenset[int], str]]:
@@ -138,7 +143,7 @@ class GlobalMax(TaskSpec):
         value = Value(max(max(inst.shards[j].data) for j in agents))
         if len(agents) == 1:
             return value
-        named = NamedMax(value, frozenset(agents))
+        named = NamedMax(value, bits_of(agents))
         return AnyOf((named, StatedMax(value), WeakMax(value))) if agents >= self.depends_on(inst, i) else named
 
     def partial(self, data, agent, params):
