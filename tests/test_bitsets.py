@@ -6,7 +6,7 @@ import random
 import pytest
 
 from silo.agents.scripted import scripted_team
-from silo.bitsets import KEY_SMALL, Members, bits_of, key, members
+from silo.bitsets import KEY_SMALL, PLAIN_KEPT, Members, bits_of, key, members
 from silo.episode import run_episode, run_sync
 from silo.evidence import Value
 from silo.evidence_text import parse
@@ -54,6 +54,12 @@ def test_keys_are_equal_exactly_when_the_sets_are():
     small = [s for s in sets if len(s) <= KEY_SMALL]
     assert small and all(key(s) is s for s in small)
     assert all(isinstance(key(s), int) for s in sets if len(s) > KEY_SMALL)
+
+
+def test_plain_large_sets_keep_exact_keys_past_the_identity_table():
+    sets = [frozenset(range(k, k + KEY_SMALL + 1 + k % 7)) for k in range(PLAIN_KEPT + 100)]
+    for _ in range(2):  # (the second pass: some keys from the table, some made again after it was dropped)
+        assert [key(s) for s in sets] == [sum(2 ** j for j in s) for s in sets]
 
 
 def _named_max_old(agents: frozenset[int], named: list[frozenset[int]], pair_ones: list[frozenset[int]]) -> bool:

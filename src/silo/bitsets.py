@@ -18,7 +18,9 @@ from itertools import compress, count
 
 MEMBERS_KEPT = 4096  # sets made from bits and kept (at N = 1,000 up to ~16 KB each)
 KEY_SMALL = 64  # sets up to this size are their own cache key
+PLAIN_KEPT = 1024  # large plain frozensets whose bits are kept (key)
 _ONES = bytes.maketrans(b"01", b"\x00\x01")
+_PLAIN: dict[int, tuple[frozenset[int], int]] = {}
 
 
 class Members(frozenset):
@@ -42,7 +44,19 @@ def members(bits: int) -> Members:
 
 
 def key(s: frozenset[int]):
-    """s's form in a cache key: s while it has at most KEY_SMALL members, else its bits."""
+    """s's form in a cache key: s while it has at most KEY_SMALL members, else its bits. A large set that is not one
+    made from bits (a task's own sets, e.g. II-11's prefixes 0..k, one object each, asked for again and again) has
+    its bits kept by identity, up to PLAIN_KEPT sets (then all dropped; each entry holds its set, so its id is not
+    reused)."""
     if len(s) <= KEY_SMALL:
         return s
-    return s.bits if type(s) is Members else bits_of(s)
+    if type(s) is Members:
+        return s.bits
+    got = _PLAIN.get(id(s))
+    if got is not None and got[0] is s:
+        return got[1]
+    if len(_PLAIN) >= PLAIN_KEPT:
+        _PLAIN.clear()
+    bits = bits_of(s)
+    _PLAIN[id(s)] = (s, bits)
+    return bits
