@@ -193,7 +193,7 @@ def run(args) -> None:
                    server={"slots": s.slots, "ctx_per_slot": s.ctx_per_slot, "threads": s.threads},
                    valid=res["output_tokens"] == args.fixed_tokens * n
                    and res["min_output_tokens"] == res["max_output_tokens"])
-        last = res["window_s"] + 10
+        last = max(last, res["window_s"] + 10)  # the longest pass so far, and a fresh server
         print(f"pass {i} {path} dose {dose} (measured {res['dose']:.3f}): wall {res['wall_s']} s, client CPU "
               f"{res['client_cpu_s']} s, server {res['server_cpu_s']} s, others {res['others_cpu_s']} s, steal "
               f"{res['steal_s']} s, tokens {res['output_tokens']}, load {res['load_start']} -> {res['load_end']}"
@@ -220,19 +220,17 @@ def _tq(dof: int) -> float:
     return float(stats.t.ppf(0.975, dof))
 
 
-def dose_fit(raw: list[dict]) -> dict:
-    """wall = a + b x dose over the raw passes: b / a (relative slowdown per core of dose) with a 95% interval
-    (delta method), and a quadratic term as a check of linearity."""
+def dose_fit(raw: list[dict], degree: int = 1) -> dict:
+    """wall = a + b x dose (+ c x dose^2) over the raw passes: b / a, the relative slowdown per core of dose at dose
+    0, with a 95% interval (delta method over a and b)."""
     d, w = [p["dose"] for p in raw], [p["wall_s"] for p in raw]
-    beta, cov, dof = ols([[1.0, x] for x in d], w)
+    beta, cov, dof = ols([[x**k for k in range(degree + 1)] for x in d], w)
     a, b = float(beta[0]), float(beta[1])
-    rel = b / a
     grad = [-b / a**2, 1 / a]
-    se_rel = sum(grad[i] * grad[j] * float(cov[i][j]) for i in range(2) for j in range(2)) ** 0.5
-    q, qcov, qdof = ols([[1.0, x, x * x] for x in d], w)
-    return {"a": a, "a_se": float(cov[0][0]) ** 0.5, "b": b, "b_se": float(cov[1][1]) ** 0.5, "dof": dof,
-            "rel": rel, "rel_se": se_rel, "rel_lo": rel - _tq(dof) * se_rel, "rel_hi": rel + _tq(dof) * se_rel,
-            "quad": float(q[2]), "quad_half": _tq(qdof) * float(qcov[2][2]) ** 0.5}
+    se = sum(grad[i] * grad[j] * float(cov[i][j]) for i in range(2) for j in range(2)) ** 0.5
+    half = _tq(dof) * se
+    return {"a": a, "b": b, "beta": [float(x) for x in beta], "se": [float(cov[k][k]) ** 0.5 for k in range(len(beta))],
+            "dof": dof, "n": len(raw), "rel": b / a, "rel_se": se, "rel_lo": b / a - half, "rel_hi": b / a + half}
 
 
 def extra_cpu(passes: list[dict]) -> dict:
@@ -275,27 +273,35 @@ def render(passes: list[dict], source: str) -> str:
                      f"wall mean {statistics.mean(ws):.1f} s{sd}.")
     if len(raw) < 3 or len({p["dose_target"] for p in raw}) < 2:
         return "\n".join(lines + ["- too few raw passes for a fit."])
-    fit = dose_fit(raw)
-    lines.append(f"- fit over {len(raw)} raw passes: wall = {fit['a']:.1f} s (se {fit['a_se']:.1f}) + "
-                 f"{fit['b']:.1f} s (se {fit['b_se']:.1f}) x dose; b / a = **{fit['rel']:.3f}** of wall per core of "
-                 f"dose (95% interval {fit['rel_lo']:.3f} to {fit['rel_hi']:.3f}); quadratic term "
-                 f"{fit['quad']:+.1f} s ± {fit['quad_half']:.1f} s.")
+    top = max(p["dose_target"] for p in raw)
+    below = [p for p in raw if p["dose_target"] < top]
+    fits = [(name, dose_fit(sub, deg)) for name, sub, deg in
+            (("linear, all doses", raw, 1), (f"linear, doses below {top}", below, 1),
+             ("quadratic, all doses (slope at 0)", raw, 2))
+            if len({p["dose_target"] for p in sub}) > deg and len(sub) > deg + 1]
+    for name, fit in fits:
+        terms = " + ".join(f"{c:.1f} (se {e:.1f}){' x dose' * k if k < 2 else ' x dose^2'}"
+                           for k, (c, e) in enumerate(zip(fit["beta"], fit["se"], strict=True)))
+        lines.append(f"- fit {name} ({fit['n']} raw passes): wall = {terms} s; b / a = **{fit['rel']:.3f}** of wall "
+                     f"per core of dose (95% interval {fit['rel_lo']:.3f} to {fit['rel_hi']:.3f}).")
+    lin = fits[0][1]
     for dose in sorted({p["dose_target"] for p in raw}):
         ds = [p["dose"] for p in raw if p["dose_target"] == dose]
         ws = [p["wall_s"] for p in raw if p["dose_target"] == dose]
-        line = fit["a"] + fit["b"] * statistics.mean(ds)
-        lines.append(f"  - dose {dose}: mean wall {statistics.mean(ws):.1f} s, line {line:.1f} s "
+        line = lin["a"] + lin["b"] * statistics.mean(ds)
+        lines.append(f"  - dose {dose}: mean wall {statistics.mean(ws):.1f} s, linear fit {line:.1f} s "
                      f"({statistics.mean(ws) - line:+.1f} s).")
     if sum(p["path"] == "client" for p in ok) >= 2:
         x = extra_cpu(ok)
-        term = fit["rel"] * x["e"] * 100
-        se = ((fit["rel_se"] * x["e"]) ** 2 + (fit["rel"] * x["e_se"]) ** 2) ** 0.5 * 100
-        lines += [f"- client process CPU per second of wall: client {x['client']:.4f}, raw {x['raw']:.4f} "
-                  f"({x['n_client']} and {x['n_raw']} passes); extra **{x['e']:.4f}** core (95% interval "
-                  f"{x['lo']:.4f} to {x['hi']:.4f}), {x['per_request_ms']:.2f} ms a request.",
-                  f"- co-located term = b / a x extra = **{term:.2f}%** of wall (95% interval {term - 1.96 * se:.2f} "
-                  f"to {term + 1.96 * se:.2f}%); bound from both upper ends: "
-                  f"{fit['rel_hi'] * x['hi'] * 100:.2f}%."]
+        lines.append(f"- client process CPU per second of wall: client {x['client']:.4f}, raw {x['raw']:.4f} "
+                     f"({x['n_client']} and {x['n_raw']} passes); extra **{x['e']:.4f}** core (95% interval "
+                     f"{x['lo']:.4f} to {x['hi']:.4f}), {x['per_request_ms']:.2f} ms a request.")
+        for name, fit in fits:
+            term = fit["rel"] * x["e"] * 100
+            se = ((fit["rel_se"] * x["e"]) ** 2 + (fit["rel"] * x["e_se"]) ** 2) ** 0.5 * 100
+            lines.append(f"- co-located term, {name}: b / a x extra = **{term:.2f}%** of wall (95% interval "
+                         f"{term - 1.96 * se:.2f} to {term + 1.96 * se:.2f}%); both upper ends multiplied: "
+                         f"{fit['rel_hi'] * x['hi'] * 100:.2f}%.")
     return "\n".join(lines)
 
 
