@@ -220,11 +220,13 @@ def _tq(dof: int) -> float:
     return float(stats.t.ppf(0.975, dof))
 
 
-def dose_fit(raw: list[dict], degree: int = 1) -> dict:
-    """wall = a + b x dose (+ c x dose^2) over the raw passes: b / a, the relative slowdown per core of dose at dose
-    0, with a 95% interval (delta method over a and b)."""
-    d, w = [p["dose"] for p in raw], [p["wall_s"] for p in raw]
-    beta, cov, dof = ols([[x**k for k in range(degree + 1)] for x in d], w)
+def dose_fit(raw: list[dict], degree: int = 1, others: bool = False) -> dict:
+    """wall = a + b x dose (+ c x dose^2) (+ e x others' core fraction) over the raw passes: b / a, the relative
+    slowdown per core of dose at dose 0, with a 95% interval (delta method over a and b)."""
+    w = [p["wall_s"] for p in raw]
+    rows = [[p["dose"] ** k for k in range(degree + 1)] + ([p["others_cpu_s"] / p["window_s"]] if others else [])
+            for p in raw]
+    beta, cov, dof = ols(rows, w)
     a, b = float(beta[0]), float(beta[1])
     grad = [-b / a**2, 1 / a]
     se = sum(grad[i] * grad[j] * float(cov[i][j]) for i in range(2) for j in range(2)) ** 0.5
@@ -275,13 +277,14 @@ def render(passes: list[dict], source: str) -> str:
         return "\n".join(lines + ["- too few raw passes for a fit."])
     top = max(p["dose_target"] for p in raw)
     below = [p for p in raw if p["dose_target"] < top]
-    fits = [(name, dose_fit(sub, deg)) for name, sub, deg in
-            (("linear, all doses", raw, 1), (f"linear, doses below {top}", below, 1),
-             ("quadratic, all doses (slope at 0)", raw, 2))
-            if len({p["dose_target"] for p in sub}) > deg and len(sub) > deg + 1]
+    fits = [(name, dose_fit(sub, deg, oth)) for name, sub, deg, oth in
+            (("linear, all doses", raw, 1, False), (f"linear, doses below {top}", below, 1, False),
+             ("quadratic, all doses (slope at 0)", raw, 2, False),
+             ("linear, all doses, others' CPU as a second dose", raw, 1, True))
+            if len({p["dose_target"] for p in sub}) > deg and len(sub) > deg + 1 + oth]
     for name, fit in fits:
-        terms = " + ".join(f"{c:.1f} (se {e:.1f}){' x dose' * k if k < 2 else ' x dose^2'}"
-                           for k, (c, e) in enumerate(zip(fit["beta"], fit["se"], strict=True)))
+        names = ["", " x dose", " x dose^2"][:len(fit["beta"]) - ("others" in name)] + [" x others"]
+        terms = " + ".join(f"{c:.1f} (se {e:.1f}){x}" for c, e, x in zip(fit["beta"], fit["se"], names, strict=False))
         lines.append(f"- fit {name} ({fit['n']} raw passes): wall = {terms} s; b / a = **{fit['rel']:.3f}** of wall "
                      f"per core of dose (95% interval {fit['rel_lo']:.3f} to {fit['rel_hi']:.3f}).")
     lin = fits[0][1]
