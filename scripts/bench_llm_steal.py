@@ -257,12 +257,13 @@ def extra_cpu(passes: list[dict]) -> dict:
 def render(passes: list[dict], source: str) -> str:
     lines = [f"Passes from `{source}`.", "",
              "| # | path | dose asked | dose measured (core) | wall | client-process CPU / wall | server CPU"
-             " | others' CPU | steal | output tokens | load (1 min) start -> end |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             " | others' CPU | steal | output tokens | prompt tokens processed | load (1 min) start -> end |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for p in passes:
         lines.append(f"| {p['index']} | {p['path']} | {p['dose_target']} | {p['dose']:.3f} | {p['wall_s']} s | "
                      f"{p['client_cpu_s'] / p['window_s']:.4f} | {p['server_cpu_s']} s | {p['others_cpu_s']} s | "
                      f"{p['steal_s']} s | {p['output_tokens']}{'' if p['valid'] else ' (invalid)'} | "
+                     f"{p['prompt_tokens'] - p['cached_tokens']} | "
                      f"{p['load_start'][0]} -> {p['load_end'][0]} |")
     ok = [p for p in passes if p["valid"]]
     raw = [p for p in ok if p["path"] == "raw"]
