@@ -220,19 +220,28 @@ def _tq(dof: int) -> float:
     return float(stats.t.ppf(0.975, dof))
 
 
-def dose_fit(raw: list[dict], degree: int = 1, others: bool = False) -> dict:
+def block_of(p: dict, per_block: int) -> int:
+    """The schedule's block a pass ran in (blocks of `per_block` passes, numbered from 0)."""
+    return (p["index"] - 1) // per_block
+
+
+def dose_fit(raw: list[dict], degree: int = 1, others: bool = False, per_block: int = 0) -> dict:
     """wall = a + b x dose (+ c x dose^2) (+ e x others' core fraction) over the raw passes: b / a, the relative
-    slowdown per core of dose at dose 0, with a 95% interval (delta method over a and b)."""
-    w = [p["wall_s"] for p in raw]
-    rows = [[p["dose"] ** k for k in range(degree + 1)] + ([p["others_cpu_s"] / p["window_s"]] if others else [])
-            for p in raw]
-    beta, cov, dof = ols(rows, w)
-    a, b = float(beta[0]), float(beta[1])
-    grad = [-b / a**2, 1 / a]
-    se = sum(grad[i] * grad[j] * float(cov[i][j]) for i in range(2) for j in range(2)) ** 0.5
+    slowdown per core of dose at dose 0, with a 95% interval (delta method). With `per_block`, each block of the
+    schedule has its own a (a slow drift of the machine then cancels within blocks) and a is their mean."""
+    blocks = sorted({block_of(p, per_block) for p in raw}) if per_block else [0]
+    rows = [[float(not per_block or block_of(p, per_block) == k) for k in blocks]
+            + [p["dose"] ** k for k in range(1, degree + 1)]
+            + ([p["others_cpu_s"] / p["window_s"]] if others else []) for p in raw]
+    beta, cov, dof = ols(rows, [p["wall_s"] for p in raw])
+    m = len(blocks)
+    a, b = float(beta[:m].mean()), float(beta[m])
+    grad = [-b / a**2 / m] * m + [1 / a] + [0.0] * (len(beta) - m - 1)
+    se = sum(grad[i] * grad[j] * float(cov[i][j]) for i in range(len(beta)) for j in range(len(beta))) ** 0.5
     half = _tq(dof) * se
-    return {"a": a, "b": b, "beta": [float(x) for x in beta], "se": [float(cov[k][k]) ** 0.5 for k in range(len(beta))],
-            "dof": dof, "n": len(raw), "rel": b / a, "rel_se": se, "rel_lo": b / a - half, "rel_hi": b / a + half}
+    tail = [(float(beta[k]), float(cov[k][k]) ** 0.5) for k in range(m, len(beta))]
+    return {"a": a, "b": b, "tail": tail, "dof": dof, "n": len(raw), "blocks": m, "rel": b / a, "rel_se": se,
+            "rel_lo": b / a - half, "rel_hi": b / a + half}
 
 
 def extra_cpu(passes: list[dict]) -> dict:
@@ -278,16 +287,24 @@ def render(passes: list[dict], source: str) -> str:
         return "\n".join(lines + ["- too few raw passes for a fit."])
     top = max(p["dose_target"] for p in raw)
     below = [p for p in raw if p["dose_target"] < top]
-    fits = [(name, dose_fit(sub, deg, oth)) for name, sub, deg, oth in
-            (("linear, all doses", raw, 1, False), (f"linear, doses below {top}", below, 1, False),
-             ("quadratic, all doses (slope at 0)", raw, 2, False),
-             ("linear, all doses, others' CPU as a second dose", raw, 1, True))
-            if len({p["dose_target"] for p in sub}) > deg and len(sub) > deg + 1 + oth]
+    per = len({p["dose_target"] for p in raw}) + 1  # a block: every dose and one client pass
+    specs = [("linear, all doses", raw, 1, False, 0), (f"linear, doses below {top}", below, 1, False, 0),
+             ("quadratic, all doses (slope at 0)", raw, 2, False, 0),
+             ("linear, all doses, an intercept per block", raw, 1, False, per),
+             ("quadratic, all doses, an intercept per block (slope at 0)", raw, 2, False, per),
+             (f"linear, doses below {top}, an intercept per block", below, 1, False, per),
+             ("linear, all doses, others' CPU as a second dose", raw, 1, True, 0)]
+    fits = []
+    for name, sub, deg, oth, blk in specs:
+        cols = (len({block_of(p, blk) for p in sub}) if blk else 1) + deg + oth
+        if len({p["dose_target"] for p in sub}) > deg and len(sub) > cols:
+            fits.append((name, dose_fit(sub, deg, oth, blk)))
     for name, fit in fits:
-        names = ["", " x dose", " x dose^2"][:len(fit["beta"]) - ("others" in name)] + [" x others"]
-        terms = " + ".join(f"{c:.1f} (se {e:.1f}){x}" for c, e, x in zip(fit["beta"], fit["se"], names, strict=False))
-        lines.append(f"- fit {name} ({fit['n']} raw passes): wall = {terms} s; b / a = **{fit['rel']:.3f}** of wall "
-                     f"per core of dose (95% interval {fit['rel_lo']:.3f} to {fit['rel_hi']:.3f}).")
+        names = [" x dose", " x dose^2"][:len(fit["tail"]) - ("others" in name)] + [" x others' core fraction"]
+        terms = "".join(f" + {c:.1f} (se {e:.1f}){x}" for (c, e), x in zip(fit["tail"], names, strict=False))
+        a = f"{fit['a']:.1f} (mean of {fit['blocks']} block intercepts)" if fit["blocks"] > 1 else f"{fit['a']:.1f}"
+        lines.append(f"- fit {name} ({fit['n']} raw passes): wall = {a}{terms} s; b / a = **{fit['rel']:.3f}** of "
+                     f"wall per core of dose (95% interval {fit['rel_lo']:.3f} to {fit['rel_hi']:.3f}).")
     lin = fits[0][1]
     for dose in sorted({p["dose_target"] for p in raw}):
         ds = [p["dose"] for p in raw if p["dose_target"] == dose]
