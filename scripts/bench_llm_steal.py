@@ -18,7 +18,7 @@ are recorded for each pass window. One JSON line per pass goes to `--json`; `--f
 fit from such a file.
 
     SILO_LOCAL_THREADS=2 python scripts/bench_llm_steal.py RUN_DIR --concurrency 12 --fixed-tokens 8 \
-        --doses 0 0.1 0.25 0.5 --blocks 7 --until 13:35 --json OUT.jsonl
+        --doses 0 0.1 0.25 0.5 --blocks 8 --until 13:35 --json OUT.jsonl
     python scripts/bench_llm_steal.py --fit OUT.jsonl [--out FILE]
 """
 
