@@ -295,7 +295,7 @@ class Replay(ContentViews):
         content's text and author, the author's evidence (prov), history (sets) and reach (upstream: the
         shards looked for are upstream & depends_on); not the round or the event. A star centre's N - 1
         equal sends, and the same message under another protocol of the instance, are searched once (the
-        key holds the content's own sets, no new ones). Not for segmented tasks: keys per receiver would
+        key holds the content's own bits: no set). Not for segmented tasks: keys per receiver would
         hold O(N) sets per content, and their search is no faster for it."""
         key = ("credit", c.text, c.author, c.pv, c.hist, c.up)  # (bits: equal sets, equal keys)
         got = self._fp.get(key)
