@@ -163,8 +163,9 @@ def parse(text: str) -> Parsed:
     """Extract numbers (in order), thousands-grouped numbers, words, labelled counts and 0/1 runs. Cached per text:
     the last 50,000 short texts, and longer ones up to LONG_KEPT characters in all. A Parsed costs ~20-30 bytes a
     character of its text, and a flood at N = 1,000 carries ~10^8 characters of distinct text, each read within a
-    round or two of its send: 8 million characters (~200 MB) hold more than a round of such a flood; a larger
-    budget (64 million, and texts up to 2,048 characters counted by number) held 1-2 GB for no speed."""
+    round or two of its send: 8 million characters (~200 MB) hold more than a round of such a flood. The old budget
+    (64 million, and texts up to 2,048 characters counted by number) held 1-2 GB; at 8 million, II-11 over a small
+    world of N = 1,000 parses 6,627 long texts again (35,220 parses, not 28,593: docs/benchmarks.md, session 14)."""
     if len(text) < LONG:
         return _parse_short(text)
     got = _LONG.get(text)
