@@ -1,6 +1,7 @@
 """The parse cache's bounds (issue 16, target 2: the scorer at N = 1,000 on floods).
 
-Long texts' Parsed are kept up to evidence_text.LONG_KEPT characters (least recently asked dropped first), number
+Long texts' Parsed are kept up to evidence_text.LONG_KEPT characters, the views credit makes of a text up to
+credit.TEXTS_KEPT (both silo.sized_cache.SizedCache) (least recently asked dropped first), number
 positions for the last _POSITIONS_KEPT contents, and 0/1 runs are read from the source on first use. None of it may
 change what a content is read as, nor any score: checked against uncached parses, a brute-force run search, and
 scores with the bounds made tiny (every long text parsed again, positions rebuilt on nearly every look-up)."""
@@ -9,17 +10,17 @@ from __future__ import annotations
 
 import random
 import re
-from collections import OrderedDict
 from dataclasses import replace
 
 import pytest
 
-from silo import evidence_text, replay_cache
+from silo import credit, evidence_text, replay_cache
 from silo.agents.scripted import scripted_team
 from silo.episode import run_episode, run_sync
 from silo.evidence_text import _parse, parse
 from silo.records import EpisodeConfig
 from silo.scoring import score_episode
+from silo.sized_cache import SizedCache
 from silo.tasks import get_task
 
 
@@ -29,8 +30,7 @@ def _long(k: int) -> str:
 
 @pytest.fixture
 def small_cache(monkeypatch):
-    monkeypatch.setattr(evidence_text, "_LONG", OrderedDict())
-    monkeypatch.setattr(evidence_text, "_long_chars", 0)
+    monkeypatch.setattr(evidence_text, "_LONG", SizedCache(20_000))
     monkeypatch.setattr(evidence_text, "LONG_KEPT", 20_000)
     return evidence_text
 
@@ -41,7 +41,7 @@ def test_long_texts_are_kept_up_to_the_character_budget(small_cache):
     first = parse(texts[0])
     for t in texts[1:]:
         parse(t)
-        assert sum(map(len, small_cache._LONG)) == small_cache._long_chars <= small_cache.LONG_KEPT
+        assert sum(map(len, small_cache._LONG)) == small_cache._LONG.chars <= small_cache.LONG_KEPT
     kept = list(small_cache._LONG)
     assert kept == texts[-len(kept):] and 1 < len(kept) < 10  # the most recent, in order
     again = parse(texts[0])  # dropped: parsed again, to the same reading
@@ -117,6 +117,44 @@ def test_scores_with_tiny_cache_bounds_equal_scores_with_the_defaults(task_id, p
     want = _scores(eps)
     monkeypatch.setattr(evidence_text, "LONG", 64)  # (these floods' messages are shorter than the default's LONG)
     monkeypatch.setattr(evidence_text, "LONG_KEPT", 1)  # keeps one long text: the rest parsed again when asked
-    monkeypatch.setattr(evidence_text, "_long_chars", 0)
+    monkeypatch.setattr(credit, "TEXTS_KEPT", 1)  # the views of one text: the rest made again when asked
     monkeypatch.setattr(evidence_text, "_POSITIONS_KEPT", 1)
     assert _scores(eps) == want
+
+
+def test_sized_cache_keeps_the_most_recently_asked_within_its_characters():
+    rng = random.Random(11)
+    cache, model = SizedCache(100), []  # model: [key, chars] oldest asked first, as the cache should keep them
+    for _ in range(3000):
+        k = rng.randrange(40)
+        if rng.random() < 0.5:
+            got = cache.get(k)
+            hit = next((m for m in model if m[0] == k), None)
+            assert (got is None) == (hit is None) and (hit is None or got == ("v", k, hit[1]))
+            if hit is not None:
+                model.remove(hit)
+                model.append(hit)
+        else:
+            w = rng.randrange(1, 60)
+            assert cache.put(k, ("v", k, w), w) == ("v", k, w)
+            model = [m for m in model if m[0] != k] + [[k, w]]
+            while sum(m[1] for m in model) > 100 and len(model) > 1:
+                model.pop(0)
+        assert list(cache) == [m[0] for m in model] and cache.chars == sum(m[1] for m in model)
+    big = SizedCache(10)
+    big.put("a", 1, 3)
+    big.put("b", 2, 50)  # heavier than the whole budget: kept alone, as the last put
+    assert list(big) == ["b"] and big.get("b") == 2 and big.get("a") is None
+
+
+def test_views_of_a_text_are_dropped_with_it_and_made_again_the_same(monkeypatch):
+    inst = get_task("I-01").make_instance(30, 2)
+    cfg = EpisodeConfig(task=inst.task, n_agents=30, protocol="p2p:smallworld", team="gossip")
+    ep = run_sync(run_episode(inst, cfg, scripted_team("gossip", inst, "p2p:smallworld")))
+    want = _scores([ep])
+    texts = replay_cache.shared_cache(get_task("I-01"), inst)["texts"]
+    assert len(texts) > 10 and texts.chars <= credit.TEXTS_KEPT  # views were made, of many texts
+    monkeypatch.setattr(credit, "TEXTS_KEPT", 500)
+    assert _scores([ep]) == want
+    texts = replay_cache.shared_cache(get_task("I-01"), inst)["texts"]
+    assert texts.chars <= 500 or len(texts) == 1

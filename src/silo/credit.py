@@ -17,11 +17,13 @@ from silo.bitsets import key as set_key
 from silo.credit_hit import _hit
 from silo.evidence import AnyOf, Bits, Fingerprint, Parsed, guard_ok
 from silo.evidence_text import number_spans, number_values, parse, sentence_spans, table_spans
+from silo.sized_cache import SizedCache
 
 if TYPE_CHECKING:
     from silo.replay import _Content
 
 _NONE = object()  # a cache entry not there (None is a value: no fingerprint)
+TEXTS_KEPT = 8_000_000  # characters of the texts whose views are kept (_of_text)
 
 
 class ContentViews:
@@ -194,52 +196,68 @@ class ContentViews:
         coincidence of the data, not a statement of it) and without sentences attributing their numbers to
         one shard other than `target` ("agent 6's max: 9995" states shard 6's statistic, even when it is
         also the maximum of a larger set; target -1: a set of several shards). None: nothing to remove."""
-        key = ("view", a, p.text, target)
-        if key not in self._fp:
-            spans, base = self._data_numbers(p.text)
-            cut = tuple((lo, hi) for lo, hi, k in self._attributed(a, p.text)
+        e = self._of_text(p.text)
+        key = ("view", a, target)
+        if key not in e:
+            spans, base = self._data_numbers(p.text, e)
+            cut = tuple((lo, hi) for lo, hi, k in self._attributed(a, p.text, e)
                         if k != target and self._states_own(k, p.text[lo:hi], a))
-            self._fp[key] = self._without(p, spans, base, cut)  # type: ignore[assignment]
-        return self._fp[key]  # type: ignore[return-value]
+            e[key] = self._without(p, spans, base, cut, e)
+        return e[key]
 
-    def _data_numbers(self, text: str) -> tuple[tuple, frozenset[int]]:
+    def _of_text(self, text: str) -> dict:
+        """What the views of one text are made of (its number spans and data, attributed sentences, views by author
+        and target), one dict per text, kept for the most recently asked texts up to TEXTS_KEPT characters (a
+        flood at N = 1,000: ~10^8 characters of distinct text, ~15 bytes a character of spans alone; each text's
+        views are asked for within the round or two its receivers read it)."""
+        texts = self._fp.get("texts")
+        if texts is None:
+            texts = self._fp["texts"] = SizedCache(TEXTS_KEPT)
+        got = texts.get(text)
+        if got is None:
+            texts.limit = TEXTS_KEPT  # (read at each put: a test may set it)
+            got = texts.put(text, {}, len(text))
+        return got
+
+    def _data_numbers(self, text: str, e: dict) -> tuple[tuple, frozenset[int]]:
         """(number spans of text, indices of its numbers that are data whoever wrote it: pasted shard data,
-        and table rows, whose numbers (an index column) are data, not statements), once per text."""
-        key = ("data", text)
-        if key not in self._fp:
+        and table rows, whose numbers (an index column) are data, not statements), once per text (e: _of_text's)."""
+        got = e.get("data")
+        if got is None:
             spans = number_spans(text)
             drop = self._pasted(text, spans)
             rows = table_spans(text)
             if rows:
                 drop |= {n for n, (start, _, _) in enumerate(spans) if any(lo <= start < hi for lo, hi in rows)}
-            self._fp[key] = (spans, frozenset(drop))  # type: ignore[assignment]
-        return self._fp[key]  # type: ignore[return-value]
+            got = e["data"] = (spans, frozenset(drop))
+        return got
 
-    def _attributed(self, a: int, text: str) -> tuple[tuple[int, int, int], ...]:
+    def _attributed(self, a: int, text: str, e: dict) -> tuple[tuple[int, int, int], ...]:
         """(start, end, shard) of the sentences of text by author a that attribute their numbers to one shard."""
-        key = ("attributed", a, text)
-        if key not in self._fp:
-            self._fp[key] = tuple((lo, hi, k) for lo, hi in sentence_spans(text)  # type: ignore[assignment]
-                                  if (k := attribution(text[lo:hi], a)) is not None)
-        return self._fp[key]  # type: ignore[return-value]
+        key = ("attributed", a)
+        got = e.get(key)
+        if got is None:
+            got = e[key] = tuple((lo, hi, k) for lo, hi in sentence_spans(text)
+                                 if (k := attribution(text[lo:hi], a)) is not None)
+        return got
 
-    def _without(self, p: Parsed, spans: tuple, base: frozenset[int], cut: tuple) -> Parsed | None:
+    def _without(self, p: Parsed, spans: tuple, base: frozenset[int], cut: tuple, e: dict) -> Parsed | None:
         """p without the numbers of indices `base` and without the sentences `cut` (None: nothing removed);
         the same for every author and target whose cut is the same."""
-        key = ("without", p.text, cut)
-        if key not in self._fp:
+        key = ("without", cut)
+        if key not in e:
             drop = set(base)
             if cut:
                 drop |= {n for n, (start, _, _) in enumerate(spans) if any(lo <= start < hi for lo, hi in cut)}
             if not drop:
-                self._fp[key] = None
+                e[key] = None
             else:
                 keep = tuple(v for n, (_, _, v) in enumerate(spans) if n not in drop)
                 text = "\n".join(p.text[lo:hi] for lo, hi in sentence_spans(p.text) if (lo, hi) not in cut)
                 q = parse(text)
                 extra = q.counts - Counter(q.numbers)  # thousands-grouped and 0x readings of what is kept
-                self._fp[key] = replace(p, numbers=keep, counts=Counter(keep) + extra, _columns=(), text=text)
-        return self._fp[key]  # type: ignore[return-value]
+                e[key] = replace(p, numbers=keep, counts=Counter(keep) + extra, _columns=(), text=text)
+        return e[key]
 
     def _states_own(self, k: int, sentence: str, a: int) -> bool:
         """Whether a sentence attributed to shard k shows k's own statistic (then it states k's, even where

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from itertools import filterfalse, zip_longest
 from sys import intern
+
+from silo.sized_cache import SizedCache
 
 # a number: optional sign (not the hyphen of a range like "10-20" or an id like "r-5"), digits, decimals
 # (the digits match with or without the look-behind, which only guards the sign: this form, the same matches as
@@ -152,28 +154,24 @@ class Parsed:
 
 _POSITIONS: dict[int, tuple[Parsed, dict]] = {}
 _POSITIONS_KEPT = 256
-LONG = 2048  # characters from which a text's Parsed is kept by size, not by count
-LONG_KEPT = 64_000_000  # characters of long texts whose Parsed are kept (the most recently asked)
-_LONG: OrderedDict[str, Parsed] = OrderedDict()
-_long_chars = 0
+LONG = 256  # characters from which a text's Parsed is kept by size, not by count
+LONG_KEPT = 8_000_000  # characters of long texts whose Parsed are kept (the most recently asked)
+_LONG = SizedCache(LONG_KEPT)
 
 
 def parse(text: str) -> Parsed:
     """Extract numbers (in order), thousands-grouped numbers, words, labelled counts and 0/1 runs. Cached per text:
-    the last 50,000 short texts, and long ones up to LONG_KEPT characters in all (a flood at N = 1,000 carries
-    ~250 MB of distinct text, each parsed within a few rounds of its send: keeping every reading held most of
-    1.6 GB)."""
+    the last 50,000 short texts, and longer ones up to LONG_KEPT characters in all. A Parsed costs ~20-30 bytes a
+    character of its text, and a flood at N = 1,000 carries ~10^8 characters of distinct text, each read within a
+    round or two of its send: 8 million characters (~200 MB) hold more than a round of such a flood. The old budget
+    (64 million, and texts up to 2,048 characters counted by number) held 1-2 GB; at 8 million, II-11 over a small
+    world of N = 1,000 parses 6,627 long texts again (35,220 parses, not 28,593: docs/benchmarks.md, session 14)."""
     if len(text) < LONG:
         return _parse_short(text)
     got = _LONG.get(text)
-    if got is not None:
-        _LONG.move_to_end(text)
-        return got
-    global _long_chars
-    got = _LONG[text] = _parse(text)
-    _long_chars += len(text)
-    while _long_chars > LONG_KEPT and len(_LONG) > 1:
-        _long_chars -= len(_LONG.popitem(last=False)[0])
+    if got is None:
+        _LONG.limit = LONG_KEPT  # (read at each put: a test may set it)
+        got = _LONG.put(text, _parse(text), len(text))
     return got
 
 
