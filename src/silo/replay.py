@@ -293,7 +293,7 @@ class Replay(ContentViews):
             eb = self._eb[a] | sum(gains)  # (disjoint: their sum is their union)
             last = gains[-HISTORY:]
         else:  # (only single shards: no Python step per gain)
-            eb = self._eb[a] | sum(map((1).__lshift__, pend))
+            eb = self._eb[a] | _bits_of_ids(pend)
             last = [1 << g for g in pend[-HISTORY:]]
         states = [eb]  # (newest first: each the one after it minus that gain)
         for g in last[:0:-1]:
@@ -395,6 +395,18 @@ class Replay(ContentViews):
                     j in prov and self._relayed("stat", j, i, c, p)):
                 got.add(j)
         return got
+
+
+def _bits_of_ids(ids: list[int]) -> int:
+    """bits_of(ids) for a list of distinct ids: for a few, a sum of shifts; for many (an agent of a broadcast's gossip
+    flushes ~N single gains at its one send), one string of binary digits, not a shift and an add of an N-bit int per
+    id (at N = 1,000: ~45 us, not ~125). The crossover is measured (~32-64 ids)."""
+    if len(ids) < 48:
+        return sum(map((1).__lshift__, ids))
+    digits = bytearray(b"0") * (max(ids) + 1)
+    for j in ids:
+        digits[j] = 49  # ("1")
+    return int(digits[::-1], 2)
 
 
 class _Sets:
