@@ -287,6 +287,12 @@ class Replay(ContentViews):
         its evidence after each of its last HISTORY gains, oldest first. Gains are disjoint and evidence only grows,
         so the state before a gain is the state after it minus its bits: only the last HISTORY states are made."""
         pend = self._pend[a]
+        if len(pend) == 1:  # (where an agent sends about as often as it gains, as on a grid's flood: the eager step)
+            g = pend.pop()
+            eb = self._eb[a] = self._eb[a] | (1 << g if isinstance(g, int) else bits_of(g))
+            self._hist[a] = (*self._hist[a][1 - HISTORY:], eb)
+            self._grouped.discard(a)
+            return
         if a in self._grouped:
             self._grouped.discard(a)
             gains = [1 << g if isinstance(g, int) else bits_of(g) for g in pend]
